@@ -1,0 +1,35 @@
+"""autograd-lite: a reverse-mode automatic-differentiation engine on NumPy.
+
+``import autograd_lite as ag`` gives the Tensor and its constructors, backward/grad, no_grad,
+custom ``Function``s, gradcheck, and (in submodules) graph drawing, data loading, kernels and
+weights on disk. Layers live in the sibling package ``nn``, optimizers in ``optim``.
+"""
+from .function import (Function, FunctionCtx, no_grad, enable_grad, set_grad_enabled,
+                       is_grad_enabled, detect_anomaly, retain_grads)
+from .tensor import (Tensor, float16, float32, float64, int8, int16, int32, int64, uint8, bool_)
+from .creation import (tensor, zeros, ones, full, empty, zeros_like, ones_like, full_like, arange,
+                       linspace, eye, randn, rand, randn_like, rand_like, randint, randperm)
+from .random import manual_seed
+from .autodiff import grad
+from .gradcheck import gradcheck, gradgradcheck, GradcheckError
+from .ops.composite import (matmul, cat, stack, where, maximum, minimum, clip, linear, relu)
+
+clamp = clip
+concatenate = cat
+
+
+def _method(name):
+    def call(t, *args, **kwargs):
+        return getattr(t if isinstance(t, Tensor) else tensor(t), name)(*args, **kwargs)
+    call.__name__ = name
+    call.__doc__ = f"Functional form of ``Tensor.{name}``."
+    return call
+
+
+for _name in ("exp log sqrt sin cos tanh sigmoid abs sum mean var std amax amin max min logsumexp "
+              "softmax log_softmax argmax argmin reshape transpose permute flatten squeeze unsqueeze "
+              "log1p square").split():
+    globals()[_name] = _method(_name)
+del _name
+
+__version__ = "0.1.0"

@@ -1,0 +1,89 @@
+"""Matrix products: batched matmul and the fused affine map used by ``nn.Linear``."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..function import Function
+from ..tensor import Tensor
+
+_make = Tensor._make
+
+
+def _check_matmul(a, b):
+    if a.ndim < 2 or b.ndim < 2:
+        raise ValueError("MatMul primitive needs operands with at least 2 dims")
+    if a.shape[-1] != b.shape[-2]:
+        raise ValueError(f"matmul: shapes {a.shape} and {b.shape} are not aligned: {a.shape[-1]} "
+                         f"(last dim of the first) != {b.shape[-2]} (second-to-last of the second)")
+    try:
+        np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    except ValueError:
+        raise ValueError(f"matmul: batch dims {a.shape[:-2]} and {b.shape[:-2]} cannot be "
+                         "broadcast together") from None
+
+
+class MatMul(Function):
+    """(..., n, k) @ (..., k, m) -> (..., n, m) with broadcast batch dims.
+
+    grad_a = grad @ b^T and grad_b = a^T @ grad, each summed back over broadcast batch dims.
+    """
+
+    @staticmethod
+    def forward(ctx, a, b):
+        _check_matmul(a, b)
+        ctx.save_for_backward(a, b)
+        return _make(matmul_arrays(a.data, b.data))
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        grad_a = grad_b = None
+        if ctx.needs_input_grad[0]:
+            grad_a = unbroadcast(MatMul.apply(grad, b.mT), a.shape)
+        if ctx.needs_input_grad[1]:
+            grad_b = unbroadcast(MatMul.apply(a.mT, grad), b.shape)
+        return grad_a, grad_b
+
+
+class Linear(Function):
+    """y = x W^T + b for x (..., in), W (out, in), b (out,) -- one node instead of three.
+
+    grad_x = grad W; grad_W = grad^T x (over all leading dims); grad_b = grad summed over leading dims.
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight, bias=None):
+        if x.shape[-1] != weight.shape[1]:
+            raise ValueError(f"linear: input of shape {x.shape} has {x.shape[-1]} features but the "
+                             f"weight of shape {weight.shape} expects {weight.shape[1]} "
+                             "(in_features)")
+        ctx.save_for_backward(x, weight)
+        out = matmul_arrays(x.data, weight.data.T)
+        if bias is not None:
+            out += bias.data
+        return _make(out)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, weight = ctx.saved_tensors
+        needs = ctx.needs_input_grad
+        grad_x = MatMul.apply(grad, weight) if needs[0] else None
+        grad_w = grad_b = None
+        if needs[1] or (len(needs) > 2 and needs[2]):
+            flat_grad = grad if grad.ndim == 2 else grad.reshape(-1, grad.shape[-1])
+            if needs[1]:
+                flat_x = x if x.ndim == 2 else x.reshape(-1, x.shape[-1])
+                grad_w = MatMul.apply(flat_grad.mT, flat_x)
+            if len(needs) > 2 and needs[2]:
+                grad_b = flat_grad.sum(0)
+        if x.ndim == 1 and grad_x is not None:
+            grad_x = grad_x.reshape(x.shape)
+        return grad_x, grad_w, grad_b
+
+
+def matmul_arrays(a, b):
+    """The array product the ops use; the kernels module may route it to a Numba kernel."""
+    return np.matmul(a, b)
+
+
+from .elementwise import unbroadcast  # noqa: E402

@@ -1,0 +1,48 @@
+"""Numerically stable softmax and log-softmax primitives."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..function import Function
+from ..tensor import Tensor
+
+_make = Tensor._make
+
+
+def log_softmax_array(x, axis):
+    """x - logsumexp(x): the max is subtracted first, so logits of size 1e4 do not overflow."""
+    shifted = x - x.max(axis=axis, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+
+
+class Softmax(Function):
+    """s = exp(x - max) / sum(exp(x - max)); backward: s * (g - sum(g * s))."""
+
+    @staticmethod
+    def forward(ctx, a, dim):
+        shifted = np.exp(a.data - a.data.max(axis=dim, keepdims=True))
+        out = _make(shifted / shifted.sum(axis=dim, keepdims=True))
+        ctx.dim = dim
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        out, = ctx.saved_tensors
+        return out * (grad - (grad * out).sum(ctx.dim, keepdim=True)), None
+
+
+class LogSoftmax(Function):
+    """y = x - logsumexp(x); backward: g - softmax(x) * sum(g)."""
+
+    @staticmethod
+    def forward(ctx, a, dim):
+        out = _make(log_softmax_array(a.data, dim))
+        ctx.dim = dim
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        out, = ctx.saved_tensors
+        return grad - out.exp() * grad.sum(ctx.dim, keepdim=True), None
