@@ -25,6 +25,7 @@ class _GradMode:
     enabled = True        # record graphs?
     anomaly = False       # check every forward/backward result for NaN/Inf?
     retain_all = False    # keep .grad on every intermediate tensor (used by the teaching tools)
+    module_stack = []     # nn.Module.__call__ pushes the running module; ops record the innermost
 
 
 class no_grad:
@@ -138,6 +139,7 @@ class Function(FunctionCtx):
     _saved_versions = ()
     _non_differentiable = ()
     created_at = None
+    module = None  # the innermost nn.Module whose forward created this node (for graph clustering)
 
     @staticmethod
     def forward(ctx, *args, **kwargs):
@@ -180,6 +182,8 @@ class Function(FunctionCtx):
             if isinstance(arg, Tensor) and any(o is arg for o in outputs):
                 outputs = tuple(Tensor._make(o.data) if o is arg else o for o in outputs)
         ctx.inputs = args
+        if _GradMode.module_stack:
+            ctx.module = _GradMode.module_stack[-1]
         ctx.needs_input_grad = tuple([isinstance(a, Tensor) and a.requires_grad for a in args])
         ctx.outputs = tuple([weakref.ref(o) for o in outputs])
         if ctx._saved:  # a saved output would keep its own node alive: hold it weakly
