@@ -1,1 +1,32 @@
-"""Neural-network building blocks (filled in by the nn issue)."""
+"""Neural-network building blocks, PyTorch's ``torch.nn`` API on autograd-lite.
+
+* ``module``: ``Module`` (parameter registry, state_dict, train/eval, repr) and ``Parameter``
+* ``containers``: ``Sequential``, ``ModuleList``
+* ``layers``: ``Linear``, ``Conv2D`` (``Conv2d``), ``MaxPool2D``, ``AvgPool2D``, ``Flatten``,
+  ``Dropout``
+* ``activations``: ``ReLU Sigmoid Tanh LeakyReLU ELU SELU Softplus GELU SiLU Softmax LogSoftmax``
+* ``losses``: ``MSELoss L1Loss HuberLoss SmoothL1Loss BCELoss BCEWithLogitsLoss CrossEntropyLoss
+  NLLLoss``
+* ``functional`` (``import nn.functional as F``): the functional form of all of the above
+* ``init``: Xavier/Glorot, Kaiming/He, uniform, normal, zeros, ...
+* ``regularizers``: Keras-style ``l1``, ``l2``, ``l1_l2`` and ``regularization_loss(model)``
+* ``summary``: the Keras-style ``model.summary(input_shape)`` table
+* ``functions``: the few extra ``Function`` nodes the layers use (ReLU, Softplus, Erf)
+"""
+from .module import Module, Parameter
+from .containers import Sequential, ModuleList
+from .layers import (Linear, Conv2D, Conv2d, MaxPool2D, MaxPool2d, AvgPool2D, AvgPool2d, Flatten,
+                     Dropout)
+from .activations import (ReLU, Sigmoid, Tanh, LeakyReLU, ELU, SELU, Softplus, GELU, SiLU, Softmax,
+                          LogSoftmax)
+from .losses import (MSELoss, L1Loss, HuberLoss, SmoothL1Loss, BCELoss, BCEWithLogitsLoss, NLLLoss,
+                     CrossEntropyLoss)
+from . import functional, init, regularizers
+from .regularizers import regularization_loss
+
+__all__ = ["Module", "Parameter", "Sequential", "ModuleList", "Linear", "Conv2D", "Conv2d",
+           "MaxPool2D", "MaxPool2d", "AvgPool2D", "AvgPool2d", "Flatten", "Dropout", "ReLU",
+           "Sigmoid", "Tanh", "LeakyReLU", "ELU", "SELU", "Softplus", "GELU", "SiLU", "Softmax",
+           "LogSoftmax", "MSELoss", "L1Loss", "HuberLoss", "SmoothL1Loss", "BCELoss",
+           "BCEWithLogitsLoss", "NLLLoss", "CrossEntropyLoss", "functional", "init",
+           "regularizers", "regularization_loss"]

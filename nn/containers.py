@@ -1,0 +1,104 @@
+"""Containers: ``Sequential`` (runs its layers in order) and ``ModuleList`` (a list whose modules
+are registered, named "0", "1", ... as in PyTorch)."""
+from __future__ import annotations
+
+from collections import OrderedDict
+
+from .module import Module
+
+
+def _check_index(index, length, owner):
+    if not -length <= index < length:
+        raise IndexError(f"{owner}: index {index} is out of range for {length} module(s)")
+    return index % length
+
+
+class Sequential(Module):
+    """``Sequential(layer1, layer2, ...)`` or ``Sequential(OrderedDict(name=layer, ...))``:
+    forward feeds each layer's output to the next."""
+
+    def __init__(self, *args):
+        super().__init__()
+        if len(args) == 1 and isinstance(args[0], OrderedDict):
+            for name, module in args[0].items():
+                self.add_module(name, module)
+        else:
+            for index, module in enumerate(args):
+                self.add_module(str(index), module)
+
+    def forward(self, input):
+        for module in self._modules.values():
+            input = module(input)
+        return input
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return Sequential(OrderedDict(list(self._modules.items())[index]))
+        return list(self._modules.values())[_check_index(index, len(self), "Sequential")]
+
+    def __setitem__(self, index, module):
+        key = list(self._modules)[_check_index(index, len(self), "Sequential")]
+        self.add_module(key, module)
+
+    def __delitem__(self, index):
+        key = list(self._modules)[_check_index(index, len(self), "Sequential")]
+        delattr(self, key)
+
+    def append(self, module):
+        self.add_module(str(len(self)), module)
+        return self
+
+
+class ModuleList(Module):
+    """A list of Modules registered as children (so their parameters are found)."""
+
+    def __init__(self, modules=None):
+        super().__init__()
+        if modules is not None:
+            self.extend(modules)
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return ModuleList(list(self._modules.values())[index])
+        return self._modules[str(_check_index(index, len(self), "ModuleList"))]
+
+    def __setitem__(self, index, module):
+        self.add_module(str(_check_index(index, len(self), "ModuleList")), module)
+
+    def __delitem__(self, index):
+        modules = list(self._modules.values())
+        del modules[_check_index(index, len(self), "ModuleList")]
+        for key in list(self._modules):
+            delattr(self, key)
+        self.extend(modules)
+
+    def append(self, module):
+        self.add_module(str(len(self)), module)
+        return self
+
+    def extend(self, modules):
+        for module in modules:
+            self.append(module)
+        return self
+
+    def insert(self, index, module):
+        modules = list(self._modules.values())
+        modules.insert(index, module)
+        for key in list(self._modules):
+            delattr(self, key)
+        self.extend(modules)
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError("ModuleList has no forward(): iterate over it in your own forward")

@@ -1,0 +1,161 @@
+"""Functional forms of every layer, activation and loss (PyTorch's ``torch.nn.functional``).
+
+The layers in ``nn`` hold parameters and settings and call these. Activations are composites of the
+engine's primitives (so they need no backward) except where one node is both faster and more
+precise (``relu``, ``softplus``, the exact ``gelu``'s erf: see ``nn.functions``).
+
+Formulas (x the input):
+    relu(x) = max(x, 0)                     leaky_relu(x) = x if x >= 0 else slope x
+    elu(x) = x if x > 0 else alpha (exp(x) - 1)
+    selu(x) = scale elu(x, alpha), alpha ~ 1.6733, scale ~ 1.0507 (Klambauer et al. 2017)
+    softplus(x) = log(1 + exp(beta x)) / beta   (x itself where beta x > threshold)
+    gelu(x) = x Phi(x) = x (1 + erf(x / sqrt 2)) / 2, or with approximate='tanh'
+              x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) / 2 (Hendrycks & Gimpel 2016)
+    silu(x) = x sigmoid(x)
+    softmax(x)_i = exp(x_i) / sum_j exp(x_j);   log_softmax = x - logsumexp(x)
+"""
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+
+from autograd_lite.ops import LinearFn, Softmax, LogSoftmax, Sigmoid, Tanh, Where
+from autograd_lite.ops import conv as _conv
+from autograd_lite.random import generator
+from autograd_lite.tensor import Tensor
+
+from .functions import Erf, ReLUFn, Softplus
+from .loss_functions import (mse_loss, l1_loss, huber_loss, smooth_l1_loss, binary_cross_entropy,
+                             binary_cross_entropy_with_logits, cross_entropy, nll_loss, one_hot)
+
+__all__ = ["linear", "conv2d", "max_pool2d", "avg_pool2d", "dropout", "flatten", "relu",
+           "leaky_relu", "elu", "selu", "softplus", "gelu", "silu", "sigmoid", "tanh", "softmax",
+           "log_softmax", "mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss",
+           "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "nll_loss",
+           "one_hot"]
+
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def _tensor(x, name="input"):
+    if isinstance(x, Tensor):
+        return x
+    if isinstance(x, (np.ndarray, np.generic, list, tuple, float, int)):
+        return Tensor(x)
+    raise TypeError(f"{name} must be a Tensor or an array, got {type(x).__name__}")
+
+
+# ---------------------------------------------------------------------- layers
+def linear(input, weight, bias=None):
+    """y = input @ weight^T + bias: input (..., in), weight (out, in), bias (out,); one fused node."""
+    if type(input) is not Tensor:
+        input = _tensor(input)
+    if bias is None:
+        return LinearFn.apply(input, weight)
+    return LinearFn.apply(input, weight, bias)
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0):
+    """2-D cross-correlation, NCHW: input (N, C, H, W), weight (C_out, C, kH, kW)."""
+    return _conv.conv2d(_tensor(input), weight, bias, stride, padding)
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0):
+    return _conv.max_pool2d(_tensor(input), kernel_size, stride, padding)
+
+
+def avg_pool2d(input, kernel_size, stride=None, padding=0):
+    return _conv.avg_pool2d(_tensor(input), kernel_size, stride, padding)
+
+
+def dropout(input, p=0.5, training=True):
+    """Inverted dropout: zero each element with probability p and scale the rest by 1/(1-p), so
+    the expectation is unchanged and evaluation needs no rescaling. Identity when not training.
+    The mask comes from the generator behind ``ag.manual_seed``."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got p={p}")
+    input = _tensor(input)
+    if not training or p == 0.0:
+        return input
+    if p == 1.0:
+        return input * 0.0
+    keep = generator().random(input.shape) >= p
+    return input * (keep * (1.0 / (1.0 - p))).astype(input.dtype)
+
+
+def flatten(input, start_dim=1, end_dim=-1):
+    """Merge dims start_dim..end_dim into one (default: everything after the batch dim)."""
+    return _tensor(input).flatten(start_dim, end_dim)
+
+
+# ---------------------------------------------------------------------- activations
+def relu(input, inplace=False):
+    return ReLUFn.apply(_tensor(input))
+
+
+def leaky_relu(input, negative_slope=0.01, inplace=False):
+    input = _tensor(input)
+    return Where.apply(input.data > 0, input, input * negative_slope)
+
+
+def elu(input, alpha=1.0, inplace=False):
+    input = _tensor(input)
+    # exp only of min(x, 0): the unused branch must not overflow (inf * 0 = NaN in backward)
+    negative_part = (input.clip(None, 0.0).exp() - 1.0) * alpha
+    return Where.apply(input.data > 0, input, negative_part)
+
+
+def selu(input, inplace=False):
+    return elu(input, SELU_ALPHA) * SELU_SCALE
+
+
+def softplus(input, beta=1.0, threshold=20.0):
+    if beta == 0:
+        raise ValueError("softplus: beta must be non-zero")
+    return Softplus.apply(_tensor(input), beta, threshold)
+
+
+def gelu(input, approximate="none"):
+    input = _tensor(input)
+    if approximate == "none":
+        return input * (Erf.apply(input * (1.0 / math.sqrt(2.0))) + 1.0) * 0.5
+    if approximate == "tanh":
+        inner = (input + input * input * input * 0.044715) * math.sqrt(2.0 / math.pi)
+        return input * (Tanh.apply(inner) + 1.0) * 0.5
+    raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+
+
+def silu(input, inplace=False):
+    input = _tensor(input)
+    return input * Sigmoid.apply(input)
+
+
+def sigmoid(input):
+    return Sigmoid.apply(_tensor(input))
+
+
+def tanh(input):
+    return Tanh.apply(_tensor(input))
+
+
+def _softmax_dim(ndim, dim, name):
+    if dim is None:
+        warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call "
+                      "to include dim=X as an argument.", stacklevel=3)
+        return 0 if ndim in (0, 1, 3) else 1
+    if not -max(ndim, 1) <= dim < max(ndim, 1):
+        raise IndexError(f"{name}: dim {dim} is out of range for a tensor with {ndim} dims")
+    return dim % max(ndim, 1)
+
+
+def softmax(input, dim=None):
+    input = _tensor(input)
+    return Softmax.apply(input, _softmax_dim(input.ndim, dim, "softmax"))
+
+
+def log_softmax(input, dim=None):
+    input = _tensor(input)
+    return LogSoftmax.apply(input, _softmax_dim(input.ndim, dim, "log_softmax"))

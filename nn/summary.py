@@ -1,0 +1,68 @@
+"""``model.summary(input_shape)``: the Keras-style table of layers, output shapes and parameters.
+
+It runs one forward pass on zeros of shape (1, *input_shape) in eval mode and without recording a
+graph (so dropout draws no random numbers), collecting each leaf layer's output shape with a
+forward hook. The batch dimension is printed as ``None``, as Keras does.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from autograd_lite.function import no_grad
+from autograd_lite.tensor import Tensor
+
+_WIDTHS = (29, 26, 12)
+
+
+def _shape_text(output):
+    if isinstance(output, Tensor):
+        return str((None,) + tuple(output.shape[1:])).replace(",)", ")")
+    if isinstance(output, (tuple, list)):
+        return "[" + ", ".join(_shape_text(o) for o in output) + "]"
+    return type(output).__name__
+
+
+def _row(cells):
+    return "".join(f" {str(cell):<{width - 1}}" for cell, width in zip(cells, _WIDTHS)).rstrip()
+
+
+def summary(model, input_shape, dtype=None, print_fn=print):
+    """Print the table through ``print_fn`` and return it as a string."""
+    input_shape = (input_shape,) if isinstance(input_shape, int) else tuple(input_shape)
+    if dtype is None:
+        dtype = next((p.dtype for p in model.parameters()), np.dtype(np.float32))
+    leaves = [(name, module) for name, module in model.named_modules()
+              if (not module._modules and module is not model)
+              or any(True for _ in module.parameters(recurse=False))] or [("", model)]
+    shapes, handles = {}, []
+    for name, module in leaves:
+        def record(module, inputs, output, name=name):
+            shapes.setdefault(name, _shape_text(output))
+        handles.append(module.register_forward_hook(record))
+    modes = {id(m): m.training for m in model.modules()}
+    model.eval()
+    try:
+        with no_grad():
+            model(Tensor(np.zeros((1,) + input_shape, dtype)))
+    finally:
+        for handle in handles:
+            handle.remove()
+        for module in model.modules():
+            object.__setattr__(module, "training", modes[id(module)])
+    rule = "_" * sum(_WIDTHS)
+    lines = [f'Model: "{type(model).__name__}"', rule,
+             _row(("Layer (type)", "Output Shape", "Param #")), "=" * sum(_WIDTHS)]
+    for index, (name, module) in enumerate(leaves):
+        count = sum(p.data.size for p in module.parameters(recurse=False))
+        label = f"{name or type(module).__name__.lower()} ({type(module).__name__})"
+        lines.append(_row((label, shapes.get(name, "(not called)"), f"{count:,}")))
+        if index < len(leaves) - 1:
+            lines.append("")
+    trainable = sum(p.data.size for p in model.parameters() if p.requires_grad)
+    frozen = sum(p.data.size for p in model.parameters() if not p.requires_grad)
+    lines += ["=" * sum(_WIDTHS), f"Total params: {trainable + frozen:,}",
+              f"Trainable params: {trainable:,}", f"Non-trainable params: {frozen:,}", rule]
+    text = "\n".join(lines)
+    if print_fn is not None:
+        print_fn(text)
+    return text
