@@ -53,9 +53,7 @@ def linear(input, weight, bias=None):
     """y = input @ weight^T + bias: input (..., in), weight (out, in), bias (out,); one fused node."""
     if type(input) is not Tensor:
         input = _tensor(input)
-    if bias is None:
-        return LinearFn.apply(input, weight)
-    return LinearFn.apply(input, weight, bias)
+    return LinearFn.apply(input, weight, bias)  # bias may be None (passed: one grad per argument)
 
 
 def conv2d(input, weight, bias=None, stride=1, padding=0):

@@ -82,8 +82,6 @@ class Linear(Module):
     def forward(self, input):
         if type(input) is not Tensor:
             input = F._tensor(input)
-        if self.bias is None:
-            return LinearFn.apply(input, self.weight)
         return LinearFn.apply(input, self.weight, self.bias)
 
     def extra_repr(self):

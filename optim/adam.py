@@ -1,0 +1,100 @@
+"""Adam and AdamW: momentum and RMS scaling with bias correction."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .optimizer import Optimizer, check_nonnegative, check_unit_interval
+
+
+class Adam(Optimizer):
+    r"""Adam (Kingma & Ba 2015, "Adam: A Method for Stochastic Optimization"); with
+    ``amsgrad=True`` the AMSGrad variant (Reddi et al. 2018). PyTorch's update rule, step t >= 1:
+
+        g <- g + weight_decay * p          (Adam: L2 penalty added to the gradient)
+        m_t = beta1 m_{t-1} + (1 - beta1) g
+        v_t = beta2 v_{t-1} + (1 - beta2) g^2
+        amsgrad: vmax_t = max(vmax_{t-1}, v_t), and vmax_t replaces v_t below
+        p <- p - lr / (1 - beta1^t) * m_t / (sqrt(v_t) / sqrt(1 - beta2^t) + eps)
+
+    m_0 = v_0 = 0; the two bias corrections undo their start at zero.
+    """
+    _decoupled = False
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
+                 amsgrad=False, *, maximize=False):
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
+                                      weight_decay=weight_decay, amsgrad=amsgrad,
+                                      maximize=maximize))
+
+    def _validate(self, group):
+        check_nonnegative(group, "lr", "eps", "weight_decay")
+        betas = group["betas"]
+        if len(betas) != 2:
+            raise ValueError(f"Invalid betas value: {betas!r} (expected a pair (beta1, beta2))")
+        check_unit_interval(group, "betas[0] (beta1)", betas[0])
+        check_unit_interval(group, "betas[1] (beta2)", betas[1])
+
+    def _update(self, group):
+        lr, eps, weight_decay = group["lr"], group["eps"], group["weight_decay"]
+        beta1, beta2 = group["betas"]
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            grad = p.grad.data
+            if group["maximize"]:
+                grad = -grad
+            if weight_decay:
+                if self._decoupled:
+                    p.data *= 1.0 - lr * weight_decay
+                else:
+                    grad = grad + weight_decay * p.data
+            state = self.state.get(p)
+            if state is None:
+                state = self.state[p] = {"step": 0, "exp_avg": np.zeros_like(p.data),
+                                         "exp_avg_sq": np.zeros_like(p.data)}
+                if group["amsgrad"]:
+                    state["max_exp_avg_sq"] = np.zeros_like(p.data)
+            state["step"] += 1
+            step = state["step"]
+            exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+            scratch = self._buffer(p, p.data)
+            # m += (1 - beta1) (g - m)
+            np.subtract(grad, exp_avg, out=scratch)
+            scratch *= 1.0 - beta1
+            exp_avg += scratch
+            # v = beta2 v + (1 - beta2) g^2
+            exp_avg_sq *= beta2
+            np.multiply(grad, grad, out=scratch)
+            scratch *= 1.0 - beta2
+            exp_avg_sq += scratch
+            if group["amsgrad"]:
+                second = np.maximum(state["max_exp_avg_sq"], exp_avg_sq,
+                                    out=state["max_exp_avg_sq"])
+            else:
+                second = exp_avg_sq
+            step_size = lr / (1.0 - beta1 ** step)
+            # denominator = sqrt(v) / sqrt(1 - beta2^t) + eps
+            np.sqrt(second, out=scratch)
+            scratch /= math.sqrt(1.0 - beta2 ** step)
+            scratch += eps
+            np.divide(exp_avg, scratch, out=scratch)
+            scratch *= step_size
+            p.data -= scratch
+            p._version += 1
+
+
+class AdamW(Adam):
+    r"""AdamW (Loshchilov & Hutter 2019, "Decoupled Weight Decay Regularization"): Adam whose
+    weight decay shrinks the parameter directly instead of entering the gradient:
+
+        p <- p (1 - lr weight_decay), then the Adam step above with g unchanged.
+
+    Default weight_decay=1e-2, as in PyTorch.
+    """
+    _decoupled = True
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
+                 amsgrad=False, *, maximize=False):
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize)

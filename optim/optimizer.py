@@ -1,0 +1,203 @@
+"""`Optimizer`: parameter groups, per-parameter state and their (de)serialisation.
+
+``param_groups`` is a list of dicts, each with its ``params`` and its own settings (missing settings
+come from ``defaults``), so ``SGD([{"params": body}, {"params": head, "lr": 0.1}], lr=0.01)`` trains
+the head ten times faster. ``state[p]`` holds the per-parameter buffers (NumPy arrays) under
+PyTorch's names. Subclasses implement ``_update(group)``, which runs under ``no_grad`` and changes
+``p.data`` in place (bumping ``p._version``).
+"""
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+
+from autograd_lite.function import _GradMode, enable_grad
+from autograd_lite.tensor import Tensor
+
+_REQUIRED = object()  # a default that every group must provide
+
+
+class Optimizer:
+    def __init__(self, params, defaults):
+        self.defaults = dict(defaults)
+        self.state = {}
+        self.param_groups = []
+        self._scratch = {}
+        if isinstance(params, Tensor):
+            raise TypeError("params argument given to the optimizer should be an iterable of "
+                            "Tensors or dicts, but got a single Tensor (wrap it in a list)")
+        if isinstance(params, (set, dict)):
+            raise TypeError("params must be an ordered iterable (list, generator), not a "
+                            f"{type(params).__name__}: the order must be reproducible")
+        params = list(params)
+        if not params:
+            raise ValueError("optimizer got an empty parameter list")
+        if not isinstance(params[0], dict):
+            params = [{"params": params}]
+        for group in params:
+            self.add_param_group(group)
+
+    def _validate(self, group):
+        """Check a group's settings; subclasses raise ValueError naming the bad argument."""
+
+    def add_param_group(self, param_group):
+        if not isinstance(param_group, dict):
+            raise TypeError(f"a parameter group must be a dict, got {type(param_group).__name__}")
+        group = dict(param_group)
+        params = group.get("params")
+        if params is None:
+            raise ValueError("a parameter group needs a 'params' entry")
+        if isinstance(params, Tensor):
+            params = [params]
+        elif isinstance(params, set):
+            raise TypeError("optimizer parameters need to be organized in ordered collections, "
+                            "not a set")
+        group["params"] = params = list(params)
+        for index, p in enumerate(params):
+            if not isinstance(p, Tensor):
+                raise TypeError(f"optimizer can only optimize Tensors, but params[{index}] is a "
+                                f"{type(p).__name__}")
+            if p._ctx is not None:
+                raise ValueError(f"can't optimize a non-leaf Tensor (params[{index}], shape "
+                                 f"{p.shape}): it was computed by {p._ctx.name()}")
+            if p.dtype.kind != "f":
+                raise ValueError(f"params[{index}] has dtype {p.dtype}: only floating-point "
+                                 "tensors can be optimized")
+        for key, value in self.defaults.items():
+            if value is _REQUIRED and key not in group:
+                raise ValueError(f"parameter group didn't specify a value of required "
+                                 f"optimization parameter {key}")
+            group.setdefault(key, value)
+        self._validate(group)
+        seen = {id(p) for g in self.param_groups for p in g["params"]}
+        if len({id(p) for p in params}) != len(params) or seen & {id(p) for p in params}:
+            raise ValueError("some parameters appear in more than one parameter group (or twice "
+                             "in one)")
+        self.param_groups.append(group)
+
+    def zero_grad(self, set_to_none=True):
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is not None:
+                    if set_to_none:
+                        p.grad = None
+                    else:
+                        p.grad.data[...] = 0
+
+    def step(self, closure=None):
+        """One update of every parameter that has a gradient. ``closure`` (optional) re-evaluates
+        the model and returns the loss, which step returns."""
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        previous = _GradMode.enabled
+        _GradMode.enabled = False
+        try:
+            for group in self.param_groups:
+                self._update(group)
+        finally:
+            _GradMode.enabled = previous
+        return loss
+
+    def _update(self, group):
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ helpers for subclasses
+    def _buffer(self, p, like):
+        """A scratch array shaped like ``like`` reused across steps (never part of the state)."""
+        buffer = self._scratch.get(p)
+        if buffer is None or buffer.shape != like.shape or buffer.dtype != like.dtype:
+            buffer = self._scratch[p] = np.empty_like(like)
+        return buffer
+
+    @staticmethod
+    def _gradient(p, group):
+        """The gradient with maximize and (coupled, L2) weight decay applied: g (+ wd * p)."""
+        grad = p.grad.data
+        if group.get("maximize"):
+            grad = -grad
+        weight_decay = group.get("weight_decay", 0)
+        if weight_decay:
+            grad = grad + weight_decay * p.data
+        return grad
+
+    # ------------------------------------------------------------------ serialisation
+    def state_dict(self):
+        """{'state': {index: {name: value}}, 'param_groups': [{settings..., 'params': [index]}]}:
+        parameters are numbered across groups in order, as in PyTorch."""
+        index_of, groups = {}, []
+        for group in self.param_groups:
+            entry = {k: v for k, v in group.items() if k != "params"}
+            entry["params"] = []
+            for p in group["params"]:
+                index_of.setdefault(id(p), len(index_of))
+                entry["params"].append(index_of[id(p)])
+            groups.append(entry)
+        state = {index_of[id(p)]: values for p, values in self.state.items() if id(p) in index_of}
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict):
+        """Restore settings and buffers saved by ``state_dict()`` (copied, and cast to each
+        parameter's dtype). The groups must have the same sizes as this optimizer's."""
+        state_dict = copy.deepcopy(state_dict)
+        saved_groups = state_dict["param_groups"]
+        if len(saved_groups) != len(self.param_groups):
+            raise ValueError(f"loaded state dict has {len(saved_groups)} parameter group(s), this "
+                             f"optimizer has {len(self.param_groups)}")
+        for i, (saved, group) in enumerate(zip(saved_groups, self.param_groups)):
+            if len(saved["params"]) != len(group["params"]):
+                raise ValueError(f"loaded state dict contains a parameter group {i} of size "
+                                 f"{len(saved['params'])} that doesn't match the size of this "
+                                 f"optimizer's group ({len(group['params'])})")
+        param_of = {}
+        for saved, group in zip(saved_groups, self.param_groups):
+            for index, p in zip(saved["params"], group["params"]):
+                param_of[index] = p
+        state = {}
+        for index, values in state_dict["state"].items():
+            p = param_of.get(int(index))
+            if p is None:
+                continue
+            state[p] = {name: _restore_value(name, value, p) for name, value in values.items()}
+        self.state = state
+        for saved, group in zip(saved_groups, self.param_groups):
+            params = group["params"]
+            group.clear()
+            group.update({k: v for k, v in saved.items() if k != "params"})
+            group["params"] = params
+
+    def __repr__(self):
+        lines = [f"{type(self).__name__} ("]
+        for i, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            lines += [f"    {k}: {v}" for k, v in sorted(group.items()) if k != "params"]
+        return "\n".join(lines + [")"])
+
+
+def _restore_value(name, value, p):
+    if name == "step":
+        number = np.asarray(value.data if isinstance(value, Tensor) else value).item()
+        return int(number) if float(number).is_integer() else number
+    if value is None:
+        return None
+    array = np.asarray(value.data if isinstance(value, Tensor) else value)
+    if array.dtype.kind == "f" and array.shape == p.shape:
+        return np.array(array, dtype=p.dtype)  # a copy in the parameter's dtype
+    return np.array(array)
+
+
+def check_nonnegative(group, *names):
+    for name in names:
+        value = group[name]
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)) or \
+                not value >= 0:
+            raise ValueError(f"Invalid {name} value: {value!r} (must be a number >= 0)")
+
+
+def check_unit_interval(group, name, value, closed=False):
+    ok = 0.0 <= value <= 1.0 if closed else 0.0 <= value < 1.0
+    if not ok:
+        bound = "[0, 1]" if closed else "[0, 1)"
+        raise ValueError(f"Invalid {name} value: {value!r} (must be in {bound})")

@@ -1,0 +1,56 @@
+"""Stochastic gradient descent with momentum (heavy ball or Nesterov) and weight decay."""
+from __future__ import annotations
+
+import numpy as np
+
+from .optimizer import Optimizer, _REQUIRED, check_nonnegative
+
+
+class SGD(Optimizer):
+    r"""SGD, with PyTorch's update rule. For each parameter p with gradient g, at step t:
+
+        g <- g + weight_decay * p                        (if weight_decay != 0; L2 penalty)
+        b_1 = g;  b_t = momentum * b_{t-1} + (1 - dampening) * g     (if momentum != 0)
+        g <- g + momentum * b_t   (nesterov=True)   or   g <- b_t   (nesterov=False)
+        p <- p - lr * g
+
+    Momentum (Polyak 1964; Nesterov form after Sutskever et al. 2013). Course notes often write
+    momentum as an exponential moving average, v_t = beta v_{t-1} + (1 - beta) g: that is
+    ``SGD(..., momentum=beta, dampening=beta)`` here (and in PyTorch); the default dampening=0
+    gives the heavy-ball sum v_t = beta v_{t-1} + g, i.e. a learning rate 1/(1 - beta) larger.
+    ``maximize=True`` ascends instead (g <- -g first).
+    """
+
+    def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0,
+                 nesterov=False, *, maximize=False):
+        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
+                                      weight_decay=weight_decay, nesterov=nesterov,
+                                      maximize=maximize))
+
+    def _validate(self, group):
+        if group["lr"] is _REQUIRED:
+            raise ValueError("SGD: lr is required")
+        check_nonnegative(group, "lr", "momentum", "weight_decay", "dampening")
+        if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
+            raise ValueError(f"Nesterov momentum requires a momentum > 0 and zero dampening (got "
+                             f"momentum={group['momentum']}, dampening={group['dampening']})")
+
+    def _update(self, group):
+        lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
+        plain = not (group["weight_decay"] or group["maximize"])
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            grad = p.grad.data if plain else self._gradient(p, group)
+            if momentum:
+                state = self.state.setdefault(p, {})
+                buffer = state.get("momentum_buffer")
+                if buffer is None:
+                    buffer = state["momentum_buffer"] = np.array(grad, dtype=p.dtype)
+                else:
+                    buffer *= momentum
+                    buffer += grad if dampening == 0 else (1.0 - dampening) * grad
+                grad = grad + momentum * buffer if group["nesterov"] else buffer
+            step = np.multiply(grad, lr, out=self._buffer(p, p.data))
+            np.subtract(p.data, step, out=p.data)
+            p._version += 1

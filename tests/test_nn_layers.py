@@ -1,0 +1,271 @@
+"""Layers and activations against PyTorch (float64, weights copied across): forward output and the
+gradient of every input and parameter; gradchecks; default initialisation statistics; nn.init."""
+import math
+
+import numpy as np
+import pytest
+import torch
+
+import autograd_lite as ag
+import nn
+import nn.functional as F
+
+RNG = np.random.default_rng(0)
+
+
+def _compare_module(ours, theirs, x, atol=1e-10, input_grad=True):
+    """Copy theirs' weights into ours, run both on x (float64), compare output and gradients."""
+    ours.double()
+    theirs.double()
+    ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+    x_ours = ag.Tensor(x.copy(), requires_grad=input_grad)
+    x_theirs = torch.tensor(x, requires_grad=input_grad)
+    out_ours, out_theirs = ours(x_ours), theirs(x_theirs)
+    np.testing.assert_allclose(out_ours.data, out_theirs.detach().numpy(), rtol=1e-10, atol=atol)
+    seed = RNG.standard_normal(out_ours.shape)
+    (out_ours * ag.Tensor(seed)).sum().backward()
+    (out_theirs * torch.tensor(seed)).sum().backward()
+    if input_grad:
+        np.testing.assert_allclose(x_ours.grad.data, x_theirs.grad.numpy(), rtol=1e-9, atol=atol)
+    for (name, p), (name_t, p_t) in zip(ours.named_parameters(), theirs.named_parameters()):
+        assert name == name_t
+        np.testing.assert_allclose(p.grad.data, p_t.grad.numpy(), rtol=1e-9, atol=atol,
+                                   err_msg=name)
+
+
+def test_linear_matches_torch():
+    _compare_module(nn.Linear(5, 3), torch.nn.Linear(5, 3), RNG.standard_normal((4, 5)))
+    _compare_module(nn.Linear(5, 3, bias=False), torch.nn.Linear(5, 3, bias=False),
+                    RNG.standard_normal((2, 4, 5)))
+
+
+@pytest.mark.parametrize("stride,padding", [(1, 0), (2, 1), ((1, 2), (2, 0))])
+def test_conv2d_matches_torch(stride, padding):
+    ours = nn.Conv2D(2, 3, 3, stride=stride, padding=padding)
+    theirs = torch.nn.Conv2d(2, 3, 3, stride=stride, padding=padding)
+    _compare_module(ours, theirs, RNG.standard_normal((2, 2, 7, 6)))
+    assert nn.Conv2d is nn.Conv2D
+
+
+@pytest.mark.parametrize("kernel,stride,padding", [(2, None, 0), (3, 2, 1), ((2, 3), (1, 2), 0)])
+def test_pooling_matches_torch(kernel, stride, padding):
+    x = RNG.standard_normal((2, 3, 7, 8))
+    _compare_module(nn.MaxPool2D(kernel, stride, padding), torch.nn.MaxPool2d(kernel, stride, padding), x)
+    _compare_module(nn.AvgPool2D(kernel, stride, padding), torch.nn.AvgPool2d(kernel, stride, padding), x)
+
+
+def test_flatten_matches_torch():
+    x = RNG.standard_normal((2, 3, 4, 5))
+    _compare_module(nn.Flatten(), torch.nn.Flatten(), x)
+    _compare_module(nn.Flatten(0, 2), torch.nn.Flatten(0, 2), x)
+
+
+ACTIVATIONS = [
+    (lambda: nn.ReLU(), lambda: torch.nn.ReLU()),
+    (lambda: nn.Sigmoid(), lambda: torch.nn.Sigmoid()),
+    (lambda: nn.Tanh(), lambda: torch.nn.Tanh()),
+    (lambda: nn.LeakyReLU(), lambda: torch.nn.LeakyReLU()),
+    (lambda: nn.LeakyReLU(0.2), lambda: torch.nn.LeakyReLU(0.2)),
+    (lambda: nn.ELU(), lambda: torch.nn.ELU()),
+    (lambda: nn.ELU(0.5), lambda: torch.nn.ELU(0.5)),
+    (lambda: nn.SELU(), lambda: torch.nn.SELU()),
+    (lambda: nn.Softplus(), lambda: torch.nn.Softplus()),
+    (lambda: nn.Softplus(beta=2.0, threshold=3.0), lambda: torch.nn.Softplus(2.0, 3.0)),
+    (lambda: nn.GELU(), lambda: torch.nn.GELU()),
+    (lambda: nn.GELU("tanh"), lambda: torch.nn.GELU("tanh")),
+    (lambda: nn.SiLU(), lambda: torch.nn.SiLU()),
+    (lambda: nn.Softmax(dim=1), lambda: torch.nn.Softmax(dim=1)),
+    (lambda: nn.LogSoftmax(dim=-1), lambda: torch.nn.LogSoftmax(dim=-1)),
+]
+
+
+@pytest.mark.parametrize("make_ours,make_theirs", ACTIVATIONS)
+def test_activation_matches_torch(make_ours, make_theirs):
+    x = RNG.standard_normal((4, 6)) * 4
+    x[0, :3] = [30.0, -40.0, 0.5]   # past softplus' threshold, deep in the saturated tails
+    ours, theirs = make_ours(), make_theirs()
+    _compare_module(ours, theirs, x)
+    assert repr(ours) == repr(theirs)
+
+
+FUNCTIONAL = [
+    (lambda x: F.relu(x), torch.nn.functional.relu),
+    (lambda x: F.leaky_relu(x, 0.1), lambda x: torch.nn.functional.leaky_relu(x, 0.1)),
+    (lambda x: F.elu(x), torch.nn.functional.elu),
+    (lambda x: F.selu(x), torch.nn.functional.selu),
+    (lambda x: F.softplus(x, 0.5), lambda x: torch.nn.functional.softplus(x, 0.5)),
+    (lambda x: F.gelu(x), torch.nn.functional.gelu),
+    (lambda x: F.gelu(x, approximate="tanh"), lambda x: torch.nn.functional.gelu(x, approximate="tanh")),
+    (lambda x: F.silu(x), torch.nn.functional.silu),
+    (lambda x: F.sigmoid(x), torch.sigmoid),
+    (lambda x: F.tanh(x), torch.tanh),
+    (lambda x: F.softmax(x, 0), lambda x: torch.softmax(x, 0)),
+    (lambda x: F.log_softmax(x, 1), lambda x: torch.log_softmax(x, 1)),
+    (lambda x: F.flatten(x), lambda x: torch.flatten(x, 1)),
+]
+
+
+@pytest.mark.parametrize("ours,theirs", FUNCTIONAL)
+def test_functional_activation_gradcheck_and_torch(ours, theirs):
+    x = RNG.standard_normal((3, 4))
+    x_t = torch.tensor(x, requires_grad=True)
+    x_o = ag.Tensor(x.copy(), requires_grad=True)
+    out_o, out_t = ours(x_o), theirs(x_t)
+    np.testing.assert_allclose(out_o.data, out_t.detach().numpy(), rtol=1e-10, atol=1e-12)
+    seed = RNG.standard_normal(out_o.shape)
+    (out_o * ag.Tensor(seed)).sum().backward()
+    (out_t * torch.tensor(seed)).sum().backward()
+    np.testing.assert_allclose(x_o.grad.data, x_t.grad.numpy(), rtol=1e-9, atol=1e-12)
+    assert ag.gradcheck(ours, [ag.Tensor(x, requires_grad=True)])
+    assert ag.gradgradcheck(ours, [ag.Tensor(x, requires_grad=True)])
+
+
+def test_functional_linear_conv_pool_match_torch():
+    x, w, b = RNG.standard_normal((2, 3, 6, 6)), RNG.standard_normal((4, 3, 3, 3)), RNG.standard_normal(4)
+    t = torch.tensor
+    np.testing.assert_allclose(F.conv2d(ag.Tensor(x), ag.Tensor(w), ag.Tensor(b), 2, 1).data,
+                               torch.nn.functional.conv2d(t(x), t(w), t(b), 2, 1).numpy(), rtol=1e-10)
+    np.testing.assert_allclose(F.max_pool2d(ag.Tensor(x), 2).data,
+                               torch.nn.functional.max_pool2d(t(x), 2).numpy())
+    np.testing.assert_allclose(F.avg_pool2d(ag.Tensor(x), 3, 1, 1).data,
+                               torch.nn.functional.avg_pool2d(t(x), 3, 1, 1).numpy(), rtol=1e-12)
+    xl, wl, bl = RNG.standard_normal((5, 3)), RNG.standard_normal((2, 3)), RNG.standard_normal(2)
+    np.testing.assert_allclose(F.linear(xl, ag.Tensor(wl), ag.Tensor(bl)).data,
+                               torch.nn.functional.linear(t(xl), t(wl), t(bl)).numpy(), rtol=1e-12)
+
+
+def test_softmax_stable_for_huge_logits():
+    x = ag.Tensor(np.array([[1e4, 0.0, -1e4]]), requires_grad=True)
+    out = F.log_softmax(x, 1)
+    assert np.isfinite(out.data).all() and abs(out.data[0, 0]) < 1e-12
+    out.sum().backward()
+    assert np.isfinite(x.grad.data).all()
+
+
+def test_softmax_without_dim_warns_and_follows_torch_choice():
+    x = RNG.standard_normal((2, 3))
+    with pytest.warns(UserWarning, match="Implicit dimension"):
+        ours = F.softmax(ag.Tensor(x))
+    with pytest.warns(UserWarning):
+        theirs = torch.nn.functional.softmax(torch.tensor(x))
+    np.testing.assert_allclose(ours.data, theirs.numpy(), rtol=1e-12)
+
+
+def test_dropout_inverted_eval_and_seeded():
+    x = ag.ones(200, 100)
+    layer = nn.Dropout(0.3)
+    ag.manual_seed(5)
+    a = layer(x)
+    ag.manual_seed(5)
+    b = layer(x)
+    np.testing.assert_array_equal(a.data, b.data)
+    kept = a.data != 0
+    assert abs(kept.mean() - 0.7) < 0.01
+    np.testing.assert_allclose(a.data[kept], 1 / 0.7, rtol=1e-6)
+    assert a.dtype == np.float32
+    layer.eval()
+    assert layer(x) is x or np.array_equal(layer(x).data, x.data)
+    # gradient flows through the kept elements only, scaled
+    layer.train()
+    xg = ag.Tensor(np.ones((10, 10)), requires_grad=True)
+    layer(xg).sum().backward()
+    np.testing.assert_allclose(xg.grad.data[xg.grad.data != 0], 1 / 0.7)
+    assert nn.Dropout(1.0)(x).data.sum() == 0
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        nn.Dropout(1.5)
+    assert repr(nn.Dropout(0.25)) == repr(torch.nn.Dropout(0.25))
+
+
+def test_layer_reprs_match_torch():
+    assert repr(nn.Linear(3, 4)) == repr(torch.nn.Linear(3, 4))
+    assert repr(nn.Linear(3, 4, bias=False)) == repr(torch.nn.Linear(3, 4, bias=False))
+    assert repr(nn.Conv2D(1, 32, 3)) == repr(torch.nn.Conv2d(1, 32, 3)).replace("Conv2d", "Conv2D")
+    assert repr(nn.Conv2D(1, 8, (3, 5), 2, 1, bias=False)) == \
+        repr(torch.nn.Conv2d(1, 8, (3, 5), 2, 1, bias=False)).replace("Conv2d", "Conv2D")
+    assert repr(nn.Flatten()) == repr(torch.nn.Flatten())
+    assert repr(nn.MaxPool2D(2)) == "MaxPool2D(kernel_size=2, stride=2, padding=0)"
+
+
+def test_layer_argument_errors():
+    with pytest.raises(ValueError, match="in_features"):
+        nn.Linear(0, 3)
+    with pytest.raises(ValueError, match="kernel_size"):
+        nn.Conv2D(1, 2, 0)
+    with pytest.raises(ValueError, match="padding"):
+        nn.MaxPool2D(2, padding=2)
+    with pytest.raises(ValueError, match="approximate"):
+        nn.GELU("fast")
+    with pytest.raises(ValueError, match="features"):
+        nn.Linear(3, 2)(ag.zeros(4, 5))
+
+
+# ---------------------------------------------------------------------- initialisation
+def _uniform_bound_ok(values, bound):
+    """Values lie in [-bound, bound], and fill it: mean ~ 0, variance ~ bound^2 / 3."""
+    n = values.size
+    assert np.abs(values).max() <= bound * (1 + 1e-6)
+    assert np.abs(values).max() > bound * 0.95
+    assert abs(values.mean()) < 4 * bound / math.sqrt(3 * n)
+    assert abs(values.var() / (bound ** 2 / 3) - 1) < 6 / math.sqrt(n)
+
+
+def test_default_init_follows_torch_statistics():
+    ag.manual_seed(0)
+    layer = nn.Linear(400, 300)
+    _uniform_bound_ok(layer.weight.data, 1 / math.sqrt(400))
+    _uniform_bound_ok(layer.bias.data, 1 / math.sqrt(400))
+    conv = nn.Conv2D(16, 64, 3)
+    _uniform_bound_ok(conv.weight.data, 1 / math.sqrt(16 * 9))
+    _uniform_bound_ok(conv.bias.data, 1 / math.sqrt(16 * 9))
+    # the same bounds PyTorch's own defaults reach
+    torch.manual_seed(0)
+    theirs = torch.nn.Linear(400, 300).weight.detach().numpy()
+    assert abs(theirs.std() / layer.weight.data.std() - 1) < 0.02
+    assert layer.weight.dtype == np.float32
+
+
+@pytest.mark.parametrize("fn,expected_std", [
+    (nn.init.xavier_uniform_, math.sqrt(2 / (200 + 300))),
+    (nn.init.xavier_normal_, math.sqrt(2 / (200 + 300))),
+    (nn.init.kaiming_uniform_, math.sqrt(2 / 200)),              # leaky_relu with a=0: relu gain
+    (nn.init.kaiming_normal_, math.sqrt(2 / 200)),
+    (nn.init.he_uniform_, math.sqrt(2 / 200)),
+    (nn.init.he_normal_, math.sqrt(2 / 200)),
+    (lambda t: nn.init.kaiming_normal_(t, mode="fan_out", nonlinearity="relu"), math.sqrt(2 / 300)),
+    (lambda t: nn.init.xavier_uniform_(t, gain=nn.init.calculate_gain("tanh")),
+     5 / 3 * math.sqrt(2 / 500)),
+])
+def test_init_schemes_have_their_std(fn, expected_std):
+    ag.manual_seed(1)
+    weight = nn.Parameter(np.zeros((300, 200)))
+    version = weight._version
+    assert fn(weight) is weight
+    assert weight._version > version
+    assert abs(weight.data.std() / expected_std - 1) < 0.02
+    assert abs(weight.data.mean()) < 0.02 * expected_std * 10
+
+
+def test_init_simple_fills_and_gains():
+    t = nn.Parameter(np.ones((50, 40)))
+    nn.init.zeros_(t)
+    assert not t.data.any()
+    nn.init.uniform_(t, -2, 3)
+    assert t.data.min() >= -2 and t.data.max() <= 3 and abs(t.data.mean() - 0.5) < 0.15
+    nn.init.normal_(t, 1.0, 0.5)
+    assert abs(t.data.mean() - 1) < 0.05 and abs(t.data.std() - 0.5) < 0.05
+    for name, param in [("relu", None), ("tanh", None), ("leaky_relu", 0.2), ("selu", None),
+                        ("sigmoid", None), ("conv2d", None)]:
+        assert nn.init.calculate_gain(name, param) == pytest.approx(
+            torch.nn.init.calculate_gain(name, param))
+    with pytest.raises(ValueError, match="fan in"):
+        nn.init.xavier_uniform_(nn.Parameter(np.zeros(5)))
+    with pytest.raises(ValueError, match="mode"):
+        nn.init.kaiming_uniform_(t, mode="fan_middle")
+
+
+def test_init_reproducible_under_manual_seed():
+    ag.manual_seed(7)
+    a = nn.Linear(10, 5).weight.data.copy()
+    ag.manual_seed(7)
+    b = nn.Linear(10, 5).weight.data.copy()
+    np.testing.assert_array_equal(a, b)
