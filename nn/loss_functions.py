@@ -224,8 +224,8 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
         raise ValueError("cross_entropy: input must have a class dimension, got a 0-d tensor")
     classes = input.shape[1] if input.ndim >= 2 else input.shape[0]
     weight = _class_weight(weight, input, classes, "cross_entropy")
-    target_dtype = target.dtype if isinstance(target, Tensor) else np.asarray(target).dtype
-    if target_dtype.kind == "f":
+    target_array = target.data if isinstance(target, Tensor) else np.asarray(target)
+    if target_array.dtype.kind == "f" and target_array.shape == input.shape:
         return _cross_entropy_probabilities(input, target, weight, reduction, label_smoothing,
                                             classes)
     flat_target = _indices(target, input, classes, ignore_index, "cross_entropy").reshape(-1)

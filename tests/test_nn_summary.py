@@ -1,0 +1,54 @@
+"""The Keras-style summary table."""
+import numpy as np
+
+import autograd_lite as ag
+import nn
+
+
+def test_summary_of_the_course_cnn():
+    model = nn.Sequential(nn.Conv2D(1, 32, 3), nn.ReLU(), nn.MaxPool2D(2), nn.Conv2D(32, 64, 3),
+                          nn.ReLU(), nn.MaxPool2D(2), nn.Flatten(), nn.Linear(64 * 5 * 5, 64),
+                          nn.ReLU(), nn.Dropout(0.5), nn.Linear(64, 10))
+    model[0].weight.requires_grad_(False)
+    printed = []
+    text = model.summary((1, 28, 28), print_fn=printed.append)
+    assert printed == [text]
+    lines = text.splitlines()
+    assert lines[0] == 'Model: "Sequential"'
+    assert "Layer (type)" in lines[2] and "Output Shape" in lines[2] and "Param #" in lines[2]
+    rows = [line for line in lines if line.startswith(" ") and "(" in line and "Layer" not in line]
+    assert len(rows) == 11
+    assert rows[0].split() == ["0", "(Conv2D)", "(None,", "32,", "26,", "26)", "320"]
+    assert rows[3].split()[-1] == "18,496"
+    assert "(None, 64, 5, 5)" in rows[5]
+    assert rows[6].split()[-3:] == ["(None,", "1600)", "0"]
+    assert rows[7].split()[-1] == "102,464"
+    assert rows[10].split()[-3:] == ["(None,", "10)", "650"]
+    total = 320 + 18496 + 102464 + 650
+    assert f"Total params: {total:,}" in lines
+    assert f"Trainable params: {total - 288:,}" in lines
+    assert "Non-trainable params: 288" in lines
+
+
+def test_summary_leaves_modes_and_random_state_alone():
+    model = nn.Sequential(nn.Linear(4, 3), nn.Dropout(0.5))
+    ag.manual_seed(0)
+    model.summary((4,), print_fn=None)
+    after_summary = ag.rand(3).data
+    ag.manual_seed(0)
+    assert np.array_equal(after_summary, ag.rand(3).data)   # dropout drew nothing
+    assert model.training and model[1].training
+
+
+def test_summary_of_a_custom_module_with_own_parameters():
+    class Scaled(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.scale = nn.Parameter(np.ones(2, np.float32))
+            self.fc = nn.Linear(3, 2)
+
+        def forward(self, x):
+            return self.fc(x) * self.scale
+
+    text = Scaled().summary((3,), print_fn=None)
+    assert "fc (Linear)" in text and "(Scaled)" in text and "Total params: 10" in text
