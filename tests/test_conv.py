@@ -173,7 +173,7 @@ def test_max_pool_double_backward_gathers_at_the_argmax():
     (lambda: conv2d(np.zeros((1, 3, 5, 5), np.float32), np.zeros((2, 3, 3, 3))), "float32 but weight"),
     (lambda: conv2d(np.zeros((1, 3, 5, 5), np.int64), np.zeros((2, 3, 3, 3))), "float tensor"),
     (lambda: max_pool2d(np.zeros((1, 1, 4, 4)), 2, padding=2), "at most half the kernel"),
-    (lambda: avg_pool2d(np.zeros((1, 1, 2, 4)), 3), "input of spatial size \(2, 4\)"),
+    (lambda: avg_pool2d(np.zeros((1, 1, 2, 4)), 3), r"input of spatial size \(2, 4\)"),
     (lambda: max_pool2d(np.zeros((1, 1, 2, 4)), 3), "smaller than the kernel_size"),
 ])
 def test_bad_arguments_raise_clear_errors(call, message):
