@@ -67,7 +67,9 @@ class Linear(Function):
     def backward(ctx, grad):
         x, weight = ctx.saved_tensors
         needs = ctx.needs_input_grad
-        grad_x = MatMul.apply(grad, weight) if needs[0] else None
+        grad_x = None
+        if needs[0]:  # a 1-D x gives a 1-D grad: MatMul needs it as a row
+            grad_x = MatMul.apply(grad if grad.ndim > 1 else grad.reshape(1, -1), weight)
         grad_w = grad_b = None
         if needs[1] or (len(needs) > 2 and needs[2]):
             flat_grad = grad if grad.ndim == 2 else grad.reshape(-1, grad.shape[-1])
