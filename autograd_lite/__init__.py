@@ -18,6 +18,19 @@ from . import data  # ag.data.DataLoader, ag.data.TensorDataset, ag.data.load_mn
 clamp = clip
 concatenate = cat
 
+# Graph drawing and plots import graphviz/matplotlib, so they load on first use: ag.draw_graph(...),
+# ag.BackwardStepper(...), ag.plots.plot_history(...).
+_LAZY = {"draw_graph": "graph", "save_graph": "graph", "BackpropGraph": "graph",
+         "DotNotFoundError": "graph", "BackwardStepper": "graph", "graph": None, "plots": None}
+
+
+def __getattr__(name):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'autograd_lite' has no attribute {name!r}")
+    import importlib
+    module = importlib.import_module(f".{_LAZY[name] or name}", __name__)
+    return module if _LAZY[name] is None else getattr(module, name)
+
 
 def _method(name):
     def call(t, *args, **kwargs):

@@ -1,0 +1,20 @@
+"""Backprop graphs for teaching: ``draw_graph``, rendering, and backward one step at a time.
+
+    import autograd_lite as ag
+    ag.retain_grads(True)                       # keep .grad on intermediate tensors too
+    loss = model(x).sum(); loss.backward()
+    g = ag.draw_graph(loss, model=model, rules=True)
+    g.write("graph.svg")                        # or .png / .pdf; g.source is the DOT text
+
+    stepper = ag.BackwardStepper(loss2, model=model)   # a fresh graph: runs backward itself
+    for step in stepper:
+        print(step)                             # dL/dnet_o = dL/do * sigmoid'(net_o) = [...] ...
+    stepper.write_frames("out/steps")           # numbered PNGs; stepper.write_gif("out/b.gif")
+
+The implementation lives in ``autograd_lite.teaching`` (one concern per file).
+"""
+from .teaching import (BackpropGraph, BackwardStep, BackwardStepper, DotNotFoundError, draw_graph,
+                       save_graph)
+
+__all__ = ["draw_graph", "save_graph", "BackpropGraph", "DotNotFoundError", "BackwardStepper",
+           "BackwardStep"]

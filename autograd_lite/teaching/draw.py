@@ -1,0 +1,303 @@
+"""``draw_graph``: the backprop graph of a tensor as a graphviz ``Digraph``.
+
+One node per tensor (name, shape and dtype, value, gradient) and one per op (friendly name, plain
+arguments, and in teaching mode the local derivative rule); edges run forward, from the inputs of an
+op to the op and from the op to its outputs. Kinds of tensors have their own colours, explained by a
+legend. ``cluster_modules`` boxes the nodes recorded inside each module; ``collapse_modules`` draws one
+node per module instead (its parameters listed inside, the values passed between modules on the edges
+with their shapes), which keeps a CNN legible.
+
+Gradients of intermediate tensors are only kept when backward ran with ``ag.retain_grads(True)`` (or
+``t.retain_grad()``) -- the graph says "grad not retained" otherwise; ``BackwardStepper`` keeps them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import labels
+from .render import BackpropGraph
+from .walk import collect
+
+DIRECTIONS = ("LR", "TB", "RL", "BT")
+
+
+@dataclass
+class DrawOptions:
+    direction: str = "LR"
+    show_values: bool = True
+    show_grads: bool = True
+    show_shapes: bool = True
+    cluster_modules: bool = False
+    collapse_modules: bool = False
+    rules: bool = False
+    legend: bool = True
+    max_elements: int = 36
+    precision: int = 4
+    title: str | None = None
+
+    def __post_init__(self):
+        self.direction = str(self.direction).upper()
+        if self.direction not in DIRECTIONS:
+            raise ValueError(f"draw_graph: direction={self.direction!r} is not one of {DIRECTIONS}")
+        if not isinstance(self.max_elements, (int, np.integer)) or self.max_elements < 0:
+            raise ValueError(f"draw_graph: max_elements must be an int >= 0, got {self.max_elements!r}")
+        if not isinstance(self.precision, (int, np.integer)) or not 0 <= self.precision <= 12:
+            raise ValueError(f"draw_graph: precision must be an int in [0, 12], got {self.precision!r}")
+
+
+def draw_graph(output, model=None, names=None, *, direction="LR", show_values=True, show_grads=True,
+               show_shapes=True, cluster_modules=False, collapse_modules=False, rules=False,
+               legend=True, max_elements=36, precision=4, title=None) -> BackpropGraph:
+    """Draw the graph that produced ``output`` (a Tensor, or a list of them).
+
+    Args:
+        model: an ``nn.Module``; its ``named_parameters()``/``named_modules()`` name parameters
+            (``fc1.weight``) and module clusters.
+        names: extra names, ``{"net_h": tensor, ...}`` (or ``{tensor: "net_h"}``); ``t.name`` works too.
+        direction: ``"LR"`` (inputs left, loss right), ``"TB"``, ``"RL"`` or ``"BT"``.
+        show_values / show_grads / show_shapes: what tensor nodes print. Values with at most
+            ``max_elements`` elements are printed in full (``precision`` decimals), larger ones as
+            mean/std/min/max.
+        cluster_modules: box the nodes of each module. collapse_modules: one node per module.
+        rules: teaching mode -- op nodes show their local derivative rule (``Mul: d/da = b``).
+        legend: add the legend cluster. title: a caption at the top.
+
+    Returns a ``BackpropGraph`` (a ``graphviz.Digraph``): ``.source`` is the DOT text; save with
+    ``.write("graph.svg")`` or ``ag.save_graph``; Jupyter shows it inline.
+    """
+    options = DrawOptions(direction, show_values, show_grads, show_shapes, cluster_modules,
+                          collapse_modules, rules, legend, max_elements, precision, title)
+    return render_items(collect(output, model, names), options)
+
+
+def render_items(items, options, grads=None, highlight=None, caption=None) -> BackpropGraph:
+    """Build the Digraph of collected ``items``.
+
+    ``grads`` (used by the stepper) replaces ``.grad``: {id(tensor): (array, partial?)}; tensors
+    missing from it have "no grad yet". ``highlight`` maps node keys to "current" or "updated".
+    """
+    graph = BackpropGraph("backprop", graph_attr={
+        "rankdir": options.direction, "fontname": "DejaVu Sans", "nodesep": "0.25",
+        "ranksep": "0.35", "newrank": "true", "bgcolor": "white"},
+        node_attr={"fontname": "DejaVu Sans", "shape": "box", "margin": "0.08,0.04"},
+        edge_attr={"color": "#566573", "arrowsize": "0.7", "fontname": "DejaVu Sans",
+                   "fontsize": "9", "fontcolor": labels.MUTED_COLOUR})
+    top = [labels.title_row(options.title)] if options.title else []
+    if caption or top:
+        rows = top + (labels._rows(caption, size=12) if caption else [])
+        graph.attr(label=labels.table(rows), labelloc="b" if caption else "t", labeljust="l")
+    highlight = highlight or {}
+    backward_ran = grads is not None or any(
+        t.tensor.grad is not None for t in items.tensors.values() if t.tensor._ctx is None)
+    if options.collapse_modules:
+        kinds = _collapsed(graph, items, options, grads, backward_ran, highlight)
+    else:
+        kinds = _full(graph, items, options, grads, backward_ran, highlight)
+    if options.legend:
+        _legend(graph, kinds, options, modules=options.collapse_modules and bool(items.module_names))
+    return graph
+
+
+def _grad_text(item, options, grads, backward_ran):
+    """(grad lines, note) for a tensor node."""
+    tensor = item.tensor
+    if not options.show_grads or (not tensor.requires_grad and item.kind != "output"):
+        return None, None
+    if grads is not None:
+        entry = grads.get(id(tensor))
+        if entry is None:
+            return None, "no grad yet"
+        array, partial = entry
+        lines = labels.array_lines(array, options.max_elements, options.precision)
+        return (lines + ["(partial: more uses to come)"] if partial else lines), None
+    if tensor.grad is not None:
+        return labels.array_lines(tensor.grad.data, options.max_elements, options.precision), None
+    if backward_ran and tensor._ctx is not None:
+        return None, "grad not retained (ag.retain_grads)"
+    return None, "no grad yet"
+
+
+def tensor_node(graph, item, options, grads, backward_ran, highlight):
+    tensor = item.tensor
+    shape = labels.describe_shape(tensor.shape, tensor.dtype) if options.show_shapes else None
+    values = (labels.array_lines(tensor.data, options.max_elements, options.precision)
+              if options.show_values else None)
+    grad_lines, note = _grad_text(item, options, grads, backward_ran)
+    attrs = dict(labels.KIND_STYLE[item.kind])
+    if highlight.get(item.key) == "updated":
+        attrs.update(color=labels.HIGHLIGHT_STYLE["color"], penwidth="2.5")
+    graph.node(item.key, labels.tensor_label(item.name, item.auto_named, shape, values, grad_lines,
+                                             note), **attrs)
+
+
+def op_node(graph, op, options, highlight):
+    details = ([op.note] if op.note else []) + op.details
+    attrs = dict(labels.OP_STYLE)
+    if highlight.get(op.key) == "current":
+        attrs.update(labels.HIGHLIGHT_STYLE)
+    graph.node(op.key, labels.op_label(op.title, details, op.rule if options.rules else None), **attrs)
+
+
+def _module_of(items, op):
+    return items.module_names.get(id(op.module)) if op.module is not None else None
+
+
+def _full(graph, items, options, grads, backward_ran, highlight):
+    placement = {}  # node key -> cluster (module display name) or None
+    for op in items.ops:
+        placement[op.key] = _module_of(items, op) if options.cluster_modules else None
+    for item in items.tensors.values():
+        cluster = None
+        if options.cluster_modules:
+            if item.producer is not None:
+                cluster = placement[item.producer.key]
+            elif item.owner is not None and all(c.module is item.owner for c in item.consumers):
+                cluster = items.module_names.get(id(item.owner))
+        placement[item.key] = cluster
+
+    def emit(target, key):
+        if key.startswith("op"):
+            op_node(target, ops_by_key[key], options, highlight)
+        else:
+            tensor_node(target, tensors_by_key[key], options, grads, backward_ran, highlight)
+
+    ops_by_key = {op.key: op for op in items.ops}
+    tensors_by_key = {item.key: item for item in items.tensors.values()}
+    _emit_clustered(graph, placement, items, emit)
+    current_edges = {k for k, v in highlight.items() if v == "current"}
+    for op in items.ops:
+        hot = op.key in current_edges
+        for _, item, role in op.inputs:
+            attrs = {"label": role} if role else {}
+            if hot:
+                attrs.update(color=labels.HIGHLIGHT_STYLE["color"], penwidth="2", dir="back")
+            graph.edge(item.key, op.key, **attrs)
+        for item in op.outputs:
+            graph.edge(op.key, item.key, **({"color": labels.HIGHLIGHT_STYLE["color"],
+                                              "penwidth": "2", "dir": "back"} if hot else {}))
+    return {item.kind for item in items.tensors.values()} | ({"op"} if items.ops else set())
+
+
+def _emit_clustered(graph, placement, items, emit):
+    """Emit nodes, nesting module clusters by qualified name (``features`` holds ``features.0``)."""
+    members = {}
+    for key, cluster in placement.items():
+        members.setdefault(cluster, []).append(key)
+    children = {}
+    for cluster in [c for c in members if c is not None]:
+        child = cluster
+        while True:
+            parent = items.module_parents.get(child)
+            children.setdefault(parent, [])
+            if child not in children[parent]:
+                children[parent].append(child)
+            if parent is None:
+                break
+            child = parent
+    types = {items.module_names[id(op.module)]: type(op.module).__name__
+             for op in items.ops if op.module is not None}
+
+    cluster_keys = {}
+
+    def emit_cluster(target, cluster):
+        for key in members.get(cluster, ()):
+            emit(target, key)
+        for child in children.get(cluster, ()):
+            key = cluster_keys.setdefault(child, f"cluster_m{len(cluster_keys)}")
+            with target.subgraph(name=key) as sub:
+                kind = types.get(child)
+                sub.attr(label=f"{child} : {kind}" if kind and kind not in child else child,
+                         style="rounded,dashed", color="#BA4A00", fontcolor="#873600",
+                         fontsize="12", labeljust="l")
+                emit_cluster(sub, child)
+    emit_cluster(graph, None)
+
+
+def _collapsed(graph, items, options, grads, backward_ran, highlight):
+    """One node per module; tensors inside a module and its parameters are folded into it."""
+    group = {op.key: _module_of(items, op) for op in items.ops}
+    folded, visible = {}, []
+    for item in items.tensors.values():
+        if item.kind == "output":
+            visible.append(item)
+        elif item.producer is not None and group[item.producer.key] is not None:
+            continue  # a value passed on by a module: drawn as a labelled edge
+        elif item.kind == "parameter" and item.consumers and len(
+                {group[c.key] for c in item.consumers}) == 1 and group[item.consumers[0].key]:
+            folded.setdefault(group[item.consumers[0].key], []).append(item)
+        else:
+            visible.append(item)
+    visible_keys = {item.key for item in visible}
+    modules = {}
+    for op in items.ops:
+        if group[op.key] is not None:
+            modules.setdefault(group[op.key], op.module)
+        else:
+            op_node(graph, op, options, highlight)
+    for item in visible:
+        tensor_node(graph, item, options, grads, backward_ran, highlight)
+    edges, outputs = {}, {}
+    module_keys = {name: f"mod{i}" for i, name in enumerate(modules)}
+
+    def node_of_op(op):
+        return module_keys[group[op.key]] if group[op.key] is not None else op.key
+
+    for op in items.ops:
+        for _, item, role in op.inputs:
+            if item.key in visible_keys:
+                source, label = item.key, (role if group[op.key] is None else None)
+            elif item.producer is not None:
+                source, label = node_of_op(item.producer), labels.describe_shape(item.tensor.shape)
+                outputs.setdefault(group[item.producer.key], label)
+            else:
+                continue  # a folded parameter
+            target = node_of_op(op)
+            if source != target:
+                edges.setdefault((source, target), label)
+        for item in op.outputs:
+            if item.key in visible_keys:
+                edges.setdefault((node_of_op(op), item.key), None)
+                if group[op.key] is not None:
+                    outputs.setdefault(group[op.key], labels.describe_shape(item.tensor.shape))
+    current = {group.get(k) for k, v in highlight.items() if v == "current"}
+    labelled = {source for (source, _), label in edges.items() if label}
+    for name, module in modules.items():
+        style = dict(labels.MODULE_STYLE, **(labels.HIGHLIGHT_STYLE if name in current else {}))
+        shown_out = None if module_keys[name] in labelled else outputs.get(name)
+        graph.node(module_keys[name], _module_text(name, module, folded.get(name, ()), shown_out,
+                                                   options, grads), **style)
+    for (source, target), label in edges.items():
+        graph.edge(source, target, **({"label": label} if label else {}))
+    return {item.kind for item in visible} | ({"op"} if any(g is None for g in group.values()) else set())
+
+
+def _module_text(name, module, params, output, options, grads):
+    lines, grad_lines, count = [], [], 0
+    for item in params:
+        local = item.name[len(name) + 1:] if item.name.startswith(name + ".") else item.name
+        lines.append(f"{local} {labels.describe_shape(item.tensor.shape)}")
+        count += item.tensor.data.size
+        grad = None
+        if grads is not None and id(item.tensor) in grads:
+            grad = grads[id(item.tensor)][0]
+        elif grads is None and item.tensor.grad is not None:
+            grad = item.tensor.grad.data
+        if grad is not None and options.show_grads:
+            grad_lines.append(f"|grad {local}| = {float(np.sqrt(np.sum(np.square(grad)))):.4g}")
+    if params:
+        lines.append(f"{count:,} parameters")
+    return labels.module_label(name, type(module).__name__, lines,
+                               f"out {output}" if output and options.show_shapes else None, grad_lines)
+
+
+def _legend(graph, kinds, options, modules=False):
+    """One table node explaining the colours of the kinds of nodes drawn (``kinds`` may hold "op")."""
+    entries = [(labels.KIND_CAPTION[k], labels.KIND_STYLE[k]) for k in labels.KIND_STYLE if k in kinds]
+    if "op" in kinds:
+        entries.append(("op (forward)", labels.OP_STYLE))
+    if modules:
+        entries.append(("module", labels.MODULE_STYLE))
+    graph.node("legend", labels.legend_label(entries, options.show_grads), shape="plaintext",
+               margin="0")

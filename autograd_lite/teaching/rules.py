@@ -1,0 +1,267 @@
+"""What the reader sees of an op: a friendly name, its arguments, its local derivative rule, and the
+chain rule with numbers.
+
+Friendly names are the ``Function`` class name without a ``Fn``/``Function`` suffix. Two composites
+that the engine records as a ``Mul`` are recognised from the recorded numbers (never guessed):
+``relu(x) = x * (x > 0)`` is a ``Mul`` whose other operand is a constant boolean mask equal to
+``x > 0``, and ``abs(x) = x * sign(x)`` one whose other operand equals ``sign(x)``.
+
+The chain rule of one backward step, for an input ``a`` of an op with output ``y``, reads
+``dL/da = dL/dy * (dy/da)`` elementwise, or with a matrix product for ``Linear``/``MatMul``; the
+numbers shown on the right of the last ``=`` are the gradient the engine actually computed.
+A custom ``Function`` may set a class attribute ``derivative_rule = "d/dx = ..."`` to be shown.
+"""
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+
+from ..tensor import Tensor
+from .labels import format_number, inline_array
+
+LOCAL_RULES = {
+    "Add": "d/da = 1, d/db = 1",
+    "Sub": "d/da = 1, d/db = -1",
+    "Mul": "d/da = b, d/db = a",
+    "Div": "d/da = 1/b, d/db = -a/b²",
+    "Neg": "d/da = -1",
+    "Pow": "d/da = b·a^(b-1), d/db = a^b·ln a",
+    "Exp": "d/da = exp(a)",
+    "Log": "d/da = 1/a",
+    "Sin": "d/da = cos a",
+    "Cos": "d/da = -sin a",
+    "Tanh": "d/da = 1 - tanh²(a)",
+    "Sigmoid": "d/da = σ(a)·(1 - σ(a))",
+    "ReLU": "d/da = 1 if a > 0 else 0",
+    "Abs": "d/da = sign(a)",
+    "Sum": "d/da = 1 (grad broadcast back)",
+    "Max": "grad goes to the max element(s)",
+    "Linear": "y = x·Wᵀ + b\ndL/dx = g·W,  dL/dW = gᵀ·x,  dL/db = Σ g",
+    "MatMul": "C = A·B\ndL/dA = g·Bᵀ,  dL/dB = Aᵀ·g",
+    "Reshape": "grad reshaped back",
+    "Permute": "grad permuted back",
+    "Expand": "grad summed over the expanded dims",
+    "GetItem": "grad scattered back to the indexed places",
+    "IndexAdd": "grad gathered from the indexed places",
+    "Cat": "grad split back into the pieces",
+    "Where": "grad routed to a where the condition holds, else to b",
+    "Softmax": "dL/dx = s·(g - Σ g·s)",
+    "LogSoftmax": "dL/dx = g - softmax(x)·Σ g",
+    "Cast": "grad cast back to the input dtype",
+    "Clone": "d/da = 1",
+}
+
+_SIGNATURES = {}
+
+
+def friendly_name(ctx) -> str:
+    name = ctx.name()
+    for suffix in ("Function", "Fn"):
+        if name.endswith(suffix) and len(name) > len(suffix):
+            return name[:-len(suffix)]
+    return name
+
+
+def argument_names(ctx) -> list[str]:
+    """Names of forward's parameters after ``ctx`` (``*tensors`` repeated for every extra one)."""
+    cls = type(ctx)
+    names = _SIGNATURES.get(cls)
+    if names is None:
+        try:
+            params = list(inspect.signature(cls.forward).parameters.values())[1:]
+        except (TypeError, ValueError):
+            params = []
+        names = _SIGNATURES[cls] = [(p.name, p.kind == p.VAR_POSITIONAL) for p in params]
+    out = []
+    for position in range(len(ctx.inputs)):
+        if position < len(names):
+            out.append(names[position][0])
+        elif names and names[-1][1]:
+            out.append(names[-1][0])
+        else:
+            out.append(f"arg{position}")
+    return out
+
+
+def recognise(ctx):
+    """(title, note, index of an input to hide) for the op recorded as ``ctx``.
+
+    ``note`` says honestly how a recognised composite was recorded.
+    """
+    title = friendly_name(ctx)
+    if title == "Mul" and len(ctx.inputs) == 2:
+        for position in (0, 1):
+            x, other = ctx.inputs[position], ctx.inputs[1 - position]
+            if not (isinstance(x, Tensor) and isinstance(other, Tensor)) or other.requires_grad:
+                continue
+            if other.shape != x.shape:
+                continue
+            if other.dtype == np.bool_ and np.array_equal(other.data, x.data > 0):
+                return "ReLU", "recorded as Mul by the mask (x > 0)", 1 - position
+            if other.dtype == x.dtype and np.array_equal(other.data, np.sign(x.data)):
+                return "Abs", "recorded as Mul by sign(x)", 1 - position
+    return title, None, None
+
+
+def short_value(value, limit: int = 28) -> str:
+    """A compact text for a non-tensor argument: numbers, shapes, axes, slices."""
+    if isinstance(value, slice):
+        parts = ["" if v is None else str(v) for v in (value.start, value.stop, value.step)]
+        text = ":".join(parts[:2]) + (f":{parts[2]}" if value.step is not None else "")
+    elif isinstance(value, (float, np.floating)):
+        text = format_number(value)
+    elif isinstance(value, np.ndarray):
+        text = f"array{tuple(value.shape)}" if value.size > 6 else inline_array(value)
+    elif isinstance(value, tuple):
+        text = "(" + ", ".join(short_value(v, limit) for v in value) + ("," if len(value) == 1 else "") + ")"
+    elif isinstance(value, type):
+        text = value.__name__
+    elif isinstance(value, np.dtype):
+        text = value.name
+    else:
+        text = repr(value)
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def argument_details(ctx, hidden=None) -> list[str]:
+    """``name=value`` for each plain (non-tensor) forward argument that says something."""
+    details = []
+    for position, (name, value) in enumerate(zip(argument_names(ctx), ctx.inputs)):
+        if position == hidden or isinstance(value, Tensor) or value is None or value is False:
+            continue
+        details.append(f"{name}={short_value(value)}")
+    return details
+
+
+def _power_text(base, exponent):
+    """``n·a^(n-1)`` with the number n filled in: 2·a, 3·a^2, 0.5·a^-0.5."""
+    n = float(exponent)
+    if n == 1:
+        return "1"
+    power = n - 1
+    if power == 1:
+        return f"{short_value(exponent)}·{base}"
+    return f"{short_value(exponent)}·{base}^{short_value(int(power) if power.is_integer() else power)}"
+
+
+def local_rule(ctx, title) -> str | None:
+    """The op's local derivatives; with a plain-number operand the number is filled in."""
+    custom = getattr(type(ctx), "derivative_rule", None)
+    if custom:
+        return custom
+    inputs = ctx.inputs
+    if title in ("Mul", "Div", "Pow", "Add", "Sub") and len(inputs) == 2:
+        a, b = inputs
+        if isinstance(a, Tensor) != isinstance(b, Tensor):
+            c = short_value(b if isinstance(a, Tensor) else a)
+            if title == "Pow":
+                return f"d/da = {_power_text('a', b)}" if isinstance(a, Tensor) else f"d/db = {c}^b·ln {c}"
+            rule = {("Mul", 0): f"d/da = {c}", ("Mul", 1): f"d/db = {c}",
+                    ("Div", 0): f"d/da = 1/{c}", ("Div", 1): f"d/db = -{c}/b²",
+                    ("Add", 0): "d/da = 1", ("Add", 1): "d/db = 1",
+                    ("Sub", 0): "d/da = 1", ("Sub", 1): "d/db = -1"}
+            return rule[(title, 0 if isinstance(a, Tensor) else 1)]
+    return LOCAL_RULES.get(title)
+
+
+# ----------------------------------------------------------------------------- chain rule lines
+def _value(x):
+    return x.data if isinstance(x, Tensor) else np.asarray(x)
+
+
+def _elementwise_factor(title, ctx, position):
+    """(symbol, factor array) with dL/d(input) = dL/dy * factor, or None when not elementwise."""
+    inputs = ctx.inputs
+    if title in ("Sigmoid", "Tanh", "Exp"):
+        out = ctx.outputs[0]()
+        out = _value(out) if out is not None else None
+        if out is None:
+            return None
+        factor = {"Sigmoid": lambda: out * (1 - out), "Tanh": lambda: 1 - out * out,
+                  "Exp": lambda: out}[title]()
+        return {"Sigmoid": "sigmoid'({a})", "Tanh": "tanh'({a})", "Exp": "exp({a})"}[title], factor
+    if title in ("ReLU", "Abs"):  # x is the input that needs the gradient (the other is a mask)
+        x = _value(inputs[position])
+        return ("relu'({x})", (x > 0).astype(x.dtype)) if title == "ReLU" else ("sign({x})", np.sign(x))
+    a = _value(inputs[0])
+    if title == "Log":
+        return "1/{a}", 1 / a
+    if title == "Sin":
+        return "cos({a})", np.cos(a)
+    if title == "Cos":
+        return "-sin({a})", -np.sin(a)
+    if title == "Clone":
+        return "1", None
+    if len(inputs) < 2:
+        return None
+    b = _value(inputs[1])
+    if title == "Mul":
+        return ("{b}", b) if position == 0 else ("{a}", a)
+    if title == "Div":
+        return ("1/{b}", 1 / b) if position == 0 else ("(-{a}/{b}²)", -a / b ** 2)
+    if title == "Pow":
+        if position == 0:
+            symbol = "{b}·{a}^({b}-1)" if isinstance(inputs[1], Tensor) else _power_text("{a}", inputs[1])
+            return symbol, b * a ** (b - 1)
+        return "{a}^{b}·ln({a})", a ** b * np.log(np.where(a > 0, a, 1))
+    if title in ("Add", "Sub"):
+        return ("1", None) if title == "Add" or position == 0 else ("(-1)", None)
+    return None
+
+
+def chain_rule_line(ctx, title, position, names, upstream, result, loss_name="L",
+                    precision=4) -> str:
+    """One line ``dL/da = dL/dy * local = [numbers] * [numbers] = [numbers]`` for input ``position``.
+
+    ``names`` are the display names of ctx's inputs (None for non-tensors) and of its first output
+    (``names[-1]``); ``upstream`` is dL/dy and ``result`` the engine's dL/da for this op.
+    """
+    def num(x):
+        return inline_array(x, precision=precision)
+
+    def operand(i):
+        value = ctx.inputs[i]
+        return names[i] if isinstance(value, Tensor) else short_value(value)
+
+    out_name = names[-1]
+    lhs = f"d{loss_name}/d{names[position]}"
+    dy = f"d{loss_name}/d{out_name}"
+    total = num(result)
+    summed = np.shape(result) != np.shape(upstream)
+    reduce_note = " (summed over broadcast dims)" if summed else ""
+    element = _elementwise_factor(title, ctx, position)
+    if element is not None:
+        symbol, factor = element
+        symbol = symbol.format(a=operand(0), b=operand(1) if len(ctx.inputs) > 1 else "",
+                               x=operand(position))
+        if symbol == "1":
+            return f"{lhs} = {dy}{reduce_note} = {total}"
+        if symbol == "(-1)":
+            return f"{lhs} = -{dy}{reduce_note} = -{num(upstream)} = {total}"
+        factor_text = num(factor)
+        return (f"{lhs} = {dy} * {symbol}{reduce_note} = {num(upstream)} * {factor_text} "
+                f"= {total}")
+    if title == "Linear":
+        x, weight = _value(ctx.inputs[0]), _value(ctx.inputs[1])
+        sym_x, sym_w = operand(0), operand(1)
+        if position == 0:
+            return f"{lhs} = {dy} @ {sym_w} = {num(upstream)} @ {num(weight)} = {total}"
+        if position == 1:
+            if x.ndim == 1:
+                return (f"{lhs} = outer({dy}, {sym_x}) = outer({num(upstream)}, {num(x)}) "
+                        f"= {total}")
+            return f"{lhs} = ({dy})ᵀ @ {sym_x} = {num(upstream)}ᵀ @ {num(x)} = {total}"
+        if np.ndim(upstream) == 1:
+            return f"{lhs} = {dy} = {total}"
+        return f"{lhs} = {dy} summed over the batch = {total}"
+    if title == "MatMul":
+        a, b = _value(ctx.inputs[0]), _value(ctx.inputs[1])
+        if position == 0:
+            return (f"{lhs} = {dy} @ {operand(1)}ᵀ = {num(upstream)} @ {num(np.swapaxes(b, -1, -2))} "
+                    f"= {total}")
+        return (f"{lhs} = {operand(0)}ᵀ @ {dy} = {num(np.swapaxes(a, -1, -2))} @ {num(upstream)} "
+                f"= {total}")
+    if title == "Sum":
+        return f"{lhs} = {dy} broadcast to {tuple(np.shape(result))} = {total}"
+    return f"{lhs} = {title}.backward({dy}) = {title}.backward({num(upstream)}) = {total}"

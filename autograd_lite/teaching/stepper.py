@@ -1,0 +1,229 @@
+"""Backward, one node at a time, with the chain rule written out at every step.
+
+``BackwardStepper(loss)`` runs the same algorithm as ``loss.backward()`` (``autodiff.run_backward``):
+nodes in reverse topological order, each node's ``backward`` called once with the summed gradient of
+its outputs, gradients delivered to its inputs -- but it stops after each node and hands back a
+``BackwardStep``: the op, dL/d(output), the gradient sent to each input, one chain-rule line per input
+with the numbers, e.g.
+
+    dL/dnet_o = dL/do * sigmoid'(net_o) = [-0.6196, 0.4621, 0.4144] * [0.2357, 0.2486, 0.2427] = ...
+
+and ``step.graph()``, the backprop graph with that op highlighted and every gradient known so far.
+Leaves accumulate into ``.grad`` exactly as with ``backward()``; intermediate tensors keep their
+``.grad`` too (``retain_grads=False`` turns that off), so ``draw_graph`` afterwards shows them all.
+
+    stepper = ag.BackwardStepper(loss, model=net)
+    for step in stepper:
+        print(step)                      # the chain-rule lines
+    stepper.write_frames("out/steps")    # step_000.png (before backward), step_001.png, ...
+    stepper.write_gif("out/backward.gif")
+"""
+from __future__ import annotations
+
+import io
+import os
+
+from ..autodiff import _accumulate_leaf, _root_gradient, _zeros_like_output, topological_order
+from ..function import no_grad
+from ..tensor import Tensor
+from .draw import DrawOptions, render_items
+from .rules import chain_rule_line
+from .walk import collect
+
+
+class BackwardStep:
+    """One node of backward: ``index`` (1-based), ``op`` (title ``op.title``), ``upstream`` (dL/dy
+    arrays, one per output), ``input_grads`` ([(name, array)]), ``lines`` (the chain rule)."""
+
+    def __init__(self, stepper, index, op, upstream, input_grads, lines, snapshot):
+        self.stepper, self.index, self.op = stepper, index, op
+        self.upstream, self.input_grads, self.lines = upstream, input_grads, lines
+        self._snapshot = snapshot
+
+    @property
+    def caption(self):
+        return [f"step {self.index} of {self.stepper.total}: backward of {self.op.title}"] + self.lines
+
+    def graph(self):
+        """The backprop graph at the end of this step, the current op highlighted."""
+        highlight = {self.op.key: "current"}
+        for _, item, _ in self.op.inputs:
+            if id(item.tensor) in self._snapshot:
+                highlight[item.key] = "updated"
+        return render_items(self.stepper.items, self.stepper.options, self._snapshot, highlight,
+                            self.caption)
+
+    def __str__(self):
+        return "\n".join(self.caption)
+
+    def __repr__(self):
+        return f"<BackwardStep {self.index}: {self.op.title}, {len(self.lines)} line(s)>"
+
+
+class BackwardStepper:
+    """Iterate over the steps of ``output.backward(gradient)``; see the module docstring.
+
+    Draw options (``direction``, ``collapse_modules``, ``show_values``, ...) are those of
+    ``draw_graph``; ``rules`` (local derivative rules on op nodes) defaults to True here.
+    """
+
+    def __init__(self, output, gradient=None, model=None, names=None, *, retain_grads=True,
+                 retain_graph=False, **draw_options):
+        if not isinstance(output, Tensor):
+            raise TypeError(f"BackwardStepper: output must be a Tensor, got {type(output).__name__}")
+        seed = _root_gradient(output, gradient)
+        if output._ctx is None:
+            raise ValueError("BackwardStepper: the output is a leaf (no op produced it): there is "
+                             "no backward to step through")
+        draw_options.setdefault("rules", True)
+        self.options = DrawOptions(**draw_options)
+        self.items = collect(output, model, names)
+        self.output, self.retain_grads, self.retain_graph = output, retain_grads, retain_graph
+        self.order = topological_order([output._ctx])
+        self.total = len(self.order)
+        self.steps = []
+        self._pending = {output._ctx: [None] * len(output._ctx.outputs)}
+        self._pending[output._ctx][output._out_index] = seed
+        self._shown = {id(output): (seed.data, False)}
+        self._uses_left = {id(t.tensor): len(t.consumers) for t in self.items.tensors.values()}
+        self._initial = dict(self._shown)
+        self._owned = set()
+        self._iterator = self._run()
+
+    @property
+    def loss_name(self):
+        return self.items.loss_name
+
+    def initial_graph(self):
+        """The graph before the first step (only dL/dL = 1 known)."""
+        return render_items(self.items, self.options, self._initial, {},
+                            [f"before backward: d{self.loss_name}/d{self.loss_name} = 1"])
+
+    def __iter__(self):
+        yield from list(self.steps)
+        yield from self._iterator
+
+    def __next__(self):
+        return next(self._iterator)
+
+    def run(self):
+        """Run the remaining steps; return all steps."""
+        for _ in self._iterator:
+            pass
+        return list(self.steps)
+
+    def transcript(self) -> str:
+        return "\n\n".join(str(step) for step in self.run())
+
+    def _run(self):
+        op_items = {id(op.ctx): op for op in self.items.ops}
+        tensor_items = self.items.tensors
+        loss = self.loss_name
+        for node in self.order:
+            grads = self._pending.pop(node, None)
+            if grads is None or all(g is None for g in grads):
+                continue
+            grads = [g if g is not None else _zeros_like_output(node, i) for i, g in enumerate(grads)]
+            with no_grad():
+                in_grads = node.backward(node, *grads)
+            if type(in_grads) is not tuple:
+                in_grads = (in_grads,)
+            if len(in_grads) != len(node.inputs):
+                raise RuntimeError(f"{node.name()}.backward returned {len(in_grads)} gradient(s) but "
+                                   f"forward took {len(node.inputs)} argument(s)")
+            op = op_items[id(node)]
+            if self.retain_grads:
+                for ref, grad in zip(node.outputs, grads):
+                    out = ref()
+                    if out is not None and out._ctx is node:
+                        out.grad = grad.detach()
+            names = [tensor_items[id(v)].name if isinstance(v, Tensor) and id(v) in tensor_items
+                     else None for v in node.inputs]
+            first_out = node.outputs[0]()
+            names.append(tensor_items[id(first_out)].name if first_out is not None
+                         and id(first_out) in tensor_items else "y")
+            lines, sent = [], []
+            for position, (inp, needed, grad) in enumerate(zip(node.inputs, node.needs_input_grad,
+                                                               in_grads)):
+                if not needed or grad is None:
+                    continue
+                if grad.data.shape != inp.data.shape:
+                    raise RuntimeError(f"{node.name()}.backward returned a gradient of shape "
+                                       f"{grad.shape} for an input of shape {inp.shape}")
+                if grad.data.dtype != inp.data.dtype:
+                    grad = grad.to(inp.dtype)
+                lines.append(self._line(node, op, position, names, grads[0].data, grad.data, inp,
+                                        loss))
+                sent.append((names[position], grad.data))
+                self._deliver(inp, grad)
+            if not self.retain_graph:
+                node._saved = None
+            step = BackwardStep(self, len(self.steps) + 1, op, [g.data for g in grads], sent, lines,
+                                dict(self._shown))
+            self.steps.append(step)
+            yield step
+
+    def _line(self, node, op, position, names, upstream, grad, inp, loss):
+        line = chain_rule_line(node, op.title, position, names, upstream, grad, loss,
+                               self.options.precision)
+        uses = len(self.items.tensors[id(inp)].consumers) if id(inp) in self.items.tensors else 1
+        if uses > 1:
+            done = uses - self._uses_left.get(id(inp), uses) + 1
+            line = line.replace(" = ", " += ", 1) + f"   (use {done} of {uses}: contributions add up)"
+        return line
+
+    def _deliver(self, inp, grad):
+        key = id(inp)
+        self._uses_left[key] = self._uses_left.get(key, 1) - 1
+        previous = self._shown.get(key)
+        total = grad.data if previous is None else previous[0] + grad.data
+        self._shown[key] = (total, self._uses_left[key] > 0)
+        ctx = inp._ctx
+        if ctx is not None:
+            slots = self._pending.setdefault(ctx, [None] * len(ctx.outputs))
+            index = inp._out_index
+            slots[index] = grad if slots[index] is None else slots[index] + grad
+        else:
+            _accumulate_leaf(inp, grad, False, self._owned)
+
+    # ----------------------------------------------------------------- frames
+    def frames(self):
+        """The graphs: before backward, then one per step (runs the remaining steps)."""
+        return [self.initial_graph()] + [step.graph() for step in self.run()]
+
+    def write_frames(self, directory="out/steps", format="png", prefix="step", dpi=96):
+        """Write numbered frames ``step_000.<format>`` (before backward), ``step_001`` ... to
+        ``directory``; ``format`` is "png", "svg" or "pdf". Returns the list of paths."""
+        if format not in ("png", "svg", "pdf"):
+            raise ValueError(f"write_frames: format must be 'png', 'svg' or 'pdf', got {format!r}")
+        os.makedirs(directory, exist_ok=True)
+        paths = []
+        for number, graph in enumerate(self.frames()):
+            if format == "png":
+                graph.attr(dpi=str(dpi))
+            path = os.path.join(directory, f"{prefix}_{number:03d}.{format}")
+            with open(path, "wb") as handle:
+                handle.write(graph.pipe(format=format))
+            paths.append(path)
+        return paths
+
+    def write_gif(self, path="out/backward.gif", seconds_per_frame=2.0, dpi=72):
+        """An animated GIF of the frames (Pillow, which matplotlib installs); returns ``path``."""
+        from PIL import Image
+
+        images = []
+        for graph in self.frames():
+            graph.attr(dpi=str(dpi))
+            images.append(Image.open(io.BytesIO(graph.pipe(format="png"))).convert("RGB"))
+        width = max(image.width for image in images)
+        height = max(image.height for image in images)
+        canvas = []
+        for image in images:  # frames differ in size: centre each on a white canvas
+            frame = Image.new("RGB", (width, height), "white")
+            frame.paste(image, ((width - image.width) // 2, (height - image.height) // 2))
+            canvas.append(frame)
+        if os.path.dirname(path):
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+        canvas[0].save(path, save_all=True, append_images=canvas[1:],
+                       duration=int(seconds_per_frame * 1000), loop=0)
+        return path
