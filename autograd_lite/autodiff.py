@@ -1,9 +1,17 @@
-"""Reverse-mode differentiation: topological sort of the graph and back-propagation through it.
+"""Reverse-mode differentiation: back-propagation through the recorded graph.
 
 The graph's nodes are ``Function`` instances (``ctx``); a tensor produced by an op points at its node
-through ``tensor._ctx`` and ``tensor._out_index``. Back-propagation visits the nodes in reverse
-topological order, so each node's backward runs once, after every gradient flowing into its outputs
-has been summed. The sort is iterative (no recursion limit) and linear in the size of the graph.
+through ``tensor._ctx`` and ``tensor._out_index``, and a node reaches its inputs through
+``ctx.inputs``. Back-propagation runs each node's backward once, after every gradient flowing into
+its outputs has been summed (Kahn's algorithm):
+
+1. ``dependencies``: one iterative walk from the roots counts, for every reachable node, how many
+   edges from other reachable nodes consume its outputs;
+2. a node whose count is zero is ready: its backward runs, its input gradients are summed into the
+   producers' pending slots (or into the leaves' ``.grad``), and each producer's count drops by one.
+
+Both steps visit every node and edge once: time is linear in the size of the graph and there is no
+recursion, so a chain of 100,000 ops is fine.
 """
 from __future__ import annotations
 
@@ -12,56 +20,62 @@ import numpy as np
 from .function import _GradMode
 
 
-def _parents(node):
-    for inp in node.inputs:
-        ctx = getattr(inp, "_ctx", None)
-        if ctx is not None:
-            yield ctx
+def dependencies(root_nodes):
+    """For every node reachable from ``root_nodes``: how many consuming edges lead into it."""
+    deps = dict.fromkeys(root_nodes, 0)
+    stack = list(deps)
+    while stack:
+        node = stack.pop()
+        for inp, needed in zip(node.inputs, node.needs_input_grad):
+            if needed:
+                parent = inp._ctx
+                if parent is not None:
+                    if parent in deps:
+                        deps[parent] += 1
+                    else:
+                        deps[parent] = 1
+                        stack.append(parent)
+    return deps
 
 
-def topological_order(roots):
-    """Nodes reachable from ``roots`` (Function instances), each after every node that consumes it.
-
-    Iterative depth-first search: ``stack`` holds (node, iterator over its parents); a node is emitted
-    once all its parents are done, and the reversed post-order puts consumers before producers.
-    """
-    order, visited = [], set()
-    for root in roots:
-        if root in visited:
-            continue
-        visited.add(root)
-        stack = [(root, _parents(root))]
-        while stack:
-            node, parents = stack[-1]
-            for parent in parents:
-                if parent not in visited:
-                    visited.add(parent)
-                    stack.append((parent, _parents(parent)))
-                    break
-            else:
-                stack.pop()
-                order.append(node)
-    order.reverse()
+def topological_order(root_nodes):
+    """The nodes reachable from ``root_nodes``, each before every node that produced its inputs."""
+    deps = dependencies(root_nodes)
+    ready = [node for node, count in deps.items() if count == 0]
+    order = []
+    while ready:
+        node = ready.pop()
+        order.append(node)
+        for inp, needed in zip(node.inputs, node.needs_input_grad):
+            if needed and inp._ctx is not None:
+                deps[inp._ctx] -= 1
+                if deps[inp._ctx] == 0:
+                    ready.append(inp._ctx)
     return order
 
 
 def _root_gradient(tensor, gradient):
+    if not isinstance(tensor, Tensor):
+        raise TypeError(f"backward/grad: outputs must be Tensors, got {type(tensor).__name__}")
     if not tensor.requires_grad:
         raise RuntimeError(
-            f"backward() on a tensor of shape {tensor.shape} that does not require grad and has no "
-            "grad_fn: no input of the computation had requires_grad=True (or it ran under no_grad()).")
+            f"element 0 of tensors does not require grad and does not have a grad_fn: backward() on "
+            f"a tensor of shape {tensor.shape} that no input with requires_grad=True contributed to "
+            "(or that was computed under no_grad()).")
     if gradient is None:
         if tensor.data.size != 1:
             raise RuntimeError(
                 f"grad can be implicitly created only for scalar outputs, but the output has shape "
                 f"{tensor.shape}; pass gradient= (a tensor of that shape), or reduce it first (e.g. "
                 ".sum()).")
-        return Tensor._make(np.ones_like(tensor.data))
+        return Tensor._make(np.ones(tensor.data.shape, tensor.data.dtype))
     if not isinstance(gradient, Tensor):
-        gradient = Tensor(np.asarray(gradient, dtype=tensor.dtype))
+        gradient = Tensor._make(np.asarray(gradient, dtype=tensor.dtype))
     if gradient.shape != tensor.shape:
         raise RuntimeError(
             f"gradient has shape {gradient.shape} but the output it belongs to has shape {tensor.shape}")
+    if gradient.dtype != tensor.dtype:
+        gradient = gradient.to(tensor.dtype)
     return gradient
 
 
@@ -69,73 +83,82 @@ def run_backward(roots, gradients, retain_graph, create_graph, targets=None):
     """Back-propagate ``gradients`` from ``roots``.
 
     Without ``targets`` gradients accumulate into ``.grad`` of the leaves (``Tensor.backward``). With
-    ``targets`` (a list of tensors) nothing is accumulated and their gradients are returned in order
-    (``ag.grad``).
+    ``targets`` (a list of tensors) nothing is accumulated, only the nodes that lead to a target run,
+    and the targets' gradients are returned in order (``ag.grad``).
     """
-    pending = {}  # node -> list with the summed gradient of each of its outputs
-    captured, leaf_targets, node_targets = {}, {}, {}
+    pending = {}  # node -> [summed gradient of each of its outputs]
+    accumulate = targets is None
+    leaf_targets, node_targets, captured = {}, {}, {}
+    # handed: ids of arrays a leaf must not keep without a copy (the caller's gradients, those made
+    # by custom backward formulas, which may return saved tensors, and those already handed out)
+    root_nodes, handed = [], set()
     for position, t in enumerate(targets or ()):
         if t._ctx is None:
             leaf_targets.setdefault(id(t), []).append(position)
         else:
             node_targets.setdefault((t._ctx, t._out_index), []).append(position)
-    accumulate = targets is None
-    owned = set()  # ids of arrays already handed to a leaf's .grad
-
-    def deliver(inp, grad):
-        ctx = inp._ctx
-        if ctx is not None:
-            slots = pending.get(ctx)
-            if slots is None:
-                slots = pending[ctx] = [None] * len(ctx.outputs)
-            index = inp._out_index
-            slots[index] = grad if slots[index] is None else slots[index] + grad
-        elif accumulate:
-            _accumulate_leaf(inp, grad, create_graph, owned)
-        else:
-            for position in leaf_targets.get(id(inp), ()):
-                captured[position] = grad if position not in captured else captured[position] + grad
-
-    root_nodes = []
     for root, gradient in zip(roots, gradients):
-        deliver(root, _root_gradient(root, gradient))
-        if root._ctx is not None:
-            root_nodes.append(root._ctx)
-
+        grad = _root_gradient(root, gradient)
+        if gradient is not None:
+            handed.add(id(grad.data))
+        node = root._ctx
+        if node is None:
+            _deliver_to_leaf(root, grad, accumulate, create_graph, handed, leaf_targets, captured)
+            continue
+        slots = pending.get(node)
+        if slots is None:
+            slots = pending[node] = [None] * len(node.outputs)
+            root_nodes.append(node)
+        index = root._out_index
+        slots[index] = grad if slots[index] is None else slots[index] + grad
+    deps = dependencies(root_nodes)
+    useful = None if accumulate else _useful_nodes(deps, leaf_targets, node_targets)
+    retain_all = _GradMode.retain_all
+    ready = [node for node in root_nodes if deps[node] == 0]
     previous_mode = _GradMode.enabled
     _GradMode.enabled = create_graph
     try:
-        for node in topological_order(root_nodes):
+        while ready:
+            node = ready.pop()
             grads = pending.pop(node, None)
-            if grads is None:
-                continue
-            if node_targets or _GradMode.retain_all:
-                _capture_node_grads(node, grads, node_targets, captured, create_graph)
-            if len(grads) > 1 and None in grads:
-                if all(g is None for g in grads):
+            inputs, needs = node.inputs, node.needs_input_grad
+            if grads is not None and (useful is None or node in useful):
+                if node.retains_grad or retain_all or node_targets:
+                    _capture_node_grads(node, grads, node_targets, captured, create_graph, retain_all)
+                in_grads = _call_backward(node, grads)
+                if not node._fresh_gradients:
+                    handed.update([id(g.data) for g in in_grads if isinstance(g, Tensor)])
+                if not retain_graph:
+                    node._saved = None
+            else:
+                in_grads = (None,) * len(inputs)
+            for inp, needed, grad in zip(inputs, needs, in_grads):
+                if not needed:
                     continue
-                grads = [g if g is not None else _zeros_like_output(node, i)
-                         for i, g in enumerate(grads)]
-            in_grads = node.backward(node, *grads)
-            if type(in_grads) is not tuple:
-                in_grads = (in_grads,)
-            if len(in_grads) != len(node.inputs):
-                raise RuntimeError(
-                    f"{node.name()}.backward returned {len(in_grads)} gradient(s) but forward took "
-                    f"{len(node.inputs)} argument(s): return one per argument (None where not needed)")
-            if _GradMode.anomaly:
-                _check_backward(node, grads, in_grads)
-            for inp, needed, grad in zip(node.inputs, node.needs_input_grad, in_grads):
-                if needed and grad is not None:
+                parent = inp._ctx
+                if grad is not None:
+                    if grad.__class__ is not Tensor:
+                        grad = _as_gradient(node, grad)
                     if grad.data.shape != inp.data.shape:
                         raise RuntimeError(
-                            f"{node.name()}.backward returned a gradient of shape {grad.shape} for an "
-                            f"input of shape {inp.shape}")
+                            f"{node.name()}.backward returned a gradient of shape {grad.shape} for "
+                            f"an input of shape {inp.shape}")
                     if grad.data.dtype != inp.data.dtype:
-                        grad = grad.to(inp.dtype)
-                    deliver(inp, grad)
-            if not retain_graph:
-                node._saved = None
+                        grad = grad.to(inp.data.dtype)
+                    if parent is None:
+                        _deliver_to_leaf(inp, grad, accumulate, create_graph, handed, leaf_targets,
+                                         captured)
+                    else:
+                        slots = pending.get(parent)
+                        if slots is None:
+                            slots = pending[parent] = [None] * len(parent.outputs)
+                        index = inp._out_index
+                        slots[index] = grad if slots[index] is None else slots[index] + grad
+                if parent is not None:
+                    count = deps[parent] - 1
+                    deps[parent] = count
+                    if count == 0:
+                        ready.append(parent)
     finally:
         _GradMode.enabled = previous_mode
     if targets is not None:
@@ -143,29 +166,79 @@ def run_backward(roots, gradients, retain_graph, create_graph, targets=None):
     return None
 
 
-def _accumulate_leaf(leaf, grad, create_graph, owned):
+def _call_backward(node, grads):
+    if len(grads) > 1 and None in grads:  # an unused output of a multi-output op: zeros
+        grads = [g if g is not None else _zeros_like_output(node, i) for i, g in enumerate(grads)]
+    in_grads = node.backward(node, *grads)
+    if in_grads.__class__ is not tuple:
+        in_grads = tuple(in_grads) if isinstance(in_grads, list) else (in_grads,)
+    if len(in_grads) != len(node.inputs):
+        raise RuntimeError(
+            f"{node.name()}.backward returned {len(in_grads)} gradient(s) but forward took "
+            f"{len(node.inputs)} argument(s): return one per argument (None where not needed)")
+    if _GradMode.anomaly:
+        _check_backward(node, grads, in_grads)
+    return in_grads
+
+
+def _as_gradient(node, grad):
+    if isinstance(grad, Tensor):
+        return grad
+    if isinstance(grad, (np.ndarray, np.generic, float, int)):
+        return Tensor._make(np.asarray(grad))
+    raise TypeError(f"{node.name()}.backward returned a {type(grad).__name__} as a gradient: return "
+                    "Tensors (or None)")
+
+
+def _useful_nodes(deps, leaf_targets, node_targets):
+    """Nodes from which some target can be reached (only those need to run for ``ag.grad``)."""
+    target_nodes = {node for node, _ in node_targets}
+    useful = set()
+    for node in reversed(topological_order(list(n for n, c in deps.items() if c == 0))):
+        # reversed topological order: producers first, so every input's node is already decided
+        if node in target_nodes or any(
+                needed and (id(inp) in leaf_targets if inp._ctx is None else inp._ctx in useful)
+                for inp, needed in zip(node.inputs, node.needs_input_grad)):
+            useful.add(node)
+    return useful
+
+
+def _deliver_to_leaf(leaf, grad, accumulate, create_graph, handed, leaf_targets, captured):
+    if not accumulate:
+        for position in leaf_targets.get(id(leaf), ()):
+            captured[position] = grad if position not in captured else captured[position] + grad
+        return
     if create_graph:
         leaf.grad = grad if leaf.grad is None else leaf.grad + grad
         return
     data = grad.data
-    if leaf.grad is not None:
-        leaf.grad.data = leaf.grad.data + data
+    current = leaf.grad
+    if current is not None:
+        if id(current.data) in handed or not current.data.flags.writeable:
+            current.data = current.data + data  # may be shared with gradients still in flight
+        else:
+            current.data += data  # in place, like PyTorch: the leaf owns its .grad
         return
-    if id(data) in owned or not data.flags.owndata or not data.flags.writeable:
-        data = data.copy()  # a leaf owns its gradient: users modify .grad in place
-    owned.add(id(data))
+    # The leaf will own this array (optimizers modify .grad in place), so it is kept without a copy
+    # only when a built-in backward just created it and nobody else got it in this pass.
+    if id(data) in handed or not data.flags.owndata or not data.flags.writeable:
+        data = data.copy()
+    handed.add(id(data))
     leaf.grad = Tensor._make(data)
 
 
-def _capture_node_grads(node, grads, node_targets, captured, create_graph):
+def _capture_node_grads(node, grads, node_targets, captured, create_graph, retain_all):
     for index, grad in enumerate(grads):
         if grad is None:
             continue
         for position in node_targets.get((node, index), ()):
             captured[position] = grad
-        out = node.outputs[index]()
-        if out is not None and (_GradMode.retain_all or out._retains_grad):
-            out.grad = grad if create_graph else grad.detach()
+        if retain_all or node.retains_grad:
+            out = node.outputs[index]()
+            if out is not None and (retain_all or out._retains_grad):
+                if not create_graph:
+                    grad = Tensor._make(grad.data.copy())  # never shared with a leaf's .grad
+                out.grad = grad if out.grad is None or retain_all else out.grad + grad
 
 
 def _zeros_like_output(node, index):
@@ -177,41 +250,56 @@ def _zeros_like_output(node, index):
 
 def _check_backward(node, grads, in_grads):
     if not all(np.isfinite(g.data).all() for g in grads if g is not None):
-        return
+        return  # the NaN/Inf came from further down the graph: that node reports it
     for position, grad in enumerate(in_grads):
-        if grad is not None and grad.data.dtype.kind == "f" and not np.isfinite(grad.data).all():
-            where = "".join(node.created_at[-4:]) if node.created_at else "(created outside detect_anomaly)"
+        if isinstance(grad, Tensor) and grad.data.dtype.kind == "f" and not np.isfinite(grad.data).all():
+            where = "".join(node.created_at) if node.created_at else "(created outside detect_anomaly)\n"
             raise FloatingPointError(
-                f"detect_anomaly: backward of {node.name()} turned finite gradients into NaN/Inf for "
-                f"its input {position} (shape {grad.shape}). The forward {node.name()} was created "
-                f"here:\n{where}")
+                f"detect_anomaly: backward of {node.name()} returned {_count_bad(grad.data)} in the "
+                f"gradient of its input {position} (shape {grad.shape}) from finite output gradients. "
+                f"The forward {node.name()} was created here:\n{where}")
 
 
-def backward(tensor, gradient=None, retain_graph=None, create_graph=False):
-    """``tensor.backward()``: accumulate d(tensor)/d(leaf) into every leaf's ``.grad``."""
+def backward(tensor, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+    """``tensor.backward()``: accumulate d(tensor)/d(leaf) into every leaf's ``.grad``.
+
+    ``retain_graph`` defaults to ``create_graph``; without it the saved tensors are freed and a second
+    backward through the same nodes raises. With ``inputs`` (tensors) only their ``.grad`` is filled.
+    """
     if retain_graph is None:
         retain_graph = create_graph
-    run_backward([tensor], [gradient], retain_graph, create_graph)
+    if inputs is None:
+        run_backward([tensor], [gradient], retain_graph, create_graph)
+        return
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    grads = grad(tensor, inputs, gradient, retain_graph, create_graph, allow_unused=True)
+    for t, g in zip(inputs, grads):
+        if g is not None:
+            t.grad = g if t.grad is None else t.grad + g
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
          allow_unused=False):
     """Gradients of ``outputs`` with respect to ``inputs``, returned as a tuple (``.grad`` untouched).
 
-    With ``create_graph=True`` the returned gradients are themselves differentiable, so
-    ``ag.grad(ag.grad(f, x, create_graph=True)[0] @ v, x)`` is a Hessian-vector product.
+    ``inputs`` may be leaves or intermediate tensors. With ``create_graph=True`` the returned
+    gradients are themselves differentiable, so ``ag.grad(ag.grad(f, x, create_graph=True)[0] @ v,
+    x)`` is a Hessian-vector product.
     """
     outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
-    single_input = isinstance(inputs, Tensor)
-    inputs = [inputs] if single_input else list(inputs)
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
     if grad_outputs is None:
         grad_outputs = [None] * len(outputs)
     elif isinstance(grad_outputs, Tensor):
         grad_outputs = [grad_outputs]
+    else:
+        grad_outputs = list(grad_outputs)
     if len(grad_outputs) != len(outputs):
         raise ValueError(f"grad_outputs has {len(grad_outputs)} entries but there are "
                          f"{len(outputs)} outputs")
     for i, t in enumerate(inputs):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"inputs[{i}] is a {type(t).__name__}, expected a Tensor")
         if not t.requires_grad:
             raise RuntimeError(f"inputs[{i}] (shape {t.shape}) does not require grad")
     if retain_graph is None:
@@ -227,4 +315,11 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     return tuple(result)
 
 
+from .function import _count_bad  # noqa: E402
 from .tensor import Tensor  # noqa: E402  (tensor imports this module lazily)
+
+
+def _accumulate_leaf(leaf, grad, create_graph, handed):
+    """Add ``grad`` into ``leaf.grad`` (the step-by-step teaching tools call this directly).
+    ``handed`` is a set of ids of arrays that must not be kept without a copy."""
+    _deliver_to_leaf(leaf, grad, True, create_graph, handed, None, None)

@@ -10,10 +10,21 @@ Every differentiable primitive is a subclass of :class:`Function` with two stati
   the gradient itself: that is how second derivatives work.
 
 ``MyOp.apply(*args)`` runs forward and, when any input requires a gradient and recording is on, links
-the outputs to a fresh ``ctx`` (an instance of ``MyOp``): the node of the graph.
+the outputs to a fresh ``ctx`` (an instance of ``MyOp``): the node of the graph. A node holds
+
+* ``inputs``            the forward arguments (Tensors are the graph's edges),
+* ``needs_input_grad``  one bool per argument, like PyTorch,
+* ``outputs``           weak references to its outputs (strong ones would make reference cycles),
+* ``module``            the innermost running ``nn.Module`` (for graph clustering), or None,
+* ``created_at``        the user's stack when it was created (only under ``detect_anomaly``).
+
+Tensors saved with ``ctx.save_for_backward`` remember their version counter; in-place methods bump it,
+and ``ctx.saved_tensors`` refuses a tensor that changed after it was saved, naming the op.
 """
 from __future__ import annotations
 
+import functools
+import os
 import traceback
 import weakref
 
@@ -39,10 +50,10 @@ class no_grad:
         _GradMode.enabled = self._previous
 
     def __call__(self, fn):
+        @functools.wraps(fn)
         def wrapper(*args, **kwargs):
             with self.__class__():
                 return fn(*args, **kwargs)
-        wrapper.__name__, wrapper.__doc__ = fn.__name__, fn.__doc__
         return wrapper
 
 
@@ -75,9 +86,10 @@ def is_grad_enabled() -> bool:
 class detect_anomaly:
     """Context manager that finds where NaN/Inf first appears.
 
-    Inside it every op remembers the stack that created it; a forward op whose output holds NaN/Inf
-    raises at once, naming the op and where it was called, and so does a backward op whose gradient
-    holds NaN/Inf (naming the forward op it belongs to and where that op was created).
+    Inside it every op remembers the user code that created it; a forward op that turns finite inputs
+    into NaN/Inf raises ``FloatingPointError`` at once, naming the op and where it was called, and so
+    does a backward op that turns finite gradients into NaN/Inf (naming the op and where its forward
+    was created).
     """
 
     def __init__(self, check_nan: bool = True):
@@ -96,12 +108,42 @@ def retain_grads(enabled: bool = True):
     _GradMode.retain_all = bool(enabled)
 
 
+class _SavedOutput:
+    """An output saved for its own backward, held without a reference cycle.
+
+    While the output is alive it is returned as is; once the user dropped it, a stand-in sharing its
+    data and linked to the same node is rebuilt (what PyTorch's SavedVariable does), so
+    ``create_graph=True`` still differentiates through it.
+    """
+    __slots__ = ("ref", "data", "index", "version")
+
+    def __init__(self, tensor, index):
+        self.ref, self.data, self.index, self.version = weakref.ref(tensor), tensor.data, index, tensor._version
+
+    def unpack(self, node):
+        tensor = self.ref()
+        if tensor is None:
+            tensor = Tensor._make(self.data)
+            tensor._ctx, tensor._out_index, tensor.requires_grad = node, self.index, True
+            return tensor
+        if tensor._version != self.version:
+            _raise_modified(node, tensor, self.version)
+        return tensor
+
+
+def _raise_modified(node, tensor, version):
+    raise RuntimeError(
+        f"one of the tensors needed for the gradient of {node.name()} (shape {tensor.shape}, dtype "
+        f"{tensor.dtype}) was modified by an in-place operation after it was saved: it is at version "
+        f"{tensor._version}, expected version {version}. Use an out-of-place op, or clone() the "
+        "tensor before modifying it.")
+
+
 class FunctionCtx:
     """What forward may use of ``ctx``: saving tensors for backward and marking what is not needed."""
 
     def save_for_backward(self, *tensors):
         self._saved = tensors
-        self._saved_versions = tuple(getattr(t, "_version", -1) for t in tensors)
 
     @property
     def saved_tensors(self):
@@ -111,16 +153,16 @@ class FunctionCtx:
                 f"Trying to backward through the graph a second time (op {self.name()}): its saved "
                 "tensors were freed after the first backward. Pass retain_graph=True to the first "
                 "backward() if you need to run it twice.")
+        versions = self._saved_versions
+        if not versions:  # forward ran without recording: nothing to check
+            return saved
         out = []
-        for tensor, version in zip(saved, self._saved_versions):
-            if isinstance(tensor, weakref.ref):
-                tensor = tensor()
-            if version >= 0 and tensor is not None and tensor._version != version:
-                raise RuntimeError(
-                    f"one of the tensors needed for the gradient of {self.name()} (shape "
-                    f"{tensor.shape}) was modified by an in-place operation after it was saved: it is "
-                    f"at version {tensor._version}, expected version {version}. Use an out-of-place "
-                    "op or clone() the tensor before modifying it.")
+        for tensor, version in zip(saved, versions):
+            if version >= 0:
+                if tensor.__class__ is _SavedOutput:
+                    tensor = tensor.unpack(self)
+                elif tensor._version != version:
+                    _raise_modified(self, tensor, version)
             out.append(tensor)
         return tuple(out)
 
@@ -131,18 +173,20 @@ class FunctionCtx:
 class Function(FunctionCtx):
     """Base class of every differentiable operation; an instance is the ``ctx`` / graph node."""
 
-    # Filled in by apply() on the instance that becomes the node:
-    #   inputs            the Tensor arguments (strong references: the graph's edges)
-    #   needs_input_grad  one bool per forward argument, like PyTorch
-    #   outputs           weak references to the outputs (strong ones would make cycles)
     _saved = ()
     _saved_versions = ()
     _non_differentiable = ()
+    needs_input_grad = ()  # set per node when recording
     created_at = None
     module = None  # the innermost nn.Module whose forward created this node (for graph clustering)
+    retains_grad = False  # an output called retain_grad(): backward stores its gradient in .grad
+    # True when backward only returns arrays it just created (or the incoming gradients): a leaf may
+    # then keep them as .grad without a copy. The built-in primitives set it; a custom backward may
+    # return a saved tensor, so by default its gradients are copied before a leaf keeps them.
+    _fresh_gradients = False
 
     @staticmethod
-    def forward(ctx, *args, **kwargs):
+    def forward(ctx, *args):
         raise NotImplementedError
 
     @staticmethod
@@ -154,63 +198,89 @@ class Function(FunctionCtx):
         return cls.__name__
 
     @classmethod
-    def apply(cls, *args, **kwargs):
-        ctx = object.__new__(cls)
-        record = False
+    def apply(cls, *args):
+        """Run ``forward``; record a graph node when recording is on and an input requires grad."""
         if _GradMode.enabled:
             for arg in args:
                 if isinstance(arg, Tensor) and arg.requires_grad:
-                    record = True
-                    break
-        if not record:
-            result = cls.forward(ctx, *args, **kwargs)
-            if type(result) is not Tensor:
-                result = _normalize(result)
-            if _GradMode.anomaly:
-                _check_forward(cls, args, result if isinstance(result, tuple) else (result,))
-            return result
-        _GradMode.enabled = False
-        try:
-            result = cls.forward(ctx, *args, **kwargs)
-        finally:
-            _GradMode.enabled = True
-        single = type(result) is Tensor
-        outputs = (result,) if single else _normalize(result)
-        if not isinstance(outputs, tuple):
-            outputs, single = (outputs,), True
-        for arg in args:  # an output must be a new tensor, never an input passed through
-            if isinstance(arg, Tensor) and any(o is arg for o in outputs):
-                outputs = tuple(Tensor._make(o.data) if o is arg else o for o in outputs)
-        ctx.inputs = args
-        if _GradMode.module_stack:
-            ctx.module = _GradMode.module_stack[-1]
-        ctx.needs_input_grad = tuple([isinstance(a, Tensor) and a.requires_grad for a in args])
-        ctx.outputs = tuple([weakref.ref(o) for o in outputs])
-        if ctx._saved:  # a saved output would keep its own node alive: hold it weakly
-            ctx._saved = tuple([weakref.ref(t) if any(t is o for o in outputs) else t
-                                for t in ctx._saved])
-        non_diff = ctx._non_differentiable
-        for index, out in enumerate(outputs):
-            if out.data.dtype.kind != "f" or (non_diff and any(out is t for t in non_diff)):
-                continue
-            out._ctx, out._out_index, out.requires_grad = ctx, index, True
+                    return _record(cls, args)
+        result = cls.forward(_new(cls), *args)
+        if result.__class__ is not Tensor:
+            result = _normalize(result)
         if _GradMode.anomaly:
-            ctx.created_at = traceback.format_stack()[:-2]
-            _check_forward(cls, args, outputs)
-        return outputs[0] if single else outputs
+            _check_forward(cls, args, result if isinstance(result, tuple) else (result,))
+        return result
+
+
+_new = object.__new__
+
+
+def _record(cls, args):
+    """apply() with recording: forward without recording, then link the outputs to the node."""
+    ctx = _new(cls)
+    ctx.inputs = args
+    ctx.needs_input_grad = tuple([isinstance(arg, Tensor) and arg.requires_grad for arg in args])
+    _GradMode.enabled = False
+    try:
+        result = cls.forward(ctx, *args)
+    finally:
+        _GradMode.enabled = True
+    single = result.__class__ is Tensor
+    outputs = (result,) if single else _normalize(result)
+    if not isinstance(outputs, tuple):
+        outputs, single = (outputs,), True
+    for arg in args:  # an output must be a new tensor, never an input passed through
+        for out in outputs:
+            if out is arg:
+                outputs = tuple(Tensor._make(o.data) if o is arg else o for o in outputs)
+                break
+    ctx.outputs = tuple([weakref.ref(out) for out in outputs])
+    if _GradMode.module_stack:
+        ctx.module = _GradMode.module_stack[-1]
+    saved = ctx._saved
+    if saved:
+        saved, versions = list(saved), []
+        for i, tensor in enumerate(saved):
+            if isinstance(tensor, Tensor):
+                versions.append(tensor._version)
+                for index, out in enumerate(outputs):
+                    if tensor is out:  # held strongly, an output would keep its own node alive
+                        saved[i] = _SavedOutput(out, index)
+            else:
+                versions.append(-1)
+        ctx._saved, ctx._saved_versions = tuple(saved), tuple(versions)
+    non_differentiable = ctx._non_differentiable
+    for index, out in enumerate(outputs):
+        if out.data.dtype.kind != "f" or (non_differentiable and any(out is t for t in non_differentiable)):
+            continue
+        out._ctx, out._out_index, out.requires_grad = ctx, index, True
+    if _GradMode.anomaly:
+        ctx.created_at = user_stack()
+        _check_forward(cls, args, outputs)
+    return outputs[0] if single else outputs
 
 
 def _normalize(result):
     """Forward's result as a Tensor or a tuple of Tensors (NumPy arrays are wrapped)."""
-    if isinstance(result, tuple):
+    if isinstance(result, (tuple, list)):
         return tuple(o if isinstance(o, Tensor) else _wrap(o) for o in result)
     return result if isinstance(result, Tensor) else _wrap(result)
 
 
 def _wrap(value):
-    if isinstance(value, np.ndarray):
-        return Tensor._make(value)
+    if isinstance(value, (np.ndarray, np.generic)):
+        return Tensor._make(np.asarray(value))
     raise TypeError(f"Function.forward must return Tensors or NumPy arrays, got {type(value).__name__}")
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def user_stack(limit: int = 4) -> list:
+    """The innermost ``limit`` frames of the current stack that lie outside autograd_lite, formatted
+    like a traceback: where the user's code called into the engine."""
+    frames = [f for f in traceback.extract_stack()[:-1] if not f.filename.startswith(_PACKAGE_DIR)]
+    return traceback.format_list(frames[-limit:])
 
 
 def _check_forward(cls, args, outputs):
@@ -219,11 +289,10 @@ def _check_forward(cls, args, outputs):
             inputs_ok = all(not (isinstance(a, Tensor) and a.data.dtype.kind == "f")
                             or np.isfinite(a.data).all() for a in args)
             if inputs_ok:
-                where = "".join(traceback.format_stack()[-6:-3])
                 raise FloatingPointError(
-                    f"detect_anomaly: forward op {cls.__name__} produced "
-                    f"{_count_bad(out.data)} in an output of shape {out.shape} from finite inputs. "
-                    f"It was called here:\n{where}")
+                    f"detect_anomaly: forward op {cls.__name__} produced {_count_bad(out.data)} in "
+                    f"an output of shape {out.shape} from finite inputs. It was called here:\n"
+                    + "".join(user_stack()))
 
 
 def _count_bad(array) -> str:

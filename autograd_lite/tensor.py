@@ -1,36 +1,18 @@
 """`Tensor`: a NumPy array that remembers how it was computed.
 
 ``t.data`` is the NumPy array, ``t.grad`` the accumulated gradient (a Tensor or None), ``t._ctx`` the op
-that produced it (None for leaves). Every method here is a thin call into ``ops`` (primitives with their
-backward) or ``ops.composite`` (everything built from primitives).
+that produced it (None for leaves), ``t._version`` a counter bumped by every in-place method (so that
+backward can refuse a tensor modified after it was saved). Every differentiable method here is a thin
+call into ``ops`` (primitives with their backward) or ``ops.composite`` (built from primitives); the
+in-place methods, which record no graph, live in ``tensor_inplace``.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from . import function as _function
-from .function import _GradMode
-
-float16, float32, float64 = np.float16, np.float32, np.float64
-int8, int16, int32, int64, uint8 = np.int8, np.int16, np.int32, np.int64, np.uint8
-bool_ = np.bool_
-_DTYPE_ALIASES = {"float": np.float32, "double": np.float64, "long": np.int64, "int": np.int32,
-                  "bool": np.bool_, "half": np.float16}
-
-
-def as_dtype(dtype):
-    """NumPy dtype from a NumPy type, a dtype, or a name ('float32', 'double', ...)."""
-    if dtype is None:
-        return None
-    if isinstance(dtype, str):
-        dtype = _DTYPE_ALIASES.get(dtype, dtype)
-    try:
-        dtype = np.dtype(dtype)
-    except TypeError:
-        raise TypeError(f"not a dtype: {dtype!r}") from None
-    if dtype.kind not in "fiub":
-        raise TypeError(f"unsupported dtype {dtype}: use a float, integer or bool dtype")
-    return dtype
+from .dtypes import (as_dtype, float16, float32, float64, int8, int16, int32, int64, uint8,  # noqa: F401
+                     bool_)
 
 
 def _to_array(data, dtype):
@@ -68,22 +50,21 @@ class Tensor:
 
     def __init__(self, data, requires_grad=False, dtype=None, name=None):
         self.data = _to_array(data, dtype)
-        self.grad = None
-        self._ctx = None
-        self._out_index = 0
-        self._version = 0
+        self.grad = self._ctx = None
+        self._out_index = self._version = 0
         self.name = name
-        self._retains_grad = False
-        self.requires_grad = False
+        self._retains_grad = self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
 
-    @classmethod
-    def _make(cls, array):
-        """Fast constructor for the ops: wraps ``array`` as it is."""
-        t = object.__new__(Tensor)
-        t.data, t.grad, t._ctx, t._out_index, t._version = array, None, None, 0, 0
-        t.name, t._retains_grad, t.requires_grad = None, False, False
+    @staticmethod
+    def _make(array):
+        """Fast constructor for the ops: wraps the ndarray ``array`` as it is."""
+        t = _new(Tensor)
+        t.data = array
+        t.grad = t._ctx = t.name = None
+        t._out_index = t._version = 0
+        t._retains_grad = t.requires_grad = False
         return t
 
     # ----------------------------------------------------------------- properties
@@ -94,6 +75,7 @@ class Tensor:
     grad_fn = property(lambda self: self._ctx)
     T = property(lambda self: self.permute(*reversed(range(self.ndim))))
     mT = property(lambda self: self.transpose(-2, -1))
+    is_floating_point = lambda self: self.data.dtype.kind == "f"
 
     def size(self, dim=None):
         return self.data.shape if dim is None else self.data.shape[dim]
@@ -110,6 +92,8 @@ class Tensor:
         return self.data.shape[0]
 
     def __iter__(self):
+        if self.data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
         return (self[i] for i in range(len(self)))
 
     def __hash__(self):
@@ -137,7 +121,12 @@ class Tensor:
 
     __float__ = lambda self: float(self.item())
     __int__ = lambda self: int(self.item())
-    __index__ = lambda self: int(self.item()) if self.dtype.kind in "iu" else _no_index(self)
+
+    def __index__(self):
+        if self.data.dtype.kind not in "iu" or self.data.size != 1:
+            raise TypeError(f"only integer tensors with one element can be used as an index, got "
+                            f"dtype {self.dtype} and shape {self.shape}")
+        return int(self.data.item())
 
     def __repr__(self):
         body = np.array2string(self.data, separator=", ", precision=4, prefix="tensor(")
@@ -151,9 +140,10 @@ class Tensor:
         return "tensor(" + ", ".join([body] + extras) + ")"
 
     # ----------------------------------------------------------------- autograd
-    def backward(self, gradient=None, retain_graph=None, create_graph=False):
-        from .autodiff import backward
-        backward(self, gradient, retain_graph, create_graph)
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        """Accumulate d(self)/d(leaf) into ``.grad`` of every leaf that requires grad (see
+        ``autodiff.backward``); ``gradient`` is required unless ``self`` has one element."""
+        _autodiff.backward(self, gradient, retain_graph, create_graph, inputs)
 
     def requires_grad_(self, requires_grad=True):
         if requires_grad and self.data.dtype.kind != "f":
@@ -165,6 +155,7 @@ class Tensor:
         return self
 
     def detach(self):
+        """A new leaf sharing this tensor's data, outside any graph."""
         return Tensor._make(self.data)
 
     def detach_(self):
@@ -172,15 +163,22 @@ class Tensor:
         return self
 
     def retain_grad(self):
+        """Keep this non-leaf tensor's gradient in ``.grad`` during backward (leaves always do)."""
         if not self.requires_grad:
-            raise RuntimeError("retain_grad() on a tensor that does not require grad")
-        self._retains_grad = True
+            raise RuntimeError("can't retain_grad on a tensor that has requires_grad=False")
+        if self._ctx is not None:
+            self._retains_grad = True
+            self._ctx.retains_grad = True
         return self
+
+    @property
+    def retains_grad(self):
+        return self._retains_grad
 
     # ----------------------------------------------------------------- conversions
     def to(self, dtype):
         dtype = as_dtype(dtype)
-        return self if dtype == self.dtype else ops.Cast.apply(self, dtype)
+        return self if dtype == self.data.dtype else ops.Cast.apply(self, dtype)
 
     float = lambda self: self.to(np.float32)
     double = lambda self: self.to(np.float64)
@@ -190,99 +188,71 @@ class Tensor:
     bool = lambda self: self.to(np.bool_)
     type = lambda self, dtype: self.to(dtype)
 
-    # ----------------------------------------------------------------- in-place (no graph)
-    def _inplace(self, name):
-        if _GradMode.enabled and self.requires_grad:
-            kind = "a leaf tensor that requires grad" if self._ctx is None else "a tensor in a graph"
-            raise RuntimeError(f"{name}: in-place operation on {kind} (shape {self.shape}); wrap it "
-                               "in `with ag.no_grad():` or use the out-of-place version")
-        self._version += 1
-        return self.data
-
-    def _set(self, name, value):
-        array = self._inplace(name)
-        array[...] = value
-        return self
-
-    def zero_(self):
-        return self._set("zero_", 0)
-
-    def fill_(self, value):
-        return self._set("fill_", _raw(value))
-
-    def copy_(self, source):
-        source = _raw(source)
-        if np.shape(source) != self.shape and np.broadcast_shapes(np.shape(source), self.shape) != self.shape:
-            raise RuntimeError(f"copy_: source of shape {np.shape(source)} does not fit {self.shape}")
-        return self._set("copy_", source)
-
-    def add_(self, other, alpha=1):
-        array = self._inplace("add_")
-        array += _raw(other) if alpha == 1 else alpha * _raw(other)
-        return self
-
-    def sub_(self, other, alpha=1):
-        return self.add_(other, alpha=-alpha)
-
-    def mul_(self, other):
-        self._inplace("mul_")[...] *= _raw(other)
-        return self
-
-    def div_(self, other):
-        self._inplace("div_")[...] /= _raw(other)
-        return self
-
-    def clamp_(self, min=None, max=None):
-        array = self._inplace("clamp_")
-        np.clip(array, min, max, out=array)
-        return self
-
-    def uniform_(self, low=0.0, high=1.0):
-        from .random import generator
-        return self._set("uniform_", generator().uniform(low, high, self.shape))
-
-    def normal_(self, mean=0.0, std=1.0):
-        from .random import generator
-        return self._set("normal_", generator().normal(mean, std, self.shape))
-
-    def __setitem__(self, index, value):
-        self._inplace("__setitem__")[_index(index)] = _raw(value)
-
     # ----------------------------------------------------------------- arithmetic
-    __add__ = lambda self, other: ops.Add.apply(self, _operand(other, self))
-    __radd__ = lambda self, other: ops.Add.apply(_operand(other, self), self)
-    __sub__ = lambda self, other: ops.Sub.apply(self, _operand(other, self))
-    __rsub__ = lambda self, other: ops.Sub.apply(_operand(other, self), self)
-    __mul__ = lambda self, other: ops.Mul.apply(self, _operand(other, self))
-    __rmul__ = lambda self, other: ops.Mul.apply(_operand(other, self), self)
-    __truediv__ = lambda self, other: ops.Div.apply(self, _operand(other, self))
-    __rtruediv__ = lambda self, other: ops.Div.apply(_operand(other, self), self)
-    __pow__ = lambda self, other: ops.Pow.apply(self, _operand(other, self))
-    __rpow__ = lambda self, other: ops.Pow.apply(_operand(other, self), self)
-    __matmul__ = lambda self, other: composite.matmul(self, _operand(other, self))
-    __rmatmul__ = lambda self, other: composite.matmul(_operand(other, self), self)
-    __neg__ = lambda self: ops.Neg.apply(self)
+    def __add__(self, other):
+        return _Add(self, other if isinstance(other, _DIRECT) else _operand(other))
+
+    def __radd__(self, other):
+        return _Add(other if isinstance(other, _DIRECT) else _operand(other), self)
+
+    def __sub__(self, other):
+        return _Sub(self, other if isinstance(other, _DIRECT) else _operand(other))
+
+    def __rsub__(self, other):
+        return _Sub(other if isinstance(other, _DIRECT) else _operand(other), self)
+
+    def __mul__(self, other):
+        return _Mul(self, other if isinstance(other, _DIRECT) else _operand(other))
+
+    def __rmul__(self, other):
+        return _Mul(other if isinstance(other, _DIRECT) else _operand(other), self)
+
+    def __truediv__(self, other):
+        return _Div(self, other if isinstance(other, _DIRECT) else _operand(other))
+
+    def __rtruediv__(self, other):
+        return _Div(other if isinstance(other, _DIRECT) else _operand(other), self)
+
+    def __pow__(self, other):
+        return _Pow(self, other if isinstance(other, _DIRECT) else _operand(other))
+
+    def __rpow__(self, other):
+        return _Pow(other if isinstance(other, _DIRECT) else _operand(other), self)
+
+    def __matmul__(self, other):
+        return composite.matmul(self, _operand(other))
+
+    def __rmatmul__(self, other):
+        return composite.matmul(_operand(other), self)
+
+    def __neg__(self):
+        return _Neg(self)
+
     __pos__ = lambda self: self
     __abs__ = lambda self: composite.abs(self)
-    add = __add__
-    sub = __sub__
+    add = lambda self, other, alpha=1: self + (other if alpha == 1 else other * alpha)
+    sub = lambda self, other, alpha=1: self - (other if alpha == 1 else other * alpha)
     mul = __mul__
     div = __truediv__
     pow = __pow__
     matmul = __matmul__
     neg = __neg__
 
-    # comparisons: no gradient, bool result
-    __lt__ = lambda self, other: Tensor._make(self.data < _raw(other))
-    __le__ = lambda self, other: Tensor._make(self.data <= _raw(other))
-    __gt__ = lambda self, other: Tensor._make(self.data > _raw(other))
-    __ge__ = lambda self, other: Tensor._make(self.data >= _raw(other))
-    __eq__ = lambda self, other: Tensor._make(self.data == _raw(other))
-    __ne__ = lambda self, other: Tensor._make(self.data != _raw(other))
-    __invert__ = lambda self: Tensor._make(~self.data)
-    __and__ = lambda self, other: Tensor._make(self.data & _raw(other))
-    __or__ = lambda self, other: Tensor._make(self.data | _raw(other))
+    # comparisons and logic: no gradient, bool result (like PyTorch, == is elementwise)
+    __lt__ = lambda self, other: Tensor._make(np.asarray(self.data < _raw(other)))
+    __le__ = lambda self, other: Tensor._make(np.asarray(self.data <= _raw(other)))
+    __gt__ = lambda self, other: Tensor._make(np.asarray(self.data > _raw(other)))
+    __ge__ = lambda self, other: Tensor._make(np.asarray(self.data >= _raw(other)))
+    __eq__ = lambda self, other: Tensor._make(np.asarray(self.data == _raw(other)))
+    __ne__ = lambda self, other: Tensor._make(np.asarray(self.data != _raw(other)))
+    __invert__ = lambda self: Tensor._make(np.asarray(~self.data))
+    __and__ = lambda self, other: Tensor._make(np.asarray(self.data & _raw(other)))
+    __or__ = lambda self, other: Tensor._make(np.asarray(self.data | _raw(other)))
+    __xor__ = lambda self, other: Tensor._make(np.asarray(self.data ^ _raw(other)))
     eq, ne, lt, le, gt, ge = __eq__, __ne__, __lt__, __le__, __gt__, __ge__
+    equal = lambda self, other: bool(np.array_equal(self.data, _raw(other)))
+    isnan = lambda self: Tensor._make(np.asarray(np.isnan(self.data)))
+    isfinite = lambda self: Tensor._make(np.asarray(np.isfinite(self.data)))
 
     # ----------------------------------------------------------------- elementwise
     exp = lambda self: ops.Exp.apply(self)
@@ -310,67 +280,78 @@ class Tensor:
 
     # ----------------------------------------------------------------- reductions
     def sum(self, dim=None, keepdim=False, axis=None):
-        return ops.Sum.apply(self, _axes(dim, axis, self.ndim), keepdim)
+        return ops.Sum.apply(self, _axes(dim, axis, self.data.ndim), keepdim)
 
     def mean(self, dim=None, keepdim=False, axis=None):
-        return composite.mean(self, _axes(dim, axis, self.ndim), keepdim)
+        return composite.mean(self, _axes(dim, axis, self.data.ndim), keepdim)
 
-    def var(self, dim=None, keepdim=False, axis=None, correction=1, unbiased=None):
-        if unbiased is not None:
-            correction = int(unbiased)
-        return composite.var(self, _axes(dim, axis, self.ndim), keepdim, correction)
+    def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None):
+        """Variance over ``dim`` with Bessel's ``correction`` (default 1, as in PyTorch;
+        ``unbiased=False`` means correction 0): sum((x - mean)^2) / (N - correction)."""
+        return composite.var(self, _axes(dim, axis, self.data.ndim), keepdim,
+                             _correction(unbiased, correction))
 
-    def std(self, dim=None, keepdim=False, axis=None, correction=1, unbiased=None):
-        return self.var(dim, keepdim, axis, correction, unbiased) ** 0.5
+    def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None):
+        """Square root of ``var`` (same arguments)."""
+        return self.var(dim, unbiased, keepdim, correction=correction, axis=axis) ** 0.5
 
     def amax(self, dim=None, keepdim=False, axis=None):
-        return ops.Max.apply(self, _axes(dim, axis, self.ndim), keepdim)
+        """Largest value over ``dim``; the gradient is shared evenly among ties."""
+        return ops.Max.apply(self, _axes(dim, axis, self.data.ndim), keepdim)
 
     def amin(self, dim=None, keepdim=False, axis=None):
-        return -ops.Max.apply(-self, _axes(dim, axis, self.ndim), keepdim)
+        """Smallest value over ``dim``; the gradient is shared evenly among ties."""
+        return -ops.Max.apply(-self, _axes(dim, axis, self.data.ndim), keepdim)
 
     def max(self, dim=None, keepdim=False, axis=None):
-        """Like PyTorch: ``max()`` is the largest element; ``max(dim)`` is (values, indices)."""
-        axes = _axes(dim, axis, self.ndim)
-        if axes is None:
-            return self.amax()
-        return composite.MinMax(self.amax(axes, keepdim), self.argmax(axes[0], keepdim))
+        """Like PyTorch: ``max()`` is the largest element (gradient shared among ties), ``max(dim)``
+        a named tuple (values, indices) whose gradient goes to the element at ``indices``;
+        ``max(other_tensor)`` is ``maximum``."""
+        if isinstance(dim, Tensor):
+            return composite.maximum(self, dim)
+        dim = dim if axis is None else axis
+        return self.amax() if dim is None else composite.max_along(self, dim, keepdim, largest=True)
 
     def min(self, dim=None, keepdim=False, axis=None):
-        axes = _axes(dim, axis, self.ndim)
-        if axes is None:
-            return self.amin()
-        return composite.MinMax(self.amin(axes, keepdim), self.argmin(axes[0], keepdim))
+        """Like ``max``, for the smallest element."""
+        if isinstance(dim, Tensor):
+            return composite.minimum(self, dim)
+        dim = dim if axis is None else axis
+        return self.amin() if dim is None else composite.max_along(self, dim, keepdim, largest=False)
 
     def logsumexp(self, dim=None, keepdim=False, axis=None):
-        return composite.logsumexp(self, _axes(dim, axis, self.ndim), keepdim)
+        return composite.logsumexp(self, _axes(dim, axis, self.data.ndim), keepdim)
 
     def argmax(self, dim=None, keepdim=False, axis=None):
-        dim = axis if dim is None else dim
-        return Tensor._make(np.asarray(np.argmax(self.data, axis=dim, keepdims=keepdim), np.int64))
+        return _arg_reduce(np.argmax, self, dim if axis is None else axis, keepdim)
 
     def argmin(self, dim=None, keepdim=False, axis=None):
-        dim = axis if dim is None else dim
-        return Tensor._make(np.asarray(np.argmin(self.data, axis=dim, keepdims=keepdim), np.int64))
+        return _arg_reduce(np.argmin, self, dim if axis is None else axis, keepdim)
 
-    def all(self, dim=None):
-        return Tensor._make(np.all(self.data, axis=dim))
+    def all(self, dim=None, keepdim=False):
+        return Tensor._make(np.asarray(np.all(self.data, axis=_axes(dim, None, self.ndim), keepdims=keepdim)))
 
-    def any(self, dim=None):
-        return Tensor._make(np.any(self.data, axis=dim))
+    def any(self, dim=None, keepdim=False):
+        return Tensor._make(np.asarray(np.any(self.data, axis=_axes(dim, None, self.ndim), keepdims=keepdim)))
 
     # ----------------------------------------------------------------- shape
     def reshape(self, *shape):
         shape = _shape_arg(shape)
-        return self if shape == self.shape else ops.Reshape.apply(self, shape)
+        return self if shape == self.data.shape else ops.Reshape.apply(self, shape)
 
     view = reshape
+    view_as = lambda self, other: self.reshape(other.shape)
+    reshape_as = view_as
 
     def permute(self, *dims):
-        return ops.Permute.apply(self, tuple(d % self.ndim for d in _shape_arg(dims)))
+        dims = _shape_arg(dims)
+        if len(dims) != self.ndim:
+            raise ValueError(f"permute: got {len(dims)} dims {dims} for a tensor of shape {self.shape}")
+        return ops.Permute.apply(self, tuple(_dim(d, self.ndim, "permute") for d in dims))
 
     def transpose(self, dim0, dim1):
         axes = list(range(self.ndim))
+        dim0, dim1 = _dim(dim0, self.ndim, "transpose"), _dim(dim1, self.ndim, "transpose")
         axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
         return ops.Permute.apply(self, tuple(axes))
 
@@ -393,26 +374,33 @@ class Tensor:
         return ops.GetItem.apply(self, _index(index))
 
 
-def _no_index(tensor):
-    raise TypeError(f"only integer tensors can be used as an index, got dtype {tensor.dtype}")
+_new = object.__new__
+_DIRECT = (Tensor, int, float)  # operands passed to the ops as they are (bool is an int)
 
 
 def _raw(value):
     return value.data if isinstance(value, Tensor) else value
 
 
-def _operand(value, like):
-    """Second operand of an arithmetic op: a Tensor, or a Python number kept as a number (so that
-    ``float32_tensor * 2.0`` stays float32); NumPy arrays become constant tensors."""
-    if isinstance(value, Tensor):
-        return value
-    if isinstance(value, (bool, int, float)):
-        if like.data.dtype.kind != "f" and isinstance(value, float):
-            return np.float32(value)
+def _operand(value):
+    """An operand that is not a Tensor or Python number: NumPy values and lists become constant
+    tensors (NumPy scalars keep their dtype and behave like 0-d tensors in type promotion)."""
+    if isinstance(value, Tensor) or isinstance(value, (bool, int, float)):
         return value
     if isinstance(value, (np.ndarray, np.generic, list, tuple)):
-        return Tensor(value if isinstance(value, (np.ndarray, np.generic)) else np.asarray(value, like.dtype))
+        return Tensor(value)
     raise TypeError(f"unsupported operand type {type(value).__name__} for a Tensor")
+
+
+def _dim(d, ndim, what):
+    """A dim argument in [-ndim, ndim) as a non-negative int (0-d tensors accept 0 and -1)."""
+    size = max(ndim, 1)
+    if not isinstance(d, (int, np.integer)) or isinstance(d, bool):
+        raise TypeError(f"{what}: dim must be an int, got {d!r}")
+    if not -size <= d < size:
+        raise IndexError(f"{what}: dim {d} is out of range for a tensor with {ndim} dimension(s) "
+                         f"(expected a dim in [{-size}, {size - 1}])")
+    return d % size
 
 
 def _axes(dim, axis, ndim):
@@ -424,12 +412,29 @@ def _axes(dim, axis, ndim):
     if dim is None:
         return None
     dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
-    out = []
-    for d in dims:
-        if not -max(ndim, 1) <= d < max(ndim, 1):
-            raise IndexError(f"dim {d} is out of range for a tensor with {ndim} dimension(s)")
-        out.append(d % max(ndim, 1))
-    return tuple(sorted(out))
+    axes = tuple(sorted({_dim(d, ndim, "reduction") for d in dims}))
+    if len(axes) != len(dims):
+        raise ValueError(f"dim {dim} names the same dimension twice")
+    return axes if ndim else ()
+
+
+def _correction(unbiased, correction):
+    if unbiased is not None and correction is not None:
+        raise TypeError("var/std: pass unbiased or correction, not both")
+    if unbiased is not None:
+        return int(bool(unbiased))
+    return 1 if correction is None else correction
+
+
+def _arg_reduce(fn, tensor, dim, keepdim):
+    if tensor.data.size == 0:
+        raise RuntimeError(f"{fn.__name__} of an empty tensor of shape {tensor.shape}")
+    if dim is None:
+        out = fn(tensor.data)
+        return Tensor._make(np.asarray(np.reshape(out, (1,) * tensor.ndim) if keepdim else out, np.int64))
+    axis = _dim(dim, tensor.ndim, fn.__name__)
+    data = tensor.data if tensor.ndim else tensor.data.reshape(1)
+    return Tensor._make(np.asarray(fn(data, axis=axis, keepdims=keepdim and tensor.ndim > 0), np.int64))
 
 
 def _shape_arg(shape):
@@ -452,3 +457,8 @@ def _index(index):
 _function.Tensor = Tensor
 from . import ops  # noqa: E402  (the ops need the Tensor class)
 from .ops import composite  # noqa: E402
+from . import autodiff as _autodiff  # noqa: E402
+from . import tensor_inplace  # noqa: E402,F401  (adds the in-place methods to Tensor)
+
+_Add, _Sub, _Mul, _Div, _Pow, _Neg = (ops.Add.apply, ops.Sub.apply, ops.Mul.apply, ops.Div.apply,
+                                      ops.Pow.apply, ops.Neg.apply)

@@ -1,4 +1,6 @@
-"""The primitives (one ``Function`` each) and, in ``composite``, everything built from them."""
+"""The primitives (one ``Function`` each, forward and backward together) and, in ``composite``,
+everything built from them. ``conv`` (convolution and pooling) and ``losses`` (fused losses) hold
+the primitives of the layers in ``nn``."""
 from .elementwise import (Add, Sub, Mul, Div, Neg, Pow, Exp, Log, Sin, Cos, Tanh, Sigmoid, Where,
                           Cast, Clone, unbroadcast)
 from .reduce import Sum, Max
@@ -9,3 +11,9 @@ from .nnops import Softmax, LogSoftmax
 PRIMITIVES = (Add, Sub, Mul, Div, Neg, Pow, Exp, Log, Sin, Cos, Tanh, Sigmoid, Where, Cast, Clone,
               Sum, Max, Reshape, Permute, Expand, GetItem, IndexAdd, Cat, MatMul, LinearFn,
               Softmax, LogSoftmax)
+
+# Their backward formulas return new arrays (or pass the incoming gradient on), never a saved
+# tensor, so a leaf may keep their gradients without a copy (see Function._fresh_gradients).
+for _primitive in PRIMITIVES:
+    _primitive._fresh_gradients = True
+del _primitive

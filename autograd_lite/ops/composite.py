@@ -1,20 +1,22 @@
-"""Composite operations: built only from primitives, so they need no backward of their own."""
+"""Composite operations: built only from primitives, so they need no backward of their own (and
+their second derivatives come for free)."""
 from __future__ import annotations
 
 from collections import namedtuple
 
 import numpy as np
 
-from ..tensor import Tensor, _axes, _raw
-from . import LinearFn, MatMul, Max, Reshape, Sum, Where, Cat, Expand
+from ..tensor import Tensor, _axes, _dim, _raw
+from . import LinearFn, MatMul, Max, Mul, Sum, Where, Cat, Expand, GetItem
 
 MinMax = namedtuple("MinMax", ["values", "indices"])
 
 
 def _tensor(x, like=None):
+    """``x`` as a Tensor; Python/NumPy numbers take ``like``'s float dtype."""
     if isinstance(x, Tensor):
         return x
-    dtype = like.dtype if like is not None and like.dtype.kind == "f" else None
+    dtype = like.dtype if like is not None and like.dtype.kind == "f" and np.ndim(x) == 0 else None
     return Tensor(np.asarray(x, dtype=dtype) if dtype is not None else x)
 
 
@@ -30,7 +32,9 @@ def matmul(a, b):
     squeeze_first, squeeze_last = a.ndim == 1, b.ndim == 1
     if squeeze_first and b.ndim >= 2 and a.shape[0] != b.shape[-2] or \
             squeeze_last and a.shape[-1] != b.shape[0]:
-        raise ValueError(f"matmul: shapes {a.shape} and {b.shape} are not aligned")
+        raise ValueError(f"matmul: shapes {a.shape} and {b.shape} are not aligned: "
+                         f"{a.shape[-1]} (last dim of the first) != "
+                         f"{b.shape[0] if squeeze_last else b.shape[-2]} (the matching dim of the second)")
     out = MatMul.apply(a.reshape(1, -1) if squeeze_first else a,
                        b.reshape(-1, 1) if squeeze_last else b)
     if squeeze_first and squeeze_last:
@@ -46,68 +50,124 @@ def linear(x, weight, bias=None):
 
 
 def where(condition, a, b):
-    condition = np.asarray(_raw(condition), dtype=bool)
+    """a where ``condition`` holds, else b (broadcast together); the condition gets no gradient."""
+    condition = np.asarray(_raw(condition))
+    if condition.dtype != np.bool_:
+        raise TypeError(f"where: the condition must be a bool tensor or array, got dtype {condition.dtype}")
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):
         return Tensor(np.where(condition, a, b))
     return Where.apply(condition, a, b)
 
 
 def relu(x):
-    """max(x, 0), with gradient 0 at 0 (PyTorch's convention)."""
-    return x * (x.data > 0)
+    """max(x, 0) = x * [x > 0], with gradient 0 at 0 (PyTorch's convention)."""
+    return Mul.apply(x, Tensor._make(x.data > 0))
 
 
 def abs(x):
     """|x| = x * sign(x); the gradient at 0 is 0, as in PyTorch."""
-    return x * np.sign(x.data)
+    return Mul.apply(x, Tensor._make(np.sign(x.data)))
+
+
+def _pick(first_wins, ties, a, b):
+    """a where ``first_wins``, b where neither wins nor ties, (a + b) / 2 on ties: the gradient of a
+    tie is shared half and half (PyTorch's rule for maximum/minimum)."""
+    if not ties.any():
+        return Where.apply(first_wins, a, b)
+    return Where.apply(first_wins, a, Where.apply(ties, (a + b) * 0.5, b))
 
 
 def maximum(a, b):
+    """Elementwise max; on ties each operand gets half of the gradient."""
     a, b = _tensor(a, b), _tensor(b, a)
-    return Where.apply(a.data >= b.data, a, b)
+    return _pick(a.data > b.data, a.data == b.data, a, b)
 
 
 def minimum(a, b):
+    """Elementwise min; on ties each operand gets half of the gradient."""
     a, b = _tensor(a, b), _tensor(b, a)
-    return Where.apply(a.data <= b.data, a, b)
+    return _pick(a.data < b.data, a.data == b.data, a, b)
 
 
 def clip(x, low=None, high=None):
-    """Clamp to [low, high]; the gradient passes where low <= x <= high (PyTorch's rule)."""
+    """Clamp to [low, high]. The gradient passes to x where low <= x <= high (the boundary
+    included, PyTorch's rule) and to a tensor bound where it is the value taken."""
     if low is None and high is None:
         raise ValueError("clip: at least one of min and max must be given")
-    clipped = np.clip(x.data, _raw(low), _raw(high)).astype(x.dtype, copy=False)
-    inside = clipped == x.data
-    return Where.apply(inside, x, clipped)
+    if isinstance(low, Tensor) or isinstance(high, Tensor):
+        out = x
+        if low is not None:
+            out = Where.apply(out.data >= _raw(low), out, low)
+        if high is not None:
+            out = Where.apply(out.data <= _raw(high), out, high)
+        return out
+    clipped = np.clip(x.data, low, high).astype(x.dtype, copy=False)
+    return Where.apply(clipped == x.data, x, clipped)
+
+
+def _count(x, axes):
+    return x.data.size if axes is None else int(np.prod([x.shape[a] for a in axes]))
 
 
 def mean(x, axes=None, keepdim=False):
-    count = x.data.size if axes is None else int(np.prod([x.shape[a] for a in axes]))
-    return Sum.apply(x, axes, keepdim) * (1.0 / count) if count else Sum.apply(x, axes, keepdim) / count
+    """sum / N. Integer and bool tensors give float32 (PyTorch raises there)."""
+    if x.data.dtype.kind != "f":
+        x = x.to(np.float32)
+    count = _count(x, axes)
+    total = Sum.apply(x, axes, keepdim)
+    return total * (1.0 / count) if count else total / 0.0
 
 
 def var(x, axes=None, keepdim=False, correction=1):
     """sum((x - mean)^2) / (N - correction); correction=1 is the unbiased estimate (PyTorch's
-    default)."""
-    count = x.data.size if axes is None else int(np.prod([x.shape[a] for a in axes]))
+    default). N - correction <= 0 gives inf/NaN, as in PyTorch."""
+    if x.data.dtype.kind != "f":
+        x = x.to(np.float32)
+    count = _count(x, axes)
     centred = x - mean(x, axes, keepdim=True)
-    return Sum.apply(centred * centred, axes, keepdim) / max(count - correction, 0)
+    total = Sum.apply(centred * centred, axes, keepdim)
+    denominator = count - correction
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return total * (1.0 / denominator) if denominator > 0 else total / 0.0
 
 
 def logsumexp(x, axes=None, keepdim=False):
-    """log(sum(exp(x))) computed as m + log(sum(exp(x - m))) with m = max(x) held constant."""
+    """log(sum(exp(x))) computed as m + log(sum(exp(x - m))) with m = max(x) held constant (the
+    result does not depend on m, so it needs no gradient)."""
     m = np.max(x.data, axis=axes, keepdims=True)
-    m = np.where(np.isfinite(m), m, 0)
-    out = Sum.apply((x - m).exp(), axes, True).log() + m
+    m = np.where(np.isfinite(m), m, 0).astype(x.dtype, copy=False)
+    with np.errstate(divide="ignore"):
+        out = Sum.apply((x - m).exp(), axes, True).log() + m
     if not keepdim:
         out = out.reshape(np.sum(m, axis=axes).shape if axes is not None else ())
     return out
 
 
+def max_along(x, dim, keepdim=False, largest=True):
+    """``x.max(dim)`` / ``x.min(dim)``: (values, indices), the gradient going to the element at
+    ``indices`` only (PyTorch's rule for max/min with a dim; ``amax`` shares it among ties)."""
+    if not isinstance(dim, (int, np.integer)):
+        raise TypeError(f"max/min: dim must be an int, got {dim!r} (use amax/amin for several dims)")
+    axis = _dim(dim, x.ndim, "max" if largest else "min")
+    if x.data.size == 0:
+        raise RuntimeError(f"max/min along dim {dim} of an empty tensor of shape {x.shape}")
+    if x.ndim == 0:
+        return MinMax(x * 1, Tensor._make(np.zeros((), np.int64)))
+    indices = (np.argmax if largest else np.argmin)(x.data, axis=axis, keepdims=True)
+    index = list(np.indices(indices.shape, sparse=True))
+    index[axis] = indices
+    values = GetItem.apply(x, tuple(index))
+    if not keepdim:
+        values, indices = values.squeeze(axis), indices.squeeze(axis)
+    return MinMax(values, Tensor._make(np.asarray(indices, np.int64)))
+
+
 def flatten(x, start_dim=0, end_dim=-1):
     if x.ndim == 0:
         return x.reshape(1)
-    start, end = start_dim % x.ndim, end_dim % x.ndim
+    start, end = _dim(start_dim, x.ndim, "flatten"), _dim(end_dim, x.ndim, "flatten")
+    if start > end:
+        raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
     shape = x.shape[:start] + (int(np.prod(x.shape[start:end + 1])),) + x.shape[end + 1:]
     return x.reshape(shape)
 
@@ -122,28 +182,40 @@ def squeeze(x, dim=None):
 
 
 def unsqueeze(x, dim):
-    dim = dim % (x.ndim + 1)
+    dim = _dim(dim, x.ndim + 1, "unsqueeze")
     return x.reshape(x.shape[:dim] + (1,) + x.shape[dim:])
 
 
 def expand(x, shape):
+    """Broadcast ``x`` to ``shape`` (-1 keeps a size); the gradient is summed back."""
+    if len(shape) < x.ndim:
+        raise ValueError(f"expand: the target shape {tuple(shape)} has fewer dims than the tensor's "
+                         f"shape {x.shape}")
     shape = tuple(old if new == -1 else new for old, new in
                   zip((None,) * (len(shape) - x.ndim) + x.shape, shape))
     return x if shape == x.shape else Expand.apply(x, shape)
 
 
 def cat(tensors, dim=0):
+    """Concatenate along ``dim``; the gradient is sliced back into pieces."""
     tensors = [_tensor(t) for t in tensors]
     if not tensors:
         raise ValueError("cat: expected a non-empty sequence of tensors")
-    return Cat.apply(dim, *tensors)
+    return Cat.apply(_dim(dim, tensors[0].ndim, "cat"), *tensors)
 
 
 def stack(tensors, dim=0):
+    """Join same-shape tensors along a new ``dim``."""
     tensors = [_tensor(t) for t in tensors]
     if not tensors:
         raise ValueError("stack: expected a non-empty sequence of tensors")
     shapes = {t.shape for t in tensors}
     if len(shapes) != 1:
         raise ValueError(f"stack: all tensors must have the same shape, got {sorted(shapes)}")
+    dim = _dim(dim, tensors[0].ndim + 1, "stack")
     return Cat.apply(dim, *[unsqueeze(t, dim) for t in tensors])
+
+
+__all__ = ["MinMax", "matmul", "linear", "where", "relu", "abs", "maximum", "minimum", "clip", "mean",
+           "var", "logsumexp", "max_along", "flatten", "squeeze", "unsqueeze", "expand", "cat",
+           "stack", "MatMul", "Max"]

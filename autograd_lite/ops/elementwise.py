@@ -1,18 +1,20 @@
 """Elementwise primitives, forward and backward side by side.
 
-Binary ops broadcast like NumPy; their backward sums each gradient back to its input's shape
-(``unbroadcast``). The second operand may be a Python number, which gets no gradient.
+Binary ops broadcast like NumPy and promote dtypes like PyTorch (``dtypes.result_type``); their
+backward sums each gradient back to its input's shape (``unbroadcast``). Either operand may be a
+Python number, which gets no gradient.
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
+from ..dtypes import DEFAULT_FLOAT, result_type
 from ..function import Function
 from ..tensor import Tensor
 
 _make = Tensor._make
+_ndarray = np.ndarray
+_PYTHON_NUMBERS = (int, float, bool)
 
 
 def _data(x):
@@ -23,17 +25,9 @@ def _shape(x):
     return x.data.shape if isinstance(x, Tensor) else np.shape(x)
 
 
-def _broadcast(name, a, b):
-    try:
-        return np.broadcast_shapes(_shape(a), _shape(b))
-    except ValueError:
-        raise ValueError(f"{name}: shapes {_shape(a)} and {_shape(b)} cannot be broadcast together "
-                         "(trailing dimensions must be equal or 1)") from None
-
-
 def unbroadcast(grad, shape):
     """Sum ``grad`` over the axes that broadcasting added or stretched, giving ``shape``."""
-    if grad.shape == shape:
+    if grad.data.shape == shape:
         return grad
     extra = grad.ndim - len(shape)
     axes = tuple(range(extra)) + tuple(
@@ -43,41 +37,73 @@ def unbroadcast(grad, shape):
     return grad if grad.shape == shape else Reshape.apply(grad, shape)
 
 
-def _binary(name, fn, a, b):
+def _binary(name, ufunc, a, b, true_divide=False):
+    """``ufunc(a, b)`` as a Tensor: NumPy's broadcasting, PyTorch's result dtype, clear errors."""
+    x = a.data if isinstance(a, Tensor) else a
+    y = b.data if isinstance(b, Tensor) else b
     try:
-        return _make(np.asarray(fn(_data(a), _data(b))))
+        out = ufunc(x, y)
     except ValueError:
-        _broadcast(name, a, b)
+        try:
+            np.broadcast_shapes(np.shape(x), np.shape(y))
+        except ValueError:
+            raise ValueError(f"{name}: shapes {np.shape(x)} and {np.shape(y)} cannot be broadcast "
+                             "together (trailing dimensions must be equal or 1)") from None
         raise
+    return _make(_promoted(out, a, b, x, y, true_divide))
+
+
+def _promoted(out, a, b, x, y, true_divide=False):
+    """``out`` (NumPy's result for operands a, b with data x, y) in PyTorch's result dtype."""
+    if out.__class__ is not _ndarray:
+        out = np.asarray(out)
+    # NumPy agrees with PyTorch when every array operand has the result's dtype and the others are
+    # Python numbers; otherwise apply PyTorch's rule (int * float32 is float32, int / int is float32,
+    # float32 (3,) + float64 () is float32, ...).
+    dtype = out.dtype
+    if not ((x.dtype is dtype if x.__class__ is _ndarray else x.__class__ in _PYTHON_NUMBERS) and
+            (y.dtype is dtype if y.__class__ is _ndarray else y.__class__ in _PYTHON_NUMBERS)):
+        expected = result_type(a, b)
+        if true_divide and expected.kind != "f":
+            expected = DEFAULT_FLOAT
+        if expected != dtype:
+            out = out.astype(expected)
+    return out
 
 
 class Add(Function):
+    """a + b; d/da = 1, d/db = 1 (each summed back to its input's shape)."""
+
     @staticmethod
     def forward(ctx, a, b):
-        ctx.shapes = (_shape(a), _shape(b))
         return _binary("add", np.add, a, b)
 
     @staticmethod
     def backward(ctx, grad):
-        shape_a, shape_b = ctx.shapes
-        return (unbroadcast(grad, shape_a) if ctx.needs_input_grad[0] else None,
-                unbroadcast(grad, shape_b) if ctx.needs_input_grad[1] else None)
+        a, b = ctx.inputs
+        needs = ctx.needs_input_grad
+        return (unbroadcast(grad, a.data.shape) if needs[0] else None,
+                unbroadcast(grad, b.data.shape) if needs[1] else None)
 
 
 class Sub(Function):
+    """a - b; d/da = 1, d/db = -1."""
+
     @staticmethod
     def forward(ctx, a, b):
-        ctx.shapes = (_shape(a), _shape(b))
         return _binary("sub", np.subtract, a, b)
 
     @staticmethod
     def backward(ctx, grad):
-        shape_a, shape_b = ctx.shapes
-        return (unbroadcast(grad, shape_a) if ctx.needs_input_grad[0] else None,
-                unbroadcast(-grad, shape_b) if ctx.needs_input_grad[1] else None)
+        a, b = ctx.inputs
+        needs = ctx.needs_input_grad
+        return (unbroadcast(grad, a.data.shape) if needs[0] else None,
+                unbroadcast(-grad, b.data.shape) if needs[1] else None)
 
 
 class Mul(Function):
+    """a * b; d/da = b, d/db = a."""
+
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
@@ -86,15 +112,18 @@ class Mul(Function):
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
-        return (unbroadcast(grad * b, _shape(a)) if ctx.needs_input_grad[0] else None,
-                unbroadcast(grad * a, _shape(b)) if ctx.needs_input_grad[1] else None)
+        needs = ctx.needs_input_grad
+        return (unbroadcast(grad * b, _shape(a)) if needs[0] else None,
+                unbroadcast(grad * a, _shape(b)) if needs[1] else None)
 
 
 class Div(Function):
+    """a / b (true division: integers give float32); d/da = 1/b, d/db = -a/b^2."""
+
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        return _binary("div", np.true_divide, a, b)
+        return _binary("div", np.true_divide, a, b, true_divide=True)
 
     @staticmethod
     def backward(ctx, grad):
@@ -105,6 +134,8 @@ class Div(Function):
 
 
 class Neg(Function):
+    """-a; d/da = -1."""
+
     @staticmethod
     def forward(ctx, a):
         return _make(np.negative(a.data))
@@ -115,32 +146,44 @@ class Neg(Function):
 
 
 class Pow(Function):
-    """a ** b. d/da = b a^(b-1); d/db = a^b log(a) (taken as 0 where a == 0, like PyTorch)."""
+    """a ** b.
+
+    d/da = b a^(b-1), taken as 0 where b == 0 (so 0 ** 0 has gradient 0, like PyTorch);
+    d/db = a^b log(a), taken as 0 where a == 0 and b >= 0 (PyTorch's rule; log(0) would give NaN).
+    """
 
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
-        return _binary("pow", np.power, a, b)
+        out = _binary("pow", np.power, a, b)
+        ctx.save_for_backward(a, b, out)
+        return out
 
     @staticmethod
     def backward(ctx, grad):
-        a, b = ctx.saved_tensors
+        a, b, out = ctx.saved_tensors
         grad_a = grad_b = None
         if ctx.needs_input_grad[0]:
-            if not isinstance(b, Tensor) and b == 0:
-                grad_a = grad * 0.0
+            if not isinstance(b, Tensor):
+                grad_a = grad * 0.0 if b == 0 else grad * (b * a ** (b - 1))
             else:
-                grad_a = unbroadcast(grad * b * a ** (b - 1), _shape(a))
+                exponent_is_zero = b.data == 0
+                if exponent_is_zero.any():  # substitute 1 there: no 0 * inf, even in 2nd derivatives
+                    safe_b = Where.apply(exponent_is_zero, 1.0, b)
+                    grad_a = grad * Where.apply(exponent_is_zero, 0.0, safe_b * a ** (safe_b - 1))
+                else:
+                    grad_a = grad * (b * a ** (b - 1))
+            grad_a = unbroadcast(grad_a, _shape(a))
         if ctx.needs_input_grad[1]:
-            if isinstance(a, Tensor):
-                safe_log = Where.apply(a.data == 0, 0.0, a).log()
-                grad_b = unbroadcast(grad * a ** b * safe_log, _shape(b))
-            else:
-                grad_b = unbroadcast(grad * a ** b * (math.log(a) if a > 0 else 0.0), _shape(b))
+            base = a if isinstance(a, Tensor) else _make(np.asarray(a, dtype=b.dtype))
+            skip = (base.data == 0) & (b.data >= 0)
+            log_base = (Where.apply(skip, 1.0, base) if skip.any() else base).log()
+            grad_b = unbroadcast(grad * out * log_base, _shape(b))
         return grad_a, grad_b
 
 
 class Exp(Function):
+    """exp(a); d/da = exp(a) (the output, saved)."""
+
     @staticmethod
     def forward(ctx, a):
         out = _make(np.exp(a.data))
@@ -154,11 +197,13 @@ class Exp(Function):
 
 
 class Log(Function):
+    """log(a); d/da = 1/a."""
+
     @staticmethod
     def forward(ctx, a):
         ctx.save_for_backward(a)
         with np.errstate(divide="ignore", invalid="ignore"):
-            return _make(np.log(a.data))
+            return _make(np.asarray(np.log(a.data)))
 
     @staticmethod
     def backward(ctx, grad):
@@ -167,10 +212,12 @@ class Log(Function):
 
 
 class Sin(Function):
+    """sin(a); d/da = cos(a)."""
+
     @staticmethod
     def forward(ctx, a):
         ctx.save_for_backward(a)
-        return _make(np.sin(a.data))
+        return _make(np.asarray(np.sin(a.data)))
 
     @staticmethod
     def backward(ctx, grad):
@@ -179,10 +226,12 @@ class Sin(Function):
 
 
 class Cos(Function):
+    """cos(a); d/da = -sin(a)."""
+
     @staticmethod
     def forward(ctx, a):
         ctx.save_for_backward(a)
-        return _make(np.cos(a.data))
+        return _make(np.asarray(np.cos(a.data)))
 
     @staticmethod
     def backward(ctx, grad):
@@ -191,9 +240,11 @@ class Cos(Function):
 
 
 class Tanh(Function):
+    """tanh(a); d/da = 1 - tanh(a)^2 (from the saved output)."""
+
     @staticmethod
     def forward(ctx, a):
-        out = _make(np.tanh(a.data))
+        out = _make(np.asarray(np.tanh(a.data)))
         ctx.save_for_backward(out)
         return out
 
@@ -206,10 +257,12 @@ class Tanh(Function):
 def stable_sigmoid(x):
     """1 / (1 + exp(-x)) without overflow: exp is only taken of -|x|."""
     e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(x.dtype, copy=False)
+    return np.asarray(np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))).astype(x.dtype, copy=False)
 
 
 class Sigmoid(Function):
+    """s = 1 / (1 + exp(-a)); d/da = s (1 - s)."""
+
     @staticmethod
     def forward(ctx, a):
         out = _make(stable_sigmoid(a.data))
@@ -223,26 +276,28 @@ class Sigmoid(Function):
 
 
 class Where(Function):
-    """where(condition, a, b): a where the (constant, boolean) condition holds, else b."""
+    """where(condition, a, b): a where the (constant, boolean) condition holds, else b. The gradient
+    goes to a where the condition holds and to b elsewhere."""
 
     @staticmethod
     def forward(ctx, condition, a, b):
-        ctx.condition = condition
-        ctx.shapes = (_shape(a), _shape(b))
-        return _make(np.asarray(np.where(condition, _data(a), _data(b))))
+        x, y = _data(a), _data(b)
+        return _make(_promoted(np.where(condition, x, y), a, b, x, y))
 
     @staticmethod
     def backward(ctx, grad):
-        shape_a, shape_b = ctx.shapes
+        condition, a, b = ctx.inputs
         zero = np.zeros((), grad.dtype)
         return (None,
-                unbroadcast(Where.apply(ctx.condition, grad, zero), shape_a)
+                unbroadcast(Where.apply(condition, grad, zero), _shape(a))
                 if ctx.needs_input_grad[1] else None,
-                unbroadcast(Where.apply(ctx.condition, zero, grad), shape_b)
+                unbroadcast(Where.apply(condition, zero, grad), _shape(b))
                 if ctx.needs_input_grad[2] else None)
 
 
 class Cast(Function):
+    """a.astype(dtype); the gradient is cast back to a's dtype."""
+
     @staticmethod
     def forward(ctx, a, dtype):
         ctx.dtype = a.dtype
@@ -254,6 +309,8 @@ class Cast(Function):
 
 
 class Clone(Function):
+    """A copy of a; d/da = 1."""
+
     @staticmethod
     def forward(ctx, a):
         return _make(a.data.copy())

@@ -1,4 +1,7 @@
-"""Reduction primitives: sum and max. Mean, var, std, min and logsumexp are composites of these."""
+"""Reduction primitives: sum and max. Mean, var, std, min and logsumexp are composites of these.
+
+``axes`` is None (every axis) or a sorted tuple of non-negative axes (``tensor._axes`` makes it).
+"""
 from __future__ import annotations
 
 import numpy as np
@@ -7,6 +10,7 @@ from ..function import Function
 from ..tensor import Tensor
 
 _make = Tensor._make
+_add_reduce = np.add.reduce
 
 
 def _kept_shape(shape, axes):
@@ -17,42 +21,51 @@ def _kept_shape(shape, axes):
 
 
 class Sum(Function):
-    """sum over ``axes`` (None: all). Backward: the gradient, broadcast back over the summed axes."""
+    """sum over ``axes`` (None: all). Backward: the gradient, broadcast back over the summed axes.
+    Integer and bool tensors sum to int64, as in PyTorch."""
 
     @staticmethod
     def forward(ctx, a, axes, keepdim):
-        ctx.shape = a.shape
-        ctx.axes = axes
-        return _make(np.asarray(np.sum(a.data, axis=axes, keepdims=keepdim)))
+        data = a.data
+        if data.dtype.kind == "f":
+            out = _add_reduce(data, axis=axes, keepdims=keepdim)
+        else:
+            out = np.sum(data, axis=axes, keepdims=keepdim, dtype=np.int64)
+        return _make(out if out.__class__ is np.ndarray else np.asarray(out))
 
     @staticmethod
     def backward(ctx, grad):
-        kept = _kept_shape(ctx.shape, ctx.axes)
-        if grad.shape != kept:
-            grad = grad.reshape(kept)
-        return Expand.apply(grad, ctx.shape), None, None
+        a, axes, _ = ctx.inputs
+        shape = a.data.shape
+        kept = _kept_shape(shape, axes)
+        if grad.data.shape != kept:
+            grad = Reshape.apply(grad, kept)
+        return Expand.apply(grad, shape), None, None
 
 
 class Max(Function):
-    """amax over ``axes``. Backward: the gradient goes to the maximal elements, shared evenly
-    among ties (PyTorch's ``amax`` rule)."""
+    """amax over ``axes``. Backward: the gradient goes to the maximal elements, shared evenly among
+    ties (PyTorch's rule for ``amax`` and for ``max()`` without a dim)."""
 
     @staticmethod
     def forward(ctx, a, axes, keepdim):
         if a.data.size == 0:
             raise RuntimeError(f"max/min of an empty tensor of shape {a.shape}")
         out = np.max(a.data, axis=axes, keepdims=keepdim)
-        mask = a.data == out.reshape(_kept_shape(a.shape, axes))
-        ctx.weights = mask / mask.sum(axis=axes, keepdims=True).astype(a.dtype)
-        ctx.shape, ctx.axes = a.shape, axes
+        ctx.save_for_backward(a)
         return _make(np.asarray(out))
 
     @staticmethod
     def backward(ctx, grad):
-        kept = _kept_shape(ctx.shape, ctx.axes)
-        if grad.shape != kept:
-            grad = grad.reshape(kept)
-        return Expand.apply(grad, ctx.shape) * _make(ctx.weights), None, None
+        a, = ctx.saved_tensors
+        _, axes, _ = ctx.inputs
+        kept = _kept_shape(a.shape, axes)
+        largest = np.max(a.data, axis=axes, keepdims=True)
+        mask = a.data == largest
+        weights = mask / mask.sum(axis=axes, keepdims=True).astype(a.dtype)
+        if grad.data.shape != kept:
+            grad = Reshape.apply(grad, kept)
+        return Expand.apply(grad, a.shape) * _make(weights.astype(a.dtype, copy=False)), None, None
 
 
-from .shape import Expand  # noqa: E402
+from .shape import Expand, Reshape  # noqa: E402

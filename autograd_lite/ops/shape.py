@@ -14,9 +14,10 @@ _make = Tensor._make
 
 
 class Reshape(Function):
+    """a viewed with another shape (``-1`` infers one size); backward reshapes the gradient back."""
+
     @staticmethod
     def forward(ctx, a, shape):
-        ctx.shape = a.shape
         try:
             return _make(a.data.reshape(shape))
         except ValueError:
@@ -25,21 +26,22 @@ class Reshape(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return Reshape.apply(grad, ctx.shape), None
+        return Reshape.apply(grad, ctx.inputs[0].data.shape), None
 
 
 class Permute(Function):
+    """a with its axes reordered; backward applies the inverse permutation."""
+
     @staticmethod
     def forward(ctx, a, axes):
         if sorted(axes) != list(range(a.ndim)):
             raise ValueError(f"permute: {axes} is not a permutation of the {a.ndim} dims of a "
                              f"tensor of shape {a.shape}")
-        ctx.inverse = tuple(np.argsort(axes))
         return _make(a.data.transpose(axes))
 
     @staticmethod
     def backward(ctx, grad):
-        return Permute.apply(grad, ctx.inverse), None
+        return Permute.apply(grad, tuple(np.argsort(ctx.inputs[1]).tolist())), None
 
 
 class Expand(Function):
@@ -48,9 +50,8 @@ class Expand(Function):
 
     @staticmethod
     def forward(ctx, a, shape):
-        ctx.shape = a.shape
         try:
-            out = np.empty(shape, dtype=a.dtype)
+            out = np.empty(shape, dtype=a.data.dtype)
             out[...] = a.data
             return _make(out)
         except ValueError:
@@ -59,7 +60,7 @@ class Expand(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return unbroadcast(grad, ctx.shape), None
+        return unbroadcast(grad, ctx.inputs[0].data.shape), None
 
 
 def _is_basic(index):
@@ -70,9 +71,11 @@ def _is_basic(index):
 
 
 class GetItem(Function):
+    """a[index] with NumPy indexing (ints, slices, None, Ellipsis, integer and boolean arrays).
+    Backward scatter-adds the gradient into zeros of a's shape: repeated indices accumulate."""
+
     @staticmethod
     def forward(ctx, a, index):
-        ctx.shape, ctx.index = a.shape, index
         try:
             return _make(np.asarray(a.data[index]))
         except IndexError as error:
@@ -80,15 +83,16 @@ class GetItem(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return IndexAdd.apply(grad, ctx.shape, ctx.index), None
+        a, index = ctx.inputs
+        return IndexAdd.apply(grad, a.data.shape, index), None
 
 
 class IndexAdd(Function):
-    """zeros(shape) with ``source`` scatter-added at ``index`` (repeated indices accumulate)."""
+    """zeros(shape) with ``source`` scatter-added at ``index`` (repeated indices accumulate);
+    backward gathers the gradient at ``index``."""
 
     @staticmethod
     def forward(ctx, source, shape, index):
-        ctx.index = index
         out = np.zeros(shape, dtype=source.dtype)
         if _is_basic(index):
             out[index] = source.data
@@ -98,33 +102,39 @@ class IndexAdd(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return GetItem.apply(grad, ctx.index), None, None
+        return GetItem.apply(grad, ctx.inputs[2]), None, None
 
 
 class Cat(Function):
-    """cat(tensors, dim); backward slices the gradient back into pieces."""
+    """cat(tensors, dim) (``Cat.apply(dim, *tensors)``); backward slices the gradient back into
+    pieces. Mixed dtypes promote like PyTorch."""
 
     @staticmethod
     def forward(ctx, dim, *tensors):
         arrays = [t.data for t in tensors]
         try:
             out = np.concatenate(arrays, axis=dim)
-        except ValueError:
+        except (ValueError, np.exceptions.AxisError):
             shapes = [a.shape for a in arrays]
             raise ValueError(f"cat along dim {dim}: shapes {shapes} must match except in that "
                              "dim") from None
-        ctx.dim = dim % out.ndim
-        ctx.sizes = [a.shape[ctx.dim] for a in arrays]
+        if any(a.dtype != out.dtype for a in arrays):
+            expected = result_type(*tensors)
+            out = out if out.dtype == expected else out.astype(expected)
         return _make(out)
 
     @staticmethod
     def backward(ctx, grad):
+        dim, *tensors = ctx.inputs
+        dim %= grad.ndim
         pieces, start = [None], 0
-        for size, needed in zip(ctx.sizes, ctx.needs_input_grad[1:]):
-            index = (slice(None),) * ctx.dim + (slice(start, start + size),)
+        for tensor, needed in zip(tensors, ctx.needs_input_grad[1:]):
+            size = tensor.data.shape[dim]
+            index = (slice(None),) * dim + (slice(start, start + size),)
             pieces.append(GetItem.apply(grad, index) if needed else None)
             start += size
         return tuple(pieces)
 
 
+from ..dtypes import result_type  # noqa: E402
 from .elementwise import unbroadcast  # noqa: E402

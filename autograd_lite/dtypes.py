@@ -1,0 +1,70 @@
+"""Dtypes and PyTorch's type-promotion rule.
+
+Default float dtype float32, default integer dtype int64. When two operands meet in a binary op the
+result dtype follows PyTorch, which differs from NumPy in three places:
+
+* categories bool < integer < float decide first: int32 tensor * float32 tensor is float32 (NumPy:
+  float64), an integer tensor times a Python float is float32 (NumPy: float64);
+* a 0-d tensor only matters when its category is higher than every dimensioned operand's:
+  float32 (3,) + float64 () is float32;
+* true division of integers gives the default float dtype (float32).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+float16, float32, float64 = np.float16, np.float32, np.float64
+int8, int16, int32, int64, uint8 = np.int8, np.int16, np.int32, np.int64, np.uint8
+bool_ = np.bool_
+DEFAULT_FLOAT = np.dtype(np.float32)
+DEFAULT_INT = np.dtype(np.int64)
+_ALIASES = {"float": np.float32, "double": np.float64, "long": np.int64, "int": np.int32,
+            "bool": np.bool_, "half": np.float16}
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2}
+_DEFAULT_FOR = {0: np.dtype(np.bool_), 1: DEFAULT_INT, 2: DEFAULT_FLOAT}
+
+
+def as_dtype(dtype):
+    """NumPy dtype from a NumPy type, a dtype, or a name ('float32', 'double', ...); None stays None."""
+    if dtype is None:
+        return None
+    if isinstance(dtype, str):
+        dtype = _ALIASES.get(dtype, dtype)
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"not a dtype: {dtype!r}") from None
+    if dtype.kind not in "fiub":
+        raise TypeError(f"unsupported dtype {dtype}: use a float, integer or bool dtype")
+    return dtype
+
+
+def _operand_kind(x):
+    """(priority, dtype): 0 for arrays with dims, 1 for 0-d arrays/NumPy scalars, 2 for Python numbers."""
+    data = getattr(x, "data", x) if not isinstance(x, (bool, int, float)) else x
+    if isinstance(data, np.ndarray):
+        return (0 if data.ndim else 1), data.dtype
+    if isinstance(data, np.generic):
+        return 1, data.dtype
+    if isinstance(data, bool):
+        return 2, np.dtype(np.bool_)
+    if isinstance(data, int):
+        return 2, DEFAULT_INT
+    if isinstance(data, float):
+        return 2, DEFAULT_FLOAT
+    raise TypeError(f"unsupported operand type {type(x).__name__}")
+
+
+def result_type(*operands):
+    """The dtype PyTorch gives an op on ``operands`` (Tensors, arrays or Python numbers)."""
+    kinds = [_operand_kind(x) for x in operands]
+    top = max(_CATEGORY[dtype.kind] for _, dtype in kinds)
+    for priority in (0, 1, 2):
+        members = [dtype for p, dtype in kinds if p == priority and _CATEGORY[dtype.kind] == top]
+        if members:
+            return np.result_type(*members) if priority < 2 else _DEFAULT_FOR[top]
+    raise AssertionError("unreachable")
+
+
+def is_float(dtype) -> bool:
+    return np.dtype(dtype).kind == "f"
