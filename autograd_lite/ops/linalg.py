@@ -80,7 +80,7 @@ class Linear(Function):
                 grad_b = flat_grad.sum(0)
         if x.ndim == 1 and grad_x is not None:
             grad_x = grad_x.reshape(x.shape)
-        return grad_x, grad_w, grad_b
+        return (grad_x, grad_w, grad_b) if len(needs) > 2 else (grad_x, grad_w)  # bias=None
 
 
 def matmul_arrays(a, b):
