@@ -14,6 +14,7 @@ from .autodiff import grad
 from .gradcheck import gradcheck, gradgradcheck, GradcheckError
 from .ops.composite import (matmul, cat, stack, where, maximum, minimum, clip, linear, relu)
 from . import data  # ag.data.DataLoader, ag.data.TensorDataset, ag.data.load_mnist
+from .serialization import save, load  # weights on disk (safetensors, no pickle)
 
 clamp = clip
 concatenate = cat
