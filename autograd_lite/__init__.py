@@ -22,7 +22,8 @@ concatenate = cat
 # Graph drawing and plots import graphviz/matplotlib, so they load on first use: ag.draw_graph(...),
 # ag.BackwardStepper(...), ag.plots.plot_history(...).
 _LAZY = {"draw_graph": "graph", "save_graph": "graph", "BackpropGraph": "graph",
-         "DotNotFoundError": "graph", "BackwardStepper": "graph", "graph": None, "plots": None}
+         "DotNotFoundError": "graph", "BackwardStepper": "graph", "graph": None, "plots": None,
+         "training": None}  # ag.training.fit(...): imports scikit-learn and tqdm
 
 
 def __getattr__(name):

@@ -1,0 +1,429 @@
+"""ag.training: fit/evaluate/predict against the plain loop and scikit-learn, and EarlyStopping's
+Keras semantics (monitor, min_delta, patience, mode, baseline, restore_best_weights, stopped_epoch)."""
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+from sklearn import metrics as skm
+
+import autograd_lite as ag
+import nn
+import optim
+from autograd_lite.data import DataLoader, TensorDataset
+from autograd_lite.training import (Callback, EarlyStopping, LambdaCallback, Metric, evaluate, fit,
+                                    predict)
+
+
+def blobs(n=120, classes=3, features=4, seed=0):
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, classes, n)
+    x = rng.standard_normal((n, features)) * 0.7 + np.eye(classes, features)[y] * 2.5
+    return x.astype(np.float32), y
+
+
+def mlp(features=4, classes=3, hidden=8, seed=0):
+    ag.manual_seed(seed)
+    return nn.Sequential(nn.Linear(features, hidden), nn.Tanh(), nn.Linear(hidden, classes))
+
+
+def params_of(model):
+    return [p.data.copy() for p in model.parameters()]
+
+
+# ----------------------------------------------------------------------------- fit and the plain loop
+def test_fit_runs_exactly_the_plain_loop():
+    x, y = blobs()
+    model = mlp()
+    fit(model, x, y, loss_fn=nn.CrossEntropyLoss(), optimizer=optim.SGD(model.parameters(), lr=0.1),
+        epochs=3, batch_size=16, verbose=0)  # the shuffles draw from ag's generator after mlp()
+
+    reference = mlp()
+    optimizer, loss_fn = optim.SGD(reference.parameters(), lr=0.1), nn.CrossEntropyLoss()
+    loader = DataLoader(TensorDataset(x, y), batch_size=16, shuffle=True)
+    for _ in range(3):
+        for inputs, targets in loader:
+            optimizer.zero_grad()
+            loss_fn(reference(inputs), targets).backward()
+            optimizer.step()
+    for ours, theirs in zip(params_of(model), params_of(reference)):
+        np.testing.assert_array_equal(ours, theirs)
+
+
+def test_history_values_and_learning():
+    x, y = blobs()
+    model = mlp()
+    history = fit(model, x[:90], y[:90], loss_fn=nn.CrossEntropyLoss(),
+                  optimizer=optim.Adam(model.parameters(), lr=0.05), epochs=8, batch_size=30,
+                  validation_data=(x[90:], y[90:]), metrics=["accuracy"], verbose=0)
+    assert set(history.history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+    assert all(len(v) == 8 for v in history.history.values()) and history.epoch == list(range(8))
+    assert history.history["loss"][-1] < 0.5 * history.history["loss"][0]
+    assert history.history["val_accuracy"][-1] >= 0.9
+    outputs = predict(model, x[90:])
+    assert history.history["val_accuracy"][-1] == skm.accuracy_score(y[90:], outputs.argmax(1))
+    expected_loss = nn.CrossEntropyLoss()(ag.tensor(outputs), ag.tensor(y[90:])).item()
+    assert history.history["val_loss"][-1] == pytest.approx(expected_loss, rel=1e-5)
+
+
+def test_training_loss_is_the_sample_weighted_mean_of_batch_losses():
+    x, y = blobs(n=50)
+    model = mlp()
+    seen = []
+    record = LambdaCallback(on_train_batch_end=lambda batch, logs: seen.append(logs["loss"]))
+    history = fit(model, x, y, loss_fn=nn.CrossEntropyLoss(), optimizer=optim.SGD(model.parameters(), lr=0.1),
+                  epochs=1, batch_size=20, callbacks=[record], verbose=0, shuffle=False)
+    assert len(seen) == 3  # 20 + 20 + 10
+    assert history.history["loss"][0] == pytest.approx((20 * seen[0] + 20 * seen[1] + 10 * seen[2]) / 50)
+
+
+def test_validation_split_takes_the_last_samples_before_shuffling():
+    x, y = blobs(n=100)
+    runs = []
+    for kwargs in ({"validation_split": 0.25}, {"validation_data": (x[75:], y[75:])}):
+        model = mlp()
+        data = (x, y) if "validation_split" in kwargs else (x[:75], y[:75])
+        runs.append(fit(model, *data, loss_fn=nn.CrossEntropyLoss(),
+                        optimizer=optim.SGD(model.parameters(), lr=0.1), epochs=2, batch_size=10,
+                        metrics=["accuracy"], verbose=0, **kwargs).history)
+    assert runs[0] == runs[1]
+    model = mlp()
+    with pytest.raises(ValueError, match="leaves an empty"):
+        fit(model, x[:3], y[:3], loss_fn=nn.CrossEntropyLoss(), optimizer=optim.SGD(model.parameters(), lr=0.1),
+            validation_split=0.1, verbose=0)
+
+
+def test_fit_accepts_loaders_and_float64_arrays():
+    x, y = blobs(n=60)
+    model = mlp()
+    train = DataLoader(TensorDataset(x[:40], y[:40]), batch_size=8, shuffle=True)
+    val = DataLoader(TensorDataset(x[40:], y[40:]), batch_size=8)
+    history = fit(model, train, loss_fn=nn.CrossEntropyLoss(), optimizer=optim.SGD(model.parameters(), lr=0.1),
+                  epochs=2, validation_data=val, metrics=["acc"], verbose=0)
+    assert len(history.history["val_acc"]) == 2
+    # sklearn's float64 arrays are cast to the model's float32, as Keras casts to its float type
+    history = fit(model, x.astype(np.float64), y.astype(np.int32), loss_fn=nn.CrossEntropyLoss(),
+                  optimizer=optim.SGD(model.parameters(), lr=0.1), epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+    assert all(p.dtype == np.float32 for p in model.parameters())
+
+
+class ModeRecorder(nn.Module):
+    """Records (training, grad enabled) at every forward."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 3)
+        self.drop = nn.Dropout(0.5)
+        self.calls = []
+
+    def forward(self, x):
+        self.calls.append((self.training, ag.is_grad_enabled(), len(x)))
+        return self.fc(self.drop(x))
+
+
+def test_modes_train_eval_and_no_grad_during_validation():
+    x, y = blobs(n=40)
+    model = ModeRecorder()
+    model.eval()  # the mode on entry is restored at the end
+    fit(model, x[:30], y[:30], loss_fn=nn.CrossEntropyLoss(), optimizer=optim.SGD(model.parameters(), lr=0.1),
+        epochs=2, batch_size=10, validation_data=(x[30:], y[30:]), verbose=0)
+    assert model.training is False
+    train_calls = [c for c in model.calls if c[2] == 10 and c[0]]
+    val_calls = [c for c in model.calls if not c[0]]
+    assert len(train_calls) == 6 and all(grad for _, grad, _ in train_calls)
+    assert len(val_calls) == 2 and all(not grad for _, grad, _ in val_calls)
+    model.train()
+    predict(model, x)
+    evaluate(model, x, y, loss_fn=nn.CrossEntropyLoss())
+    assert model.calls[-1][:2] == (False, False) and model.training is True
+
+
+def test_regularization_penalty_is_trained_and_logged_like_keras():
+    x, y = blobs(n=32)
+
+    def regularized():
+        ag.manual_seed(0)
+        return nn.Sequential(nn.Linear(4, 6, kernel_regularizer=nn.regularizers.l2(0.05)), nn.Tanh(),
+                             nn.Linear(6, 3, kernel_regularizer=nn.regularizers.l1(0.01)))
+
+    model = regularized()
+    history = fit(model, x, y, loss_fn=nn.CrossEntropyLoss(), optimizer=optim.SGD(model.parameters(), lr=0.2),
+                  epochs=1, batch_size=32, shuffle=False, verbose=0)
+    reference = regularized()  # the same single step by hand, penalty included
+    loss = nn.CrossEntropyLoss()(reference(ag.tensor(x)), ag.tensor(y)) + nn.regularization_loss(reference)
+    assert nn.regularization_loss(reference).item() > 0.01
+    assert history.history["loss"][0] == pytest.approx(loss.item(), rel=1e-6)
+    loss.backward()
+    for ours, theirs in zip(model.parameters(), reference.parameters()):
+        np.testing.assert_allclose(ours.data, theirs.data - 0.2 * theirs.grad.data, rtol=1e-5, atol=1e-7)
+    with_penalty = evaluate(model, x, y, loss_fn=nn.CrossEntropyLoss())["loss"]
+    without = evaluate(model, x, y, loss_fn=nn.CrossEntropyLoss(), regularization=False)["loss"]
+    assert with_penalty - without == pytest.approx(nn.regularization_loss(model).item(), rel=1e-5)
+
+
+# ----------------------------------------------------------------------------- metrics
+def test_multiclass_metrics_equal_scikit_learn():
+    x, y = blobs(n=90)
+    model = mlp()
+    fit(model, x, y, loss_fn=nn.CrossEntropyLoss(), optimizer=optim.SGD(model.parameters(), lr=0.05),
+        epochs=1, verbose=0)
+    names = ["accuracy", "precision", "recall", "f1", "auc", "average_precision",
+             skm.balanced_accuracy_score]
+    logs = evaluate(model, x, y, metrics=names, batch_size=7)
+    logits = predict(model, x)
+    probs = np.exp(logits - logits.max(1, keepdims=True))
+    probs /= probs.sum(1, keepdims=True)
+    pred = logits.argmax(1)
+    onehot = np.eye(3)[y]
+    assert logs["accuracy"] == skm.accuracy_score(y, pred)
+    assert logs["precision"] == pytest.approx(skm.precision_score(y, pred, average="macro", zero_division=0))
+    assert logs["recall"] == pytest.approx(skm.recall_score(y, pred, average="macro"))
+    assert logs["f1"] == pytest.approx(skm.f1_score(y, pred, average="macro"))
+    assert logs["auc"] == pytest.approx(skm.roc_auc_score(y, probs, multi_class="ovr"), rel=1e-6)
+    assert logs["average_precision"] == pytest.approx(skm.average_precision_score(onehot, probs), rel=1e-6)
+    assert logs["balanced_accuracy_score"] == pytest.approx(skm.balanced_accuracy_score(y, pred))
+
+
+@pytest.mark.parametrize("head,loss_fn", [((), nn.BCEWithLogitsLoss()), ((nn.Sigmoid(),), nn.BCELoss())])
+def test_binary_metrics_read_logits_or_probabilities(head, loss_fn):
+    x, y = blobs(n=80, classes=2)
+    ag.manual_seed(1)
+    model = nn.Sequential(nn.Linear(4, 1), *head)
+    target = y.astype(np.float32)[:, None]
+    history = fit(model, x, target, loss_fn=loss_fn, optimizer=optim.SGD(model.parameters(), lr=0.1),
+                  epochs=3, batch_size=16, validation_data=(x, target), verbose=0,
+                  metrics=["accuracy", "precision", "recall", "f1", "auc", "average_precision"])
+    out = predict(model, x)[:, 0]
+    prob = out if head else 1 / (1 + np.exp(-out))
+    pred = (prob > 0.5).astype(int)
+    h = {k: v[-1] for k, v in history.history.items()}
+    assert h["val_accuracy"] == skm.accuracy_score(y, pred) and h["val_accuracy"] > 0.9
+    assert h["val_precision"] == pytest.approx(skm.precision_score(y, pred))
+    assert h["val_recall"] == pytest.approx(skm.recall_score(y, pred))
+    assert h["val_f1"] == pytest.approx(skm.f1_score(y, pred))
+    assert h["val_auc"] == pytest.approx(skm.roc_auc_score(y, prob))
+    assert h["val_average_precision"] == pytest.approx(skm.average_precision_score(y, prob))
+
+
+def test_regression_metrics_and_custom_metric_objects():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((40, 3)).astype(np.float32)
+    y = (x @ np.array([1.0, -2.0, 0.5], np.float32))[:, None]
+    ag.manual_seed(0)
+    model = nn.Linear(3, 1)
+    worst = Metric("max_error", lambda t, o, _: float(np.abs(t - o).max()), direction="down")
+    logs = evaluate(model, x, y, loss_fn=nn.MSELoss(), metrics=["mse", "mae", worst])
+    out = predict(model, x)
+    assert logs["mse"] == pytest.approx(skm.mean_squared_error(y, out), rel=1e-6)
+    assert logs["loss"] == pytest.approx(logs["mse"], rel=1e-5)
+    assert logs["mae"] == pytest.approx(skm.mean_absolute_error(y, out), rel=1e-6)
+    assert logs["max_error"] == pytest.approx(np.abs(y - out).max(), rel=1e-6)
+
+
+# ----------------------------------------------------------------------------- EarlyStopping
+def drive(values, monitor="val_loss", **kwargs):
+    """Run EarlyStopping on a sequence of monitored values, as fit would. The model's weight is set
+    to the epoch index before each epoch ends, so the restored weights tell which epoch they are."""
+    model = nn.Linear(1, 1, bias=False)
+    stopper = EarlyStopping(monitor=monitor, **kwargs)
+    stopper.set_model(model)
+    stopper.set_params({})
+    model.stop_training = False
+    stopper.on_train_begin({})
+    epochs = 0
+    for epoch, value in enumerate(values):
+        model.weight.data[...] = epoch
+        stopper.on_epoch_end(epoch, {monitor: value})
+        epochs += 1
+        if model.stop_training:
+            break
+    stopper.on_train_end({})
+    return stopper, epochs, int(model.weight.item())
+
+
+def test_patience_counts_epochs_without_improvement():
+    stopper, epochs, _ = drive([1.0, 0.9, 0.95], patience=0)
+    assert (epochs, stopper.stopped_epoch) == (3, 2)
+    stopper, epochs, _ = drive([1.0, 0.9, 0.95, 0.96, 0.5, 0.4], patience=2)
+    assert (epochs, stopper.stopped_epoch, stopper.wait) == (4, 3, 2)
+    stopper, epochs, _ = drive([1.0, 0.9, 0.95, 0.85, 0.86, 0.84, 0.83], patience=2)
+    assert (epochs, stopper.stopped_epoch, stopper.best) == (7, 0, 0.83)  # ran to the end
+    stopper, epochs, _ = drive([1.0, 1.0], patience=0)  # equal is not an improvement
+    assert stopper.stopped_epoch == 1
+    stopper, epochs, _ = drive([5.0], patience=0)  # never stops after epoch 0
+    assert (epochs, stopper.stopped_epoch) == (1, 0)
+
+
+def test_min_delta_is_the_smallest_change_that_counts():
+    # mode min: improvement means value < best - min_delta
+    stopper, epochs, _ = drive([1.0, 0.95, 0.85], min_delta=0.1, patience=0)
+    assert stopper.stopped_epoch == 1 and stopper.best == 1.0
+    stopper, epochs, _ = drive([1.0, 0.85, 0.7], min_delta=0.1, patience=0)
+    assert stopper.stopped_epoch == 0 and stopper.best == 0.7
+    # mode max: improvement means value > best + min_delta; a negative min_delta counts as positive
+    stopper, epochs, _ = drive([0.5, 0.55, 0.7], monitor="val_accuracy", min_delta=-0.1, patience=0)
+    assert stopper.stopped_epoch == 1
+    stopper, epochs, _ = drive([0.5, 0.61, 0.72, 0.7], monitor="val_accuracy", min_delta=0.1, patience=0)
+    assert stopper.stopped_epoch == 3 and stopper.best == 0.72
+
+
+def test_mode_auto_reads_the_name():
+    for monitor in ("loss", "val_loss", "val_mse", "mae", "reconstruction_loss"):
+        assert drive([1.0, 2.0], monitor=monitor)[0].stopped_epoch == 1
+    for monitor in ("accuracy", "val_acc", "val_accuracy", "auc", "val_auc", "val_f1", "precision",
+                    "val_recall", "val_average_precision", "val_balanced_accuracy"):
+        assert drive([1.0, 2.0], monitor=monitor)[0].stopped_epoch == 0, monitor
+        assert drive([2.0, 1.0], monitor=monitor)[0].stopped_epoch == 1, monitor
+    assert drive([2.0, 1.0], monitor="val_accuracy", mode="min")[0].stopped_epoch == 0
+    assert drive([1.0, 2.0], monitor="val_loss", mode="max")[0].stopped_epoch == 0
+    with pytest.raises(ValueError, match="pass mode='max' or mode='min'"):
+        drive([1.0], monitor="val_widgets")
+    with pytest.raises(ValueError, match="mode must be"):
+        EarlyStopping(mode="lowest")
+
+
+def test_mode_auto_reads_a_metric_direction_given_to_fit():
+    stopper = EarlyStopping(monitor="val_score")
+    stopper.set_params({"metrics": [Metric("score", lambda *a: 0.0, direction="up")]})
+    stopper.set_model(nn.Linear(1, 1))
+    stopper.on_train_begin({})
+    assert stopper.best == -np.inf
+
+
+def test_restore_best_weights_when_stopped_and_when_not():
+    stopper, epochs, weight = drive([1.0, 0.5, 0.7, 0.8, 0.2], patience=2, restore_best_weights=True)
+    assert (stopper.stopped_epoch, stopper.best_epoch, weight) == (3, 1, 1)
+    # Keras 3: restored at the end of training even when it ran to the end
+    stopper, epochs, weight = drive([1.0, 0.5, 0.7], patience=5, restore_best_weights=True)
+    assert (stopper.stopped_epoch, stopper.best_epoch, weight, epochs) == (0, 1, 1, 3)
+    stopper, epochs, weight = drive([1.0, 0.5, 0.7, 0.8], patience=2)
+    assert weight == 3 and stopper.best_weights is None  # without it: the last weights stay
+
+
+def test_baseline_and_start_from_epoch():
+    # never beating the baseline: stops after `patience` epochs, restores the best of them
+    stopper, epochs, weight = drive([0.9, 0.8, 0.85, 0.7], baseline=0.5, patience=2,
+                                    restore_best_weights=True)
+    assert (stopper.stopped_epoch, weight) == (2, 1)
+    stopper, epochs, _ = drive([0.9, 0.4, 0.45, 0.3], baseline=0.5, patience=1)
+    assert stopper.stopped_epoch == 2
+    # epochs before start_from_epoch are not monitored: the worsening epoch 1 does not count
+    stopper, epochs, _ = drive([1.0, 2.0, 0.5, 0.6], patience=0, start_from_epoch=2)
+    assert (stopper.stopped_epoch, stopper.best) == (3, 0.5)
+
+
+def test_missing_monitor_warns_with_the_available_names():
+    stopper = EarlyStopping(monitor="val_loss")
+    stopper.set_model(nn.Linear(1, 1))
+    stopper.on_train_begin({})
+    with pytest.warns(RuntimeWarning, match="'val_loss'.*Available: loss, accuracy"):
+        stopper.on_epoch_end(0, {"loss": 1.0, "accuracy": 0.5})
+
+
+@settings(max_examples=60, deadline=None)
+@given(values=st.lists(st.sampled_from([0.1, 0.2, 0.3, 0.35, 0.5, 0.9]), min_size=1, max_size=12),
+       patience=st.integers(0, 4), min_delta=st.sampled_from([0.0, 0.04, 0.1]))
+def test_stop_epoch_matches_the_documented_rule(values, patience, min_delta):
+    """Stop at the first epoch e > 0 that ends a run of patience+1... epochs without improvement, i.e.
+    when the number of epochs since the last improving epoch reaches max(patience, 1)."""
+    stopper, epochs, _ = drive(values, patience=patience, min_delta=min_delta)
+    best, last_improvement, expected = np.inf, None, 0
+    for epoch, value in enumerate(values):
+        if value < best - min_delta:
+            best, last_improvement = value, epoch
+        elif epoch > 0 and epoch - last_improvement >= patience:
+            expected = epoch
+            break
+    assert stopper.stopped_epoch == expected
+    assert epochs == (expected + 1 if expected else len(values))
+
+
+def test_early_stopping_inside_fit_restores_the_best_epoch():
+    x, y = blobs(n=60, seed=3)
+    x_val, y_val = x[40:], (y[40:] + 1) % 3  # validation labels that disagree: val_loss rises
+    model = mlp()
+    stopper = EarlyStopping(monitor="val_loss", patience=2, restore_best_weights=True)
+    history = fit(model, x[:40], y[:40], loss_fn=nn.CrossEntropyLoss(),
+                  optimizer=optim.Adam(model.parameters(), lr=0.05), epochs=30, batch_size=10,
+                  validation_data=(x_val, y_val), callbacks=[stopper], verbose=0)
+    val_losses = history.history["val_loss"]
+    assert 0 < stopper.stopped_epoch < 29 and len(val_losses) == stopper.stopped_epoch + 1
+    assert stopper.best_epoch == int(np.argmin(val_losses))
+    restored = evaluate(model, x_val, y_val, loss_fn=nn.CrossEntropyLoss())["loss"]
+    assert restored == pytest.approx(min(val_losses), rel=1e-6)
+
+
+# ----------------------------------------------------------------------------- callbacks, output, errors
+def test_callback_hook_order():
+    x, y = blobs(n=20)
+    model = mlp()
+    calls = []
+
+    class Recorder(Callback):
+        def on_train_begin(self, logs=None): calls.append("train_begin")
+        def on_epoch_begin(self, epoch, logs=None): calls.append(f"epoch_begin {epoch}")
+        def on_train_batch_begin(self, batch, logs=None): calls.append(f"batch_begin {batch}")
+        def on_train_batch_end(self, batch, logs=None): calls.append(f"batch_end {batch}")
+        def on_epoch_end(self, epoch, logs=None): calls.append(f"epoch_end {epoch} {sorted(logs)}")
+        def on_train_end(self, logs=None): calls.append("train_end")
+
+    recorder = Recorder()
+    fit(model, x, y, loss_fn=nn.CrossEntropyLoss(), optimizer=optim.SGD(model.parameters(), lr=0.1),
+        epochs=2, batch_size=10, validation_split=0.5, callbacks=[recorder], verbose=0)
+    assert recorder.model is model and recorder.params["epochs"] == 2 and recorder.params["steps"] == 1
+    assert calls == ["train_begin", "epoch_begin 0", "batch_begin 0", "batch_end 0",
+                     "epoch_end 0 ['loss', 'val_loss']", "epoch_begin 1", "batch_begin 0",
+                     "batch_end 0", "epoch_end 1 ['loss', 'val_loss']", "train_end"]
+    with pytest.raises(TypeError, match="unknown hook 'on_batch_end'"):
+        LambdaCallback(on_batch_end=print)
+
+
+def test_verbose_levels(capsys):
+    x, y = blobs(n=20)
+    model = mlp()
+    kwargs = dict(loss_fn=nn.CrossEntropyLoss(), optimizer=optim.SGD(model.parameters(), lr=0.1),
+                  epochs=2, batch_size=10, metrics=["accuracy"])
+    fit(model, x, y, verbose=0, **kwargs)
+    assert capsys.readouterr() == ("", "")
+    fit(model, x, y, verbose=2, **kwargs)
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == 2 and out[1].startswith("Epoch 2/2: loss: ") and "accuracy: " in out[1]
+    fit(model, x, y, verbose=1, **kwargs)
+    err = capsys.readouterr().err
+    assert "Epoch 1/2" in err and "Epoch 2/2" in err and "accuracy:" in err
+
+
+def test_predict_outputs_and_inputs():
+    x, y = blobs(n=25)
+    model = mlp()
+    with ag.no_grad():
+        expected = model(ag.tensor(x)).numpy()
+    np.testing.assert_allclose(predict(model, x, batch_size=4), expected, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(predict(model, DataLoader(TensorDataset(x, y), batch_size=6)), expected,
+                               rtol=1e-6, atol=1e-7)
+
+
+def test_argument_errors_name_the_problem():
+    x, y = blobs(n=20)
+    model = mlp()
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    ce = nn.CrossEntropyLoss()
+    with pytest.raises(ValueError, match=r"same number of samples.*\(20, 4\) and \(19,\)"):
+        fit(model, x, y[:19], loss_fn=ce, optimizer=opt, verbose=0)
+    with pytest.raises(ValueError, match=r"validation_split must be in \(0, 1\)"):
+        fit(model, x, y, loss_fn=ce, optimizer=opt, validation_split=1.5, verbose=0)
+    with pytest.raises(ValueError, match="not both"):
+        fit(model, x, y, loss_fn=ce, optimizer=opt, validation_split=0.2, validation_data=(x, y))
+    with pytest.raises(ValueError, match="epochs must be"):
+        fit(model, x, y, loss_fn=ce, optimizer=opt, epochs=-1)
+    with pytest.raises(TypeError, match="Callback instances"):
+        fit(model, x, y, loss_fn=ce, optimizer=opt, callbacks=[print])
+    with pytest.raises(ValueError, match="unknown metric 'acuracy'"):
+        fit(model, x, y, loss_fn=ce, optimizer=opt, metrics=["acuracy"])
+    with pytest.raises(ValueError, match="verbose must be"):
+        fit(model, x, y, loss_fn=ce, optimizer=opt, verbose=3)
+    with pytest.raises(ValueError, match="validation_split needs arrays"):
+        fit(model, DataLoader(TensorDataset(x, y)), loss_fn=ce, optimizer=opt, validation_split=0.2)
+    with pytest.raises(TypeError, match="pass arrays x and y"):
+        fit(model, x, loss_fn=ce, optimizer=opt)
+    with pytest.raises(ValueError, match="nothing to compute"):
+        evaluate(model, x, y)
