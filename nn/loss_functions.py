@@ -166,6 +166,8 @@ def _indices(target, input, classes, ignore_index, name):
         raise ValueError(f"{name}: input of shape {input.shape} needs a class-index target of shape "
                          f"{expected}, got {array.shape}")
     array = array.astype(np.int64, copy=False)
+    if array.size == 0 or (array.min() >= 0 and array.max() < classes):
+        return array
     bad = (array != ignore_index) & ((array < 0) | (array >= classes))
     if bad.any():
         raise IndexError(f"{name}: target {int(array[bad].ravel()[0])} is out of bounds for "

@@ -25,47 +25,62 @@ class CrossEntropyIndices(Function):
 
         grad_x = (p - onehot(t)) * (grad * w / denominator)[:, None]
 
-    written with Tensor ops. Under ``create_graph=True`` p is recomputed as a differentiable
-    ``Softmax(x)`` so that second derivatives flow through it; otherwise the cached p is used."""
+    With ``create_graph=True`` it is built from Tensor ops on a differentiable ``Softmax(x)``, so
+    second derivatives flow through it; otherwise the same formula runs on the cached p in NumPy
+    (in place, no graph), which is what a training step pays for."""
 
     @staticmethod
     def forward(ctx, logits, target, weight, ignore_index, reduction):
         x = logits.data                                   # (N, C)
-        rows = np.arange(x.shape[0])
-        valid = target != ignore_index                    # (N,)
-        safe_target = np.where(valid, target, 0)
+        count = x.shape[0]
+        rows = np.arange(count)
+        ignored = target == ignore_index                  # (N,)
+        any_ignored = ignored.any()
+        if any_ignored:
+            target = np.where(ignored, 0, target)
         shifted = x - x.max(axis=1, keepdims=True)
         exp = np.exp(shifted)
         total = exp.sum(axis=1, keepdims=True)
-        picked = shifted[rows, safe_target] - np.log(total[:, 0])   # log p[i, t_i]
-        if weight is None:
-            sample_weight = valid.astype(x.dtype)
+        picked = shifted[rows, target] - np.log(total[:, 0])   # log p[i, t_i]
+        if weight is None and not any_ignored:             # every sample weighs 1
+            sample_weight, denominator, losses = None, count, -picked
         else:
-            sample_weight = weight[safe_target].astype(x.dtype) * valid
-        losses = -sample_weight * picked
-        if reduction == "none":
-            out, coef = losses, sample_weight
-        elif reduction == "sum":
-            out, coef = losses.sum(), sample_weight
-        else:
+            sample_weight = np.ones(count, x.dtype) if weight is None else weight[target]
+            sample_weight[ignored] = 0
             denominator = sample_weight.sum()
-            with np.errstate(invalid="ignore", divide="ignore"):
-                out = losses.sum() / denominator       # NaN when every sample is ignored, as in PyTorch
-                coef = sample_weight / denominator
-        ctx.probabilities = exp / total
-        ctx.onehot_rows, ctx.onehot_cols = rows[valid], target[valid]
-        ctx.coef, ctx.reduction = coef.reshape(-1, 1).astype(x.dtype, copy=False), reduction
+            losses = -sample_weight * picked
+        coef = sample_weight
+        if reduction == "none":
+            out = losses
+        elif reduction == "sum":
+            out = losses.sum()
+        elif denominator == 0:                             # every sample ignored: NaN, as in PyTorch
+            out, coef = np.full((), np.nan, x.dtype), sample_weight
+        else:
+            out = losses.sum() / denominator
+            coef = 1.0 / denominator if sample_weight is None else sample_weight / denominator
+        exp /= total
+        ctx.probabilities, ctx.target, ctx.reduction = exp, target, reduction
+        ctx.coef = coef.reshape(-1, 1) if isinstance(coef, np.ndarray) else coef
         ctx.save_for_backward(logits)
         return _make(np.asarray(out, dtype=x.dtype))
 
     @staticmethod
     def backward(ctx, grad):
         logits, = ctx.saved_tensors
-        if _GradMode.enabled:   # create_graph: differentiable softmax
-            probabilities = Softmax.apply(logits, 1)
-        else:
-            probabilities = _make(ctx.probabilities)
-        onehot = np.zeros(logits.shape, logits.dtype)
-        onehot[ctx.onehot_rows, ctx.onehot_cols] = 1
-        scale = (grad.reshape(-1, 1) if ctx.reduction == "none" else grad) * _make(ctx.coef)
-        return (probabilities - _make(onehot)) * scale, None, None, None, None
+        rows = np.arange(logits.shape[0])
+        if _GradMode.enabled:   # create_graph: differentiable in the logits and in grad
+            onehot = np.zeros(logits.shape, logits.dtype)
+            onehot[rows, ctx.target] = 1
+            scale = grad.reshape(-1, 1) if ctx.reduction == "none" else grad
+            coef = ctx.coef
+            if coef is not None:
+                scale = scale * (_make(coef) if isinstance(coef, np.ndarray) else float(coef))
+            return (Softmax.apply(logits, 1) - _make(onehot)) * scale, None, None, None, None
+        out = ctx.probabilities.copy()
+        out[rows, ctx.target] -= 1
+        scale = grad.data.reshape(-1, 1) if ctx.reduction == "none" else grad.data
+        if ctx.coef is not None:
+            scale = scale * ctx.coef
+        out *= scale
+        return _make(out), None, None, None, None
