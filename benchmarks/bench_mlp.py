@@ -54,7 +54,7 @@ def build_models():
     return ours, theirs
 
 
-def make_step(model, optimizer, criterion, wrap):
+def make_step(model, optimizer, criterion):
     def step(x, y):
         optimizer.zero_grad()
         loss = criterion(model(x), y)
@@ -93,14 +93,15 @@ def main():
 
     images, labels, source = load_data(args.data_dir)
     ours, theirs = build_models()
-    ours_step = make_step(ours, optim.SGD(ours.parameters(), lr=LR), nn.CrossEntropyLoss(), ag.Tensor)
+    ours_step = make_step(ours, optim.SGD(ours.parameters(), lr=LR), nn.CrossEntropyLoss())
     theirs_step = make_step(theirs, torch.optim.SGD(theirs.parameters(), lr=LR),
-                            torch.nn.CrossEntropyLoss(), torch.tensor)
+                            torch.nn.CrossEntropyLoss())
     ours_data = batches(images, labels, ag.Tensor, lambda y: y)
     theirs_data = batches(images, labels, torch.from_numpy, torch.from_numpy)
 
     # same start, same batches: the first losses agree (float32, different summation orders)
-    first_ours, first_theirs = float(ours_step(*ours_data[0]).item()), float(theirs_step(*theirs_data[0]))
+    first_ours = ours_step(*ours_data[0]).item()
+    first_theirs = theirs_step(*theirs_data[0]).item()
     assert abs(first_ours - first_theirs) < 1e-4, (first_ours, first_theirs)
     timed_block(ours_step, ours_data, 1, args.steps)      # warm-up
     timed_block(theirs_step, theirs_data, 1, args.steps)
@@ -118,9 +119,9 @@ def main():
           f"{args.threads} thread(s), {source}; {args.rounds} interleaved rounds of "
           f"{args.steps} steps; medians")
     print(f"  autograd-lite {ours_median * 1e6:7.1f} us/step  {BATCH / ours_median:9,.0f} samples/s"
-          f"   (loss after {position} steps: {float(loss_ours.item()):.4f})")
+          f"   (loss after {position} steps: {loss_ours.item():.4f})")
     print(f"  PyTorch       {theirs_median * 1e6:7.1f} us/step  {BATCH / theirs_median:9,.0f} samples/s"
-          f"   (loss after {position} steps: {float(loss_theirs):.4f})")
+          f"   (loss after {position} steps: {loss_theirs.item():.4f})")
     ratio = ours_median / theirs_median
     print(f"step-time ratio autograd-lite / PyTorch: {ratio:.2f} (per-round {ratios[0]:.2f}.."
           f"{ratios[-1]:.2f}) -- goal <= 1.0: {'met' if ratio <= 1.0 else 'not met'}")

@@ -218,6 +218,14 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     """Softmax cross-entropy on logits (N, C), (N, C, d1, ...) or (C,). ``target`` holds class
     indices (integers, shape without C) or class probabilities (floats, the input's shape, e.g.
     one-hot rows). Class indices without label smoothing use one fused node."""
+    if (type(input) is Tensor and input.data.ndim == 2 and weight is None and not label_smoothing
+            and reduction in _REDUCTIONS and input.data.dtype.kind == "f"):
+        # the training hot path: logits (N, C) and an int64 target (N,) of valid class indices
+        array = target.data if type(target) is Tensor else target
+        if type(array) is np.ndarray and array.dtype == np.int64 and \
+                array.shape == input.data.shape[:1] and array.size and \
+                array.min() >= 0 and array.max() < input.data.shape[1]:
+            return CrossEntropyIndices.apply(input, array, None, ignore_index, reduction)
     _check_reduction(reduction, "cross_entropy")
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
