@@ -33,7 +33,8 @@ from .walk import collect
 
 class BackwardStep:
     """One node of backward: ``index`` (1-based), ``op`` (title ``op.title``), ``upstream`` (dL/dy
-    arrays, one per output), ``input_grads`` ([(name, array)]), ``lines`` (the chain rule)."""
+    arrays, one per output), ``input_grads`` ([(input position, name, gradient array)]) and
+    ``lines`` (the chain rule, one line per input that needs a gradient)."""
 
     def __init__(self, stepper, index, op, upstream, input_grads, lines, snapshot):
         self.stepper, self.index, self.op = stepper, index, op
@@ -100,8 +101,13 @@ class BackwardStepper:
                             [f"before backward: d{self.loss_name}/d{self.loss_name} = 1"])
 
     def __iter__(self):
-        yield from list(self.steps)
-        yield from self._iterator
+        # Not ``yield from self._iterator``: closing an abandoned loop would close the stepper too.
+        index = 0
+        while True:
+            if index == len(self.steps) and next(self._iterator, None) is None:
+                return
+            yield self.steps[index]
+            index += 1
 
     def __next__(self):
         return next(self._iterator)
@@ -154,7 +160,7 @@ class BackwardStepper:
                     grad = grad.to(inp.dtype)
                 lines.append(self._line(node, op, position, names, grads[0].data, grad.data, inp,
                                         loss))
-                sent.append((names[position], grad.data))
+                sent.append((position, names[position], grad.data))
                 self._deliver(inp, grad)
             if not self.retain_graph:
                 node._saved = None
@@ -207,21 +213,28 @@ class BackwardStepper:
             paths.append(path)
         return paths
 
-    def write_gif(self, path="out/backward.gif", seconds_per_frame=2.0, dpi=72):
-        """An animated GIF of the frames (Pillow, which matplotlib installs); returns ``path``."""
+    def write_gif(self, path="out/backward.gif", seconds_per_frame=2.0, dpi=72, png_files=None):
+        """An animated GIF of the frames (Pillow, which matplotlib installs); returns ``path``.
+
+        ``png_files``: frames already written by ``write_frames(format="png")``, to reuse them
+        instead of rendering again."""
         from PIL import Image
 
-        images = []
-        for graph in self.frames():
-            graph.attr(dpi=str(dpi))
-            images.append(Image.open(io.BytesIO(graph.pipe(format="png"))).convert("RGB"))
+        if png_files is not None:
+            sources = [open(name, "rb").read() for name in png_files]
+        else:
+            sources = []
+            for graph in self.frames():
+                graph.attr(dpi=str(dpi))
+                sources.append(graph.pipe(format="png"))
+        images = [Image.open(io.BytesIO(data)).convert("RGB") for data in sources]
         width = max(image.width for image in images)
         height = max(image.height for image in images)
         canvas = []
         for image in images:  # frames differ in size: centre each on a white canvas
             frame = Image.new("RGB", (width, height), "white")
             frame.paste(image, ((width - image.width) // 2, (height - image.height) // 2))
-            canvas.append(frame)
+            canvas.append(frame.quantize(colors=128, method=Image.Quantize.FASTOCTREE))
         if os.path.dirname(path):
             os.makedirs(os.path.dirname(path), exist_ok=True)
         canvas[0].save(path, save_all=True, append_images=canvas[1:],

@@ -169,17 +169,21 @@ def collect(outputs, model=None, names=None) -> GraphItems:
 
 def _module_tree(ops, qualified):
     """Display names of the modules that recorded ops, and each one's parent (by qualified name)."""
-    names, counts = {}, {}
+    names, counts, unnamed = {}, {}, {}
+    for op in ops:
+        module = op.module
+        if module is not None and id(module) not in qualified:
+            unnamed.setdefault(type(module).__name__, {})[id(module)] = None
     for op in ops:
         module = op.module
         if module is None or id(module) in names:
             continue
         if id(module) in qualified:
             names[id(module)] = qualified[id(module)]
-        else:
+        else:  # not in model: the class name, numbered when there are several of a class
             kind = type(module).__name__
             counts[kind] = counts.get(kind, 0) + 1
-            names[id(module)] = f"{kind}#{counts[kind]}"
+            names[id(module)] = f"{kind}#{counts[kind]}" if len(unnamed[kind]) > 1 else kind
     parents = {}
     known = set(qualified.values())
     for name in list(names.values()):
