@@ -269,3 +269,12 @@ def test_init_reproducible_under_manual_seed():
     ag.manual_seed(7)
     b = nn.Linear(10, 5).weight.data.copy()
     np.testing.assert_array_equal(a, b)
+
+
+def test_gradcheck_through_modules_and_their_parameters():
+    ag.manual_seed(2)
+    model = nn.Sequential(nn.Conv2D(1, 2, 2, padding=1), nn.Tanh(), nn.AvgPool2D(2), nn.Flatten(),
+                          nn.Linear(8, 3), nn.ELU())
+    x = ag.Tensor(RNG.standard_normal((2, 1, 3, 3)), requires_grad=True)
+    assert ag.gradcheck(model, [x])
+    assert model[0].weight.dtype == np.float32      # gradcheck restores the parameters
