@@ -228,6 +228,14 @@ class Module:
         for _, buffer in self.named_buffers(recurse=recurse):
             yield buffer
 
+    def apply(self, fn):
+        """Call ``fn(module)`` on every submodule (children first) and on this one, e.g. for a
+        custom initialisation: ``model.apply(init_weights)``. Returns self."""
+        for child in self.children():
+            child.apply(fn)
+        fn(self)
+        return self
+
     # ------------------------------------------------------------------ modes and gradients
     def train(self, mode=True):
         if not isinstance(mode, bool):

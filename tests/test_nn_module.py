@@ -249,3 +249,17 @@ def test_parameter_is_a_tensor():
     y = (p * 2.0).sum()
     y.backward()
     np.testing.assert_array_equal(p.grad.data, np.full((2, 3), 2.0))
+
+
+def test_apply_visits_children_first_and_deepcopy_is_independent():
+    import copy
+    model = nn.Sequential(nn.Linear(2, 3), nn.Sequential(nn.ReLU(), nn.Linear(3, 1)))
+    visited = []
+    assert model.apply(lambda m: visited.append(type(m).__name__)) is model
+    assert visited == ["Linear", "ReLU", "Linear", "Sequential", "Sequential"]
+    model.apply(lambda m: nn.init.zeros_(m.weight) if isinstance(m, nn.Linear) else None)
+    assert not model[0].weight.data.any()
+    clone = copy.deepcopy(model)
+    clone[0].weight.data[...] = 1.0
+    assert not model[0].weight.data.any()
+    assert [n for n, _ in clone.named_parameters()] == [n for n, _ in model.named_parameters()]
