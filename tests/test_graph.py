@@ -67,12 +67,9 @@ def test_tensor_labels_show_name_shape_dtype_value_and_grad_after_backward():
 
 
 def test_retain_grads_shows_intermediate_gradients():
-    ag.retain_grads(True)
-    try:
-        a, b, product, loss = small_graph()
+    a, b, product, loss = small_graph()
+    with ag.graph.retaining_grads():
         loss.backward()
-    finally:
-        ag.retain_grads(False)
     nodes = dot_nodes(ag.draw_graph(loss))
     ab = next(v for v in nodes.values() if "<B>ab</B>" in v)
     assert "grad:" in ab and "[1, 1, 1]" in ab and "not retained" not in ab
@@ -228,3 +225,17 @@ def test_module_stack_stand_in_gives_clusters_without_a_model():
     assert "label=StandIn" in source and source.count("subgraph cluster_") == 1
     collapsed = dot_nodes(ag.draw_graph(loss, collapse_modules=True))
     assert len(by_kind(collapsed, "mod")) == 1
+    loss = StandIn(lambda t: t + 1.0)(double(x)).sum()  # two modules of one class get numbers
+    source = ag.draw_graph(loss, cluster_modules=True).source
+    assert "StandIn#1" in source and "StandIn#2" in source
+
+
+def test_retaining_grads_context_manager_restores_the_setting():
+    a, b, product, loss = small_graph()
+    with ag.graph.retaining_grads():
+        loss.backward()
+    assert not _GradMode.retain_all
+    np.testing.assert_allclose(product.grad.data, [1.0, 1.0, 1.0])
+    a, b, product, loss = small_graph()
+    loss.backward()
+    assert product.grad is None

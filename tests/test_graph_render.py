@@ -98,3 +98,14 @@ def test_course_cnn_collapsed_renders_legibly(tmp_path):
     full = ag.draw_graph(loss, model=model)  # the uncollapsed graph still draws
     assert len([line for line in full.body if re.match(r"\s*op\d+ \[", line)]) > 10
     full.write(tmp_path / "cnn_full.svg")
+
+
+def test_four_dimensional_values_render(tmp_path):
+    model = nn.Sequential(nn.Conv2D(1, 2, 3), nn.ReLU(), nn.MaxPool2D(2), nn.Flatten(),
+                          nn.Linear(2, 3))
+    loss = nn.CrossEntropyLoss()(model(ag.randn(2, 1, 4, 4)), ag.Tensor(np.array([0, 2])))
+    stepper = ag.BackwardStepper(loss, model=model, max_elements=64)
+    graph = stepper.run()[2].graph()
+    assert "[[[[" in graph.source  # (2, 2, 1, 1) values printed in full, no blank rows
+    assert "<svg" in graph._repr_svg_()
+    assert "<B>CrossEntropy</B>" in graph.source and "<B>Conv2d</B>" in graph.source

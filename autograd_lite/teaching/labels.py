@@ -33,12 +33,12 @@ MONO_FONT = "DejaVu Sans Mono"
 
 
 def format_number(value: float, precision: int = 4) -> str:
-    """One number with ``precision`` significant-looking digits: 0.3804, -1.2e-05, 12.5."""
+    """One number with ``precision`` decimals, trailing zeros dropped: 0.3804, 12.5, -1.2e-5."""
     value = float(value)
-    if value == 0 or 1e-3 <= abs(value) < 1e5:
-        text = f"{value:.{precision}f}".rstrip("0").rstrip(".")
+    if value == 0 or 1e-3 <= abs(value) < 1e5 or not np.isfinite(value):
+        text = f"{value:.{precision}f}".rstrip("0").rstrip(".") if np.isfinite(value) else str(value)
         return "0" if text in ("-0", "") else text
-    return f"{value:.{max(precision - 1, 1)}e}"
+    return np.format_float_scientific(value, precision=max(precision - 1, 1), trim="-", exp_digits=1)
 
 
 def array_lines(array, max_elements: int = 36, precision: int = 4) -> list[str]:
@@ -51,7 +51,7 @@ def array_lines(array, max_elements: int = 36, precision: int = 4) -> list[str]:
             return [format_number(array, precision)]
         text = np.array2string(array, separator=", ", max_line_width=72,
                                formatter={"all": lambda v: format_number(v, precision)})
-        return text.splitlines()
+        return [line.rstrip() for line in text.splitlines() if line.strip()]  # 3-D+: no blank lines
     return summary_lines(array, precision)
 
 
@@ -63,7 +63,7 @@ def summary_lines(array, precision: int = 4) -> list[str]:
     digits = max(precision - 1, 2)
 
     def number(v):
-        return f"{v:.{digits}g}"
+        return f"{float(v) + 0.0:.{digits}g}"  # + 0.0: no "-0"
     return [f"mean {number(data.mean())}  std {number(data.std())}",
             f"min {number(data.min())}  max {number(data.max())}"]
 
@@ -85,7 +85,7 @@ def describe_shape(shape, dtype=None) -> str:
 def _rows(lines, colour=None, mono=True, size=None) -> list[str]:
     cells = []
     for line in lines:
-        text = escape(line)
+        text = escape(line) or " "  # an empty <FONT></FONT> is a syntax error for dot
         if mono:
             text = f'<FONT FACE="{MONO_FONT}">{text}</FONT>'
         if colour or size:

@@ -50,13 +50,22 @@ LOCAL_RULES = {
     "LogSoftmax": "dL/dx = g - softmax(x)·Σ g",
     "Cast": "grad cast back to the input dtype",
     "Clone": "d/da = 1",
+    "Conv2d": "dL/dx = g ⋆ᵀ W (transposed conv)\ndL/dW = x ⋆ g,  dL/db = Σ g",
+    "MaxPool2d": "grad goes to the max of each window",
+    "AvgPool2d": "grad shared evenly over each window",
+    "CrossEntropy": "loss = -log softmax(z)[target]\ndL/dz = softmax(z) - onehot(target)",
+    "Softplus": "d/da = σ(a)",
+    "Erf": "d/da = 2/√π · exp(-a²)",
 }
+_RENAMED = {"CrossEntropyIndices": "CrossEntropy"}
 
 _SIGNATURES = {}
 
 
 def friendly_name(ctx) -> str:
     name = ctx.name()
+    if name in _RENAMED:
+        return _RENAMED[name]
     for suffix in ("Function", "Fn"):
         if name.endswith(suffix) and len(name) > len(suffix):
             return name[:-len(suffix)]
