@@ -209,3 +209,17 @@ def test_losses_gradcheck():
     p = ag.Tensor(RNG.uniform(0.1, 0.9, (3, 2)), requires_grad=True)
     assert ag.gradcheck(F.binary_cross_entropy, [p, y])
     assert ag.gradcheck(lambda a: F.nll_loss(a, np.array([1, 0, 1])), [x])
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=25, deadline=None)
+@given(n=st.integers(1, 6), c=st.integers(1, 6), scale=st.sampled_from([1.0, 30.0, 1e4]),
+       reduction=st.sampled_from(REDUCTIONS), seed=st.integers(0, 2 ** 16))
+def test_cross_entropy_random_shapes_and_scales(n, c, scale, reduction, seed):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, c)) * scale
+    y = rng.integers(0, c, n)
+    _run(nn.CrossEntropyLoss(reduction=reduction), torch.nn.CrossEntropyLoss(reduction=reduction),
+         x, y, rtol=1e-9, atol=1e-9)
