@@ -270,7 +270,8 @@ def _collapsed(graph, items, options, grads, backward_ran, highlight):
                                                    options, grads), **style)
     for (source, target), label in edges.items():
         graph.edge(source, target, **({"label": label} if label else {}))
-    return {item.kind for item in visible} | ({"op"} if any(g is None for g in group.values()) else set())
+    drawn_ops = {"op"} if any(g is None for g in group.values()) else set()
+    return {item.kind for item in visible} | drawn_ops
 
 
 def _module_text(name, module, params, output, options, grads):

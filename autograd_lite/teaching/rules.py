@@ -35,10 +35,10 @@ LOCAL_RULES = {
     "Sigmoid": "d/da = σ(a)·(1 - σ(a))",
     "ReLU": "d/da = 1 if a > 0 else 0",
     "Abs": "d/da = sign(a)",
-    "Sum": "d/da = 1 (grad broadcast back)",
+    "Sum": "d/da = 1\n(grad broadcast back)",
     "Max": "grad goes to the max element(s)",
-    "Linear": "y = x·Wᵀ + b\ndL/dx = g·W,  dL/dW = gᵀ·x,  dL/db = Σ g",
-    "MatMul": "C = A·B\ndL/dA = g·Bᵀ,  dL/dB = Aᵀ·g",
+    "Linear": "y = x·Wᵀ + b\ndL/dx = g·W\ndL/dW = gᵀ·x,  dL/db = Σ g",
+    "MatMul": "C = A·B\ndL/dA = g·Bᵀ\ndL/dB = Aᵀ·g",
     "Reshape": "grad reshaped back",
     "Permute": "grad permuted back",
     "Expand": "grad summed over the expanded dims",
@@ -123,7 +123,8 @@ def short_value(value, limit: int = 28) -> str:
     elif isinstance(value, np.ndarray):
         text = f"array{tuple(value.shape)}" if value.size > 6 else inline_array(value)
     elif isinstance(value, tuple):
-        text = "(" + ", ".join(short_value(v, limit) for v in value) + ("," if len(value) == 1 else "") + ")"
+        items = ", ".join(short_value(v, limit) for v in value)
+        text = f"({items},)" if len(value) == 1 else f"({items})"
     elif isinstance(value, type):
         text = value.__name__
     elif isinstance(value, np.dtype):
@@ -165,7 +166,9 @@ def local_rule(ctx, title) -> str | None:
         if isinstance(a, Tensor) != isinstance(b, Tensor):
             c = short_value(b if isinstance(a, Tensor) else a)
             if title == "Pow":
-                return f"d/da = {_power_text('a', b)}" if isinstance(a, Tensor) else f"d/db = {c}^b·ln {c}"
+                if isinstance(a, Tensor):
+                    return f"d/da = {_power_text('a', b)}"
+                return f"d/db = {c}^b·ln {c}"
             rule = {("Mul", 0): f"d/da = {c}", ("Mul", 1): f"d/db = {c}",
                     ("Div", 0): f"d/da = 1/{c}", ("Div", 1): f"d/db = -{c}/b²",
                     ("Add", 0): "d/da = 1", ("Add", 1): "d/db = 1",
@@ -211,7 +214,8 @@ def _elementwise_factor(title, ctx, position):
         return ("1/{b}", 1 / b) if position == 0 else ("(-{a}/{b}²)", -a / b ** 2)
     if title == "Pow":
         if position == 0:
-            symbol = "{b}·{a}^({b}-1)" if isinstance(inputs[1], Tensor) else _power_text("{a}", inputs[1])
+            exponent = inputs[1]
+            symbol = "{b}·{a}^({b}-1)" if isinstance(exponent, Tensor) else _power_text("{a}", exponent)
             return symbol, b * a ** (b - 1)
         return "{a}^{b}·ln({a})", a ** b * np.log(np.where(a > 0, a, 1))
     if title in ("Add", "Sub"):
