@@ -1,8 +1,135 @@
-"""Array kernels behind the differentiable ops: matmul, convolution, pooling.
+"""Array kernels behind the differentiable ops, and the rule that picks one for each call.
 
-``reference`` holds the plain NumPy version of every kernel (also the ``numpy`` backend); the
-functions re-exported here are what the ops call.
+Modules: ``reference`` (plain NumPy version of every kernel: the specification and the ``numpy``
+backend), ``simd`` (explicit vectors for Numba), ``gemm`` (packed micro-kernel), ``matmul``,
+``conv`` and ``pool`` (Numba kernels). The functions below are what the ops call.
+
+Backend: ``AUTOGRAD_LITE_KERNELS=numpy`` forces the NumPy references everywhere (default ``numba``);
+``set_backend`` switches at run time. Numba is imported, and each kernel compiled (``cache=True``, so
+once per machine), only when a kernel is first used: ``import autograd_lite`` stays cheap.
+
+Dispatch (measured on 2 cores, see ``benchmarks/README.md``):
+
+* convolution and pooling, float32/float64: always the Numba kernel (faster at every size measured);
+* matmul: the Numba GEMM when rows * cols * depth >= ``MATMUL_MIN_WORK`` and rows, cols >= 64,
+  BLAS (``np.matmul``) otherwise, and for other dtypes.
+
+Threads: BLAS and Numba each keep a thread pool whose idle workers spin (OpenBLAS for ~0.1 s after
+every call), so alternating them oversubscribes the cores. The first time a Numba kernel runs, BLAS
+is limited to one thread (``threadpoolctl``) and Numba's pool does the parallel work; set
+``AUTOGRAD_LITE_BLAS_THREADS`` to keep another BLAS thread count.
 """
-from .reference import (matmul, conv2d_forward, conv2d_input_grad, conv2d_weight_grad,
-                        max_pool2d_forward, max_pool2d_backward, max_pool2d_gather,
-                        avg_pool2d_forward, avg_pool2d_backward, output_size)
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from . import reference
+
+MATMUL_MIN_WORK = 2 ** 24       # rows * cols * depth at which the Numba GEMM overtakes 1-thread BLAS
+MATMUL_MIN_SIDE = 64
+
+_BACKENDS = ("numba", "numpy")
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+_state = {"backend": None, "modules": None}
+
+
+def set_backend(name: str) -> None:
+    """``'numba'`` (kernels where they are faster) or ``'numpy'`` (references only)."""
+    name = name.lower()
+    if name not in _BACKENDS:
+        raise ValueError(f"unknown kernel backend {name!r}: expected one of {_BACKENDS} "
+                         "(from set_backend or AUTOGRAD_LITE_KERNELS)")
+    _state["backend"] = name
+
+
+def get_backend() -> str:
+    return _state["backend"]
+
+
+def _numba(dtype):
+    """The Numba kernel modules if they should run for this dtype, else None."""
+    if _state["backend"] != "numba" or dtype not in _FLOATS:
+        return None
+    modules = _state["modules"]
+    if modules is None:
+        modules = _state["modules"] = _load_numba()
+    return modules
+
+
+def _load_numba():
+    from types import SimpleNamespace
+    from . import conv, matmul, pool
+    blas_threads = int(os.environ.get("AUTOGRAD_LITE_BLAS_THREADS", "1"))
+    try:
+        from threadpoolctl import threadpool_limits
+        threadpool_limits(limits=blas_threads, user_api="blas")
+    except ImportError:  # without threadpoolctl BLAS keeps its threads (and may oversubscribe)
+        pass
+    return SimpleNamespace(conv=conv, matmul=matmul, pool=pool)
+
+
+# ----------------------------------------------------------------------------- dispatched kernels
+def matmul(a, b):
+    rows, depth, cols = a.shape[-2], a.shape[-1], b.shape[-1]
+    if (rows >= MATMUL_MIN_SIDE and cols >= MATMUL_MIN_SIDE
+            and rows * cols * depth >= MATMUL_MIN_WORK and a.dtype == b.dtype):
+        kernels = _numba(a.dtype)
+        if kernels is not None:
+            return kernels.matmul.matmul(a, b)
+    return np.matmul(a, b)
+
+
+def conv2d_forward(x, weight, stride, padding, bias=None):
+    kernels = _numba(x.dtype)
+    if kernels is None:
+        return reference.conv2d_forward(x, weight, stride, padding, bias)
+    return kernels.conv.conv2d_forward(x, weight, stride, padding, bias)
+
+
+def conv2d_input_grad(grad, weight, input_shape, stride, padding):
+    kernels = _numba(weight.dtype)
+    if kernels is None:
+        return reference.conv2d_input_grad(grad, weight, input_shape, stride, padding)
+    return kernels.conv.conv2d_input_grad(grad, weight, input_shape, stride, padding)
+
+
+def conv2d_weight_grad(x, grad, weight_shape, stride, padding):
+    kernels = _numba(x.dtype)
+    if kernels is None:
+        return reference.conv2d_weight_grad(x, grad, weight_shape, stride, padding)
+    return kernels.conv.conv2d_weight_grad(x, grad, weight_shape, stride, padding)
+
+
+def max_pool2d_forward(x, kernel, stride, padding):
+    kernels = _numba(x.dtype)
+    module = reference if kernels is None else kernels.pool
+    return module.max_pool2d_forward(x, kernel, stride, padding)
+
+
+def max_pool2d_backward(grad, argmax, input_shape):
+    kernels = _numba(grad.dtype)
+    module = reference if kernels is None else kernels.pool
+    return module.max_pool2d_backward(grad, argmax, input_shape)
+
+
+def max_pool2d_gather(values, argmax):
+    kernels = _numba(values.dtype)
+    module = reference if kernels is None else kernels.pool
+    return module.max_pool2d_gather(values, argmax)
+
+
+def avg_pool2d_forward(x, kernel, stride, padding):
+    kernels = _numba(x.dtype)
+    module = reference if kernels is None else kernels.pool
+    return module.avg_pool2d_forward(x, kernel, stride, padding)
+
+
+def avg_pool2d_backward(grad, input_shape, kernel, stride, padding):
+    kernels = _numba(grad.dtype)
+    module = reference if kernels is None else kernels.pool
+    return module.avg_pool2d_backward(grad, input_shape, kernel, stride, padding)
+
+
+set_backend(os.environ.get("AUTOGRAD_LITE_KERNELS", "numba"))

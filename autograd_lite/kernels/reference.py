@@ -46,10 +46,12 @@ def matmul(a, b):
     return np.matmul(a, b)
 
 
-def conv2d_forward(x, weight, stride, padding):
-    """Cross-correlation without bias: im2col (the window view) contracted with the filter."""
+def conv2d_forward(x, weight, stride, padding, bias=None):
+    """Cross-correlation (plus bias): im2col (the window view) contracted with the filter."""
     cols = windows(pad_spatial(x, padding), weight.shape[2:], stride)  # (N, C, OH, OW, kH, kW)
     out = np.tensordot(cols, weight, axes=([1, 4, 5], [1, 2, 3]))      # (N, OH, OW, C_out)
+    if bias is not None:
+        out += bias
     return np.ascontiguousarray(out.transpose(0, 3, 1, 2))
 
 

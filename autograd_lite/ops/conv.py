@@ -38,10 +38,8 @@ class Conv2d(Function):
     def forward(ctx, x, weight, bias, stride, padding):
         ctx.save_for_backward(x, weight)
         ctx.stride, ctx.padding = stride, padding
-        out = kernels.conv2d_forward(x.data, weight.data, stride, padding)
-        if bias is not None:
-            out += bias.data.reshape(1, -1, 1, 1)
-        return _make(out)
+        return _make(kernels.conv2d_forward(x.data, weight.data, stride, padding,
+                                            None if bias is None else bias.data))
 
     @staticmethod
     def backward(ctx, grad):

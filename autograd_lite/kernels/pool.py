@@ -1,0 +1,155 @@
+"""Pooling kernels (NCHW): max pooling with argmax routing, average pooling, and their adjoints.
+
+Every (n, c) plane is independent, so the planes are split across Numba's threads; within a plane
+the loops below are direct (no window view, no temporaries). Padding is implicit: cells outside the
+input are -inf for the maximum and 0 for the mean (counted in the divisor kH kW, like PyTorch's
+``count_include_pad=True``).
+
+    max forward:   for each window (i, j):  scan cells (a, b) in row-major order, keep the first
+                   maximum (NaN wins, as in np.argmax); out = its value, argmax = r W + s
+    max backward:  grad_x.plane[argmax[i, j]] += grad[i, j]          (scatter-add)
+    max gather:    out[i, j] = values.plane[argmax[i, j]]            (adjoint of the scatter)
+    avg forward:   out[i, j] = sum of the window's real cells / (kH kW)
+    avg backward:  each real cell of window (i, j) += grad[i, j] / (kH kW)
+
+NumPy references: ``reference.max_pool2d_forward`` and friends.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+
+@njit(parallel=True, cache=True)
+def _max_forward(x, out, argmax, planes, height, width, kernel_h, kernel_w, stride_h, stride_w,
+                 pad_h, pad_w, out_h, out_w):
+    for plane in prange(planes):
+        base, out_base = plane * height * width, plane * out_h * out_w
+        for i in range(out_h):
+            for j in range(out_w):
+                best, best_r, best_s, found = -np.inf, 0, 0, False
+                for a in range(kernel_h):
+                    r = i * stride_h - pad_h + a
+                    for b in range(kernel_w):
+                        s = j * stride_w - pad_w + b
+                        if r < 0 or r >= height or s < 0 or s >= width:
+                            value = -np.inf
+                        else:
+                            value = x[base + r * width + s]
+                        if not found or value > best or (value != value and best == best):
+                            best, best_r, best_s, found = value, r, s, True
+                # a padding cell can win only when every real cell is -inf: move onto a real one
+                best_r, best_s = min(max(best_r, 0), height - 1), min(max(best_s, 0), width - 1)
+                out[out_base + i * out_w + j] = best
+                argmax[out_base + i * out_w + j] = best_r * width + best_s
+
+
+@njit(parallel=True, cache=True)
+def _max_backward(grad, argmax, out, planes, plane_size, out_plane_size):
+    for plane in prange(planes):
+        base, grad_base = plane * plane_size, plane * out_plane_size
+        for q in range(plane_size):
+            out[base + q] = 0.0
+        for q in range(out_plane_size):
+            out[base + argmax[grad_base + q]] += grad[grad_base + q]
+
+
+@njit(parallel=True, cache=True)
+def _max_gather(values, argmax, out, planes, plane_size, out_plane_size):
+    for plane in prange(planes):
+        base, out_base = plane * plane_size, plane * out_plane_size
+        for q in range(out_plane_size):
+            out[out_base + q] = values[base + argmax[out_base + q]]
+
+
+@njit(parallel=True, cache=True)
+def _avg_forward(x, out, planes, height, width, kernel_h, kernel_w, stride_h, stride_w, pad_h,
+                 pad_w, out_h, out_w):
+    scale = 1.0 / (kernel_h * kernel_w)
+    for plane in prange(planes):
+        base, out_base = plane * height * width, plane * out_h * out_w
+        for i in range(out_h):
+            r0, r1 = max(i * stride_h - pad_h, 0), min(i * stride_h - pad_h + kernel_h, height)
+            for j in range(out_w):
+                s0, s1 = max(j * stride_w - pad_w, 0), min(j * stride_w - pad_w + kernel_w, width)
+                total = 0.0
+                for r in range(r0, r1):
+                    for s in range(s0, s1):
+                        total += x[base + r * width + s]
+                out[out_base + i * out_w + j] = total * scale
+
+
+@njit(parallel=True, cache=True)
+def _avg_backward(grad, out, planes, height, width, kernel_h, kernel_w, stride_h, stride_w, pad_h,
+                  pad_w, out_h, out_w):
+    scale = 1.0 / (kernel_h * kernel_w)
+    for plane in prange(planes):
+        base, grad_base = plane * height * width, plane * out_h * out_w
+        for q in range(height * width):
+            out[base + q] = 0.0
+        for i in range(out_h):
+            r0, r1 = max(i * stride_h - pad_h, 0), min(i * stride_h - pad_h + kernel_h, height)
+            for j in range(out_w):
+                s0, s1 = max(j * stride_w - pad_w, 0), min(j * stride_w - pad_w + kernel_w, width)
+                share = grad[grad_base + i * out_w + j] * scale
+                for r in range(r0, r1):
+                    for s in range(s0, s1):
+                        out[base + r * width + s] += share
+
+
+def _geometry(shape, kernel, stride, padding):
+    n, c, height, width = shape
+    out_h = (height + 2 * padding[0] - kernel[0]) // stride[0] + 1
+    out_w = (width + 2 * padding[1] - kernel[1]) // stride[1] + 1
+    return n * c, height, width, out_h, out_w
+
+
+# ----------------------------------------------------------------------------- array API
+def max_pool2d_forward(x, kernel, stride, padding):
+    """(out, argmax) like ``reference.max_pool2d_forward``."""
+    x = np.ascontiguousarray(x)
+    planes, height, width, out_h, out_w = _geometry(x.shape, kernel, stride, padding)
+    out = np.empty(x.shape[:2] + (out_h, out_w), dtype=x.dtype)
+    argmax = np.empty(out.shape, dtype=np.int64)
+    _max_forward(x.reshape(-1), out.reshape(-1), argmax.reshape(-1), planes, height, width,
+                 *kernel, *stride, *padding, out_h, out_w)
+    return out, argmax
+
+
+def max_pool2d_backward(grad, argmax, input_shape):
+    """Scatter-add of grad at argmax into zeros(input_shape)."""
+    grad = np.ascontiguousarray(grad)
+    out = np.empty(input_shape, dtype=grad.dtype)
+    planes = input_shape[0] * input_shape[1]
+    _max_backward(grad.reshape(-1), np.ascontiguousarray(argmax).reshape(-1), out.reshape(-1),
+                  planes, input_shape[2] * input_shape[3], grad.shape[2] * grad.shape[3])
+    return out
+
+
+def max_pool2d_gather(values, argmax):
+    """values.plane[argmax] for every output cell."""
+    values = np.ascontiguousarray(values)
+    out = np.empty(argmax.shape, dtype=values.dtype)
+    planes = argmax.shape[0] * argmax.shape[1]
+    _max_gather(values.reshape(-1), np.ascontiguousarray(argmax).reshape(-1), out.reshape(-1),
+                planes, values.shape[2] * values.shape[3], argmax.shape[2] * argmax.shape[3])
+    return out
+
+
+def avg_pool2d_forward(x, kernel, stride, padding):
+    x = np.ascontiguousarray(x)
+    planes, height, width, out_h, out_w = _geometry(x.shape, kernel, stride, padding)
+    out = np.empty(x.shape[:2] + (out_h, out_w), dtype=x.dtype)
+    _avg_forward(x.reshape(-1), out.reshape(-1), planes, height, width, *kernel, *stride,
+                 *padding, out_h, out_w)
+    return out
+
+
+def avg_pool2d_backward(grad, input_shape, kernel, stride, padding):
+    grad = np.ascontiguousarray(grad)
+    planes, height, width, out_h, out_w = _geometry(input_shape, kernel, stride, padding)
+    out = np.empty(input_shape, dtype=grad.dtype)
+    _avg_backward(grad.reshape(-1), out.reshape(-1), planes, height, width, *kernel, *stride,
+                  *padding, out_h, out_w)
+    return out
+

@@ -1,0 +1,178 @@
+"""Explicit SIMD vectors for Numba kernels: a 512-bit register as a value.
+
+LLVM's auto-vectoriser does not keep a GEMM micro-kernel's accumulators in vector registers (it
+unrolls them into scalars), so the matmul kernel spells its vectors out. A ``Vector`` holds
+``lanes(dtype)`` numbers (16 float32 or 8 float64: one AVX-512 register; LLVM splits it into two
+AVX2 registers on CPUs without AVX-512, so the code stays portable).
+
+Operations: LLVM intrinsics when Numba compiles, and plain Python on NumPy arrays of length ``lanes``
+under ``NUMBA_DISABLE_JIT=1`` (so the kernels still run, slowly, as ordinary Python):
+
+    load(array, i)          array[i : i + lanes]              (1-D contiguous array)
+    store(array, i, v)      array[i : i + lanes] = v
+    broadcast(array, i)     [array[i]] * lanes
+    zeros_like(array)       [0] * lanes, of the array's dtype
+    fma(a, b, c)            a * b + c                         (one fused multiply-add)
+    add(a, b)               a + b
+"""
+from __future__ import annotations
+
+import numpy as np
+from llvmlite import ir
+from numba import njit
+from numba.core import cgutils, config, types
+from numba.extending import intrinsic, models, register_model
+
+REGISTER_BYTES = 64
+
+
+def lanes(dtype) -> int:
+    """Numbers per vector for a NumPy dtype: 16 for float32, 8 for float64."""
+    return REGISTER_BYTES // np.dtype(dtype).itemsize
+
+
+@njit(cache=True)
+def lanes_of(array):
+    """``lanes(array.dtype)``, callable inside kernels."""
+    return REGISTER_BYTES // array.itemsize
+
+
+# ----------------------------------------------------------------------------- pure-Python meaning
+def load(array, index):
+    return array[index:index + lanes(array.dtype)].copy()
+
+
+def store(array, index, vector):
+    array[index:index + vector.size] = vector
+
+
+def broadcast(array, index):
+    return np.full(lanes(array.dtype), array[index], dtype=array.dtype)
+
+
+def zeros_like(array):
+    return np.zeros(lanes(array.dtype), dtype=array.dtype)
+
+
+def fma(a, b, c):
+    return a * b + c
+
+
+def add(a, b):
+    return a + b
+
+
+# ----------------------------------------------------------------------------- the Numba type
+class Vector(types.Type):
+    """Numba type of an LLVM vector ``<lanes x dtype>``."""
+
+    def __init__(self, dtype):
+        self.dtype = dtype
+        self.lanes = REGISTER_BYTES // (dtype.bitwidth // 8)
+        super().__init__(name=f"Vector({dtype}x{self.lanes})")
+
+
+@register_model(Vector)
+class _VectorModel(models.PrimitiveModel):
+    def __init__(self, dmm, fe_type):
+        element = dmm.lookup(fe_type.dtype).get_value_type()
+        super().__init__(dmm, fe_type, ir.VectorType(element, fe_type.lanes))
+
+
+def _element_pointer(context, builder, array_type, array, index, index_type):
+    """Address of array[index] for a 1-D contiguous array (no bounds check, like the kernels)."""
+    ary = context.make_array(array_type)(context, builder, array)
+    index = context.cast(builder, index, index_type, types.intp)
+    return builder.gep(ary.data, [index])
+
+
+def _check_array(array):
+    return isinstance(array, types.Array) and array.ndim == 1 and array.dtype in (types.float32,
+                                                                                  types.float64)
+
+
+@intrinsic
+def _load(typingctx, array, index):
+    if not _check_array(array):
+        return None
+    vector = Vector(array.dtype)
+
+    def codegen(context, builder, signature, args):
+        pointer = _element_pointer(context, builder, signature.args[0], args[0], args[1],
+                                   signature.args[1])
+        vector_type = context.get_value_type(vector)
+        return builder.load(builder.bitcast(pointer, vector_type.as_pointer()),
+                            align=array.dtype.bitwidth // 8)
+    return vector(array, index), codegen
+
+
+@intrinsic
+def _store(typingctx, array, index, value):
+    if not _check_array(array) or not isinstance(value, Vector) or value.dtype != array.dtype:
+        return None
+
+    def codegen(context, builder, signature, args):
+        pointer = _element_pointer(context, builder, signature.args[0], args[0], args[1],
+                                   signature.args[1])
+        vector_type = context.get_value_type(value)
+        builder.store(args[2], builder.bitcast(pointer, vector_type.as_pointer()),
+                      align=array.dtype.bitwidth // 8)
+        return context.get_dummy_value()
+    return types.none(array, index, value), codegen
+
+
+@intrinsic
+def _broadcast(typingctx, array, index):
+    if not _check_array(array):
+        return None
+    vector = Vector(array.dtype)
+
+    def codegen(context, builder, signature, args):
+        pointer = _element_pointer(context, builder, signature.args[0], args[0], args[1],
+                                   signature.args[1])
+        scalar = builder.load(pointer)
+        vector_type = context.get_value_type(vector)
+        single = builder.insert_element(ir.Constant(vector_type, ir.Undefined), scalar,
+                                        ir.Constant(ir.IntType(32), 0))
+        mask = ir.Constant(ir.VectorType(ir.IntType(32), vector.lanes), None)  # all zeros
+        return builder.shuffle_vector(single, ir.Constant(vector_type, ir.Undefined), mask)
+    return vector(array, index), codegen
+
+
+@intrinsic
+def _zeros_like(typingctx, array):
+    if not _check_array(array):
+        return None
+    vector = Vector(array.dtype)
+
+    def codegen(context, builder, signature, args):
+        return ir.Constant(context.get_value_type(vector), None)
+    return vector(array), codegen
+
+
+@intrinsic
+def _fma(typingctx, a, b, c):
+    if not (isinstance(a, Vector) and a == b == c):
+        return None
+
+    def codegen(context, builder, signature, args):
+        vector_type = context.get_value_type(a)
+        suffix = f"v{a.lanes}f{a.dtype.bitwidth}"
+        function = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(vector_type, [vector_type] * 3), f"llvm.fma.{suffix}")
+        return builder.call(function, args)
+    return a(a, b, c), codegen
+
+
+@intrinsic
+def _add(typingctx, a, b):
+    if not (isinstance(a, Vector) and a == b):
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.fadd(*args)
+    return a(a, b), codegen
+
+
+if not config.DISABLE_JIT:  # inside kernels the names above mean the intrinsics
+    load, store, broadcast, zeros_like, fma, add = _load, _store, _broadcast, _zeros_like, _fma, _add
