@@ -117,3 +117,27 @@ def test_plots_draw_on_a_given_axis():
     assert plots.plot_confusion_matrix(y, probabilities.argmax(1), ax=right) is figure
     assert len(left.get_lines()) == 4 and len(right.images) == 1
     plt.close(figure)
+
+
+def test_history_from_a_real_fit_and_its_predictions():
+    import nn
+    import optim
+    from sklearn.datasets import load_iris
+
+    from autograd_lite import training
+
+    ag.manual_seed(0)
+    x, y = load_iris(return_X_y=True)
+    x = (x - x.mean(0)) / x.std(0)
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+    history = training.fit(model, x, y, loss_fn=nn.CrossEntropyLoss(),
+                           optimizer=optim.Adam(model.parameters(), lr=0.05), epochs=3,
+                           batch_size=32, validation_split=0.2, metrics=["accuracy"], verbose=0)
+    figure = plots.plot_history(history)
+    assert [ax.get_title() for ax in figure.axes] == ["loss", "accuracy"]
+    np.testing.assert_allclose(figure.axes[0].get_lines()[1].get_ydata(),
+                               history.history["val_loss"])
+    with ag.no_grad():
+        probabilities = model(ag.tensor(x.astype(np.float32))).softmax(-1).numpy()
+    roc = plots.plot_roc(y, probabilities, class_names=["setosa", "versicolor", "virginica"])
+    assert "setosa (AUC = " in roc.axes[0].get_legend().get_texts()[0].get_text()
