@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from autograd_lite.ops import LogSoftmax
-from autograd_lite.ops.losses import CrossEntropyIndices
+from autograd_lite.ops.losses import BinaryCrossEntropy, CrossEntropyIndices
 from autograd_lite.tensor import Tensor
 
 from .functions import Softplus
@@ -118,8 +118,9 @@ def _elementwise_weight(weight, input, name):
 
 
 def binary_cross_entropy(input, target, weight=None, reduction="mean"):
-    """Input: probabilities in [0, 1] (e.g. after a sigmoid); the logs are clamped at -100 as in
-    PyTorch, so a prediction of exactly 0 or 1 gives a large finite loss."""
+    """Input: probabilities in [0, 1] (e.g. after a sigmoid); the logs are clamped at -100 and the
+    gradient's denominator x (1 - x) at 1e-12 as in PyTorch, so a prediction of exactly 0 or 1
+    gives a large but finite loss and gradient (one fused node, ``ops.losses.BinaryCrossEntropy``)."""
     _check_reduction(reduction, "binary_cross_entropy")
     input = _input(input, "binary_cross_entropy")
     target = _float_target(input, target, "binary_cross_entropy")
@@ -127,11 +128,8 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
         bad = input.data[~((input.data >= 0) & (input.data <= 1))].ravel()[0]
         raise ValueError(f"binary_cross_entropy: all elements of input should be between 0 and 1 "
                          f"(found {bad}); use binary_cross_entropy_with_logits for raw scores")
-    log_p = input.log().clip(-100.0, None)
-    log_not_p = (1.0 - input).log().clip(-100.0, None)
-    losses = -(target * log_p + (1.0 - target) * log_not_p)
     weight = _elementwise_weight(weight, input, "binary_cross_entropy")
-    return _reduce(losses if weight is None else losses * weight, reduction)
+    return _reduce(BinaryCrossEntropy.apply(input, target, weight), reduction)
 
 
 def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean",

@@ -56,13 +56,27 @@ def test_bce(reduction):
          torch.nn.BCELoss(weight=torch.tensor(weight), reduction=reduction), x, y)
 
 
-def test_bce_clamps_logs_and_checks_range():
-    x = np.array([0.0, 1.0, 0.5])
-    y = np.array([1.0, 0.0, 1.0])
-    ours = F.binary_cross_entropy(ag.Tensor(x), ag.Tensor(y), reduction="none").data
-    theirs = torch.nn.functional.binary_cross_entropy(torch.tensor(x), torch.tensor(y),
-                                                      reduction="none").numpy()
-    np.testing.assert_allclose(ours, theirs)
+def test_bce_saturated_probabilities_give_torch_finite_loss_and_gradients():
+    x = np.array([0.0, 1.0, 0.5, 1.0, 0.0])
+    y = np.array([1.0, 0.0, 1.0, 1.0, 0.3])
+    _run(nn.BCELoss(reduction="none"), torch.nn.BCELoss(reduction="none"), x, y)
+    _run(nn.BCELoss(), torch.nn.BCELoss(), x, y)
+    # the target's gradient uses the same clamped logs as the loss: finite (PyTorch's is +-inf)
+    target = ag.Tensor(y, requires_grad=True)
+    F.binary_cross_entropy(ag.Tensor(x), target).backward()
+    assert np.isfinite(target.grad.data).all()
+    assert target.grad.data[2] == 0.0          # x = 0.5: log(1 - x) - log(x) = 0
+
+
+def test_bce_gradcheck_including_weight_and_second_derivatives():
+    x = ag.Tensor(RNG.uniform(0.1, 0.9, (3, 2)), requires_grad=True)
+    y = ag.Tensor(RNG.uniform(0, 1, (3, 2)), requires_grad=True)
+    w = ag.Tensor(RNG.uniform(0.5, 2, (1, 2)), requires_grad=True)
+    assert ag.gradcheck(lambda a, b, c: F.binary_cross_entropy(a, b, c), [x, y, w])
+    assert ag.gradgradcheck(lambda a, b: F.binary_cross_entropy(a, b, reduction="sum"), [x, y])
+
+
+def test_bce_checks_range():
     with pytest.raises(ValueError, match="between 0 and 1"):
         F.binary_cross_entropy(ag.Tensor(np.array([1.5])), ag.Tensor(np.array([1.0])))
 

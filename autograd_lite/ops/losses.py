@@ -15,9 +15,11 @@ import numpy as np
 
 from ..function import Function, _GradMode
 from ..tensor import Tensor
+from .elementwise import unbroadcast
 from .nnops import Softmax
 
 _make = Tensor._make
+_BCE_EPSILON = float(np.float32(1e-12))  # PyTorch's clamp is the float32 1e-12, in every dtype
 
 
 class CrossEntropyIndices(Function):
@@ -84,3 +86,47 @@ class CrossEntropyIndices(Function):
             scale = scale * ctx.coef
         out *= scale
         return _make(out), None, None, None, None
+
+
+class BinaryCrossEntropy(Function):
+    """Per-element binary cross-entropy of probabilities x against targets y (PyTorch's clamps):
+
+        loss = -w [y max(log x, -100) + (1 - y) max(log(1 - x), -100)]
+        d loss / dx = w (x - y) / max(x (1 - x), 1e-12)
+        d loss / dy = w [max(log(1 - x), -100) - max(log x, -100)]
+        d loss / dw = loss / w
+
+    The clamps keep loss and gradients finite where a sigmoid saturated to exactly 0 or 1 (a
+    composite of log and clip would give 0 * inf = NaN there). The target's gradient uses the
+    clamped logs too, so it stays finite where PyTorch's is +-inf. ``weight`` may be None."""
+
+    @staticmethod
+    def forward(ctx, x, y, weight):
+        with np.errstate(divide="ignore"):
+            log_x = np.maximum(np.log(x.data), -100.0)
+            log_not_x = np.maximum(np.log1p(-x.data), -100.0)
+        unweighted = -(y.data * log_x + (1.0 - y.data) * log_not_x)
+        ctx.save_for_backward(x, y, weight)
+        ctx.logs = (log_x, log_not_x)
+        ctx.unweighted = unweighted
+        out = unweighted if weight is None else unweighted * weight.data
+        return _make(out.astype(x.dtype, copy=False))
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, y, weight = ctx.saved_tensors
+        needs = ctx.needs_input_grad
+        if _GradMode.enabled:   # create_graph: the logs as differentiable tensors
+            log_x, log_not_x = x.log().clip(-100.0, None), (1.0 - x).log().clip(-100.0, None)
+        else:
+            log_x, log_not_x = _make(ctx.logs[0]), _make(ctx.logs[1])
+        weighted = grad if weight is None else grad * weight
+        grad_x = grad_y = grad_w = None
+        if needs[0]:
+            grad_x = weighted * (x - y) / (x * (1.0 - x)).clip(_BCE_EPSILON, None)
+        if needs[1]:
+            grad_y = weighted * (log_not_x - log_x)
+        if weight is not None and needs[2]:
+            unweighted = -(y * log_x + (1.0 - y) * log_not_x)
+            grad_w = unbroadcast(grad * unweighted, weight.shape)
+        return grad_x, grad_y, grad_w
