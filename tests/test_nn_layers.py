@@ -278,3 +278,17 @@ def test_gradcheck_through_modules_and_their_parameters():
     x = ag.Tensor(RNG.standard_normal((2, 1, 3, 3)), requires_grad=True)
     assert ag.gradcheck(model, [x])
     assert model[0].weight.dtype == np.float32      # gradcheck restores the parameters
+
+
+@pytest.mark.parametrize("make_ours,make_theirs", ACTIVATIONS)
+def test_activations_finite_at_extreme_inputs(make_ours, make_theirs):
+    x = np.array([[-1e4, -100.0, -30.0, 0.0, 30.0, 100.0, 1e4]], dtype=np.float32)
+    x_o = ag.Tensor(x.copy(), requires_grad=True)
+    out = make_ours()(x_o)
+    out.sum().backward()
+    assert np.isfinite(out.data).all() and np.isfinite(x_o.grad.data).all()
+    x_t = torch.tensor(x, requires_grad=True)
+    out_t = make_theirs()(x_t)
+    out_t.sum().backward()
+    np.testing.assert_allclose(out.data, out_t.detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(x_o.grad.data, x_t.grad.numpy(), rtol=1e-5, atol=1e-6)
