@@ -122,9 +122,9 @@ def run_backward(roots, gradients, retain_graph, create_graph, targets=None):
             node = ready.pop()
             grads = pending.pop(node, None)
             inputs, needs = node.inputs, node.needs_input_grad
+            if grads is not None and (node.retains_grad or retain_all or node_targets):
+                _capture_node_grads(node, grads, node_targets, captured, create_graph, retain_all)
             if grads is not None and (useful is None or node in useful):
-                if node.retains_grad or retain_all or node_targets:
-                    _capture_node_grads(node, grads, node_targets, captured, create_graph, retain_all)
                 in_grads = _call_backward(node, grads)
                 if not node._fresh_gradients:
                     handed.update([id(g.data) for g in in_grads if isinstance(g, Tensor)])
@@ -169,7 +169,14 @@ def run_backward(roots, gradients, retain_graph, create_graph, targets=None):
 def _call_backward(node, grads):
     if len(grads) > 1 and None in grads:  # an unused output of a multi-output op: zeros
         grads = [g if g is not None else _zeros_like_output(node, i) for i, g in enumerate(grads)]
-    in_grads = node.backward(node, *grads)
+    if _GradMode.anomaly:  # the ops inside a backward formula are checked as one, below
+        _GradMode.anomaly = False
+        try:
+            in_grads = node.backward(node, *grads)
+        finally:
+            _GradMode.anomaly = True
+    else:
+        in_grads = node.backward(node, *grads)
     if in_grads.__class__ is not tuple:
         in_grads = tuple(in_grads) if isinstance(in_grads, list) else (in_grads,)
     if len(in_grads) != len(node.inputs):
@@ -191,15 +198,16 @@ def _as_gradient(node, grad):
 
 
 def _useful_nodes(deps, leaf_targets, node_targets):
-    """Nodes from which some target can be reached (only those need to run for ``ag.grad``)."""
-    target_nodes = {node for node, _ in node_targets}
+    """Nodes whose backward must run for ``ag.grad``: those with an input that is a target or
+    that leads to one."""
+    leads = {node for node, _ in node_targets}  # nodes whose outputs are targets or lead to one
     useful = set()
-    for node in reversed(topological_order(list(n for n, c in deps.items() if c == 0))):
+    for node in reversed(topological_order([n for n, count in deps.items() if count == 0])):
         # reversed topological order: producers first, so every input's node is already decided
-        if node in target_nodes or any(
-                needed and (id(inp) in leaf_targets if inp._ctx is None else inp._ctx in useful)
-                for inp, needed in zip(node.inputs, node.needs_input_grad)):
+        if any(needed and (id(inp) in leaf_targets if inp._ctx is None else inp._ctx in leads)
+               for inp, needed in zip(node.inputs, node.needs_input_grad)):
             useful.add(node)
+            leads.add(node)
     return useful
 
 

@@ -6,7 +6,8 @@ result dtype follows PyTorch, which differs from NumPy in three places:
 * categories bool < integer < float decide first: int32 tensor * float32 tensor is float32 (NumPy:
   float64), an integer tensor times a Python float is float32 (NumPy: float64);
 * a 0-d tensor only matters when its category is higher than every dimensioned operand's:
-  float32 (3,) + float64 () is float32;
+  float32 (3,) + float64 () is float32; Python numbers and NumPy scalars only matter when their
+  category is higher than every tensor's, and then give the default dtype of that category;
 * true division of integers gives the default float dtype (float32).
 """
 from __future__ import annotations
@@ -40,12 +41,13 @@ def as_dtype(dtype):
 
 
 def _operand_kind(x):
-    """(priority, dtype): 0 for arrays with dims, 1 for 0-d arrays/NumPy scalars, 2 for Python numbers."""
-    data = getattr(x, "data", x) if not isinstance(x, (bool, int, float)) else x
+    """(priority, dtype): 0 for tensors/arrays with dims, 1 for 0-d ones, 2 for Python numbers and
+    NumPy scalars (which PyTorch treats like Python numbers)."""
+    data = x if isinstance(x, (bool, int, float, np.generic, np.ndarray)) else x.data  # a Tensor
     if isinstance(data, np.ndarray):
         return (0 if data.ndim else 1), data.dtype
     if isinstance(data, np.generic):
-        return 1, data.dtype
+        return 2, _DEFAULT_FOR[_CATEGORY[data.dtype.kind]]
     if isinstance(data, bool):
         return 2, np.dtype(np.bool_)
     if isinstance(data, int):

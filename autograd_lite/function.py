@@ -118,7 +118,8 @@ class _SavedOutput:
     __slots__ = ("ref", "data", "index", "version")
 
     def __init__(self, tensor, index):
-        self.ref, self.data, self.index, self.version = weakref.ref(tensor), tensor.data, index, tensor._version
+        self.ref, self.data, self.index = weakref.ref(tensor), tensor.data, index
+        self.version = tensor._version_counter[0]
 
     def unpack(self, node):
         tensor = self.ref()
@@ -126,7 +127,7 @@ class _SavedOutput:
             tensor = Tensor._make(self.data)
             tensor._ctx, tensor._out_index, tensor.requires_grad = node, self.index, True
             return tensor
-        if tensor._version != self.version:
+        if tensor._version_counter[0] != self.version:
             _raise_modified(node, tensor, self.version)
         return tensor
 
@@ -161,7 +162,7 @@ class FunctionCtx:
             if version >= 0:
                 if tensor.__class__ is _SavedOutput:
                     tensor = tensor.unpack(self)
-                elif tensor._version != version:
+                elif tensor._version_counter[0] != version:
                     _raise_modified(self, tensor, version)
             out.append(tensor)
         return tuple(out)
@@ -242,7 +243,7 @@ def _record(cls, args):
         saved, versions = list(saved), []
         for i, tensor in enumerate(saved):
             if isinstance(tensor, Tensor):
-                versions.append(tensor._version)
+                versions.append(tensor._version_counter[0])
                 for index, out in enumerate(outputs):
                     if tensor is out:  # held strongly, an output would keep its own node alive
                         saved[i] = _SavedOutput(out, index)
@@ -286,13 +287,19 @@ def user_stack(limit: int = 4) -> list:
 def _check_forward(cls, args, outputs):
     for out in outputs:
         if out.data.dtype.kind == "f" and not np.isfinite(out.data).all():
-            inputs_ok = all(not (isinstance(a, Tensor) and a.data.dtype.kind == "f")
-                            or np.isfinite(a.data).all() for a in args)
-            if inputs_ok:
+            if all(_finite(a) for a in args):
                 raise FloatingPointError(
                     f"detect_anomaly: forward op {cls.__name__} produced {_count_bad(out.data)} in "
                     f"an output of shape {out.shape} from finite inputs. It was called here:\n"
                     + "".join(user_stack()))
+
+
+def _finite(value) -> bool:
+    """False for a float input (Tensor, array or number) holding NaN/Inf."""
+    data = value.data if isinstance(value, Tensor) else value
+    if isinstance(data, (float, np.ndarray, np.generic)) and np.asarray(data).dtype.kind == "f":
+        return bool(np.isfinite(data).all())
+    return True
 
 
 def _count_bad(array) -> str:

@@ -1,12 +1,15 @@
 """Gradient checks: backprop's Jacobian against central finite differences, in float64.
 
-For every checked variable x (each input that requires grad, and a Module's parameters) and every output
-y, the numerical Jacobian column for element j is
+For every checked variable x (each input that requires grad, and a Module's parameters) and every
+float output y, the numerical Jacobian column for element j is
 
     dy/dx_j  ~=  (f(x + eps e_j) - f(x - eps e_j)) / (2 eps)
 
-and the analytical row for output element i comes from one backward pass with grad_output = e_i. An
-element fails when |analytical - numerical| > atol + rtol * |numerical|.
+and the analytical row for output element i comes from one backward pass with grad_output = e_i.
+An entry fails when |analytical - numerical| > atol + rtol * |numerical| (NaN always fails).
+
+``gradgradcheck`` runs the same check on the function (x, v) -> d(f(x) . v)/dx, built with
+``create_graph=True``: its Jacobian holds the second derivatives.
 """
 from __future__ import annotations
 
@@ -29,6 +32,7 @@ def _as_tuple(x):
 
 
 def _to_float64(inputs):
+    """Float64 copies of the float tensor inputs (warning once when one was in lower precision)."""
     converted, warned = [], False
     for x in inputs:
         if isinstance(x, Tensor) and x.dtype.kind == "f":
@@ -36,7 +40,7 @@ def _to_float64(inputs):
                 warnings.warn("gradcheck: float32 inputs are checked in float64 (finite differences "
                               "in float32 are too inaccurate)", stacklevel=3)
                 warned = True
-            t = Tensor(x.data.astype(np.float64, copy=True), requires_grad=x.requires_grad)
+            t = Tensor(np.array(x.data, dtype=np.float64), requires_grad=x.requires_grad)
             t.name = x.name
             converted.append(t)
         else:
@@ -46,7 +50,17 @@ def _to_float64(inputs):
 
 def _float_outputs(result):
     outputs = _as_tuple(result)
-    return [o for o in outputs if isinstance(o, Tensor) and o.dtype.kind == "f"]
+    for o in outputs:
+        if not isinstance(o, Tensor):
+            raise TypeError(f"gradcheck: the function must return Tensors, got {type(o).__name__}")
+    return [o for o in outputs if o.dtype.kind == "f"]
+
+
+def _parameters(fn):
+    """(name, parameter) pairs of a Module-like ``fn`` that require grad (empty for functions)."""
+    if not hasattr(fn, "named_parameters"):
+        return []
+    return [(name, p) for name, p in fn.named_parameters() if p.requires_grad]
 
 
 def _jacobians(fn, inputs, variables, eps):
@@ -81,50 +95,42 @@ def _jacobians(fn, inputs, variables, eps):
 
 
 def _compare(analytical, numerical, variables, names, atol, rtol, what):
+    """None when every entry agrees, else a message about the worst failing entry."""
     for v_index, (rows_a, rows_n) in enumerate(zip(analytical, numerical)):
         for o_index, (a, n) in enumerate(zip(rows_a, rows_n)):
             diff = np.abs(a - n)
             bad = ~(diff <= atol + rtol * np.abs(n))  # NaN counts as a failure
-            if bad.any():
-                excess = np.where(bad, np.nan_to_num(diff - atol - rtol * np.abs(n), nan=np.inf), -np.inf)
-                out_i, in_j = np.unravel_index(np.argmax(excess), excess.shape)
-                element = np.unravel_index(in_j, variables[v_index].shape) if variables[v_index].ndim else ()
-                relative = diff[out_i, in_j] / max(abs(n[out_i, in_j]), 1e-300)
-                return (f"{what} mismatch for {names[v_index]} (shape {variables[v_index].shape}) at "
-                        f"element {tuple(int(e) for e in element)}, output {o_index} element {out_i}: "
-                        f"analytical {a[out_i, in_j]:.10g} vs numerical {n[out_i, in_j]:.10g} "
-                        f"(abs error {diff[out_i, in_j]:.3g}, rel error {relative:.3g}; atol={atol}, "
-                        f"rtol={rtol}); {int(bad.sum())} of {bad.size} Jacobian entries fail")
+            if not bad.any():
+                continue
+            excess = np.where(bad, np.nan_to_num(diff - atol - rtol * np.abs(n), nan=np.inf), -np.inf)
+            out_i, in_j = np.unravel_index(np.argmax(excess), excess.shape)
+            shape = variables[v_index].shape
+            element = tuple(int(e) for e in np.unravel_index(in_j, shape)) if shape else ()
+            relative = diff[out_i, in_j] / max(abs(n[out_i, in_j]), 1e-300)
+            return (f"{what} mismatch for {names[v_index]} (shape {shape}) at element {element}, "
+                    f"output {o_index} element {out_i}: analytical {a[out_i, in_j]:.10g} vs numerical "
+                    f"{n[out_i, in_j]:.10g} (abs error {diff[out_i, in_j]:.3g}, rel error "
+                    f"{relative:.3g}; tolerances atol={atol}, rtol={rtol}); {int(bad.sum())} of "
+                    f"{bad.size} Jacobian entries fail for this input and output")
     return None
 
 
-def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
-    """Check backprop against central differences for ``fn(*inputs)``.
-
-    ``fn`` is a function of Tensors or an ``nn.Module`` (then its parameters are checked too, in
-    float64, and restored afterwards). Returns True, or raises ``GradcheckError`` (returns False when
-    ``raise_exception=False``) with a message naming the input, the element and the two values.
-    """
-    inputs = _to_float64(_as_tuple(inputs))
+def _check(fn, inputs, names, eps, atol, rtol, raise_exception, what):
     variables = [x for x in inputs if isinstance(x, Tensor) and x.requires_grad]
-    names = [f"input {i}" + (f" ({x.name})" if x.name else "") for i, x in enumerate(inputs)
-             if isinstance(x, Tensor) and x.requires_grad]
     restore = []
-    if hasattr(fn, "named_parameters"):
-        for name, p in fn.named_parameters():
-            if p.requires_grad:
-                restore.append((p, p.data, p.grad))
-                p.data, p.grad = p.data.astype(np.float64, copy=True), None
-                variables.append(p)
-                names.append(f"parameter {name}")
+    for name, p in _parameters(fn):
+        restore.append((p, p.data, p.grad))
+        p.data, p.grad = np.array(p.data, dtype=np.float64), None
+        variables.append(p)
+        names.append(f"parameter {name}")
     if not variables:
-        raise ValueError("gradcheck: no input requires grad, nothing to check")
+        raise ValueError("gradcheck: no input (or parameter) requires grad, nothing to check")
     try:
         analytical, numerical = _jacobians(fn, inputs, variables, eps)
     finally:
         for p, data, old_grad in restore:
             p.data, p.grad = data, old_grad
-    message = _compare(analytical, numerical, variables, names, atol, rtol, "Jacobian")
+    message = _compare(analytical, numerical, variables, names, atol, rtol, what)
     if message is None:
         return True
     if raise_exception:
@@ -132,12 +138,51 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
     return False
 
 
+def _input_names(inputs, label="input"):
+    return [f"{label} {i}" + (f" ({x.name})" if x.name else "") for i, x in enumerate(inputs)
+            if isinstance(x, Tensor) and x.requires_grad]
+
+
+def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
+    """Check backprop against central differences for ``fn(*inputs)``.
+
+    ``fn`` is a function of Tensors or an ``nn.Module`` (then its parameters are checked too, in
+    float64, and restored afterwards). Returns True, or raises ``GradcheckError`` (returns False with
+    ``raise_exception=False``) naming the input, the element, the two values, their absolute and
+    relative difference, the tolerances and how many entries failed.
+    """
+    inputs = _to_float64(_as_tuple(inputs))
+    return _check(fn, inputs, _input_names(inputs), eps, atol, rtol, raise_exception, "Jacobian")
+
+
+class _FirstDerivative:
+    """(x..., v...) -> d(sum_k fn(x)_k . v_k)/d(x and fn's parameters), with create_graph=True. It
+    exposes fn's parameters, so the outer check perturbs them too."""
+
+    def __init__(self, fn, n_inputs):
+        self.fn, self.n_inputs = fn, n_inputs
+
+    def named_parameters(self):
+        return _parameters(self.fn)
+
+    def __call__(self, *args):
+        xs, vs = args[:self.n_inputs], args[self.n_inputs:]
+        wrt = [x for x in xs if isinstance(x, Tensor) and x.requires_grad]
+        wrt += [p for _, p in _parameters(self.fn)]
+        pairs = [(o, v) for o, v in zip(_float_outputs(self.fn(*xs)), vs) if o.requires_grad]
+        if not pairs:
+            return tuple(x * 0.0 for x in wrt)
+        grads = autograd_grad([o for o, _ in pairs], wrt, [v for _, v in pairs], create_graph=True,
+                              allow_unused=True)
+        return tuple(g if g is not None else x * 0.0 for g, x in zip(grads, wrt))
+
+
 def gradgradcheck(fn, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3,
                   raise_exception=True, seed=0):
-    """Check second derivatives: gradcheck of x, v -> d(fn(x) . v)/dx (built with create_graph=True)
-    with respect to both x and v. ``grad_outputs`` defaults to random float64 tensors."""
+    """Check second derivatives: gradcheck of (x, v) -> d(fn(x) . v)/dx (built with
+    ``create_graph=True``) with respect to x, v (and a Module's parameters). ``grad_outputs`` (the v)
+    default to random float64 tensors."""
     inputs = _to_float64(_as_tuple(inputs))
-    variables = [x for x in inputs if isinstance(x, Tensor) and x.requires_grad]
     outputs = _float_outputs(fn(*inputs))
     if grad_outputs is None:
         rng = np.random.default_rng(seed)
@@ -146,17 +191,6 @@ def gradgradcheck(fn, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3,
         grad_outputs = _to_float64(_as_tuple(grad_outputs))
         for g in grad_outputs:
             g.requires_grad_(True)
-    n_inputs = len(inputs)
-
-    def first_derivative(*args):
-        xs, vs = args[:n_inputs], args[n_inputs:]
-        diff_xs = [x for x in xs if isinstance(x, Tensor) and x.requires_grad]
-        pairs = [(o, v) for o, v in zip(_float_outputs(fn(*xs)), vs) if o.requires_grad]
-        outs, used_vs = [o for o, _ in pairs], [v for _, v in pairs]
-        if not outs:
-            return tuple(x * 0.0 for x in diff_xs)
-        grads = autograd_grad(outs, diff_xs, used_vs, create_graph=True, allow_unused=True)
-        return tuple(g if g is not None else x * 0.0 for g, x in zip(grads, diff_xs))
-
-    return gradcheck(first_derivative, list(inputs) + list(grad_outputs), eps=eps, atol=atol,
-                     rtol=rtol, raise_exception=raise_exception)
+    names = _input_names(inputs) + [f"grad_output {i}" for i in range(len(grad_outputs))]
+    return _check(_FirstDerivative(fn, len(inputs)), list(inputs) + list(grad_outputs), names, eps,
+                  atol, rtol, raise_exception, "second-derivative (gradient's Jacobian)")

@@ -44,14 +44,17 @@ class Tensor:
     ``Tensor(data, requires_grad=False, dtype=None)``: Python floats become float32 (the default float
     dtype), Python ints int64; a NumPy array keeps its dtype (float64 stays float64) and is not copied.
     """
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_out_index", "_version", "name",
+    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_out_index", "_version_counter", "name",
                  "_retains_grad", "__weakref__")
     __array_priority__ = 1000  # ndarray (op) Tensor defers to Tensor's reflected operator
 
     def __init__(self, data, requires_grad=False, dtype=None, name=None):
         self.data = _to_array(data, dtype)
         self.grad = self._ctx = None
-        self._out_index = self._version = 0
+        self._out_index = 0
+        # a Tensor made from a Tensor shares its memory, so it shares its version counter too
+        self._version_counter = (data._version_counter if isinstance(data, Tensor) and
+                                 self.data is data.data else [0])
         self.name = name
         self._retains_grad = self.requires_grad = False
         if requires_grad:
@@ -59,13 +62,30 @@ class Tensor:
 
     @staticmethod
     def _make(array):
-        """Fast constructor for the ops: wraps the ndarray ``array`` as it is."""
+        """Fast constructor for the ops: wraps the ndarray ``array`` as it is (a NumPy scalar, which
+        ufuncs return for 0-d inputs, becomes a 0-d array)."""
         t = _new(Tensor)
-        t.data = array
+        t.data = array if array.__class__ is _ndarray else np.asarray(array)
         t.grad = t._ctx = t.name = None
-        t._out_index = t._version = 0
+        t._out_index = 0
+        t._version_counter = [0]
         t._retains_grad = t.requires_grad = False
         return t
+
+    def _share_version(self, base):
+        """Make this tensor, a view of ``base``'s memory, share its version counter (an in-place
+        change through either one then invalidates what backward saved of the other)."""
+        self._version_counter = base._version_counter
+        return self
+
+    @property
+    def _version(self):
+        """How many in-place changes this tensor's memory has seen (shared by views)."""
+        return self._version_counter[0]
+
+    @_version.setter
+    def _version(self, value):
+        self._version_counter[0] = value
 
     # ----------------------------------------------------------------- properties
     shape = property(lambda self: self.data.shape)
@@ -155,8 +175,8 @@ class Tensor:
         return self
 
     def detach(self):
-        """A new leaf sharing this tensor's data, outside any graph."""
-        return Tensor._make(self.data)
+        """A new leaf sharing this tensor's data (and version counter), outside any graph."""
+        return Tensor._make(self.data)._share_version(self)
 
     def detach_(self):
         self._ctx, self.requires_grad = None, False
@@ -375,6 +395,7 @@ class Tensor:
 
 
 _new = object.__new__
+_ndarray = np.ndarray
 _DIRECT = (Tensor, int, float)  # operands passed to the ops as they are (bool is an int)
 
 
@@ -383,11 +404,13 @@ def _raw(value):
 
 
 def _operand(value):
-    """An operand that is not a Tensor or Python number: NumPy values and lists become constant
-    tensors (NumPy scalars keep their dtype and behave like 0-d tensors in type promotion)."""
+    """An operand that is not a Tensor or Python number: NumPy scalars become Python numbers (as in
+    PyTorch's type promotion), NumPy arrays and lists constant tensors."""
     if isinstance(value, Tensor) or isinstance(value, (bool, int, float)):
         return value
-    if isinstance(value, (np.ndarray, np.generic, list, tuple)):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (np.ndarray, list, tuple)):
         return Tensor(value)
     raise TypeError(f"unsupported operand type {type(value).__name__} for a Tensor")
 

@@ -31,7 +31,7 @@ def _inplace(tensor, name, *operands):
                 raise RuntimeError(
                     f"{name}: an operand of shape {operand.shape} requires grad, but in-place "
                     "operations are not recorded in the graph; use the out-of-place version")
-    tensor._version += 1
+    tensor._version_counter[0] += 1
     return tensor.data
 
 

@@ -13,16 +13,25 @@ from ..tensor import Tensor
 _make = Tensor._make
 
 
+def _view(array, base):
+    """``array`` as a Tensor; when it is a view of ``base``'s memory it shares the version counter."""
+    out = _make(array)
+    if array.base is not None and np.may_share_memory(array, base.data):
+        out._version_counter = base._version_counter
+    return out
+
+
 class Reshape(Function):
     """a viewed with another shape (``-1`` infers one size); backward reshapes the gradient back."""
 
     @staticmethod
     def forward(ctx, a, shape):
         try:
-            return _make(a.data.reshape(shape))
+            out = a.data.reshape(shape)
         except ValueError:
             raise ValueError(f"reshape: cannot view a tensor of shape {a.shape} ({a.data.size} "
                              f"elements) as shape {tuple(shape)}") from None
+        return _view(out, a)
 
     @staticmethod
     def backward(ctx, grad):
@@ -37,7 +46,7 @@ class Permute(Function):
         if sorted(axes) != list(range(a.ndim)):
             raise ValueError(f"permute: {axes} is not a permutation of the {a.ndim} dims of a "
                              f"tensor of shape {a.shape}")
-        return _make(a.data.transpose(axes))
+        return _view(a.data.transpose(axes), a)
 
     @staticmethod
     def backward(ctx, grad):
@@ -77,7 +86,7 @@ class GetItem(Function):
     @staticmethod
     def forward(ctx, a, index):
         try:
-            return _make(np.asarray(a.data[index]))
+            return _view(np.asarray(a.data[index]), a)
         except IndexError as error:
             raise IndexError(f"index {index!r} into a tensor of shape {a.shape}: {error}") from None
 

@@ -1,0 +1,25 @@
+"""Shared test setup: the tests import the project from the repository root, and every test must
+leave the engine's global switches (grad mode, anomaly mode, retain-all, module stack) as it found
+them -- a test that leaks one fails here instead of silently changing the tests after it."""
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from autograd_lite.function import _GradMode  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _engine_switches_restored():
+    yield
+    leaked = {name: value for name, value, default in [
+        ("enabled", _GradMode.enabled, True), ("anomaly", _GradMode.anomaly, False),
+        ("retain_all", _GradMode.retain_all, False), ("module_stack", list(_GradMode.module_stack), [])]
+        if value != default}
+    _GradMode.enabled, _GradMode.anomaly, _GradMode.retain_all = True, False, False
+    _GradMode.module_stack.clear()
+    assert not leaked, f"the test left engine switches changed: {leaked}"
