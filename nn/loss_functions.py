@@ -239,8 +239,7 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     flat_target = _indices(target, input, classes, ignore_index, "cross_entropy").reshape(-1)
     logits = _classes_last(input)
     if label_smoothing == 0.0:
-        fused_reduction = reduction
-        losses = CrossEntropyIndices.apply(logits, flat_target, weight, ignore_index, fused_reduction)
+        losses = CrossEntropyIndices.apply(logits, flat_target, weight, ignore_index, reduction)
         return _restore(losses, input, reduction)
     log_probs = LogSoftmax.apply(logits, 1)
     losses, sample_weight = _nll_flat(log_probs, flat_target, weight, ignore_index)
