@@ -1,7 +1,7 @@
 """Array kernels behind the differentiable ops, and the rule that picks one for each call.
 
 Modules: ``reference`` (plain NumPy version of every kernel: the specification and the ``numpy``
-backend), ``simd`` (explicit vectors for Numba), ``gemm`` (packed micro-kernel), ``matmul``,
+backend), ``simd`` (explicit vectors for Numba), ``gemm`` (packed micro-kernel), ``matmul_numba``,
 ``conv`` and ``pool`` (Numba kernels). The functions below are what the ops call.
 
 Backend: ``AUTOGRAD_LITE_KERNELS=numpy`` forces the NumPy references everywhere (default ``numba``);
@@ -60,14 +60,14 @@ def _numba(dtype):
 
 def _load_numba():
     from types import SimpleNamespace
-    from . import conv, matmul, pool
+    from . import conv, matmul_numba, pool
     blas_threads = int(os.environ.get("AUTOGRAD_LITE_BLAS_THREADS", "1"))
     try:
         from threadpoolctl import threadpool_limits
         threadpool_limits(limits=blas_threads, user_api="blas")
     except ImportError:  # without threadpoolctl BLAS keeps its threads (and may oversubscribe)
         pass
-    return SimpleNamespace(conv=conv, matmul=matmul, pool=pool)
+    return SimpleNamespace(conv=conv, matmul=matmul_numba, pool=pool)
 
 
 # ----------------------------------------------------------------------------- dispatched kernels

@@ -1,0 +1,191 @@
+"""Every Numba kernel equals its NumPy reference (autograd_lite.kernels.reference) on hypothesis-drawn
+shapes, strides, paddings and non-contiguous inputs, in float32 and float64; the dispatch rule and the
+thread policy hold. test_kernels_nojit.py runs a subset with NUMBA_DISABLE_JIT=1."""
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from autograd_lite import kernels
+from autograd_lite.kernels import conv, matmul_numba as matmul, pool, reference
+
+FEW = settings(max_examples=25, deadline=None)
+DTYPES = st.sampled_from([np.float32, np.float64])
+
+
+def close(actual, expected, dtype, scale=1.0):
+    """Within float rounding: a few ulps of the dtype times the size of the sums involved."""
+    assert actual.shape == expected.shape and actual.dtype == expected.dtype
+    tolerance = (2e-5 if dtype == np.float32 else 1e-12) * scale
+    np.testing.assert_allclose(actual, expected, rtol=tolerance, atol=tolerance)
+
+
+def layout(array, draw):
+    """The same values as ``array``, drawn as C-contiguous, transposed-copy or strided-slice."""
+    kind = draw(st.sampled_from(["contiguous", "fortran", "sliced"]))
+    if kind == "fortran":
+        return np.asfortranarray(array)
+    if kind == "sliced":
+        padded = np.zeros(array.shape[:-1] + (2 * array.shape[-1],), array.dtype)
+        padded[..., ::2] = array
+        return padded[..., ::2]
+    return array
+
+
+# ----------------------------------------------------------------------------- matmul
+@FEW
+@given(st.data(), DTYPES, st.integers(1, 40), st.integers(1, 70), st.integers(1, 70))
+def test_matmul_equals_reference(data, dtype, rows, depth, cols):
+    rng = np.random.default_rng(rows * 10007 + depth * 101 + cols)
+    a = layout(rng.standard_normal((rows, depth)).astype(dtype), data.draw)
+    b = layout(rng.standard_normal((depth, cols)).astype(dtype), data.draw)
+    close(matmul.matmul(a, b), reference.matmul(a, b), dtype, depth)
+    close(matmul.matmul(b.T, a.T), reference.matmul(b.T, a.T), dtype, depth)  # transposed views
+
+
+@FEW
+@given(DTYPES, st.sampled_from([((3, 1, 5, 6), (4, 6, 2)), ((2, 9, 33), (33, 17)),
+                                ((7, 3), (2, 1, 3, 40)), ((1, 4, 4), (3, 4, 4))]))
+def test_batched_matmul_broadcasts_like_numpy(dtype, shapes):
+    rng = np.random.default_rng(0)
+    a, b = (rng.standard_normal(s).astype(dtype) for s in shapes)
+    close(matmul.matmul(a, b), np.matmul(a, b), dtype, a.shape[-1])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_matmul_with_several_depth_panels_and_large_sides(dtype):
+    rng = np.random.default_rng(1)
+    a = rng.standard_normal((300, 700)).astype(dtype)      # depth 700: three panels of 234
+    b = rng.standard_normal((700, 90)).astype(dtype)
+    close(matmul.matmul(a, b), a @ b, dtype, 50)
+    close(matmul.matmul(a[::2, 1::3], b[1::3]), a[::2, 1::3] @ b[1::3], dtype, 50)
+
+
+def test_matmul_of_empty_and_broadcast_read_only_inputs():
+    a = np.broadcast_to(np.arange(6.0).reshape(2, 3), (4, 2, 3))
+    np.testing.assert_allclose(matmul.matmul(a, np.ones((3, 5))), a @ np.ones((3, 5)))
+    assert matmul.matmul(np.ones((0, 3)), np.ones((3, 2))).shape == (0, 2)
+    np.testing.assert_array_equal(matmul.matmul(np.ones((2, 0)), np.ones((0, 3))), np.zeros((2, 3)))
+
+
+# ----------------------------------------------------------------------------- convolution
+@st.composite
+def conv_geometry(draw, max_size=9):
+    kernel = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
+    stride = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    padding = (draw(st.integers(0, 2)), draw(st.integers(0, 2)))
+    height = draw(st.integers(max(1, kernel[0] - 2 * padding[0]), max_size))
+    width = draw(st.integers(max(1, kernel[1] - 2 * padding[1]), max_size))
+    return kernel, stride, padding, height, width
+
+
+@FEW
+@given(st.data(), DTYPES, conv_geometry(), st.integers(1, 4), st.integers(1, 5), st.integers(1, 20))
+def test_conv_kernels_equal_reference(data, dtype, geometry, images, channels, out_channels):
+    kernel, stride, padding, height, width = geometry
+    rng = np.random.default_rng(images * 131 + channels * 17 + out_channels)
+    x = layout(rng.standard_normal((images, channels, height, width)).astype(dtype), data.draw)
+    weight = layout(rng.standard_normal((out_channels, channels) + kernel).astype(dtype), data.draw)
+    bias = rng.standard_normal(out_channels).astype(dtype)
+    expected = reference.conv2d_forward(x, weight, stride, padding, bias)
+    close(conv.conv2d_forward(x, weight, stride, padding, bias), expected, dtype, 10)
+    grad = layout(rng.standard_normal(expected.shape).astype(dtype), data.draw)
+    close(conv.conv2d_weight_grad(x, grad, weight.shape, stride, padding),
+          reference.conv2d_weight_grad(x, grad, weight.shape, stride, padding), dtype, 30)
+    close(conv.conv2d_input_grad(grad, weight, x.shape, stride, padding),
+          reference.conv2d_input_grad(grad, weight, x.shape, stride, padding), dtype, 30)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape, weight_shape, stride, padding", [
+    ((3, 40, 9, 8), (9, 40, 3, 3), (1, 1), (1, 1)),       # C kH kW = 360: two forward panels
+    ((2, 3, 24, 23), (5, 3, 2, 2), (1, 1), (0, 0)),       # 22 x 22 positions: two weight-grad panels
+    ((2, 2, 5, 5), (330, 2, 3, 3), (2, 2), (1, 1)),       # 330 output channels: two input-grad panels
+    ((64, 32, 13, 13), (64, 32, 3, 3), (1, 1), (0, 0)),   # the course CNN's second layer
+])
+def test_conv_kernels_on_large_shapes(dtype, shape, weight_shape, stride, padding):
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal(shape).astype(dtype)
+    weight = rng.standard_normal(weight_shape).astype(dtype)
+    out = conv.conv2d_forward(x, weight, stride, padding)
+    close(out, reference.conv2d_forward(x, weight, stride, padding), dtype, 30)
+    grad = rng.standard_normal(out.shape).astype(dtype)
+    close(conv.conv2d_weight_grad(x, grad, weight.shape, stride, padding),
+          reference.conv2d_weight_grad(x, grad, weight.shape, stride, padding), dtype, 300)
+    close(conv.conv2d_input_grad(grad, weight, x.shape, stride, padding),
+          reference.conv2d_input_grad(grad, weight, x.shape, stride, padding), dtype, 100)
+
+
+# ----------------------------------------------------------------------------- pooling
+@st.composite
+def pool_geometry(draw):
+    kernel = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
+    stride = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    padding = (draw(st.integers(0, kernel[0] // 2)), draw(st.integers(0, kernel[1] // 2)))
+    shape = (draw(st.integers(1, 3)), draw(st.integers(1, 3)),
+             draw(st.integers(kernel[0], 9)), draw(st.integers(kernel[1], 9)))
+    return shape, kernel, stride, padding
+
+
+@FEW
+@given(st.data(), DTYPES, pool_geometry(), st.sampled_from(["random", "ties", "minus_inf"]))
+def test_pool_kernels_equal_reference(data, dtype, geometry, values):
+    shape, kernel, stride, padding = geometry
+    rng = np.random.default_rng(sum(shape))
+    x = rng.standard_normal(shape)
+    if values == "ties":
+        x = np.round(x)            # many equal maxima: the first one must win in both
+    elif values == "minus_inf":
+        x[x < 0.5] = -np.inf       # windows of -inf only: argmax must stay on a real cell
+    x = layout(x.astype(dtype), data.draw)
+    out, argmax = pool.max_pool2d_forward(x, kernel, stride, padding)
+    expected, expected_argmax = reference.max_pool2d_forward(x, kernel, stride, padding)
+    np.testing.assert_array_equal(out, expected)
+    np.testing.assert_array_equal(argmax, expected_argmax)
+    grad = layout(rng.standard_normal(out.shape).astype(dtype), data.draw)
+    close(pool.max_pool2d_backward(grad, argmax, shape),
+          reference.max_pool2d_backward(grad, argmax, shape), dtype, 10)
+    values_in = rng.standard_normal(shape).astype(dtype)
+    np.testing.assert_array_equal(pool.max_pool2d_gather(values_in, argmax),
+                                  reference.max_pool2d_gather(values_in, argmax))
+    finite = np.nan_to_num(x, neginf=-3.0)
+    close(pool.avg_pool2d_forward(finite, kernel, stride, padding),
+          reference.avg_pool2d_forward(finite, kernel, stride, padding), dtype, 10)
+    close(pool.avg_pool2d_backward(grad, shape, kernel, stride, padding),
+          reference.avg_pool2d_backward(grad, shape, kernel, stride, padding), dtype, 10)
+
+
+# ----------------------------------------------------------------------------- dispatch and threads
+def test_backend_switch_and_rule(monkeypatch):
+    calls = []
+    monkeypatch.setattr(reference, "conv2d_forward", lambda *a: calls.append("numpy") or 0)
+    x, w = np.zeros((1, 1, 3, 3), np.float32), np.zeros((1, 1, 2, 2), np.float32)
+    try:
+        kernels.set_backend("numpy")
+        kernels.conv2d_forward(x, w, (1, 1), (0, 0))
+        assert calls == ["numpy"]
+        kernels.set_backend("numba")
+        assert kernels.conv2d_forward(x, w, (1, 1), (0, 0)).shape == (1, 1, 2, 2)
+        assert calls == ["numpy"]                      # the Numba kernel ran this time
+        kernels.conv2d_forward(x.astype(np.float16), w.astype(np.float16), (1, 1), (0, 0))
+        assert calls == ["numpy", "numpy"]             # no float16 kernel: the reference runs
+    finally:
+        kernels.set_backend("numba")
+    with pytest.raises(ValueError, match="unknown kernel backend 'cuda'"):
+        kernels.set_backend("cuda")
+
+
+def test_matmul_dispatch_uses_the_gemm_only_for_large_products(monkeypatch):
+    used = []
+    monkeypatch.setattr(matmul, "matmul", lambda a, b: used.append(a.shape) or np.matmul(a, b))
+    kernels.matmul(np.ones((64, 64), np.float32), np.ones((64, 64), np.float32))
+    big = np.ones((256, 256), np.float32)
+    kernels.matmul(big, big)
+    kernels.matmul(big.astype(np.int64), big.astype(np.int64))
+    assert used == [(256, 256)]
+
+
+def test_blas_is_limited_to_one_thread_once_numba_kernels_run():
+    from threadpoolctl import threadpool_info
+    kernels.conv2d_forward(np.zeros((1, 1, 3, 3)), np.zeros((1, 1, 2, 2)), (1, 1), (0, 0))
+    blas = [pool_["num_threads"] for pool_ in threadpool_info() if pool_["user_api"] == "blas"]
+    assert blas and all(n == 1 for n in blas)

@@ -1,0 +1,58 @@
+"""The Numba kernels run as plain Python under NUMBA_DISABLE_JIT=1 (how one debugs them) and still
+equal their NumPy references. A subprocess is needed: the variable is read when Numba is imported."""
+import os
+import subprocess
+import sys
+import textwrap
+
+SCRIPT = textwrap.dedent("""
+    import numpy as np
+    import numba
+    assert numba.config.DISABLE_JIT
+    from autograd_lite.kernels import conv, matmul_numba, pool, reference
+    from autograd_lite.kernels.gemm import micro_kernel
+    assert not hasattr(micro_kernel, "py_func"), "the kernels were compiled"
+    rng = np.random.default_rng(0)
+    checked = 0
+    for dtype in (np.float32, np.float64):
+        tol = 1e-4 if dtype == np.float32 else 1e-12
+        a = rng.standard_normal((9, 5)).astype(dtype)
+        b = rng.standard_normal((5, 35)).astype(dtype)
+        np.testing.assert_allclose(matmul_numba.matmul(a, b), a @ b, rtol=tol, atol=tol)
+        np.testing.assert_allclose(matmul_numba.matmul(b.T, a.T), b.T @ a.T, rtol=tol, atol=tol)
+        x = rng.standard_normal((2, 2, 5, 4)).astype(dtype)
+        w = rng.standard_normal((3, 2, 3, 2)).astype(dtype)
+        for stride, padding in (((1, 1), (0, 0)), ((2, 1), (1, 1))):
+            y = conv.conv2d_forward(x, w, stride, padding)
+            np.testing.assert_allclose(y, reference.conv2d_forward(x, w, stride, padding),
+                                       rtol=tol, atol=tol)
+            g = rng.standard_normal(y.shape).astype(dtype)
+            np.testing.assert_allclose(conv.conv2d_weight_grad(x, g, w.shape, stride, padding),
+                                       reference.conv2d_weight_grad(x, g, w.shape, stride, padding),
+                                       rtol=tol, atol=tol)
+            np.testing.assert_allclose(conv.conv2d_input_grad(g, w, x.shape, stride, padding),
+                                       reference.conv2d_input_grad(g, w, x.shape, stride, padding),
+                                       rtol=tol, atol=tol)
+            checked += 3
+        out, argmax = pool.max_pool2d_forward(x, (2, 2), (1, 2), (1, 1))
+        ref_out, ref_argmax = reference.max_pool2d_forward(x, (2, 2), (1, 2), (1, 1))
+        np.testing.assert_array_equal(out, ref_out)
+        np.testing.assert_array_equal(argmax, ref_argmax)
+        np.testing.assert_allclose(pool.max_pool2d_backward(out, argmax, x.shape),
+                                   reference.max_pool2d_backward(out, argmax, x.shape))
+        np.testing.assert_allclose(pool.avg_pool2d_backward(out, x.shape, (2, 2), (1, 2), (1, 1)),
+                                   reference.avg_pool2d_backward(out, x.shape, (2, 2), (1, 2),
+                                                                 (1, 1)), rtol=tol, atol=tol)
+        checked += 4
+    print("checked", checked)
+""")
+
+
+def test_kernels_equal_references_with_jit_disabled():
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, NUMBA_DISABLE_JIT="1")
+    env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
+    result = subprocess.run([sys.executable, "-c", SCRIPT], env=env, cwd=root, capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "checked 20" in result.stdout
