@@ -1,0 +1,213 @@
+"""The course CNN on MNIST: Conv 32 3x3, max-pool, Conv 64 3x3, max-pool, Dense 64, Dense 10, Adam.
+
+Run from the repository root (after ``pip install -e .``):
+
+    python examples/mnist_cnn.py --data-dir ../shared/datasets/mnist [--epochs 4] [--compare-torch]
+
+``--data-dir`` holds MNIST's IDX files (``t10k-images-idx3-ubyte.gz`` and ``t10k-labels-idx1-ubyte.gz``,
+gzip or raw; ``--split train`` reads ``train-*`` instead). The model trains on the first
+``--train-size`` images (8,000) and is tested on the last ``--test-size`` (2,000) of the split. Without
+the files it says where to get them and stops; ``--synthetic`` runs on generated digit-like images
+instead (for trying the script only: its accuracy says nothing about MNIST).
+
+The loop is the plain PyTorch one (Adam, lr 1e-3, batch 64, cross-entropy), printing per epoch the
+training loss, the test accuracy and the time. With ``--compare-torch`` the same network is trained
+with PyTorch in the same way -- the same initial weights (copied by name), the same batches in the
+same order, the same optimizer settings -- and the script prints both accuracies and the time ratio.
+It writes ``<out>/mnist_cnn_curves.png`` (loss and test accuracy per epoch).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+import autograd_lite as ag  # noqa: E402
+import nn  # noqa: E402
+import optim  # noqa: E402
+from autograd_lite.data import DataLoader, TensorDataset, load_mnist, MNIST_URL  # noqa: E402
+
+
+def course_cnn():
+    """(B, 1, 28, 28) -> (B, 10) logits."""
+    return nn.Sequential(
+        nn.Conv2D(1, 32, 3), nn.ReLU(), nn.MaxPool2D(2),      # (B, 32, 26, 26) -> (B, 32, 13, 13)
+        nn.Conv2D(32, 64, 3), nn.ReLU(), nn.MaxPool2D(2),     # (B, 64, 11, 11) -> (B, 64, 5, 5)
+        nn.Flatten(),                                          # (B, 1600)
+        nn.Linear(64 * 5 * 5, 64), nn.ReLU(),                  # (B, 64)
+        nn.Linear(64, 10))                                     # (B, 10)
+
+
+def synthetic_digits(n, seed):
+    """Ten random smooth 28x28 templates, each image a shifted noisy copy of its class's template."""
+    rng = np.random.default_rng(seed)
+    coarse = rng.random((10, 7, 7))
+    templates = np.kron(coarse, np.ones((4, 4)))                       # (10, 28, 28)
+    labels = rng.integers(0, 10, n).astype(np.uint8)
+    images = np.empty((n, 28, 28))
+    for i, label in enumerate(labels):
+        images[i] = np.roll(templates[label], rng.integers(-2, 3, 2), axis=(0, 1))
+    images = np.clip(images + rng.normal(0, 0.25, images.shape), 0, 1)
+    return (images * 255).astype(np.uint8), labels
+
+
+def load_data(args):
+    if args.synthetic:
+        print("=" * 78 + "\nSYNTHETIC DATA (--synthetic): generated images, NOT MNIST. The accuracy "
+              "below says\nnothing about MNIST; pass --data-dir with the IDX files for the real run.\n"
+              + "=" * 78)
+        return synthetic_digits(args.train_size + args.test_size, args.seed)
+    if args.data_dir is None:
+        sys.exit(f"mnist_cnn: pass --data-dir DIR with MNIST's IDX files (download them from "
+                 f"{MNIST_URL}), or --synthetic to try the script on generated data.")
+    try:
+        return load_mnist(args.data_dir, args.split)
+    except FileNotFoundError as error:
+        sys.exit(f"mnist_cnn: {error}\nOr pass --synthetic to try the script on generated data.")
+
+
+def accuracy(predict_batch, images, labels, batch_size=500):
+    correct = 0
+    for start in range(0, len(images), batch_size):
+        logits = predict_batch(images[start:start + batch_size])
+        correct += int((logits.argmax(axis=1) == labels[start:start + batch_size]).sum())
+    return correct / len(images)
+
+
+def train_ours(model, x_train, y_train, x_test, y_test, args):
+    optimizer = optim.Adam(model.parameters(), lr=args.lr)
+    loss_fn = nn.CrossEntropyLoss()
+    loader = DataLoader(TensorDataset(x_train, y_train), batch_size=args.batch_size, shuffle=True,
+                        generator=np.random.default_rng(args.seed))
+
+    def predict_batch(images):
+        with ag.no_grad():
+            return model(ag.tensor(images)).numpy()
+
+    history = {"loss": [], "val_accuracy": []}
+    train_seconds = 0.0
+    for epoch in range(args.epochs):
+        model.train()
+        start, total = time.perf_counter(), 0.0
+        for inputs, targets in loader:
+            optimizer.zero_grad()
+            loss = loss_fn(model(inputs), targets)
+            loss.backward()
+            optimizer.step()
+            total += loss.item() * len(targets)
+        train_seconds += time.perf_counter() - start
+        model.eval()
+        history["loss"].append(total / len(x_train))
+        history["val_accuracy"].append(accuracy(predict_batch, x_test, y_test))
+        print(f"  epoch {epoch + 1}/{args.epochs}  loss {history['loss'][-1]:.4f}  test accuracy "
+              f"{history['val_accuracy'][-1]:.4f}  ({train_seconds:.1f}s training so far)")
+    return history, train_seconds
+
+
+def train_torch(initial_state, x_train, y_train, x_test, y_test, args):
+    """The same network, weights, batches and optimizer in PyTorch (imported only here)."""
+    import torch
+    tnn = torch.nn
+    model = tnn.Sequential(tnn.Conv2d(1, 32, 3), tnn.ReLU(), tnn.MaxPool2d(2),
+                           tnn.Conv2d(32, 64, 3), tnn.ReLU(), tnn.MaxPool2d(2), tnn.Flatten(),
+                           tnn.Linear(64 * 5 * 5, 64), tnn.ReLU(), tnn.Linear(64, 10))
+    model.load_state_dict({name: torch.from_numpy(value.copy()) for name, value in initial_state.items()})
+    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
+    loss_fn = tnn.CrossEntropyLoss()
+    x_train_t, y_train_t = torch.from_numpy(x_train), torch.from_numpy(y_train)
+    order_rng = np.random.default_rng(args.seed)  # the DataLoader draws one permutation per epoch
+
+    def predict_batch(images):
+        with torch.no_grad():
+            return model(torch.from_numpy(images)).numpy()
+
+    history = {"loss": [], "val_accuracy": []}
+    train_seconds = 0.0
+    for epoch in range(args.epochs):
+        model.train()
+        start, total = time.perf_counter(), 0.0
+        order = torch.from_numpy(order_rng.permutation(len(x_train)))
+        for begin in range(0, len(x_train), args.batch_size):
+            index = order[begin:begin + args.batch_size]
+            optimizer.zero_grad()
+            loss = loss_fn(model(x_train_t[index]), y_train_t[index])
+            loss.backward()
+            optimizer.step()
+            total += loss.item() * len(index)
+        train_seconds += time.perf_counter() - start
+        model.eval()
+        history["loss"].append(total / len(x_train))
+        history["val_accuracy"].append(accuracy(predict_batch, x_test, y_test))
+        print(f"  epoch {epoch + 1}/{args.epochs}  loss {history['loss'][-1]:.4f}  test accuracy "
+              f"{history['val_accuracy'][-1]:.4f}  ({train_seconds:.1f}s training so far)")
+    return history, train_seconds, torch.get_num_threads(), torch.__version__
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", default=None, help="directory with MNIST's IDX files")
+    parser.add_argument("--split", default="t10k", choices=["t10k", "train"])
+    parser.add_argument("--synthetic", action="store_true", help="generated images instead of MNIST")
+    parser.add_argument("--train-size", type=int, default=8000)
+    parser.add_argument("--test-size", type=int, default=2000)
+    parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--compare-torch", action="store_true")
+    parser.add_argument("--out", "--out-dir", dest="out", default="out")
+    args = parser.parse_args(argv)
+    os.makedirs(args.out, exist_ok=True)
+
+    images, labels = load_data(args)
+    if args.train_size + args.test_size > len(images):
+        sys.exit(f"mnist_cnn: --train-size {args.train_size} + --test-size {args.test_size} exceeds the "
+                 f"{len(images)} images available")
+    images = (images.astype(np.float32) / 255.0)[:, None]     # (N, 1, 28, 28) in [0, 1]
+    labels = labels.astype(np.int64)
+    x_train, y_train = images[:args.train_size], labels[:args.train_size]
+    x_test, y_test = images[-args.test_size:], labels[-args.test_size:]
+    print(f"training on the first {len(x_train)} images, testing on the last {len(x_test)}")
+
+    ag.manual_seed(args.seed)
+    model = course_cnn()
+    model.summary((1, 28, 28))
+    initial_state = {name: value.numpy().copy() for name, value in model.state_dict().items()}
+
+    print("autograd-lite:")
+    history, seconds = train_ours(model, x_train, y_train, x_test, y_test, args)
+    steps = args.epochs * len(x_train)
+    result = {"accuracy": history["val_accuracy"][-1], "seconds": seconds, "history": history}
+    print(f"autograd-lite: test accuracy {result['accuracy']:.4f}, training {seconds:.1f}s "
+          f"({steps / seconds:.0f} samples/s)")
+    histories = {"autograd-lite": history}
+    if args.compare_torch:
+        print("PyTorch, trained the same way:")
+        torch_history, torch_seconds, threads, version = train_torch(initial_state, x_train, y_train,
+                                                                     x_test, y_test, args)
+        histories["PyTorch"] = torch_history
+        result.update(torch_accuracy=torch_history["val_accuracy"][-1], torch_seconds=torch_seconds)
+        print(f"PyTorch {version} ({threads} threads): test accuracy {result['torch_accuracy']:.4f}, "
+              f"training {torch_seconds:.1f}s ({steps / torch_seconds:.0f} samples/s)")
+        print(f"time ratio autograd-lite / PyTorch: {seconds / torch_seconds:.2f}")
+
+    path = os.path.join(args.out, "mnist_cnn_curves.png")
+    figure = Figure(figsize=(9, 3.4), layout="constrained")
+    for ax, metric in zip(figure.subplots(1, 2), ("loss", "val_accuracy")):
+        ag.plots.plot_runs({name: h[metric] for name, h in histories.items()}, metric=metric, ax=ax,
+                           title="training loss" if metric == "loss" else "test accuracy")
+    figure.savefig(path, dpi=120)
+    print(f"wrote {path}")
+    return result
+
+
+if __name__ == "__main__":
+    main()
