@@ -72,6 +72,8 @@ def _load_numba():
 
 # ----------------------------------------------------------------------------- dispatched kernels
 def matmul(a, b):
+    if a.ndim < 2 or b.ndim < 2:
+        return np.matmul(a, b)
     rows, depth, cols = a.shape[-2], a.shape[-1], b.shape[-1]
     if (rows >= MATMUL_MIN_SIDE and cols >= MATMUL_MIN_SIDE
             and rows * cols * depth >= MATMUL_MIN_WORK and a.dtype == b.dtype):

@@ -84,8 +84,9 @@ class Linear(Function):
 
 
 def matmul_arrays(a, b):
-    """The array product the ops use; the kernels module may route it to a Numba kernel."""
-    return np.matmul(a, b)
+    """The array product the ops use: ``kernels.matmul`` picks the Numba GEMM or BLAS by shape."""
+    return kernels.matmul(a, b)
 
 
+from .. import kernels  # noqa: E402
 from .elementwise import unbroadcast  # noqa: E402
