@@ -104,8 +104,11 @@ class Module:
 
     def __getattr__(self, name):
         # Only reached when normal lookup fails: the attribute does not exist.
-        if name.startswith("__") or "_parameters" not in self.__dict__:
+        if name.startswith("__"):
             raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+        if "_parameters" not in self.__dict__:
+            raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}' (did "
+                                 f"{type(self).__name__}.__init__ call super().__init__()?)")
         known = list(self._parameters) + list(self._buffers) + list(self._modules)
         close = difflib.get_close_matches(name, known + [k for k in self.__dict__ if not
                                                          k.startswith("_")], n=1)

@@ -126,6 +126,16 @@ def test_registration_and_unknown_attributes():
     with pytest.raises(AttributeError, match="super\\(\\).__init__"):
         Early()
 
+    class Forgot(nn.Module):
+        def __init__(self):
+            self.size = 3
+
+        def forward(self, x):
+            return x
+
+    with pytest.raises(AttributeError, match="did Forgot.__init__ call super"):
+        Forgot()(ag.zeros(1))
+
 
 def test_shared_parameter_listed_once():
     shared = nn.Linear(2, 2)
