@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .function import _GradMode
+from .function import _GradMode, _count_bad
 
 
 def dependencies(root_nodes):
@@ -63,14 +63,15 @@ def _root_gradient(tensor, gradient):
             f"a tensor of shape {tensor.shape} that no input with requires_grad=True contributed to "
             "(or that was computed under no_grad()).")
     if gradient is None:
-        if tensor.data.size != 1:
+        data = tensor.data
+        if data.size != 1:
             raise RuntimeError(
                 f"grad can be implicitly created only for scalar outputs, but the output has shape "
                 f"{tensor.shape}; pass gradient= (a tensor of that shape), or reduce it first (e.g. "
                 ".sum()).")
-        return Tensor._make(np.ones(tensor.data.shape, tensor.data.dtype))
+        return _make(np.array(1, data.dtype) if data.ndim == 0 else np.ones(data.shape, data.dtype))
     if not isinstance(gradient, Tensor):
-        gradient = Tensor._make(np.asarray(gradient, dtype=tensor.dtype))
+        gradient = _make(np.asarray(gradient, dtype=tensor.dtype))
     if gradient.shape != tensor.shape:
         raise RuntimeError(
             f"gradient has shape {gradient.shape} but the output it belongs to has shape {tensor.shape}")
@@ -113,7 +114,8 @@ def run_backward(roots, gradients, retain_graph, create_graph, targets=None):
         slots[index] = grad if slots[index] is None else slots[index] + grad
     deps = dependencies(root_nodes)
     useful = None if accumulate else _useful_nodes(deps, leaf_targets, node_targets)
-    retain_all = _GradMode.retain_all
+    capture_all = _GradMode.retain_all or bool(node_targets)
+    keep_fresh = accumulate and not create_graph  # leaves may keep fresh gradient arrays as .grad
     ready = [node for node in root_nodes if deps[node] == 0]
     previous_mode = _GradMode.enabled
     _GradMode.enabled = create_graph
@@ -121,39 +123,53 @@ def run_backward(roots, gradients, retain_graph, create_graph, targets=None):
         while ready:
             node = ready.pop()
             grads = pending.pop(node, None)
-            inputs, needs = node.inputs, node.needs_input_grad
-            if grads is not None and (node.retains_grad or retain_all or node_targets):
-                _capture_node_grads(node, grads, node_targets, captured, create_graph, retain_all)
-            if grads is not None and (useful is None or node in useful):
-                in_grads = _call_backward(node, grads)
-                if not node._fresh_gradients:
-                    handed.update([id(g.data) for g in in_grads if isinstance(g, Tensor)])
-                if not retain_graph:
-                    node._saved = None
-            else:
-                in_grads = (None,) * len(inputs)
-            for inp, needed, grad in zip(inputs, needs, in_grads):
+            inputs = node.inputs
+            in_grads = None
+            if grads is not None:
+                if capture_all or node.retains_grad:
+                    _capture_node_grads(node, grads, node_targets, captured, create_graph)
+                if useful is None or node in useful:
+                    in_grads = _call_backward(node, grads)
+                    if not node._fresh_gradients:
+                        handed.update([id(g.data) for g in in_grads if isinstance(g, Tensor)])
+                    if not retain_graph:
+                        node._saved = None
+            if in_grads is None:  # nothing flows on, but the producers are one consumer closer
+                for inp, needed in zip(inputs, node.needs_input_grad):
+                    if needed and inp._ctx is not None:
+                        parent = inp._ctx
+                        deps[parent] -= 1
+                        if deps[parent] == 0:
+                            ready.append(parent)
+                continue
+            for inp, needed, grad in zip(inputs, node.needs_input_grad, in_grads):
                 if not needed:
                     continue
                 parent = inp._ctx
                 if grad is not None:
                     if grad.__class__ is not Tensor:
                         grad = _as_gradient(node, grad)
-                    if grad.data.shape != inp.data.shape:
+                    data, expected = grad.data, inp.data
+                    if data.shape != expected.shape:
                         raise RuntimeError(
                             f"{node.name()}.backward returned a gradient of shape {grad.shape} for "
                             f"an input of shape {inp.shape}")
-                    if grad.data.dtype != inp.data.dtype:
-                        grad = grad.to(inp.data.dtype)
-                    if parent is None:
-                        _deliver_to_leaf(inp, grad, accumulate, create_graph, handed, leaf_targets,
-                                         captured)
-                    else:
+                    if data.dtype is not expected.dtype and data.dtype != expected.dtype:
+                        grad = grad.to(expected.dtype)
+                        data = grad.data
+                    if parent is not None:
                         slots = pending.get(parent)
                         if slots is None:
                             slots = pending[parent] = [None] * len(parent.outputs)
                         index = inp._out_index
                         slots[index] = grad if slots[index] is None else slots[index] + grad
+                    elif keep_fresh and inp.grad is None and id(data) not in handed and \
+                            data.base is None and data.flags.writeable:
+                        handed.add(id(data))  # the common case of _deliver_to_leaf, inlined
+                        inp.grad = _make(data)
+                    else:
+                        _deliver_to_leaf(inp, grad, accumulate, create_graph, handed, leaf_targets,
+                                         captured)
                 if parent is not None:
                     count = deps[parent] - 1
                     deps[parent] = count
@@ -167,7 +183,11 @@ def run_backward(roots, gradients, retain_graph, create_graph, targets=None):
 
 
 def _call_backward(node, grads):
-    if len(grads) > 1 and None in grads:  # an unused output of a multi-output op: zeros
+    """node.backward(node, *grads) with the checks: zeros for unused outputs of multi-output ops,
+    one gradient per forward argument, anomaly detection."""
+    if len(grads) == 1:
+        grads = grads[0],
+    elif None in grads:  # an unused output of a multi-output op: zeros
         grads = [g if g is not None else _zeros_like_output(node, i) for i, g in enumerate(grads)]
     if _GradMode.anomaly:  # the ops inside a backward formula are checked as one, below
         _GradMode.anomaly = False
@@ -175,17 +195,22 @@ def _call_backward(node, grads):
             in_grads = node.backward(node, *grads)
         finally:
             _GradMode.anomaly = True
+        _check_backward(node, grads, _as_tuple(in_grads))
     else:
         in_grads = node.backward(node, *grads)
     if in_grads.__class__ is not tuple:
-        in_grads = tuple(in_grads) if isinstance(in_grads, list) else (in_grads,)
+        in_grads = _as_tuple(in_grads)
     if len(in_grads) != len(node.inputs):
         raise RuntimeError(
             f"{node.name()}.backward returned {len(in_grads)} gradient(s) but forward took "
             f"{len(node.inputs)} argument(s): return one per argument (None where not needed)")
-    if _GradMode.anomaly:
-        _check_backward(node, grads, in_grads)
     return in_grads
+
+
+def _as_tuple(in_grads):
+    if isinstance(in_grads, tuple):
+        return in_grads
+    return tuple(in_grads) if isinstance(in_grads, list) else (in_grads,)
 
 
 def _as_gradient(node, grad):
@@ -235,7 +260,8 @@ def _deliver_to_leaf(leaf, grad, accumulate, create_graph, handed, leaf_targets,
     leaf.grad = Tensor._make(data)
 
 
-def _capture_node_grads(node, grads, node_targets, captured, create_graph, retain_all):
+def _capture_node_grads(node, grads, node_targets, captured, create_graph):
+    retain_all = _GradMode.retain_all
     for index, grad in enumerate(grads):
         if grad is None:
             continue
@@ -323,11 +349,12 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     return tuple(result)
 
 
-from .function import _count_bad  # noqa: E402
-from .tensor import Tensor  # noqa: E402  (tensor imports this module lazily)
-
-
 def _accumulate_leaf(leaf, grad, create_graph, handed):
     """Add ``grad`` into ``leaf.grad`` (the step-by-step teaching tools call this directly).
     ``handed`` is a set of ids of arrays that must not be kept without a copy."""
     _deliver_to_leaf(leaf, grad, True, create_graph, handed, None, None)
+
+
+from .tensor import Tensor  # noqa: E402  (tensor imports this module at its end)
+
+_make = Tensor._make

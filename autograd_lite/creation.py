@@ -23,6 +23,7 @@ def tensor(data, dtype=None, requires_grad=False):
     t = Tensor(data, requires_grad=requires_grad, dtype=dtype)
     if isinstance(data, (np.ndarray, Tensor)) and t.data is (data.data if isinstance(data, Tensor) else data):
         t.data = t.data.copy()
+        t._version_counter = [0]  # its own memory now
     return t
 
 

@@ -226,7 +226,41 @@ def _record(cls, args):
         result = cls.forward(ctx, *args)
     finally:
         _GradMode.enabled = True
-    single = result.__class__ is Tensor
+    if result.__class__ is not Tensor or ctx._non_differentiable or _GradMode.anomaly:
+        return _link_outputs(cls, ctx, args, result)
+    # The common case, kept short: one new float output.
+    for arg in args:
+        if arg is result:  # an output must be a new tensor, never an input passed through
+            result = Tensor._make(result.data)
+            break
+    ctx.outputs = (_ref(result),)
+    if _GradMode.module_stack:
+        ctx.module = _GradMode.module_stack[-1]
+    if ctx._saved:
+        _remember_versions(ctx, (result,))
+    if result.data.dtype.kind == "f":
+        result._ctx = ctx
+        result.requires_grad = True
+    return result
+
+
+_ref = weakref.ref
+
+
+def _remember_versions(ctx, outputs):
+    """Record the version of every saved tensor; hold saved outputs without a reference cycle."""
+    saved = ctx._saved
+    ctx._saved_versions = tuple([t._version_counter[0] if isinstance(t, Tensor) else -1 for t in saved])
+    for i, tensor in enumerate(saved):
+        for index, out in enumerate(outputs):
+            if tensor is out:  # held strongly, an output would keep its own node alive
+                saved = saved[:i] + (_SavedOutput(out, index),) + saved[i + 1:]
+    ctx._saved = saved
+
+
+def _link_outputs(cls, ctx, args, result):
+    """The general case of _record: several outputs, non-differentiable ones, anomaly mode."""
+    single = isinstance(result, Tensor)
     outputs = (result,) if single else _normalize(result)
     if not isinstance(outputs, tuple):
         outputs, single = (outputs,), True
@@ -235,24 +269,15 @@ def _record(cls, args):
             if out is arg:
                 outputs = tuple(Tensor._make(o.data) if o is arg else o for o in outputs)
                 break
-    ctx.outputs = tuple([weakref.ref(out) for out in outputs])
+    ctx.outputs = tuple([_ref(out) for out in outputs])
     if _GradMode.module_stack:
         ctx.module = _GradMode.module_stack[-1]
-    saved = ctx._saved
-    if saved:
-        saved, versions = list(saved), []
-        for i, tensor in enumerate(saved):
-            if isinstance(tensor, Tensor):
-                versions.append(tensor._version_counter[0])
-                for index, out in enumerate(outputs):
-                    if tensor is out:  # held strongly, an output would keep its own node alive
-                        saved[i] = _SavedOutput(out, index)
-            else:
-                versions.append(-1)
-        ctx._saved, ctx._saved_versions = tuple(saved), tuple(versions)
+    if ctx._saved:
+        ctx._saved = tuple(ctx._saved)
+        _remember_versions(ctx, outputs)
     non_differentiable = ctx._non_differentiable
     for index, out in enumerate(outputs):
-        if out.data.dtype.kind != "f" or (non_differentiable and any(out is t for t in non_differentiable)):
+        if out.data.dtype.kind != "f" or any(out is t for t in non_differentiable):
             continue
         out._ctx, out._out_index, out.requires_grad = ctx, index, True
     if _GradMode.anomaly:

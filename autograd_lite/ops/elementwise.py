@@ -54,21 +54,26 @@ def _binary(name, ufunc, a, b, true_divide=False):
 
 
 def _promoted(out, a, b, x, y, true_divide=False):
-    """``out`` (NumPy's result for operands a, b with data x, y) in PyTorch's result dtype."""
+    """``out`` (NumPy's result for operands a, b with data x, y) in PyTorch's result dtype.
+
+    NumPy agrees with PyTorch when some array operand has the result's dtype and every other
+    operand is an array of that dtype, a bool array or a Python number; otherwise PyTorch's rule is
+    applied (int * float32 is float32, int / int is float32, float32 (3,) + float64 () is float32).
+    """
     if out.__class__ is not _ndarray:
         out = np.asarray(out)
-    # NumPy agrees with PyTorch when every array operand has the result's dtype and the others are
-    # Python numbers; otherwise apply PyTorch's rule (int * float32 is float32, int / int is float32,
-    # float32 (3,) + float64 () is float32, ...).
     dtype = out.dtype
-    if not ((x.dtype is dtype if x.__class__ is _ndarray else x.__class__ in _PYTHON_NUMBERS) and
-            (y.dtype is dtype if y.__class__ is _ndarray else y.__class__ in _PYTHON_NUMBERS)):
-        expected = result_type(a, b)
-        if true_divide and expected.kind != "f":
-            expected = DEFAULT_FLOAT
-        if expected != dtype:
-            out = out.astype(expected)
-    return out
+    x_class, y_class = x.__class__, y.__class__
+    if x_class is _ndarray and x.dtype is dtype:
+        if y_class is _ndarray and (y.dtype is dtype or y.dtype.kind == "b") or y_class in _PYTHON_NUMBERS:
+            return out
+    elif y_class is _ndarray and y.dtype is dtype:
+        if x_class is _ndarray and x.dtype.kind == "b" or x_class in _PYTHON_NUMBERS:
+            return out
+    expected = result_type(a, b)
+    if true_divide and expected.kind != "f":
+        expected = DEFAULT_FLOAT
+    return out if expected == dtype else out.astype(expected)
 
 
 class Add(Function):

@@ -35,12 +35,10 @@ class Sum(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        a, axes, _ = ctx.inputs
-        shape = a.data.shape
-        kept = _kept_shape(shape, axes)
-        if grad.data.shape != kept:
-            grad = Reshape.apply(grad, kept)
-        return Expand.apply(grad, shape), None, None
+        a, axes, keepdim = ctx.inputs
+        if axes is not None and not keepdim:  # put the summed axes back as size 1
+            grad = Reshape.apply(grad, _kept_shape(a.data.shape, axes))
+        return Expand.apply(grad, a.data.shape), None, None
 
 
 class Max(Function):

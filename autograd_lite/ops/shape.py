@@ -14,9 +14,10 @@ _make = Tensor._make
 
 
 def _view(array, base):
-    """``array`` as a Tensor; when it is a view of ``base``'s memory it shares the version counter."""
+    """``array`` (a view of ``base``'s memory, or a copy) as a Tensor that shares ``base``'s
+    version counter when it is a view."""
     out = _make(array)
-    if array.base is not None and np.may_share_memory(array, base.data):
+    if array.base is not None:
         out._version_counter = base._version_counter
     return out
 
@@ -86,9 +87,10 @@ class GetItem(Function):
     @staticmethod
     def forward(ctx, a, index):
         try:
-            return _view(np.asarray(a.data[index]), a)
+            out = np.asarray(a.data[index])
         except IndexError as error:
             raise IndexError(f"index {index!r} into a tensor of shape {a.shape}: {error}") from None
+        return _view(out, a) if _is_basic(index) else _make(out)  # advanced indexing copies
 
     @staticmethod
     def backward(ctx, grad):
