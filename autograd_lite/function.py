@@ -40,7 +40,16 @@ class _GradMode:
 
 
 class no_grad:
-    """Context manager (and decorator) under which operations record no graph."""
+    """Context manager (and decorator, ``@ag.no_grad()`` or ``@ag.no_grad``) under which operations
+    record no graph."""
+
+    def __new__(cls, fn=None):
+        if fn is not None and callable(fn):  # used as a bare decorator
+            return cls()(fn)
+        return super().__new__(cls)
+
+    def __init__(self, fn=None):
+        pass
 
     def __enter__(self):
         self._previous = _GradMode.enabled
@@ -66,17 +75,21 @@ class enable_grad(no_grad):
 
 
 class set_grad_enabled(no_grad):
-    """``with ag.set_grad_enabled(flag):`` records a graph only when ``flag`` is true."""
+    """``with ag.set_grad_enabled(flag):`` records a graph only when ``flag`` is true; called as a
+    plain function, ``ag.set_grad_enabled(flag)`` sets the mode until changed (as in PyTorch)."""
+
+    def __new__(cls, mode):
+        return object.__new__(cls)
 
     def __init__(self, mode: bool):
-        self._mode = bool(mode)
+        self._previous = _GradMode.enabled
+        _GradMode.enabled = bool(mode)
 
     def __enter__(self):
-        self._previous = _GradMode.enabled
-        _GradMode.enabled = self._mode
+        pass
 
     def __call__(self, fn):
-        raise TypeError("set_grad_enabled is a context manager only")
+        raise TypeError("set_grad_enabled is a context manager (or a plain call), not a decorator")
 
 
 def is_grad_enabled() -> bool:

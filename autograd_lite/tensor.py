@@ -435,6 +435,8 @@ def _axes(dim, axis, ndim):
     if dim is None:
         return None
     dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
+    if not dims:  # dim=() reduces every dim, as in PyTorch
+        return None
     axes = tuple(sorted({_dim(d, ndim, "reduction") for d in dims}))
     if len(axes) != len(dims):
         raise ValueError(f"dim {dim} names the same dimension twice")

@@ -146,7 +146,17 @@ def test_no_grad_enable_grad_and_set_grad_enabled():
     @ag.no_grad()
     def doubled(t):
         return t * 2
+
+    @ag.no_grad
+    def tripled(t):
+        return t * 3
     assert not doubled(x).requires_grad and doubled.__name__ == "doubled"
+    assert not tripled(x).requires_grad and tripled.__name__ == "tripled"
+    ag.set_grad_enabled(False)  # a plain call sets the mode, like torch.set_grad_enabled
+    try:
+        assert not ag.is_grad_enabled() and not (x * 2).requires_grad
+    finally:
+        ag.set_grad_enabled(True)
     assert ag.is_grad_enabled()
 
 

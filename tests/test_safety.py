@@ -118,6 +118,8 @@ BAD_INPUT = [
     ("permute", lambda: ag.zeros(2, 3).permute(0, 0), ValueError, r"not a permutation"),
     ("cat", lambda: ag.cat([ag.zeros(2, 3), ag.zeros(2, 4)], 0), ValueError,
      r"cat along dim 0: shapes \[\(2, 3\), \(2, 4\)\]"),
+    ("cat 0-d", lambda: ag.cat([ag.tensor(1.0), ag.tensor(2.0)]), ValueError,
+     "position 0 is 0-d and cannot be concatenated"),
     ("stack", lambda: ag.stack([ag.zeros(2), ag.zeros(3)]), ValueError, r"same shape, got \[\(2,\), \(3,\)\]"),
     ("dim", lambda: ag.zeros(2, 3).sum(2), IndexError,
      r"dim 2 is out of range for a tensor with 2 dimension\(s\)"),

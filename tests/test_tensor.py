@@ -94,6 +94,7 @@ def test_type_promotion_matches_torch(op):
 def test_where_maximum_and_cat_promote_like_torch():
     condition = ag.tensor([True, False])
     assert ag.where(condition, ag.ones(2, dtype="long"), 0.5).dtype == np.float32
+    assert ag.where(condition, 1.0, 0.0).dtype == np.float32 and ag.where(condition, 1, 0).dtype == np.int64
     assert ag.maximum(ag.ones(2), ag.ones(2, dtype="double")).dtype == np.float64
     assert ag.cat([ag.ones(2, dtype="long"), ag.ones(2)]).dtype == np.float32
 
@@ -192,6 +193,12 @@ def test_var_and_std_corrections_match_torch(kwargs):
         theirs.sum().backward()
         close(x.grad, xt.grad, rtol=1e-10)
     assert ag.tensor(data).var(1, True).shape == (3,)  # positional unbiased, like torch
+
+
+def test_empty_dim_tuple_reduces_every_dim_like_torch():
+    data = RNG.standard_normal((2, 3))
+    assert np.isclose(ag.tensor(data).sum(()).item(), torch.tensor(data).sum(()).item())
+    assert ag.tensor(data).mean(dim=[]).shape == ()
 
 
 def test_sum_and_mean_of_integers():

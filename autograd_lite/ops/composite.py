@@ -6,6 +6,7 @@ from collections import namedtuple
 
 import numpy as np
 
+from ..dtypes import result_type
 from ..tensor import Tensor, _axes, _dim, _raw
 from . import LinearFn, MatMul, Max, Mul, Sum, Where, Cat, Expand, GetItem
 
@@ -54,8 +55,8 @@ def where(condition, a, b):
     condition = np.asarray(_raw(condition))
     if condition.dtype != np.bool_:
         raise TypeError(f"where: the condition must be a bool tensor or array, got dtype {condition.dtype}")
-    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
-        return Tensor(np.where(condition, a, b))
+    if not isinstance(a, Tensor) and not isinstance(b, Tensor):  # numbers: PyTorch's dtype
+        return Tensor(np.asarray(np.where(condition, a, b)).astype(result_type(a, b)))
     return Where.apply(condition, a, b)
 
 
@@ -201,6 +202,10 @@ def cat(tensors, dim=0):
     tensors = [_tensor(t) for t in tensors]
     if not tensors:
         raise ValueError("cat: expected a non-empty sequence of tensors")
+    for position, t in enumerate(tensors):
+        if t.ndim == 0:
+            raise ValueError(f"cat: the tensor at position {position} is 0-d and cannot be "
+                             "concatenated (use stack)")
     return Cat.apply(_dim(dim, tensors[0].ndim, "cat"), *tensors)
 
 
