@@ -128,19 +128,20 @@ class _SavedOutput:
     data and linked to the same node is rebuilt (what PyTorch's SavedVariable does), so
     ``create_graph=True`` still differentiates through it.
     """
-    __slots__ = ("ref", "data", "index", "version")
+    __slots__ = ("ref", "data", "index", "counter", "version")
 
     def __init__(self, tensor, index):
         self.ref, self.data, self.index = weakref.ref(tensor), tensor.data, index
-        self.version = tensor._version_counter[0]
+        self.counter = tensor._version_counter  # shared with views of the output
+        self.version = self.counter[0]
 
     def unpack(self, node):
         tensor = self.ref()
         if tensor is None:
             tensor = Tensor._make(self.data)
             tensor._ctx, tensor._out_index, tensor.requires_grad = node, self.index, True
-            return tensor
-        if tensor._version_counter[0] != self.version:
+            tensor._version_counter = self.counter
+        if self.counter[0] != self.version:
             _raise_modified(node, tensor, self.version)
         return tensor
 

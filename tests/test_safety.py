@@ -39,6 +39,18 @@ def test_modifying_a_saved_output_is_caught():
         y.sum().backward()
 
 
+def test_views_share_the_version_counter_even_when_the_saved_output_was_dropped():
+    x = ag.tensor([0.5, 1.0], requires_grad=True)
+    y = x.exp()  # Exp saves its output
+    loss = y.sum()
+    with ag.no_grad():
+        alias = y[:]  # a view of y's memory
+    del y
+    alias.mul_(2.0)
+    with pytest.raises(RuntimeError, match="gradient of Exp.*in-place"):
+        loss.backward()
+
+
 def test_in_place_changes_after_backward_or_to_unsaved_tensors_are_fine():
     x = ag.tensor([1.0, 2.0], requires_grad=True)
     c = ag.tensor([3.0, 4.0])
