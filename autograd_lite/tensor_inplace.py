@@ -44,6 +44,10 @@ def _update(tensor, name, compute, *operands):
         shapes = [np.shape(_raw(o)) for o in operands]
         raise ValueError(f"{name}: operand shape(s) {shapes} do not broadcast to the tensor's shape "
                          f"{tensor.shape} ({error})") from None
+    except TypeError as error:  # NumPy's casting errors
+        dtypes = [str(np.result_type(_raw(o))) for o in operands if o is not None]
+        raise TypeError(f"{name}: the result for operand dtype(s) {dtypes} cannot be stored in place "
+                        f"in a tensor of dtype {tensor.dtype} ({error})") from None
     return tensor
 
 

@@ -149,6 +149,9 @@ BAD_INPUT = [
     ("operand type", lambda: ag.zeros(2) + "a", TypeError, "unsupported operand type str"),
     ("dtype name", lambda: ag.zeros(2, dtype="complex64"), TypeError, "unsupported dtype complex64"),
     ("in-place shape", lambda: ag.zeros(2).copy_(ag.zeros(3)), ValueError, r"copy_: operand shape"),
+    ("in-place dtype", lambda: ag.tensor([1, 2]).add_(0.5), TypeError,
+     r"add_: the result for operand dtype\(s\) \['float64'\] cannot be stored in place in a tensor "
+     "of dtype int64"),
     ("max dims", lambda: ag.zeros(2, 3).max((0, 1)), TypeError, "dim must be an int"),
     ("item", lambda: ag.zeros(2).item(), ValueError, r"shape \(2,\)"),
 ]
