@@ -2,7 +2,7 @@
 
 Run from the repository root (after ``pip install -e .``):
 
-    python examples/mnist_cnn.py --data-dir ../shared/datasets/mnist [--epochs 4] [--compare-torch]
+    python examples/mnist_cnn.py --data-dir ../shared/datasets/mnist [--epochs 5] [--compare-torch]
 
 ``--data-dir`` holds MNIST's IDX files (``t10k-images-idx3-ubyte.gz`` and ``t10k-labels-idx1-ubyte.gz``,
 gzip or raw; ``--split train`` reads ``train-*`` instead). The model trains on the first
@@ -13,7 +13,9 @@ instead (for trying the script only: its accuracy says nothing about MNIST).
 The loop is the plain PyTorch one (Adam, lr 1e-3, batch 64, cross-entropy), printing per epoch the
 training loss, the test accuracy and the time. With ``--compare-torch`` the same network is trained
 with PyTorch in the same way -- the same initial weights (copied by name), the same batches in the
-same order, the same optimizer settings -- and the script prints both accuracies and the time ratio.
+same order, the same optimizer settings, epochs alternating between the two so that both see the
+same machine load -- and the script prints both accuracies and the training-time ratio.
+``--threads N`` gives both frameworks N threads (Numba's pool and PyTorch's).
 It writes ``<out>/mnist_cnn_curves.png`` (loss and test accuracy per epoch).
 """
 from __future__ import annotations
@@ -82,38 +84,34 @@ def accuracy(predict_batch, images, labels, batch_size=500):
     return correct / len(images)
 
 
-def train_ours(model, x_train, y_train, x_test, y_test, args):
+def autograd_lite_run(model, x_train, y_train, args):
+    """(train one epoch -> mean loss, predict a batch of images -> logits) for our model."""
     optimizer = optim.Adam(model.parameters(), lr=args.lr)
     loss_fn = nn.CrossEntropyLoss()
     loader = DataLoader(TensorDataset(x_train, y_train), batch_size=args.batch_size, shuffle=True,
                         generator=np.random.default_rng(args.seed))
 
-    def predict_batch(images):
-        with ag.no_grad():
-            return model(ag.tensor(images)).numpy()
-
-    history = {"loss": [], "val_accuracy": []}
-    train_seconds = 0.0
-    for epoch in range(args.epochs):
+    def train_epoch():
         model.train()
-        start, total = time.perf_counter(), 0.0
+        total = 0.0
         for inputs, targets in loader:
             optimizer.zero_grad()
             loss = loss_fn(model(inputs), targets)
             loss.backward()
             optimizer.step()
             total += loss.item() * len(targets)
-        train_seconds += time.perf_counter() - start
+        return total / len(x_train)
+
+    def predict_batch(images):
         model.eval()
-        history["loss"].append(total / len(x_train))
-        history["val_accuracy"].append(accuracy(predict_batch, x_test, y_test))
-        print(f"  epoch {epoch + 1}/{args.epochs}  loss {history['loss'][-1]:.4f}  test accuracy "
-              f"{history['val_accuracy'][-1]:.4f}  ({train_seconds:.1f}s training so far)")
-    return history, train_seconds
+        with ag.no_grad():
+            return model(ag.tensor(images)).numpy()
+
+    return train_epoch, predict_batch
 
 
-def train_torch(initial_state, x_train, y_train, x_test, y_test, args):
-    """The same network, weights, batches and optimizer in PyTorch (imported only here)."""
+def torch_run(initial_state, x_train, y_train, args):
+    """The same network, initial weights, batches and optimizer in PyTorch (imported only here)."""
     import torch
     tnn = torch.nn
     model = tnn.Sequential(tnn.Conv2d(1, 32, 3), tnn.ReLU(), tnn.MaxPool2d(2),
@@ -123,17 +121,11 @@ def train_torch(initial_state, x_train, y_train, x_test, y_test, args):
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
     loss_fn = tnn.CrossEntropyLoss()
     x_train_t, y_train_t = torch.from_numpy(x_train), torch.from_numpy(y_train)
-    order_rng = np.random.default_rng(args.seed)  # the DataLoader draws one permutation per epoch
+    order_rng = np.random.default_rng(args.seed)  # our DataLoader draws one permutation per epoch
 
-    def predict_batch(images):
-        with torch.no_grad():
-            return model(torch.from_numpy(images)).numpy()
-
-    history = {"loss": [], "val_accuracy": []}
-    train_seconds = 0.0
-    for epoch in range(args.epochs):
+    def train_epoch():
         model.train()
-        start, total = time.perf_counter(), 0.0
+        total = 0.0
         order = torch.from_numpy(order_rng.permutation(len(x_train)))
         for begin in range(0, len(x_train), args.batch_size):
             index = order[begin:begin + args.batch_size]
@@ -142,13 +134,23 @@ def train_torch(initial_state, x_train, y_train, x_test, y_test, args):
             loss.backward()
             optimizer.step()
             total += loss.item() * len(index)
-        train_seconds += time.perf_counter() - start
+        return total / len(x_train)
+
+    def predict_batch(images):
         model.eval()
-        history["loss"].append(total / len(x_train))
-        history["val_accuracy"].append(accuracy(predict_batch, x_test, y_test))
-        print(f"  epoch {epoch + 1}/{args.epochs}  loss {history['loss'][-1]:.4f}  test accuracy "
-              f"{history['val_accuracy'][-1]:.4f}  ({train_seconds:.1f}s training so far)")
-    return history, train_seconds, torch.get_num_threads(), torch.__version__
+        with torch.no_grad():
+            return model(torch.from_numpy(images)).numpy()
+
+    return train_epoch, predict_batch
+
+
+def set_threads(count, compare_torch):
+    """The same thread count for both frameworks: Numba's pool (our kernels) and PyTorch's."""
+    import numba
+    numba.set_num_threads(min(count, numba.config.NUMBA_NUM_THREADS))
+    if compare_torch:
+        import torch
+        torch.set_num_threads(count)
 
 
 def main(argv=None):
@@ -158,11 +160,13 @@ def main(argv=None):
     parser.add_argument("--synthetic", action="store_true", help="generated images instead of MNIST")
     parser.add_argument("--train-size", type=int, default=8000)
     parser.add_argument("--test-size", type=int, default=2000)
-    parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--compare-torch", action="store_true")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="threads for both frameworks (default: each one's own, all cores)")
     parser.add_argument("--out", "--out-dir", dest="out", default="out")
     args = parser.parse_args(argv)
     os.makedirs(args.out, exist_ok=True)
@@ -182,22 +186,35 @@ def main(argv=None):
     model.summary((1, 28, 28))
     initial_state = {name: value.numpy().copy() for name, value in model.state_dict().items()}
 
-    print("autograd-lite:")
-    history, seconds = train_ours(model, x_train, y_train, x_test, y_test, args)
-    steps = args.epochs * len(x_train)
-    result = {"accuracy": history["val_accuracy"][-1], "seconds": seconds, "history": history}
-    print(f"autograd-lite: test accuracy {result['accuracy']:.4f}, training {seconds:.1f}s "
-          f"({steps / seconds:.0f} samples/s)")
-    histories = {"autograd-lite": history}
+    runs = {"autograd-lite": autograd_lite_run(model, x_train, y_train, args)}
     if args.compare_torch:
-        print("PyTorch, trained the same way:")
-        torch_history, torch_seconds, threads, version = train_torch(initial_state, x_train, y_train,
-                                                                     x_test, y_test, args)
-        histories["PyTorch"] = torch_history
-        result.update(torch_accuracy=torch_history["val_accuracy"][-1], torch_seconds=torch_seconds)
-        print(f"PyTorch {version} ({threads} threads): test accuracy {result['torch_accuracy']:.4f}, "
-              f"training {torch_seconds:.1f}s ({steps / torch_seconds:.0f} samples/s)")
-        print(f"time ratio autograd-lite / PyTorch: {seconds / torch_seconds:.2f}")
+        runs["PyTorch"] = torch_run(initial_state, x_train, y_train, args)
+    if args.threads:
+        set_threads(args.threads, args.compare_torch)
+    # Epochs alternate between the frameworks, so both see the same machine load.
+    histories = {name: {"loss": [], "val_accuracy": [], "seconds": 0.0} for name in runs}
+    for epoch in range(args.epochs):
+        for name, (train_epoch, predict_batch) in runs.items():
+            history = histories[name]
+            start = time.perf_counter()
+            history["loss"].append(train_epoch())
+            history["seconds"] += time.perf_counter() - start
+            history["val_accuracy"].append(accuracy(predict_batch, x_test, y_test))
+            print(f"{name:>14} epoch {epoch + 1}/{args.epochs}  loss {history['loss'][-1]:.4f}  test "
+                  f"accuracy {history['val_accuracy'][-1]:.4f}  ({history['seconds']:.1f}s training "
+                  "so far)")
+    samples = args.epochs * len(x_train)
+    for name, history in histories.items():
+        print(f"{name}: test accuracy {history['val_accuracy'][-1]:.4f}, training "
+              f"{history['seconds']:.1f}s ({samples / history['seconds']:.0f} samples/s)")
+    ours = histories["autograd-lite"]
+    result = {"accuracy": ours["val_accuracy"][-1], "seconds": ours["seconds"], "history": ours}
+    if args.compare_torch:
+        import torch
+        theirs = histories["PyTorch"]
+        result.update(torch_accuracy=theirs["val_accuracy"][-1], torch_seconds=theirs["seconds"])
+        print(f"time ratio autograd-lite / PyTorch {torch.__version__} ({torch.get_num_threads()} "
+              f"threads): {ours['seconds'] / theirs['seconds']:.2f}")
 
     path = os.path.join(args.out, "mnist_cnn_curves.png")
     figure = Figure(figsize=(9, 3.4), layout="constrained")

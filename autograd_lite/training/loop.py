@@ -17,6 +17,7 @@ import math
 import numpy as np
 from tqdm.auto import tqdm
 
+import nn
 from ..data import DataLoader, TensorDataset
 from ..function import no_grad
 from ..tensor import Tensor
@@ -57,29 +58,20 @@ def _loader(x, y, batch_size, shuffle, float_dtype, name):
     return DataLoader(TensorDataset(x, y), batch_size=batch_size, shuffle=shuffle)
 
 
-def _penalty(model, regularization):
-    """``nn.regularization_loss`` when nn offers it and regularisation is on, else None."""
-    if not regularization:
-        return None
-    import nn
-    return getattr(nn, "regularization_loss", None)
-
-
 def _infer_from_logits(loss_fn):
     """Outputs are logits unless the loss takes probabilities (``nn.BCELoss``)."""
-    import nn
-    bce = getattr(nn, "BCELoss", None)
-    return not (bce is not None and isinstance(loss_fn, bce))
+    return not isinstance(loss_fn, nn.BCELoss)
 
 
-def _batches(model, loader):
-    """Yield (outputs, targets) arrays batch by batch, in eval mode and without a graph."""
-    was_training = getattr(model, "training", False)
+def _eval_outputs(model, batches):
+    """Yield ``(model(inputs), batch)`` for batches of inputs or (inputs, targets), in eval mode and
+    without a graph; the model's mode is restored afterwards."""
+    was_training = model.training
     model.eval()
     try:
         with no_grad():
-            for inputs, targets in loader:
-                yield model(inputs), targets
+            for batch in batches:
+                yield model(batch[0] if isinstance(batch, (tuple, list)) else batch), batch
     finally:
         model.train(was_training)
 
@@ -99,7 +91,7 @@ def evaluate(model, x, y=None, *, loss_fn=None, metrics=(), batch_size=256, from
         from_logits = _infer_from_logits(loss_fn)
     loader = _loader(x, y, batch_size, False, _model_float_dtype(model), "evaluate")
     total, count, outputs, targets = 0.0, 0, [], []
-    for output, target in _batches(model, loader):
+    for output, (_, target) in _eval_outputs(model, loader):
         n = len(output)
         if loss_fn is not None:
             total += float(loss_fn(output, target).item()) * n
@@ -111,9 +103,10 @@ def evaluate(model, x, y=None, *, loss_fn=None, metrics=(), batch_size=256, from
         raise ValueError("evaluate: the data is empty")
     logs = {}
     if loss_fn is not None:
-        penalty = _penalty(model, regularization)
-        with no_grad():
-            logs["loss"] = total / count + (float(penalty(model).item()) if penalty else 0.0)
+        logs["loss"] = total / count
+        if regularization:
+            with no_grad():
+                logs["loss"] += float(nn.regularization_loss(model).item())
     if metric_objects:
         outputs, targets = np.concatenate(outputs), np.concatenate(targets)
         for metric in metric_objects:
@@ -129,16 +122,7 @@ def predict(model, x, batch_size=256):
     else:
         array = _as_array(x, "predict x", _model_float_dtype(model))
         batches = DataLoader(TensorDataset(array), batch_size=batch_size)
-    was_training = getattr(model, "training", False)
-    model.eval()
-    outputs = []
-    try:
-        with no_grad():
-            for batch in batches:
-                inputs = batch[0] if isinstance(batch, (tuple, list)) else batch
-                outputs.append(model(inputs).data)
-    finally:
-        model.train(was_training)
+    outputs = [output.data for output, _ in _eval_outputs(model, batches)]
     if not outputs:
         raise ValueError("predict: the data is empty")
     return np.concatenate(outputs)
@@ -208,7 +192,7 @@ def fit(model, x, y=None, *, loss_fn, optimizer, epochs=1, batch_size=32, valida
     metric_objects = [get_metric(m) for m in metrics]
     if from_logits is None:
         from_logits = _infer_from_logits(loss_fn)
-    penalty = _penalty(model, regularization)
+    penalty = nn.regularization_loss if regularization else None
 
     history = History()
     callbacks = [history, *callbacks]
@@ -216,7 +200,7 @@ def fit(model, x, y=None, *, loss_fn, optimizer, epochs=1, batch_size=32, valida
     for callback in callbacks:
         callback.set_model(model)
         callback.set_params(params)
-    was_training = getattr(model, "training", True)
+    was_training = model.training
     model.stop_training = False
     for callback in callbacks:
         callback.on_train_begin({})
