@@ -1,4 +1,5 @@
-"""Convolution kernels (NCHW, any stride and padding): implicit GEMM on ``gemm``'s micro-kernel.
+"""Convolution kernels (NCHW): implicit GEMM on ``gemm``'s micro-kernel, split by images across
+Numba's threads (each worker has its own buffers, so nothing races).
 
 With K = C kH kW, P = OH OW and cols_n (K x P) the im2col matrix of image n,
 cols_n[(c, a, b), (i, j)] = x_pad[n, c, i sH + a, j sW + b]:
@@ -7,16 +8,21 @@ cols_n[(c, a, b), (i, j)] = x_pad[n, c, i sH + a, j sW + b]:
     weight grad    dW    (C_out x K) = sum_n g_n (C_out x P) @ cols_n^T (P x K)
     input grad     dcols (K x P)     = W^T (K x C_out) @ g_n (C_out x P);  dx_n = col2im(dcols)
 
-cols_n is never built in memory: each worker copies its image into a zero-padded buffer and packs the
-GEMM panel straight from it (``_pack_im2col``: K x P, ``_pack_im2col_transposed``: P x K). Work is
-split by images across Numba's threads (each with its own buffers), so nothing races:
+cols_n is never built. With stride 1 its rows are, in "wide" coordinates q = i Wp + j (Wp = padded
+width, j running over the whole padded row), contiguous runs of the flattened padded image:
 
-    parallel for each worker:
-        for n in this worker's images:
-            x_pad = pad(x[n]);  pack the panel(s) from x_pad
-            for each C tile:  micro_kernel   (forward: into out[n];  weight grad: into the worker's
-                                              partial dW;  input grad: into dcols, then col2im)
-    weight grad: dW = sum of the workers' partials
+    cols_wide[(c, a, b), q] = x_pad_flat[c Hp Wp + a Wp + b + q]
+
+so the micro-kernel reads them in place (B rows for the forward, A rows for the weight gradient) and
+only the columns j < OW of a wide result are kept (weight grad: g is zero there). Other strides pack
+the im2col panel from the padded image. The input gradient reads g's rows in place and scatters
+dcols back with col2im. Per worker:
+
+    for n in this worker's images:
+        x_pad = pad(x[n])                                         (forward, weight grad)
+        forward:      wide = W @ cols_wide;  out[n] = wide[:, j < OW] + bias
+        weight grad:  partial_dW^T += cols_wide @ pack(g_wide^T)     (summed over workers at the end)
+        input grad:   dcols = W^T @ g[n];  dx[n] = crop(col2im(dcols))
 
 NumPy references: ``reference.conv2d_forward``, ``conv2d_weight_grad``, ``conv2d_input_grad``.
 """
@@ -25,88 +31,152 @@ from __future__ import annotations
 import numpy as np
 from numba import get_num_threads, njit, prange
 
-from .gemm import MR, pack_a, pack_b, packed_size, panel_depth, tile
+from .conv_strided import forward_strided, input_grad_strided, weight_grad_strided
+from .gemm import MR, matrix_rows, pack_a, packed_size, panel_depth, sliver_rows, sliver_steps, tile
+from .im2col import pad_into, shift_offsets
 from .simd import lanes_of
 
 
-@njit(cache=True)
-def _pad_into(x, offset, channels, height, width, pad_h, pad_w, padded):
-    """padded[c, pad_h + r, pad_w + s] = x[offset + (c H + r) W + s]; the border stays as it is."""
+@njit(parallel=True, fastmath=True, cache=True)
+def _forward_wide(x, packed_w, bias, has_bias, out, images, channels, height, width, out_channels,
+                  kernel_h, kernel_w, pad_h, pad_w, panel, workers):
+    lanes = lanes_of(out)
     padded_h, padded_w = height + 2 * pad_h, width + 2 * pad_w
-    for c in range(channels):
-        for r in range(height):
-            source = offset + (c * height + r) * width
-            target = (c * padded_h + pad_h + r) * padded_w + pad_w
-            for s in range(width):
-                padded[target + s] = x[source + s]
-
-
-@njit(cache=True)
-def _pack_im2col(padded, padded_h, padded_w, kernel_h, kernel_w, stride_h, stride_w, out_h, out_w,
-                 k0, depth, packed):
-    """packed[jb][k][j] = cols[k0 + k, jb NR + j] (the B panel of the forward GEMM; 0 past P)."""
-    width = 2 * lanes_of(packed)
-    positions = out_h * out_w
-    slivers = -(-positions // width)
-    for k in range(depth):
-        kk = k0 + k
-        c, a, b = kk // (kernel_h * kernel_w), (kk // kernel_w) % kernel_h, kk % kernel_w
-        source = (c * padded_h + a) * padded_w + b
-        sliver, lane = 0, 0
-        for i in range(out_h):
-            row = source + i * stride_h * padded_w
-            for j in range(out_w):
-                packed[(sliver * depth + k) * width + lane] = padded[row + j * stride_w]
-                lane += 1
-                if lane == width:
-                    sliver, lane = sliver + 1, 0
-        if lane:
-            for rest in range(lane, width):
-                packed[(sliver * depth + k) * width + rest] = 0.0
-    return slivers
-
-
-@njit(cache=True)
-def _pack_im2col_transposed(padded, padded_h, padded_w, kernel_h, kernel_w, stride_h, stride_w,
-                            out_w, patch, p0, depth, packed):
-    """packed[jb][p][j] = cols[jb NR + j, p0 + p] (the B panel of the weight-grad GEMM; 0 past K)."""
-    width = 2 * lanes_of(packed)
-    slivers = -(-patch // width)
-    for kk in range(slivers * width):
-        sliver, lane = kk // width, kk % width
-        base = sliver * depth * width + lane
-        if kk >= patch:
-            for p in range(depth):
-                packed[base + p * width] = 0.0
-            continue
-        c, a, b = kk // (kernel_h * kernel_w), (kk // kernel_w) % kernel_h, kk % kernel_w
-        source = (c * padded_h + a) * padded_w + b
-        i, j = p0 // out_w, p0 % out_w
-        for p in range(depth):
-            packed[base + p * width] = padded[source + i * stride_h * padded_w + j * stride_w]
-            j += 1
-            if j == out_w:
-                i, j = i + 1, 0
-
-
-@njit(cache=True)
-def _col2im_add(cols, padded, padded_h, padded_w, channels, kernel_h, kernel_w, stride_h, stride_w,
-                out_h, out_w):
-    """padded[c, i sH + a, j sW + b] += cols[(c, a, b), (i, j)]  (the adjoint of im2col)."""
-    positions = out_h * out_w
-    for c in range(channels):
-        for a in range(kernel_h):
-            for b in range(kernel_w):
-                row = ((c * kernel_h + a) * kernel_w + b) * positions
-                target = (c * padded_h + a) * padded_w + b
+    out_h, out_w = padded_h - kernel_h + 1, padded_w - kernel_w + 1
+    patch, positions = channels * kernel_h * kernel_w, out_h * out_w
+    wide_cols = -(-(out_h * padded_w) // (2 * lanes)) * 2 * lanes
+    offsets = shift_offsets(channels, kernel_h, kernel_w, padded_h * padded_w, padded_w)
+    row_slivers = -(-out_channels // MR)
+    for worker in prange(workers):
+        padded = np.zeros(channels * padded_h * padded_w + 2 * lanes + kernel_w, dtype=out.dtype)
+        wide = np.empty(out_channels * wide_cols, dtype=out.dtype)
+        scratch = np.empty(MR * 2 * lanes, dtype=out.dtype)
+        for n in range(worker * images // workers, (worker + 1) * images // workers):
+            pad_into(x, n * channels * height * width, channels, height, width, pad_h, pad_w,
+                     padded)
+            for k0 in range(0, patch, panel):
+                part = min(panel, patch - k0)
+                weights = packed_w[row_slivers * MR * k0:]
+                for q0 in range(0, wide_cols, 2 * lanes):
+                    for ib in range(row_slivers):
+                        tile(weights, sliver_rows(ib * part * MR), MR, padded, q0,
+                             offsets[k0:k0 + part], part, wide,
+                             matrix_rows(ib * MR * wide_cols + q0, wide_cols),
+                             out_channels - ib * MR, 2 * lanes, k0 > 0, scratch)
+            base = n * out_channels * positions
+            for o in range(out_channels):
+                shift = bias[o] if has_bias else bias[0]  # bias is [0] without one
                 for i in range(out_h):
-                    at = target + i * stride_h * padded_w
-                    source = row + i * out_w
+                    source, target = o * wide_cols + i * padded_w, base + o * positions + i * out_w
                     for j in range(out_w):
-                        padded[at + j * stride_w] += cols[source + j]
+                        out[target + j] = wide[source + j] + shift
 
 
-def _pack_weight(matrix_flat, rows, depth, row_stride, col_stride, panel):
+@njit(parallel=True, fastmath=True, cache=True)
+def _weight_grad_wide(x, grad, partial, images, channels, height, width, out_channels, kernel_h,
+                      kernel_w, pad_h, pad_w, panel, workers):
+    """partial[worker] (K x C_out) += cols_wide @ g_wide^T over the worker's images."""
+    lanes = lanes_of(partial)
+    padded_h, padded_w = height + 2 * pad_h, width + 2 * pad_w
+    out_h, out_w = padded_h - kernel_h + 1, padded_w - kernel_w + 1
+    patch, positions, wide = channels * kernel_h * kernel_w, out_h * out_w, out_h * padded_w
+    offsets = shift_offsets(channels, kernel_h, kernel_w, padded_h * padded_w, padded_w)
+    row_slivers, col_slivers = -(-patch // MR), -(-out_channels // (2 * lanes))
+    for worker in prange(workers):
+        padded = np.zeros(channels * padded_h * padded_w + kernel_w, dtype=partial.dtype)
+        packed_g = np.empty(packed_size(out_channels, 2 * lanes, panel), dtype=partial.dtype)
+        scratch = np.empty(MR * 2 * lanes, dtype=partial.dtype)
+        mine = partial[worker]
+        for n in range(worker * images // workers, (worker + 1) * images // workers):
+            pad_into(x, n * channels * height * width, channels, height, width, pad_h, pad_w,
+                     padded)
+            for q0 in range(0, wide, panel):
+                part = min(panel, wide - q0)
+                _pack_wide_transposed(grad, n * out_channels * positions, out_channels, positions,
+                                      out_w, padded_w, q0, part, packed_g)
+                steps = sliver_steps(part, 2 * lanes)
+                for jb in range(col_slivers):
+                    for ib in range(row_slivers):
+                        first = ib * MR
+                        rows = shifted_rows(offsets, first, q0)
+                        tile(padded, rows, 1, packed_g, jb * part * 2 * lanes, steps, part, mine,
+                             matrix_rows(first * out_channels + jb * 2 * lanes, out_channels),
+                             patch - first, out_channels - jb * 2 * lanes, True, scratch)
+
+
+@njit(cache=True)
+def _pack_wide_transposed(grad, offset, out_channels, positions, out_w, padded_w, q0, depth,
+                          packed):
+    """packed[jb][q][lane] = g[o, i, j] for o = jb NR + lane and wide position q0 + q = i Wp + j;
+    zero where j >= OW (wide columns that are not outputs) and past the last channel."""
+    width = 2 * lanes_of(packed)
+    for jb in range(-(-out_channels // width)):
+        for q in range(depth):
+            i, j = (q0 + q) // padded_w, (q0 + q) % padded_w
+            target = (jb * depth + q) * width
+            source = offset + i * out_w + j
+            for lane in range(width):
+                o = jb * width + lane
+                if o < out_channels and j < out_w:
+                    packed[target + lane] = grad[source + o * positions]
+                else:
+                    packed[target + lane] = 0.0
+
+
+@njit(cache=True)
+def shifted_rows(offsets, first, shift):
+    """(offsets[first + r] + shift for r < 8), rows past the end repeating the last one (a partial
+    tile never writes them; reading them must stay in bounds)."""
+    last = offsets.size - 1
+    return (offsets[first] + shift, offsets[min(first + 1, last)] + shift,
+            offsets[min(first + 2, last)] + shift, offsets[min(first + 3, last)] + shift,
+            offsets[min(first + 4, last)] + shift, offsets[min(first + 5, last)] + shift,
+            offsets[min(first + 6, last)] + shift, offsets[min(first + 7, last)] + shift)
+
+
+@njit(parallel=True, fastmath=True, cache=True)
+def _input_grad_wide(grad, packed_wt, out, images, channels, height, width, out_channels, kernel_h,
+                     kernel_w, pad_h, pad_w, panel, workers):
+    """dx[n] = crop(col2im(W^T @ g_wide[n])) with col2im fused: each tile row (c, a, b) is added
+    straight into the padded image at c Hp Wp + a Wp + b + q (zeros of g_wide add nothing)."""
+    lanes = lanes_of(out)
+    padded_h, padded_w = height + 2 * pad_h, width + 2 * pad_w
+    out_h, out_w = padded_h - kernel_h + 1, padded_w - kernel_w + 1
+    patch, positions = channels * kernel_h * kernel_w, out_h * out_w
+    wide_cols = -(-(out_h * padded_w) // (2 * lanes)) * 2 * lanes
+    offsets = shift_offsets(channels, kernel_h, kernel_w, padded_h * padded_w, padded_w)
+    steps = np.arange(out_channels) * wide_cols
+    row_slivers = -(-patch // MR)
+    for worker in prange(workers):
+        padded = np.empty(channels * padded_h * padded_w + 2 * lanes + kernel_w, dtype=out.dtype)
+        rows = np.zeros(out_channels * wide_cols, dtype=out.dtype)  # zeros at j >= OW stay zero
+        scratch = np.empty(MR * 2 * lanes, dtype=out.dtype)
+        for n in range(worker * images // workers, (worker + 1) * images // workers):
+            for o in range(out_channels):
+                for i in range(out_h):
+                    source, target = ((n * out_channels + o) * out_h + i) * out_w, \
+                        o * wide_cols + i * padded_w
+                    for j in range(out_w):
+                        rows[target + j] = grad[source + j]
+            padded[:] = 0.0
+            for k0 in range(0, out_channels, panel):
+                part = min(panel, out_channels - k0)
+                weights = packed_wt[row_slivers * MR * k0:]
+                for q0 in range(0, wide_cols, 2 * lanes):
+                    for ib in range(row_slivers):
+                        tile(weights, sliver_rows(ib * part * MR), MR, rows, q0,
+                             steps[k0:k0 + part], part, padded, shifted_rows(offsets, ib * MR, q0),
+                             patch - ib * MR, 2 * lanes, True, scratch)
+            base = n * channels * height * width
+            for c in range(channels):
+                for r in range(height):
+                    source = (c * padded_h + pad_h + r) * padded_w + pad_w
+                    target = base + (c * height + r) * width
+                    for s in range(width):
+                        out[target + s] = padded[source + s]
+
+
+def pack_weight(matrix_flat, rows, depth, row_stride, col_stride, panel):
     """Every depth panel of a (rows x depth) matrix packed into MR slivers, one after the other."""
     packed = np.empty(packed_size(rows, MR, depth), dtype=matrix_flat.dtype)
     slivers = -(-rows // MR)
@@ -117,116 +187,27 @@ def _pack_weight(matrix_flat, rows, depth, row_stride, col_stride, panel):
     return packed
 
 
-@njit(parallel=True, fastmath=True, cache=True)
-def _forward(x, packed_w, bias, has_bias, out, images, channels, height, width, out_channels,
-             kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, out_h, out_w, panel, workers):
-    lanes = lanes_of(out)
-    padded_h, padded_w = height + 2 * pad_h, width + 2 * pad_w
-    patch, positions = channels * kernel_h * kernel_w, out_h * out_w
-    row_slivers = -(-out_channels // MR)
-    for worker in prange(workers):
-        padded = np.zeros(channels * padded_h * padded_w, dtype=out.dtype)
-        packed = np.empty(packed_size(positions, 2 * lanes, panel), dtype=out.dtype)
-        scratch = np.empty(MR * 2 * lanes, dtype=out.dtype)
-        for n in range(worker * images // workers, (worker + 1) * images // workers):
-            _pad_into(x, n * channels * height * width, channels, height, width, pad_h, pad_w,
-                      padded)
-            out_offset = n * out_channels * positions
-            for k0 in range(0, patch, panel):
-                part = min(panel, patch - k0)
-                col_slivers = _pack_im2col(padded, padded_h, padded_w, kernel_h, kernel_w,
-                                           stride_h, stride_w, out_h, out_w, k0, part, packed)
-                weights = packed_w[row_slivers * MR * k0:]
-                for jb in range(col_slivers):
-                    for ib in range(row_slivers):
-                        tile(weights, ib, packed, jb, part, out, out_offset, positions,
-                             out_channels, positions, k0 > 0, scratch)
-            if has_bias:
-                for o in range(out_channels):
-                    at = out_offset + o * positions
-                    for p in range(positions):
-                        out[at + p] += bias[o]
-
-
-@njit(parallel=True, fastmath=True, cache=True)
-def _weight_grad(x, grad, partial, images, channels, height, width, out_channels, kernel_h,
-                 kernel_w, stride_h, stride_w, pad_h, pad_w, out_h, out_w, panel, workers):
-    lanes = lanes_of(partial)
-    padded_h, padded_w = height + 2 * pad_h, width + 2 * pad_w
-    patch, positions = channels * kernel_h * kernel_w, out_h * out_w
-    row_slivers = -(-out_channels // MR)
-    for worker in prange(workers):
-        padded = np.zeros(channels * padded_h * padded_w, dtype=partial.dtype)
-        packed_g = np.empty(packed_size(out_channels, MR, panel), dtype=partial.dtype)
-        packed_x = np.empty(packed_size(patch, 2 * lanes, panel), dtype=partial.dtype)
-        scratch = np.empty(MR * 2 * lanes, dtype=partial.dtype)
-        mine = partial[worker]
-        for n in range(worker * images // workers, (worker + 1) * images // workers):
-            _pad_into(x, n * channels * height * width, channels, height, width, pad_h, pad_w,
-                      padded)
-            for p0 in range(0, positions, panel):
-                part = min(panel, positions - p0)
-                pack_a(grad, n * out_channels * positions, positions, 1, out_channels, p0, part,
-                       0, row_slivers, packed_g)
-                _pack_im2col_transposed(padded, padded_h, padded_w, kernel_h, kernel_w, stride_h,
-                                        stride_w, out_w, patch, p0, part, packed_x)
-                for jb in range(-(-patch // (2 * lanes))):
-                    for ib in range(row_slivers):
-                        tile(packed_g, ib, packed_x, jb, part, mine, 0, patch, out_channels,
-                             patch, True, scratch)
-
-
-@njit(parallel=True, fastmath=True, cache=True)
-def _input_grad(grad, packed_wt, out, images, channels, height, width, out_channels, kernel_h,
-                kernel_w, stride_h, stride_w, pad_h, pad_w, out_h, out_w, panel, workers):
-    lanes = lanes_of(out)
-    padded_h, padded_w = height + 2 * pad_h, width + 2 * pad_w
-    patch, positions = channels * kernel_h * kernel_w, out_h * out_w
-    row_slivers = -(-patch // MR)
-    col_slivers = -(-positions // (2 * lanes))
-    for worker in prange(workers):
-        padded = np.empty(channels * padded_h * padded_w, dtype=out.dtype)
-        packed_g = np.empty(packed_size(positions, 2 * lanes, panel), dtype=out.dtype)
-        cols = np.empty(patch * positions, dtype=out.dtype)
-        scratch = np.empty(MR * 2 * lanes, dtype=out.dtype)
-        for n in range(worker * images // workers, (worker + 1) * images // workers):
-            for k0 in range(0, out_channels, panel):
-                part = min(panel, out_channels - k0)
-                pack_b(grad, n * out_channels * positions, positions, 1, positions, k0, part, 0,
-                       col_slivers, packed_g)
-                weights = packed_wt[row_slivers * MR * k0:]
-                for jb in range(col_slivers):
-                    for ib in range(row_slivers):
-                        tile(weights, ib, packed_g, jb, part, cols, 0, positions, patch,
-                             positions, k0 > 0, scratch)
-            padded[:] = 0.0
-            _col2im_add(cols, padded, padded_h, padded_w, channels, kernel_h, kernel_w, stride_h,
-                        stride_w, out_h, out_w)
-            base = n * channels * height * width
-            for c in range(channels):
-                for r in range(height):
-                    source = (c * padded_h + pad_h + r) * padded_w + pad_w
-                    target = base + (c * height + r) * width
-                    for s in range(width):
-                        out[target + s] = padded[source + s]
-
-
 # ----------------------------------------------------------------------------- array API
 def conv2d_forward(x, weight, stride, padding, bias=None):
     """out (N, C_out, OH, OW) = conv(x, weight) (+ bias), the Numba twin of the reference."""
-    x, weight = np.ascontiguousarray(x), np.ascontiguousarray(weight)
+    x, weight = np.ascontiguousarray(x), np.ascontiguousarray(weight, dtype=x.dtype)
     (images, channels, height, width), (out_channels, _, kernel_h, kernel_w) = x.shape, weight.shape
     out_h = (height + 2 * padding[0] - kernel_h) // stride[0] + 1
     out_w = (width + 2 * padding[1] - kernel_w) // stride[1] + 1
     patch = channels * kernel_h * kernel_w
     panel = panel_depth(patch)
-    packed_w = _pack_weight(weight.reshape(-1), out_channels, patch, patch, 1, panel)
+    packed_w = pack_weight(weight.reshape(-1), out_channels, patch, patch, 1, panel)
     out = np.empty((images, out_channels, out_h, out_w), dtype=x.dtype)
     has_bias = bias is not None
     bias = np.ascontiguousarray(bias, dtype=x.dtype) if has_bias else np.zeros(1, dtype=x.dtype)
-    _forward(x.reshape(-1), packed_w, bias, has_bias, out.reshape(-1), images, channels, height,
-             width, out_channels, kernel_h, kernel_w, *stride, *padding, out_h, out_w, panel,
-             min(get_num_threads(), images))
+    workers = min(get_num_threads(), images)
+    if stride == (1, 1):
+        _forward_wide(x.reshape(-1), packed_w, bias, has_bias, out.reshape(-1), images, channels,
+                      height, width, out_channels, kernel_h, kernel_w, *padding, panel, workers)
+    else:
+        forward_strided(x.reshape(-1), packed_w, bias, has_bias, out.reshape(-1), images,
+                        channels, height, width, out_channels, kernel_h, kernel_w, *stride,
+                        *padding, out_h, out_w, panel, workers)
     return out
 
 
@@ -236,11 +217,19 @@ def conv2d_weight_grad(x, grad, weight_shape, stride, padding):
     images, channels, height, width = x.shape
     out_channels, _, kernel_h, kernel_w = weight_shape
     out_h, out_w = grad.shape[2:]
+    patch = channels * kernel_h * kernel_w
     workers = min(get_num_threads(), images)
-    partial = np.zeros((workers, out_channels * channels * kernel_h * kernel_w), dtype=x.dtype)
-    _weight_grad(x.reshape(-1), grad.reshape(-1), partial, images, channels, height, width,
-                 out_channels, kernel_h, kernel_w, *stride, *padding, out_h, out_w,
-                 panel_depth(out_h * out_w), workers)
+    partial = np.zeros((workers, out_channels * patch), dtype=x.dtype)
+    if stride == (1, 1):
+        wide = out_h * (width + 2 * padding[1])
+        _weight_grad_wide(x.reshape(-1), grad.reshape(-1), partial, images, channels, height,
+                          width, out_channels, kernel_h, kernel_w, *padding, panel_depth(wide),
+                          workers)
+        total = partial[0] if workers == 1 else partial.sum(axis=0)
+        return np.ascontiguousarray(total.reshape(patch, out_channels).T).reshape(weight_shape)
+    weight_grad_strided(x.reshape(-1), grad.reshape(-1), partial, images, channels, height, width,
+                        out_channels, kernel_h, kernel_w, *stride, *padding, out_h, out_w,
+                        panel_depth(out_h * out_w), workers)
     return (partial[0] if workers == 1 else partial.sum(axis=0)).reshape(weight_shape)
 
 
@@ -253,9 +242,14 @@ def conv2d_input_grad(grad, weight, input_shape, stride, padding):
     out_h, out_w = grad.shape[2:]
     patch = channels * kernel_h * kernel_w
     panel = panel_depth(out_channels)
-    packed_wt = _pack_weight(weight.reshape(-1), patch, out_channels, 1, patch, panel)
+    packed_wt = pack_weight(weight.reshape(-1), patch, out_channels, 1, patch, panel)
     out = np.empty(input_shape, dtype=weight.dtype)
-    _input_grad(grad.reshape(-1), packed_wt, out.reshape(-1), images, channels, height, width,
-                out_channels, kernel_h, kernel_w, *stride, *padding, out_h, out_w, panel,
-                min(get_num_threads(), images))
+    workers = min(get_num_threads(), images)
+    if stride == (1, 1):
+        _input_grad_wide(grad.reshape(-1), packed_wt, out.reshape(-1), images, channels, height,
+                         width, out_channels, kernel_h, kernel_w, *padding, panel, workers)
+    else:
+        input_grad_strided(grad.reshape(-1), packed_wt, out.reshape(-1), images, channels, height,
+                           width, out_channels, kernel_h, kernel_w, *stride, *padding, out_h,
+                           out_w, panel, workers)
     return out

@@ -13,6 +13,9 @@ micro-kernel reads them, then a register-blocked micro-kernel computes one MR x 
             for r in range(8):  a = Ap[ib][k][r];  c[r][0] += a * b0;  c[r][1] += a * b1
         C[tile] = c   (or C[tile] += c when accumulating over several depth panels)
 
+The micro-kernel reads A and B through offsets (start of each of the 8 A rows plus a step; an offset
+per step for B), so the convolution kernels can feed it image rows in place instead of packed panels.
+
 Each step does 16 vector FMAs for 2 vector loads and 8 broadcasts; the 16 accumulators never leave
 the registers during the depth loop. NumPy reference: ``reference.matmul`` (C = A @ B).
 """
@@ -43,68 +46,91 @@ def _store_row(out, at, lanes, first, second, accumulate):
 
 
 @njit(fastmath=True, cache=True)
-def micro_kernel(packed_a, a_at, packed_b, b_at, depth, out, out_at, out_stride, accumulate):
-    """out[r*out_stride : +2L] (+)= sum_k packed_a[a_at + 8k + r] * packed_b[b_at + 2Lk : +2L]."""
+def micro_kernel(a, a_rows, a_step, b, b_base, b_offsets, depth, out, out_rows, accumulate):
+    """out[out_rows[r] + (0:2L)] (+)= sum over k < depth of
+    a[a_rows[r] + k a_step] * b[b_base + b_offsets[k] + (0:2L)], for the 8 rows r.
+
+    A packed sliver has a_rows = (s, s+1, ..., s+7) and a_step = MR; rows read in place (a matrix
+    with contiguous rows, e.g. the shifted image rows of a convolution) have their own starts and
+    a_step = 1. ``b_offsets`` gives each step's B row: k NR for a packed sliver, any offsets else.
+    The output rows are anywhere too: ``matrix_rows`` for a plain matrix, shifted image rows when
+    the convolution's input gradient adds its tiles straight into the image (col2im fused)."""
     lanes = lanes_of(out)
-    c00 = zeros_like(packed_a); c01 = zeros_like(packed_a); c10 = zeros_like(packed_a)
-    c11 = zeros_like(packed_a); c20 = zeros_like(packed_a); c21 = zeros_like(packed_a)
-    c30 = zeros_like(packed_a); c31 = zeros_like(packed_a); c40 = zeros_like(packed_a)
-    c41 = zeros_like(packed_a); c50 = zeros_like(packed_a); c51 = zeros_like(packed_a)
-    c60 = zeros_like(packed_a); c61 = zeros_like(packed_a); c70 = zeros_like(packed_a)
-    c71 = zeros_like(packed_a)
-    for _ in range(depth):
-        b0 = load(packed_b, b_at)
-        b1 = load(packed_b, b_at + lanes)
-        a = broadcast(packed_a, a_at)
-        c00 = fma(a, b0, c00); c01 = fma(a, b1, c01)
-        a = broadcast(packed_a, a_at + 1)
-        c10 = fma(a, b0, c10); c11 = fma(a, b1, c11)
-        a = broadcast(packed_a, a_at + 2)
-        c20 = fma(a, b0, c20); c21 = fma(a, b1, c21)
-        a = broadcast(packed_a, a_at + 3)
-        c30 = fma(a, b0, c30); c31 = fma(a, b1, c31)
-        a = broadcast(packed_a, a_at + 4)
-        c40 = fma(a, b0, c40); c41 = fma(a, b1, c41)
-        a = broadcast(packed_a, a_at + 5)
-        c50 = fma(a, b0, c50); c51 = fma(a, b1, c51)
-        a = broadcast(packed_a, a_at + 6)
-        c60 = fma(a, b0, c60); c61 = fma(a, b1, c61)
-        a = broadcast(packed_a, a_at + 7)
-        c70 = fma(a, b0, c70); c71 = fma(a, b1, c71)
-        a_at += MR
-        b_at += 2 * lanes
-    _store_row(out, out_at, lanes, c00, c01, accumulate)
-    _store_row(out, out_at + out_stride, lanes, c10, c11, accumulate)
-    _store_row(out, out_at + 2 * out_stride, lanes, c20, c21, accumulate)
-    _store_row(out, out_at + 3 * out_stride, lanes, c30, c31, accumulate)
-    _store_row(out, out_at + 4 * out_stride, lanes, c40, c41, accumulate)
-    _store_row(out, out_at + 5 * out_stride, lanes, c50, c51, accumulate)
-    _store_row(out, out_at + 6 * out_stride, lanes, c60, c61, accumulate)
-    _store_row(out, out_at + 7 * out_stride, lanes, c70, c71, accumulate)
+    a0, a1, a2, a3, a4, a5, a6, a7 = a_rows
+    c00 = zeros_like(out); c01 = zeros_like(out); c10 = zeros_like(out); c11 = zeros_like(out)
+    c20 = zeros_like(out); c21 = zeros_like(out); c30 = zeros_like(out); c31 = zeros_like(out)
+    c40 = zeros_like(out); c41 = zeros_like(out); c50 = zeros_like(out); c51 = zeros_like(out)
+    c60 = zeros_like(out); c61 = zeros_like(out); c70 = zeros_like(out); c71 = zeros_like(out)
+    step = 0
+    for k in range(depth):
+        b_at = b_base + b_offsets[k]
+        b0 = load(b, b_at)
+        b1 = load(b, b_at + lanes)
+        x = broadcast(a, a0 + step)
+        c00 = fma(x, b0, c00); c01 = fma(x, b1, c01)
+        x = broadcast(a, a1 + step)
+        c10 = fma(x, b0, c10); c11 = fma(x, b1, c11)
+        x = broadcast(a, a2 + step)
+        c20 = fma(x, b0, c20); c21 = fma(x, b1, c21)
+        x = broadcast(a, a3 + step)
+        c30 = fma(x, b0, c30); c31 = fma(x, b1, c31)
+        x = broadcast(a, a4 + step)
+        c40 = fma(x, b0, c40); c41 = fma(x, b1, c41)
+        x = broadcast(a, a5 + step)
+        c50 = fma(x, b0, c50); c51 = fma(x, b1, c51)
+        x = broadcast(a, a6 + step)
+        c60 = fma(x, b0, c60); c61 = fma(x, b1, c61)
+        x = broadcast(a, a7 + step)
+        c70 = fma(x, b0, c70); c71 = fma(x, b1, c71)
+        step += a_step
+    o0, o1, o2, o3, o4, o5, o6, o7 = out_rows
+    _store_row(out, o0, lanes, c00, c01, accumulate)
+    _store_row(out, o1, lanes, c10, c11, accumulate)
+    _store_row(out, o2, lanes, c20, c21, accumulate)
+    _store_row(out, o3, lanes, c30, c31, accumulate)
+    _store_row(out, o4, lanes, c40, c41, accumulate)
+    _store_row(out, o5, lanes, c50, c51, accumulate)
+    _store_row(out, o6, lanes, c60, c61, accumulate)
+    _store_row(out, o7, lanes, c70, c71, accumulate)
+
+
+@njit(cache=True)
+def matrix_rows(start, stride):
+    """out_rows of a tile whose first row starts at ``start`` in a matrix with that row stride."""
+    return (start, start + stride, start + 2 * stride, start + 3 * stride, start + 4 * stride,
+            start + 5 * stride, start + 6 * stride, start + 7 * stride)
+
+
+@njit(cache=True)
+def sliver_rows(start):
+    """a_rows of a packed A sliver that starts at ``start``."""
+    return (start, start + 1, start + 2, start + 3, start + 4, start + 5, start + 6, start + 7)
 
 
 @njit(fastmath=True, cache=True)
-def tile(packed_a, ib, packed_b, jb, depth, out, out_offset, out_stride, rows, cols, accumulate,
-         scratch):
-    """C[ib*MR : +MR, jb*NR : +NR] (+)= Ap[ib] Bp[jb], C row i at out[out_offset + i*out_stride].
-
-    A tile that sticks out of the rows x cols matrix is computed into ``scratch`` (MR*NR elements)
-    and only its valid part is written."""
+def tile(a, a_rows, a_step, b, b_base, b_offsets, depth, out, out_rows, valid_rows, valid_cols,
+         accumulate, scratch):
+    """``micro_kernel`` for a tile of which only valid_rows x valid_cols lie inside the output: a
+    partial tile is computed into ``scratch`` (MR x NR elements) and only its valid part written."""
     width = 2 * lanes_of(out)
-    a_at, b_at = ib * depth * MR, jb * depth * width
-    i, j = ib * MR, jb * width
-    if i + MR <= rows and j + width <= cols:
-        micro_kernel(packed_a, a_at, packed_b, b_at, depth, out, out_offset + i * out_stride + j,
-                     out_stride, accumulate)
+    if valid_rows >= MR and valid_cols >= width:
+        micro_kernel(a, a_rows, a_step, b, b_base, b_offsets, depth, out, out_rows, accumulate)
         return
-    micro_kernel(packed_a, a_at, packed_b, b_at, depth, scratch, 0, width, False)
-    for r in range(min(MR, rows - i)):
-        at = out_offset + (i + r) * out_stride + j
-        for c in range(min(width, cols - j)):
+    micro_kernel(a, a_rows, a_step, b, b_base, b_offsets, depth, scratch, matrix_rows(0, width),
+                 False)
+    for r in range(min(MR, valid_rows)):
+        at = out_rows[r]
+        for c in range(min(width, valid_cols)):
             if accumulate:
                 out[at + c] += scratch[r * width + c]
             else:
                 out[at + c] = scratch[r * width + c]
+
+
+@njit(cache=True)
+def sliver_steps(depth, width):
+    """b_offsets of a packed B sliver: k * width for k < depth."""
+    return np.arange(depth) * width
 
 
 @njit(cache=True)

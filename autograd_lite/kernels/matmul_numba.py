@@ -16,7 +16,8 @@ from __future__ import annotations
 import numpy as np
 from numba import get_num_threads, njit, prange
 
-from .gemm import MR, pack_a, pack_b, packed_size, panel_depth, tile
+from .gemm import (MR, matrix_rows, pack_a, pack_b, packed_size, panel_depth, sliver_rows,
+                   sliver_steps, tile)
 from .simd import lanes_of
 
 MC = 256          # rows of the A block one parallel pass works on
@@ -41,15 +42,18 @@ def gemm(a, a_offsets, a_row_stride, a_col_stride, b, b_offsets, b_row_stride, b
                        worker * b_slivers // workers, (worker + 1) * b_slivers // workers, packed_b)
                 pack_a(a, a_offsets[batch], a_row_stride, a_col_stride, rows, k0, part,
                        worker * a_slivers // workers, (worker + 1) * a_slivers // workers, packed_a)
+            steps = sliver_steps(part, width)
             for i0 in range(0, rows, MC):
                 first_row_tile = i0 // MR
                 row_tiles = -(-min(MC, rows - i0) // MR)
                 tiles = row_tiles * b_slivers
                 for worker in prange(workers):
                     for index in range(worker * tiles // workers, (worker + 1) * tiles // workers):
-                        tile(packed_a, first_row_tile + index % row_tiles, packed_b,
-                             index // row_tiles, part, out, out_offset, cols, rows, cols, k0 > 0,
-                             scratch[worker])
+                        ib, jb = first_row_tile + index % row_tiles, index // row_tiles
+                        tile(packed_a, sliver_rows(ib * part * MR), MR, packed_b,
+                             jb * part * width, steps, part, out,
+                             matrix_rows(out_offset + ib * MR * cols + jb * width, cols),
+                             rows - ib * MR, cols - jb * width, k0 > 0, scratch[worker])
     return out
 
 
