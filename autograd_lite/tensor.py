@@ -11,31 +11,10 @@ from __future__ import annotations
 import numpy as np
 
 from . import function as _function
+from .arguments import check_dim as _dim, reduction_axes as _axes, shape_from_args as _shape_arg
+from .arguments import to_array as _to_array, var_correction as _correction
 from .dtypes import (as_dtype, float16, float32, float64, int8, int16, int32, int64, uint8,  # noqa: F401
                      bool_)
-
-
-def _to_array(data, dtype):
-    if isinstance(data, Tensor):
-        data = data.data
-    if isinstance(data, (np.ndarray, np.generic)):
-        array = np.asarray(data)
-        if array.dtype.kind not in "fiub":
-            raise TypeError(f"unsupported NumPy dtype {array.dtype}: use a float, integer or bool array")
-    else:
-        if isinstance(data, (list, tuple)) and any(isinstance(x, Tensor) for x in data):
-            data = [x.data if isinstance(x, Tensor) else x for x in data]
-        array = np.asarray(data)
-        if array.dtype.kind == "f":
-            array = array.astype(np.float32)  # Python floats become float32, as in PyTorch
-        elif array.dtype.kind in "iu":
-            array = array.astype(np.int64)
-        elif array.dtype.kind != "b":
-            raise TypeError(f"cannot make a tensor from {type(data).__name__} (NumPy dtype "
-                            f"{array.dtype}): expected numbers, nested lists of numbers or an array")
-    if dtype is not None:
-        array = array.astype(as_dtype(dtype), copy=False)
-    return array
 
 
 class Tensor:
@@ -415,42 +394,6 @@ def _operand(value):
     raise TypeError(f"unsupported operand type {type(value).__name__} for a Tensor")
 
 
-def _dim(d, ndim, what):
-    """A dim argument in [-ndim, ndim) as a non-negative int (0-d tensors accept 0 and -1)."""
-    size = max(ndim, 1)
-    if not isinstance(d, (int, np.integer)) or isinstance(d, bool):
-        raise TypeError(f"{what}: dim must be an int, got {d!r}")
-    if not -size <= d < size:
-        raise IndexError(f"{what}: dim {d} is out of range for a tensor with {ndim} dimension(s) "
-                         f"(expected a dim in [{-size}, {size - 1}])")
-    return d % size
-
-
-def _axes(dim, axis, ndim):
-    """Normalise a ``dim``/``axis`` argument to a sorted tuple of non-negative axes (or None)."""
-    if dim is None:
-        dim = axis
-    elif axis is not None:
-        raise TypeError("pass dim or axis, not both")
-    if dim is None:
-        return None
-    dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
-    if not dims:  # dim=() reduces every dim, as in PyTorch
-        return None
-    axes = tuple(sorted({_dim(d, ndim, "reduction") for d in dims}))
-    if len(axes) != len(dims):
-        raise ValueError(f"dim {dim} names the same dimension twice")
-    return axes if ndim else ()
-
-
-def _correction(unbiased, correction):
-    if unbiased is not None and correction is not None:
-        raise TypeError("var/std: pass unbiased or correction, not both")
-    if unbiased is not None:
-        return int(bool(unbiased))
-    return 1 if correction is None else correction
-
-
 def _arg_reduce(fn, tensor, dim, keepdim):
     if tensor.data.size == 0:
         raise RuntimeError(f"{fn.__name__} of an empty tensor of shape {tensor.shape}")
@@ -460,12 +403,6 @@ def _arg_reduce(fn, tensor, dim, keepdim):
     axis = _dim(dim, tensor.ndim, fn.__name__)
     data = tensor.data if tensor.ndim else tensor.data.reshape(1)
     return Tensor._make(np.asarray(fn(data, axis=axis, keepdims=keepdim and tensor.ndim > 0), np.int64))
-
-
-def _shape_arg(shape):
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        shape = shape[0]
-    return tuple(int(s) for s in shape)
 
 
 def _index(index):
