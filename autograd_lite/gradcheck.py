@@ -118,7 +118,11 @@ def _compare(analytical, numerical, variables, names, atol, rtol, what):
 def _check(fn, inputs, names, eps, atol, rtol, raise_exception, what):
     variables = [x for x in inputs if isinstance(x, Tensor) and x.requires_grad]
     restore = []
-    for name, p in _parameters(fn):
+    parameters = _parameters(fn)
+    if any(p.dtype != np.float64 for _, p in parameters):
+        warnings.warn("gradcheck: the model's parameters are checked in float64 copies (restored "
+                      "afterwards)", stacklevel=3)
+    for name, p in parameters:
         restore.append((p, p.data, p.grad))
         p.data, p.grad = np.array(p.data, dtype=np.float64), None
         variables.append(p)
