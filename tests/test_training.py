@@ -62,6 +62,9 @@ def test_history_values_and_learning():
     assert history.history["val_accuracy"][-1] == skm.accuracy_score(y[90:], outputs.argmax(1))
     expected_loss = nn.CrossEntropyLoss()(ag.tensor(outputs), ag.tensor(y[90:])).item()
     assert history.history["val_loss"][-1] == pytest.approx(expected_loss, rel=1e-5)
+    figure = ag.plots.plot_history(history)  # per-epoch values plot as they are
+    assert [ax.get_title() for ax in figure.axes] == ["loss", "accuracy"]
+    assert len(figure.axes[0].lines) == 2  # training and validation
 
 
 def test_training_loss_is_the_sample_weighted_mean_of_batch_losses():
@@ -323,8 +326,8 @@ def test_missing_monitor_warns_with_the_available_names():
 @given(values=st.lists(st.sampled_from([0.1, 0.2, 0.3, 0.35, 0.5, 0.9]), min_size=1, max_size=12),
        patience=st.integers(0, 4), min_delta=st.sampled_from([0.0, 0.04, 0.1]))
 def test_stop_epoch_matches_the_documented_rule(values, patience, min_delta):
-    """Stop at the first epoch e > 0 that ends a run of patience+1... epochs without improvement, i.e.
-    when the number of epochs since the last improving epoch reaches max(patience, 1)."""
+    """Training stops at the first epoch e > 0 that does not improve and comes at least
+    ``patience`` epochs after the last improving one."""
     stopper, epochs, _ = drive(values, patience=patience, min_delta=min_delta)
     best, last_improvement, expected = np.inf, None, 0
     for epoch, value in enumerate(values):
