@@ -65,7 +65,10 @@ def test_op_matches_torch_and_finite_differences(op, data):
                     allow_unused=True)
     double = ag.grad(ours_outputs, ours_in, [ag.Tensor(s) for s in seeds], create_graph=True,
                      allow_unused=True)
-    sum(((o * ag.Tensor(s)).sum() for o, s in zip(ours_outputs, seeds)), ag.tensor(0.0, dtype="double")).backward()
+    total = ag.tensor(0.0, dtype="double")
+    for o, s in zip(ours_outputs, seeds):
+        total = total + (o * ag.Tensor(s)).sum()
+    total.backward()
     accumulated = [t.grad for t in ours_in]
     for grads in (plain, double, accumulated):
         for got, want, x in zip(_grads_or_zeros(grads, arrays), expected, ours_in):

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..dtypes import result_type
 from ..tensor import Tensor, _axes, _dim, _raw
-from . import LinearFn, MatMul, Max, Mul, Sum, Where, Cat, Expand, GetItem
+from . import LinearFn, MatMul, Mul, Sum, Where, Cat, Expand, GetItem
 
 MinMax = namedtuple("MinMax", ["values", "indices"])
 
@@ -223,4 +223,4 @@ def stack(tensors, dim=0):
 
 __all__ = ["MinMax", "matmul", "linear", "where", "relu", "abs", "maximum", "minimum", "clip", "mean",
            "var", "logsumexp", "max_along", "flatten", "squeeze", "unsqueeze", "expand", "cat",
-           "stack", "MatMul", "Max"]
+           "stack"]
