@@ -182,6 +182,15 @@ def test_gradients_at_ties_and_kinks_match_torch(name, ours, theirs):
     close(x.grad, xt.grad, rtol=1e-12)
 
 
+def test_nan_propagates_through_maximum_minimum_and_relu_like_torch():
+    data = np.array([np.nan, 1.0, 2.0, np.nan])
+    other = np.array([0.0, np.nan, 1.0, np.nan])
+    for ours, theirs in [(ag.maximum, torch.maximum), (ag.minimum, torch.minimum)]:
+        np.testing.assert_array_equal(ours(ag.tensor(data), ag.tensor(other)).data,
+                                      theirs(torch.tensor(data), torch.tensor(other)).numpy())
+    assert np.isnan(ag.tensor(data).relu().data[0]) and np.isnan(ag.tensor(data).max().item())
+
+
 @pytest.mark.parametrize("kwargs", [{}, {"unbiased": False}, {"unbiased": True}, {"correction": 0},
                                     {"correction": 2}, {"dim": 1}, {"dim": (0, 1), "keepdim": True},
                                     {"dim": -1, "correction": 0}])

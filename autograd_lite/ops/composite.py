@@ -79,15 +79,15 @@ def _pick(first_wins, ties, a, b):
 
 
 def maximum(a, b):
-    """Elementwise max; on ties each operand gets half of the gradient."""
+    """Elementwise max (NaN wins, as in PyTorch); on ties each operand gets half of the gradient."""
     a, b = _tensor(a, b), _tensor(b, a)
-    return _pick(a.data > b.data, a.data == b.data, a, b)
+    return _pick((a.data > b.data) | (a.data != a.data), a.data == b.data, a, b)
 
 
 def minimum(a, b):
-    """Elementwise min; on ties each operand gets half of the gradient."""
+    """Elementwise min (NaN wins, as in PyTorch); on ties each operand gets half of the gradient."""
     a, b = _tensor(a, b), _tensor(b, a)
-    return _pick(a.data < b.data, a.data == b.data, a, b)
+    return _pick((a.data < b.data) | (a.data != a.data), a.data == b.data, a, b)
 
 
 def clip(x, low=None, high=None):
