@@ -2,27 +2,25 @@
 Numba's threads (each worker has its own buffers, so nothing races).
 
 With K = C kH kW, P = OH OW and cols_n (K x P) the im2col matrix of image n,
-cols_n[(c, a, b), (i, j)] = x_pad[n, c, i sH + a, j sW + b]:
+cols_n[(c, a, b), p] = x_pad[n, c, i sH + a, j sW + b] for the pixel p = (i, j):
 
-    forward        out_n (C_out x P) = W (C_out x K) @ cols_n (K x P)  (+ bias)
-    weight grad    dW    (C_out x K) = sum_n g_n (C_out x P) @ cols_n^T (P x K)
-    input grad     dcols (K x P)     = W^T (K x C_out) @ g_n (C_out x P);  dx_n = col2im(dcols)
+    forward        out_n^T (P x C_out) = cols_n^T (P x K) @ W^T (K x C_out)   (+ bias)
+    weight grad    dW^T    (K x C_out) = sum_n cols_n (K x P) @ g_n^T (P x C_out)
+    input grad     dcols   (K x P)     = W^T (K x C_out) @ g_n (C_out x P);  dx_n = col2im(dcols)
 
-cols_n is never built. With stride 1 its rows are, in "wide" coordinates q = i Wp + j (Wp = padded
-width, j running over the whole padded row), contiguous runs of the flattened padded image:
+cols_n is never built: its element is x_pad_flat[offset(c, a, b) + position(p)] with
+offset(c, a, b) = c Hp Wp + a Wp + b and position(i, j) = i sH Wp + j sW (``shift_offsets``,
+``pixel_positions``), which is exactly how the micro-kernel addresses A (8 row starts plus one offset
+per depth step). So the forward reads 8 pixels' rows in place (A) against the packed filter (B) and
+the weight gradient reads 8 (c, a, b) rows in place against packed g^T. With stride 1 the input
+gradient works in "wide" coordinates q = i Wp + j over whole padded rows (g copied with zeros at
+j >= OW): B reads g's rows in place and each output row (c, a, b) of a tile is added straight into
+the padded image at offset(c, a, b) + q, so col2im is fused into the GEMM (other strides:
+``conv_strided``). Per worker, for each of its images n:
 
-    cols_wide[(c, a, b), q] = x_pad_flat[c Hp Wp + a Wp + b + q]
-
-so the micro-kernel reads them in place (B rows for the forward, A rows for the weight gradient) and
-only the columns j < OW of a wide result are kept (weight grad: g is zero there). Other strides pack
-the im2col panel from the padded image. The input gradient reads g's rows in place and scatters
-dcols back with col2im. Per worker:
-
-    for n in this worker's images:
-        x_pad = pad(x[n])                                         (forward, weight grad)
-        forward:      wide = W @ cols_wide;  out[n] = wide[:, j < OW] + bias
-        weight grad:  partial_dW^T += cols_wide @ pack(g_wide^T)     (summed over workers at the end)
-        input grad:   dcols = W^T @ g[n];  dx[n] = crop(col2im(dcols))
+    forward:      x_pad = pad(x[n]);  T (P x C_out) = cols^T @ Wp;  out[n] = T^T + bias
+    weight grad:  x_pad = pad(x[n]);  partial_dW^T += cols @ pack(g[n]^T)   (summed over workers)
+    input grad:   dx_pad = 0;  dx_pad[offset + q] += (W^T @ g_wide[n])[(c, a, b), q];  dx[n] = crop
 
 NumPy references: ``reference.conv2d_forward``, ``conv2d_weight_grad``, ``conv2d_input_grad``.
 """
@@ -31,96 +29,73 @@ from __future__ import annotations
 import numpy as np
 from numba import get_num_threads, njit, prange
 
-from .conv_strided import forward_strided, input_grad_strided, weight_grad_strided
-from .gemm import MR, matrix_rows, pack_a, packed_size, panel_depth, sliver_rows, sliver_steps, tile
-from .im2col import pad_into, shift_offsets
+from .conv_strided import input_grad_strided
+from .gemm import (MR, matrix_rows, pack_a, pack_b, packed_size, panel_depth, sliver_rows,
+                   sliver_steps, tile)
+from .im2col import pad_into, pixel_positions, shift_offsets
 from .simd import lanes_of
 
 
 @njit(parallel=True, fastmath=True, cache=True)
-def _forward_wide(x, packed_w, bias, has_bias, out, images, channels, height, width, out_channels,
-                  kernel_h, kernel_w, pad_h, pad_w, panel, workers):
+def _forward(x, packed_wt, bias, has_bias, out, images, channels, height, width, out_channels,
+             kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, out_h, out_w, panel, workers):
     lanes = lanes_of(out)
     padded_h, padded_w = height + 2 * pad_h, width + 2 * pad_w
-    out_h, out_w = padded_h - kernel_h + 1, padded_w - kernel_w + 1
     patch, positions = channels * kernel_h * kernel_w, out_h * out_w
-    wide_cols = -(-(out_h * padded_w) // (2 * lanes)) * 2 * lanes
     offsets = shift_offsets(channels, kernel_h, kernel_w, padded_h * padded_w, padded_w)
-    row_slivers = -(-out_channels // MR)
+    pixels = pixel_positions(out_h, out_w, stride_h, stride_w, padded_w)
+    pixel_slivers, col_slivers = -(-positions // MR), -(-out_channels // (2 * lanes))
     for worker in prange(workers):
-        padded = np.zeros(channels * padded_h * padded_w + 2 * lanes + kernel_w, dtype=out.dtype)
-        wide = np.empty(out_channels * wide_cols, dtype=out.dtype)
+        padded = np.zeros(channels * padded_h * padded_w, dtype=out.dtype)
+        result = np.empty(positions * out_channels, dtype=out.dtype)   # (P x C_out)
         scratch = np.empty(MR * 2 * lanes, dtype=out.dtype)
         for n in range(worker * images // workers, (worker + 1) * images // workers):
             pad_into(x, n * channels * height * width, channels, height, width, pad_h, pad_w,
                      padded)
             for k0 in range(0, patch, panel):
                 part = min(panel, patch - k0)
-                weights = packed_w[row_slivers * MR * k0:]
-                for q0 in range(0, wide_cols, 2 * lanes):
-                    for ib in range(row_slivers):
-                        tile(weights, sliver_rows(ib * part * MR), MR, padded, q0,
-                             offsets[k0:k0 + part], part, wide,
-                             matrix_rows(ib * MR * wide_cols + q0, wide_cols),
-                             out_channels - ib * MR, 2 * lanes, k0 > 0, scratch)
+                for jb in range(col_slivers):
+                    for ib in range(pixel_slivers):
+                        tile(padded, shifted_rows(pixels, ib * MR, 0), offsets[k0:k0 + part],
+                             packed_wt, (col_slivers * k0 + jb * part) * 2 * lanes, 2 * lanes, part,
+                             result, matrix_rows((ib * MR) * out_channels + jb * 2 * lanes,
+                                                 out_channels),
+                             positions - ib * MR, out_channels - jb * 2 * lanes, k0 > 0, scratch)
             base = n * out_channels * positions
             for o in range(out_channels):
                 shift = bias[o] if has_bias else bias[0]  # bias is [0] without one
-                for i in range(out_h):
-                    source, target = o * wide_cols + i * padded_w, base + o * positions + i * out_w
-                    for j in range(out_w):
-                        out[target + j] = wide[source + j] + shift
+                for p in range(positions):
+                    out[base + o * positions + p] = result[p * out_channels + o] + shift
 
 
 @njit(parallel=True, fastmath=True, cache=True)
-def _weight_grad_wide(x, grad, partial, images, channels, height, width, out_channels, kernel_h,
-                      kernel_w, pad_h, pad_w, panel, workers):
-    """partial[worker] (K x C_out) += cols_wide @ g_wide^T over the worker's images."""
+def _weight_grad(x, grad, partial, images, channels, height, width, out_channels, kernel_h,
+                 kernel_w, stride_h, stride_w, pad_h, pad_w, out_h, out_w, panel, workers):
+    """partial[worker] (K x C_out) += cols_n @ g_n^T over the worker's images."""
     lanes = lanes_of(partial)
     padded_h, padded_w = height + 2 * pad_h, width + 2 * pad_w
-    out_h, out_w = padded_h - kernel_h + 1, padded_w - kernel_w + 1
-    patch, positions, wide = channels * kernel_h * kernel_w, out_h * out_w, out_h * padded_w
+    patch, positions = channels * kernel_h * kernel_w, out_h * out_w
     offsets = shift_offsets(channels, kernel_h, kernel_w, padded_h * padded_w, padded_w)
+    pixels = pixel_positions(out_h, out_w, stride_h, stride_w, padded_w)
     row_slivers, col_slivers = -(-patch // MR), -(-out_channels // (2 * lanes))
     for worker in prange(workers):
-        padded = np.zeros(channels * padded_h * padded_w + kernel_w, dtype=partial.dtype)
+        padded = np.zeros(channels * padded_h * padded_w, dtype=partial.dtype)
         packed_g = np.empty(packed_size(out_channels, 2 * lanes, panel), dtype=partial.dtype)
         scratch = np.empty(MR * 2 * lanes, dtype=partial.dtype)
         mine = partial[worker]
         for n in range(worker * images // workers, (worker + 1) * images // workers):
             pad_into(x, n * channels * height * width, channels, height, width, pad_h, pad_w,
                      padded)
-            for q0 in range(0, wide, panel):
-                part = min(panel, wide - q0)
-                _pack_wide_transposed(grad, n * out_channels * positions, out_channels, positions,
-                                      out_w, padded_w, q0, part, packed_g)
-                steps = sliver_steps(part, 2 * lanes)
+            for p0 in range(0, positions, panel):
+                part = min(panel, positions - p0)
+                pack_b(grad, n * out_channels * positions, 1, positions, out_channels, p0, part, 0,
+                       col_slivers, packed_g)
                 for jb in range(col_slivers):
                     for ib in range(row_slivers):
-                        first = ib * MR
-                        rows = shifted_rows(offsets, first, q0)
-                        tile(padded, rows, 1, packed_g, jb * part * 2 * lanes, steps, part, mine,
-                             matrix_rows(first * out_channels + jb * 2 * lanes, out_channels),
-                             patch - first, out_channels - jb * 2 * lanes, True, scratch)
-
-
-@njit(cache=True)
-def _pack_wide_transposed(grad, offset, out_channels, positions, out_w, padded_w, q0, depth,
-                          packed):
-    """packed[jb][q][lane] = g[o, i, j] for o = jb NR + lane and wide position q0 + q = i Wp + j;
-    zero where j >= OW (wide columns that are not outputs) and past the last channel."""
-    width = 2 * lanes_of(packed)
-    for jb in range(-(-out_channels // width)):
-        for q in range(depth):
-            i, j = (q0 + q) // padded_w, (q0 + q) % padded_w
-            target = (jb * depth + q) * width
-            source = offset + i * out_w + j
-            for lane in range(width):
-                o = jb * width + lane
-                if o < out_channels and j < out_w:
-                    packed[target + lane] = grad[source + o * positions]
-                else:
-                    packed[target + lane] = 0.0
+                        tile(padded, shifted_rows(offsets, ib * MR, 0), pixels[p0:p0 + part],
+                             packed_g, jb * part * 2 * lanes, 2 * lanes, part, mine,
+                             matrix_rows(ib * MR * out_channels + jb * 2 * lanes, out_channels),
+                             patch - ib * MR, out_channels - jb * 2 * lanes, True, scratch)
 
 
 @njit(cache=True)
@@ -145,8 +120,8 @@ def _input_grad_wide(grad, packed_wt, out, images, channels, height, width, out_
     patch, positions = channels * kernel_h * kernel_w, out_h * out_w
     wide_cols = -(-(out_h * padded_w) // (2 * lanes)) * 2 * lanes
     offsets = shift_offsets(channels, kernel_h, kernel_w, padded_h * padded_w, padded_w)
-    steps = np.arange(out_channels) * wide_cols
     row_slivers = -(-patch // MR)
+    a_steps = sliver_steps(min(panel, out_channels), MR)
     for worker in prange(workers):
         padded = np.empty(channels * padded_h * padded_w + 2 * lanes + kernel_w, dtype=out.dtype)
         rows = np.zeros(out_channels * wide_cols, dtype=out.dtype)  # zeros at j >= OW stay zero
@@ -164,8 +139,9 @@ def _input_grad_wide(grad, packed_wt, out, images, channels, height, width, out_
                 weights = packed_wt[row_slivers * MR * k0:]
                 for q0 in range(0, wide_cols, 2 * lanes):
                     for ib in range(row_slivers):
-                        tile(weights, sliver_rows(ib * part * MR), MR, rows, q0,
-                             steps[k0:k0 + part], part, padded, shifted_rows(offsets, ib * MR, q0),
+                        tile(weights, sliver_rows(ib * part * MR), a_steps, rows,
+                             k0 * wide_cols + q0, wide_cols, part, padded,
+                             shifted_rows(offsets, ib * MR, q0),
                              patch - ib * MR, 2 * lanes, True, scratch)
             base = n * channels * height * width
             for c in range(channels):
@@ -174,6 +150,19 @@ def _input_grad_wide(grad, packed_wt, out, images, channels, height, width, out_
                     target = base + (c * height + r) * width
                     for s in range(width):
                         out[target + s] = padded[source + s]
+
+
+def pack_weight_columns(weight_flat, patch, out_channels, panel):
+    """W^T (K x C_out) packed as B: every depth panel of K in NR-wide slivers of C_out, one panel
+    after the other (panel k0 starts at slivers NR k0)."""
+    width = 2 * (64 // weight_flat.itemsize)
+    slivers = -(-out_channels // width)
+    packed = np.empty(packed_size(out_channels, width, patch), dtype=weight_flat.dtype)
+    for k0 in range(0, patch, panel):
+        part = min(panel, patch - k0)
+        pack_b(weight_flat, 0, 1, patch, out_channels, k0, part, 0, slivers,
+               packed[slivers * width * k0:])
+    return packed
 
 
 def pack_weight(matrix_flat, rows, depth, row_stride, col_stride, panel):
@@ -196,18 +185,13 @@ def conv2d_forward(x, weight, stride, padding, bias=None):
     out_w = (width + 2 * padding[1] - kernel_w) // stride[1] + 1
     patch = channels * kernel_h * kernel_w
     panel = panel_depth(patch)
-    packed_w = pack_weight(weight.reshape(-1), out_channels, patch, patch, 1, panel)
+    packed_wt = pack_weight_columns(weight.reshape(-1), patch, out_channels, panel)
     out = np.empty((images, out_channels, out_h, out_w), dtype=x.dtype)
     has_bias = bias is not None
     bias = np.ascontiguousarray(bias, dtype=x.dtype) if has_bias else np.zeros(1, dtype=x.dtype)
-    workers = min(get_num_threads(), images)
-    if stride == (1, 1):
-        _forward_wide(x.reshape(-1), packed_w, bias, has_bias, out.reshape(-1), images, channels,
-                      height, width, out_channels, kernel_h, kernel_w, *padding, panel, workers)
-    else:
-        forward_strided(x.reshape(-1), packed_w, bias, has_bias, out.reshape(-1), images,
-                        channels, height, width, out_channels, kernel_h, kernel_w, *stride,
-                        *padding, out_h, out_w, panel, workers)
+    _forward(x.reshape(-1), packed_wt, bias, has_bias, out.reshape(-1), images, channels, height,
+             width, out_channels, kernel_h, kernel_w, *stride, *padding, out_h, out_w, panel,
+             min(get_num_threads(), images))
     return out
 
 
@@ -219,18 +203,12 @@ def conv2d_weight_grad(x, grad, weight_shape, stride, padding):
     out_h, out_w = grad.shape[2:]
     patch = channels * kernel_h * kernel_w
     workers = min(get_num_threads(), images)
-    partial = np.zeros((workers, out_channels * patch), dtype=x.dtype)
-    if stride == (1, 1):
-        wide = out_h * (width + 2 * padding[1])
-        _weight_grad_wide(x.reshape(-1), grad.reshape(-1), partial, images, channels, height,
-                          width, out_channels, kernel_h, kernel_w, *padding, panel_depth(wide),
-                          workers)
-        total = partial[0] if workers == 1 else partial.sum(axis=0)
-        return np.ascontiguousarray(total.reshape(patch, out_channels).T).reshape(weight_shape)
-    weight_grad_strided(x.reshape(-1), grad.reshape(-1), partial, images, channels, height, width,
-                        out_channels, kernel_h, kernel_w, *stride, *padding, out_h, out_w,
-                        panel_depth(out_h * out_w), workers)
-    return (partial[0] if workers == 1 else partial.sum(axis=0)).reshape(weight_shape)
+    partial = np.zeros((workers, patch * out_channels), dtype=x.dtype)
+    _weight_grad(x.reshape(-1), grad.reshape(-1), partial, images, channels, height, width,
+                 out_channels, kernel_h, kernel_w, *stride, *padding, out_h, out_w,
+                 panel_depth(out_h * out_w), workers)
+    total = partial[0] if workers == 1 else partial.sum(axis=0)  # dW^T (K x C_out)
+    return np.ascontiguousarray(total.reshape(patch, out_channels).T).reshape(weight_shape)
 
 
 def conv2d_input_grad(grad, weight, input_shape, stride, padding):

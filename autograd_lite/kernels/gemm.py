@@ -46,24 +46,23 @@ def _store_row(out, at, lanes, first, second, accumulate):
 
 
 @njit(fastmath=True, cache=True)
-def micro_kernel(a, a_rows, a_step, b, b_base, b_offsets, depth, out, out_rows, accumulate):
+def micro_kernel(a, a_rows, a_offsets, b, b_at, b_step, depth, out, out_rows, accumulate):
     """out[out_rows[r] + (0:2L)] (+)= sum over k < depth of
-    a[a_rows[r] + k a_step] * b[b_base + b_offsets[k] + (0:2L)], for the 8 rows r.
+    a[a_rows[r] + a_offsets[k]] * b[b_at + k b_step + (0:2L)], for the 8 rows r.
 
-    A packed sliver has a_rows = (s, s+1, ..., s+7) and a_step = MR; rows read in place (a matrix
-    with contiguous rows, e.g. the shifted image rows of a convolution) have their own starts and
-    a_step = 1. ``b_offsets`` gives each step's B row: k NR for a packed sliver, any offsets else.
-    The output rows are anywhere too: ``matrix_rows`` for a plain matrix, shifted image rows when
-    the convolution's input gradient adds its tiles straight into the image (col2im fused)."""
+    Packed slivers have a_rows = (s, s+1, ..., s+7), a_offsets[k] = k MR and b_step = NR; the
+    convolution kernels instead read image rows and pixels in place (a_rows / a_offsets are then
+    where each row starts and how far each step moves; b_step a row stride). The output rows are
+    anywhere too: ``matrix_rows`` for a plain matrix, shifted image rows when the convolution's
+    input gradient adds its tiles straight into the image (col2im fused)."""
     lanes = lanes_of(out)
     a0, a1, a2, a3, a4, a5, a6, a7 = a_rows
     c00 = zeros_like(out); c01 = zeros_like(out); c10 = zeros_like(out); c11 = zeros_like(out)
     c20 = zeros_like(out); c21 = zeros_like(out); c30 = zeros_like(out); c31 = zeros_like(out)
     c40 = zeros_like(out); c41 = zeros_like(out); c50 = zeros_like(out); c51 = zeros_like(out)
     c60 = zeros_like(out); c61 = zeros_like(out); c70 = zeros_like(out); c71 = zeros_like(out)
-    step = 0
     for k in range(depth):
-        b_at = b_base + b_offsets[k]
+        step = a_offsets[k]
         b0 = load(b, b_at)
         b1 = load(b, b_at + lanes)
         x = broadcast(a, a0 + step)
@@ -82,7 +81,7 @@ def micro_kernel(a, a_rows, a_step, b, b_base, b_offsets, depth, out, out_rows, 
         c60 = fma(x, b0, c60); c61 = fma(x, b1, c61)
         x = broadcast(a, a7 + step)
         c70 = fma(x, b0, c70); c71 = fma(x, b1, c71)
-        step += a_step
+        b_at += b_step
     o0, o1, o2, o3, o4, o5, o6, o7 = out_rows
     _store_row(out, o0, lanes, c00, c01, accumulate)
     _store_row(out, o1, lanes, c10, c11, accumulate)
@@ -108,15 +107,15 @@ def sliver_rows(start):
 
 
 @njit(fastmath=True, cache=True)
-def tile(a, a_rows, a_step, b, b_base, b_offsets, depth, out, out_rows, valid_rows, valid_cols,
+def tile(a, a_rows, a_offsets, b, b_at, b_step, depth, out, out_rows, valid_rows, valid_cols,
          accumulate, scratch):
     """``micro_kernel`` for a tile of which only valid_rows x valid_cols lie inside the output: a
     partial tile is computed into ``scratch`` (MR x NR elements) and only its valid part written."""
     width = 2 * lanes_of(out)
     if valid_rows >= MR and valid_cols >= width:
-        micro_kernel(a, a_rows, a_step, b, b_base, b_offsets, depth, out, out_rows, accumulate)
+        micro_kernel(a, a_rows, a_offsets, b, b_at, b_step, depth, out, out_rows, accumulate)
         return
-    micro_kernel(a, a_rows, a_step, b, b_base, b_offsets, depth, scratch, matrix_rows(0, width),
+    micro_kernel(a, a_rows, a_offsets, b, b_at, b_step, depth, scratch, matrix_rows(0, width),
                  False)
     for r in range(min(MR, valid_rows)):
         at = out_rows[r]
@@ -129,7 +128,7 @@ def tile(a, a_rows, a_step, b, b_base, b_offsets, depth, out, out_rows, valid_ro
 
 @njit(cache=True)
 def sliver_steps(depth, width):
-    """b_offsets of a packed B sliver: k * width for k < depth."""
+    """a_offsets of a packed sliver: k * width for k < depth (width MR)."""
     return np.arange(depth) * width
 
 

@@ -4,11 +4,9 @@ With x_pad the zero-padded image (C, Hp, Wp), the im2col matrix is
 
     cols[(c, a, b), (i, j)] = x_pad[c, i sH + a, j sW + b]      (K = C kH kW rows, P = OH OW columns)
 
-It is never stored whole: ``pack_im2col`` and ``pack_im2col_transposed`` copy one GEMM panel of it
-(or of its transpose) in the micro-kernel's packed layout, ``col2im_add`` is its adjoint (scatter-add
-back into the padded image), and with stride 1 ``shift_offsets`` tells where each row starts in the
-flat padded image (the rows are then read in place). NumPy reference: ``reference.windows`` /
-``reference.col2im``.
+It is never stored: its element is x_pad_flat[shift_offsets[(c, a, b)] + pixel_positions[(i, j)]],
+which the micro-kernel reads in place. ``col2im_add`` is its adjoint (scatter-add back into the
+padded image). NumPy reference: ``reference.windows`` / ``reference.col2im``.
 """
 from __future__ import annotations
 
@@ -42,53 +40,16 @@ def shift_offsets(channels, kernel_h, kernel_w, plane, row):
 
 
 @njit(cache=True)
-def pack_im2col(padded, padded_h, padded_w, kernel_h, kernel_w, stride_h, stride_w, out_h, out_w,
-                k0, depth, packed):
-    """packed[jb][k][lane] = cols[k0 + k, jb NR + lane] (the forward's B panel; 0 past P), copied
-    in runs: an output row i is a run of OW source cells, split where it crosses a sliver."""
-    width = 2 * lanes_of(packed)
-    positions = out_h * out_w
-    slivers = -(-positions // width)
-    for k in range(depth):
-        kk = k0 + k
-        c, a, b = kk // (kernel_h * kernel_w), (kk // kernel_w) % kernel_h, kk % kernel_w
-        source = (c * padded_h + a) * padded_w + b
-        for i in range(out_h):
-            row = source + i * stride_h * padded_w
-            p, j = i * out_w, 0
-            while j < out_w:
-                sliver = p // width
-                lane = p - sliver * width
-                run = min(out_w - j, width - lane)
-                target = (sliver * depth + k) * width + lane
-                for t in range(run):
-                    packed[target + t] = padded[row + (j + t) * stride_w]
-                j += run
-                p += run
-        tail = positions - (slivers - 1) * width
-        for lane in range(tail, width):
-            packed[((slivers - 1) * depth + k) * width + lane] = 0.0
-
-
-@njit(cache=True)
-def pack_im2col_transposed(padded, padded_h, padded_w, kernel_h, kernel_w, stride_h, stride_w,
-                           out_w, patch, p0, depth, packed):
-    """packed[jb][p][lane] = cols[jb NR + lane, p0 + p] (B panel of cols^T; 0 past K)."""
-    width = 2 * lanes_of(packed)
-    for kk in range(-(-patch // width) * width):
-        base = (kk // width) * depth * width + kk % width
-        if kk >= patch:
-            for p in range(depth):
-                packed[base + p * width] = 0.0
-            continue
-        c, a, b = kk // (kernel_h * kernel_w), (kk // kernel_w) % kernel_h, kk % kernel_w
-        source = (c * padded_h + a) * padded_w + b
-        i, j = p0 // out_w, p0 % out_w
-        for p in range(depth):
-            packed[base + p * width] = padded[source + i * stride_h * padded_w + j * stride_w]
-            j += 1
-            if j == out_w:
-                i, j = i + 1, 0
+def pixel_positions(out_h, out_w, stride_h, stride_w, padded_w):
+    """positions[i OW + j] = i sH Wp + j sW: where output pixel (i, j)'s window starts in a flat
+    padded channel; padded with the last position to a multiple of 8 rows (MR)."""
+    count = out_h * out_w
+    positions = np.empty(-(-count // 8) * 8, dtype=np.int64)
+    for i in range(out_h):
+        for j in range(out_w):
+            positions[i * out_w + j] = i * stride_h * padded_w + j * stride_w
+    positions[count:] = positions[count - 1]
+    return positions
 
 
 @njit(cache=True)

@@ -42,7 +42,7 @@ def gemm(a, a_offsets, a_row_stride, a_col_stride, b, b_offsets, b_row_stride, b
                        worker * b_slivers // workers, (worker + 1) * b_slivers // workers, packed_b)
                 pack_a(a, a_offsets[batch], a_row_stride, a_col_stride, rows, k0, part,
                        worker * a_slivers // workers, (worker + 1) * a_slivers // workers, packed_a)
-            steps = sliver_steps(part, width)
+            a_steps = sliver_steps(part, MR)
             for i0 in range(0, rows, MC):
                 first_row_tile = i0 // MR
                 row_tiles = -(-min(MC, rows - i0) // MR)
@@ -50,8 +50,8 @@ def gemm(a, a_offsets, a_row_stride, a_col_stride, b, b_offsets, b_row_stride, b
                 for worker in prange(workers):
                     for index in range(worker * tiles // workers, (worker + 1) * tiles // workers):
                         ib, jb = first_row_tile + index % row_tiles, index // row_tiles
-                        tile(packed_a, sliver_rows(ib * part * MR), MR, packed_b,
-                             jb * part * width, steps, part, out,
+                        tile(packed_a, sliver_rows(ib * part * MR), a_steps, packed_b,
+                             jb * part * width, width, part, out,
                              matrix_rows(out_offset + ib * MR * cols + jb * width, cols),
                              rows - ib * MR, cols - jb * width, k0 > 0, scratch[worker])
     return out
