@@ -241,8 +241,14 @@ def _deliver_to_leaf(leaf, grad, accumulate, create_graph, handed, leaf_targets,
         for position in leaf_targets.get(id(leaf), ()):
             captured[position] = grad if position not in captured else captured[position] + grad
         return
-    if create_graph:
-        leaf.grad = grad if leaf.grad is None else leaf.grad + grad
+    if create_graph:  # differentiable: a shared gradient is cloned through the graph, not copied
+        if leaf.grad is not None:
+            leaf.grad = leaf.grad + grad
+            return
+        if id(grad.data) in handed:
+            grad = grad.clone()
+        handed.add(id(grad.data))
+        leaf.grad = grad
         return
     data = grad.data
     current = leaf.grad

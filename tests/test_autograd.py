@@ -301,6 +301,11 @@ def test_create_graph_backward_gives_differentiable_grad():
     assert x.grad.requires_grad
     g2, = ag.grad(x.grad.sum(), x)
     assert np.allclose(g2.data, 6 * x.data)
+    a, b = ag.tensor([1.0], requires_grad=True), ag.tensor([2.0], requires_grad=True)
+    (a + b).sum().backward(create_graph=True)  # Add hands one gradient to both leaves
+    with ag.no_grad():
+        a.grad.zero_()
+    assert b.grad.tolist() == [1.0] and a.grad.data is not b.grad.data
 
 
 # ----------------------------------------------------------------------------- custom Functions
