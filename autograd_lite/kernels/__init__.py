@@ -2,7 +2,8 @@
 
 Modules: ``reference`` (plain NumPy version of every kernel: the specification and the ``numpy``
 backend), ``simd`` (explicit vectors for Numba), ``gemm`` (packed micro-kernel), ``matmul_numba``,
-``conv`` and ``pool`` (Numba kernels). The functions below are what the ops call.
+``conv`` and ``pool`` (Numba kernels), ``memory`` (malloc settings). The functions below are what
+the ops call.
 
 Backend: ``AUTOGRAD_LITE_KERNELS=numpy`` forces the NumPy references everywhere (default ``numba``);
 ``set_backend`` switches at run time. Numba is imported, and each kernel compiled (``cache=True``, so
@@ -13,6 +14,10 @@ Dispatch (measured on 2 cores, see ``benchmarks/README.md``):
 * convolution and pooling, float32/float64: always the Numba kernel (faster at every size measured);
 * matmul: the Numba GEMM when rows * cols * depth >= ``MATMUL_MIN_WORK`` and rows, cols >= 64,
   BLAS (``np.matmul``) otherwise, and for other dtypes.
+
+Memory: the first kernel call (matmul included, either backend) raises glibc's mmap/trim thresholds so that large
+temporaries are reused instead of page-faulting back in every step (``memory``; opt out with
+``AUTOGRAD_LITE_MALLOC_TUNING=0``).
 
 Threads: BLAS and Numba each keep a thread pool whose idle workers spin (OpenBLAS for ~0.1 s after
 every call), so alternating them oversubscribes the cores. The first time a Numba kernel runs, BLAS
@@ -25,14 +30,14 @@ import os
 
 import numpy as np
 
-from . import reference
+from . import memory, reference
 
 MATMUL_MIN_WORK = 2 ** 24       # rows * cols * depth at which the Numba GEMM overtakes 1-thread BLAS
 MATMUL_MIN_SIDE = 64
 
 _BACKENDS = ("numba", "numpy")
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
-_state = {"backend": None, "modules": None}
+_state = {"backend": None, "modules": None, "ready": False}
 
 
 def set_backend(name: str) -> None:
@@ -48,8 +53,15 @@ def get_backend() -> str:
     return _state["backend"]
 
 
+def _prepare():
+    _state["ready"] = True
+    memory.keep_large_blocks()
+
+
 def _numba(dtype):
     """The Numba kernel modules if they should run for this dtype, else None."""
+    if not _state["ready"]:
+        _prepare()
     if _state["backend"] != "numba" or dtype not in _FLOATS:
         return None
     modules = _state["modules"]
@@ -72,6 +84,8 @@ def _load_numba():
 
 # ----------------------------------------------------------------------------- dispatched kernels
 def matmul(a, b):
+    if not _state["ready"]:
+        _prepare()
     if a.ndim < 2 or b.ndim < 2:
         return np.matmul(a, b)
     rows, depth, cols = a.shape[-2], a.shape[-1], b.shape[-1]

@@ -32,7 +32,7 @@ from numba import get_num_threads, njit, prange
 from .conv_strided import input_grad_strided
 from .gemm import (MR, matrix_rows, pack_a, pack_b, packed_size, panel_depth, sliver_rows,
                    sliver_steps, tile)
-from .im2col import pad_into, pixel_positions, shift_offsets
+from .im2col import pad_into, pixel_positions, shift_offsets, tap_major_offsets
 from .simd import lanes_of
 
 
@@ -113,13 +113,15 @@ def shifted_rows(offsets, first, shift):
 def _input_grad_wide(grad, packed_wt, out, images, channels, height, width, out_channels, kernel_h,
                      kernel_w, pad_h, pad_w, panel, workers):
     """dx[n] = crop(col2im(W^T @ g_wide[n])) with col2im fused: each tile row (c, a, b) is added
-    straight into the padded image at c Hp Wp + a Wp + b + q (zeros of g_wide add nothing)."""
+    straight into the padded image at c Hp Wp + a Wp + b + q (zeros of g_wide add nothing). The rows
+    of W^T come tap-major (``packed_wt`` and the offsets agree), so the 8 rows a tile adds lie in
+    8 channel planes: overlapping rows one element apart would stall every store-to-load forward."""
     lanes = lanes_of(out)
     padded_h, padded_w = height + 2 * pad_h, width + 2 * pad_w
     out_h, out_w = padded_h - kernel_h + 1, padded_w - kernel_w + 1
     patch, positions = channels * kernel_h * kernel_w, out_h * out_w
     wide_cols = -(-(out_h * padded_w) // (2 * lanes)) * 2 * lanes
-    offsets = shift_offsets(channels, kernel_h, kernel_w, padded_h * padded_w, padded_w)
+    offsets = tap_major_offsets(channels, kernel_h, kernel_w, padded_h * padded_w, padded_w)
     row_slivers = -(-patch // MR)
     a_steps = sliver_steps(min(panel, out_channels), MR)
     for worker in prange(workers):
@@ -220,13 +222,15 @@ def conv2d_input_grad(grad, weight, input_shape, stride, padding):
     out_h, out_w = grad.shape[2:]
     patch = channels * kernel_h * kernel_w
     panel = panel_depth(out_channels)
-    packed_wt = pack_weight(weight.reshape(-1), patch, out_channels, 1, patch, panel)
     out = np.empty(input_shape, dtype=weight.dtype)
     workers = min(get_num_threads(), images)
     if stride == (1, 1):
+        tap_major = np.ascontiguousarray(weight.transpose(0, 2, 3, 1)).reshape(-1)
+        packed_wt = pack_weight(tap_major, patch, out_channels, 1, patch, panel)
         _input_grad_wide(grad.reshape(-1), packed_wt, out.reshape(-1), images, channels, height,
                          width, out_channels, kernel_h, kernel_w, *padding, panel, workers)
     else:
+        packed_wt = pack_weight(weight.reshape(-1), patch, out_channels, 1, patch, panel)
         input_grad_strided(grad.reshape(-1), packed_wt, out.reshape(-1), images, channels, height,
                            width, out_channels, kernel_h, kernel_w, *stride, *padding, out_h,
                            out_w, panel, workers)

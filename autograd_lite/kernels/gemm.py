@@ -27,7 +27,7 @@ from numba import njit
 from .simd import add, broadcast, fma, lanes_of, load, store, zeros_like
 
 MR = 8            # rows of a micro-tile
-KC = 320          # largest depth of a packed panel (A sliver 10 KB, B sliver 40 KB in float32)
+KC = 256          # largest depth of a packed panel (B sliver 32 KB in float32: about L1)
 
 
 def panel_depth(depth):

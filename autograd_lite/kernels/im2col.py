@@ -40,6 +40,18 @@ def shift_offsets(channels, kernel_h, kernel_w, plane, row):
 
 
 @njit(cache=True)
+def tap_major_offsets(channels, kernel_h, kernel_w, plane, row):
+    """offsets[(a kW + b) C + c] = c plane + a row + b: the same rows ordered tap-major, so that
+    8 consecutive rows lie in 8 different channel planes and never overlap each other."""
+    offsets = np.empty(channels * kernel_h * kernel_w, dtype=np.int64)
+    for a in range(kernel_h):
+        for b in range(kernel_w):
+            for c in range(channels):
+                offsets[(a * kernel_w + b) * channels + c] = c * plane + a * row + b
+    return offsets
+
+
+@njit(cache=True)
 def pixel_positions(out_h, out_w, stride_h, stride_w, padded_w):
     """positions[i OW + j] = i sH Wp + j sW: where output pixel (i, j)'s window starts in a flat
     padded channel; padded with the last position to a multiple of 8 rows (MR)."""

@@ -7,6 +7,7 @@ input are -inf for the maximum and 0 for the mean (counted in the divisor kH kW,
 
     max forward:   for each window (i, j):  scan cells (a, b) in row-major order, keep the first
                    maximum (NaN wins, as in np.argmax); out = its value, argmax = r W + s
+                   (int32; kernel 2 stride 2 without padding has its own loop-free kernel)
     max backward:  grad_x.plane[argmax[i, j]] += grad[i, j]          (scatter-add)
     max gather:    out[i, j] = values.plane[argmax[i, j]]            (adjoint of the scatter)
     avg forward:   out[i, j] = sum of the window's real cells / (kH kW)
@@ -19,29 +20,61 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+_NAN_SAFE = {"nsz", "arcp", "contract", "afn", "reassoc"}  # fastmath, but NaN/inf kept
 
-@njit(parallel=True, cache=True)
+
+@njit(cache=True, fastmath=_NAN_SAFE)
+def _wins(value, best):
+    """value replaces best: larger, or the first NaN (np.argmax's rule; PyTorch propagates NaN too)."""
+    return (value > best) | ((value != value) & (best == best))  # bitwise: no branches
+
+
+@njit(parallel=True, cache=True, fastmath=_NAN_SAFE)
 def _max_forward(x, out, argmax, planes, height, width, kernel_h, kernel_w, stride_h, stride_w,
                  pad_h, pad_w, out_h, out_w):
+    """Windows clipped to the real cells: a padding cell (-inf) can only win when every real cell is
+    -inf, and the reference then moves its argmax onto the first real cell, which wins here."""
     for plane in prange(planes):
         base, out_base = plane * height * width, plane * out_h * out_w
         for i in range(out_h):
+            r0 = max(i * stride_h - pad_h, 0)
+            r1 = min(i * stride_h - pad_h + kernel_h, height)
             for j in range(out_w):
-                best, best_r, best_s, found = -np.inf, 0, 0, False
-                for a in range(kernel_h):
-                    r = i * stride_h - pad_h + a
-                    for b in range(kernel_w):
-                        s = j * stride_w - pad_w + b
-                        if r < 0 or r >= height or s < 0 or s >= width:
-                            value = -np.inf
-                        else:
-                            value = x[base + r * width + s]
-                        if not found or value > best or (value != value and best == best):
-                            best, best_r, best_s, found = value, r, s, True
-                # a padding cell can win only when every real cell is -inf: move onto a real one
-                best_r, best_s = min(max(best_r, 0), height - 1), min(max(best_s, 0), width - 1)
+                s0 = max(j * stride_w - pad_w, 0)
+                s1 = min(j * stride_w - pad_w + kernel_w, width)
+                best_at = r0 * width + s0
+                best = x[base + best_at]
+                for r in range(r0, r1):
+                    for s in range(s0, s1):
+                        value = x[base + r * width + s]
+                        better = _wins(value, best)
+                        best_at = r * width + s if better else best_at
+                        best = value if better else best
                 out[out_base + i * out_w + j] = best
-                argmax[out_base + i * out_w + j] = best_r * width + best_s
+                argmax[out_base + i * out_w + j] = best_at
+
+
+@njit(parallel=True, cache=True, fastmath=_NAN_SAFE)
+def _max_forward_2x2(x, out, argmax, planes, height, width, out_h, out_w):
+    """The common case kernel 2, stride 2, no padding, without loops over the window:
+    max(max(x[2i, 2j], x[2i, 2j+1]), max(x[2i+1, 2j], x[2i+1, 2j+1])), first maximum kept."""
+    for plane in prange(planes):
+        base, out_base = plane * height * width, plane * out_h * out_w
+        for i in range(out_h):
+            top = 2 * i * width
+            for j in range(out_w):
+                at = top + 2 * j
+                a, b = x[base + at], x[base + at + 1]
+                c, d = x[base + at + width], x[base + at + width + 1]
+                right = _wins(b, a)
+                upper = b if right else a
+                upper_at = at + right
+                right = _wins(d, c)
+                lower = d if right else c
+                lower_at = at + width + right
+                below = _wins(lower, upper)
+                out[out_base + i * out_w + j] = lower if below else upper
+                argmax[out_base + i * out_w + j] = lower_at if below else upper_at
 
 
 @njit(parallel=True, cache=True)
@@ -110,9 +143,13 @@ def max_pool2d_forward(x, kernel, stride, padding):
     x = np.ascontiguousarray(x)
     planes, height, width, out_h, out_w = _geometry(x.shape, kernel, stride, padding)
     out = np.empty(x.shape[:2] + (out_h, out_w), dtype=x.dtype)
-    argmax = np.empty(out.shape, dtype=np.int64)
-    _max_forward(x.reshape(-1), out.reshape(-1), argmax.reshape(-1), planes, height, width,
-                 *kernel, *stride, *padding, out_h, out_w)
+    argmax = np.empty(out.shape, dtype=np.int32)  # index within a plane (the reference: int64)
+    if kernel == (2, 2) and stride == (2, 2) and padding == (0, 0):
+        _max_forward_2x2(x.reshape(-1), out.reshape(-1), argmax.reshape(-1), planes, height,
+                         width, out_h, out_w)
+    else:
+        _max_forward(x.reshape(-1), out.reshape(-1), argmax.reshape(-1), planes, height, width,
+                     *kernel, *stride, *padding, out_h, out_w)
     return out, argmax
 
 
