@@ -25,17 +25,13 @@ class Adagrad(Optimizer):
         check_nonnegative(group, "lr", "lr_decay", "weight_decay", "initial_accumulator_value",
                           "eps")
 
+    def _initial_state(self, p, group):
+        return {"step": 0, "sum": np.full_like(p.data, group["initial_accumulator_value"])}  # t, s
+
     def _update(self, group):
         lr, lr_decay, eps = group["lr"], group["lr_decay"], group["eps"]
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            grad = self._gradient(p, group)
-            state = self.state.get(p)
-            if state is None:
-                state = self.state[p] = {
-                    "step": 0,
-                    "sum": np.full_like(p.data, group["initial_accumulator_value"])}
+        for p, grad in self._parameters_with_gradients(group):
+            state = self._state(p, group)
             state["step"] += 1
             clr = lr / (1.0 + (state["step"] - 1) * lr_decay)
             state["sum"] += grad * grad
@@ -61,18 +57,16 @@ class Adadelta(Optimizer):
 
     def _validate(self, group):
         check_nonnegative(group, "lr", "eps", "weight_decay")
-        check_unit_interval(group, "rho", group["rho"], closed=True)
+        check_unit_interval("rho", group["rho"], closed=True)
+
+    def _initial_state(self, p, group):
+        return {"step": 0, "square_avg": np.zeros_like(p.data),    # v
+                "acc_delta": np.zeros_like(p.data)}                # u
 
     def _update(self, group):
         lr, rho, eps = group["lr"], group["rho"], group["eps"]
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            grad = self._gradient(p, group)
-            state = self.state.get(p)
-            if state is None:
-                state = self.state[p] = {"step": 0, "square_avg": np.zeros_like(p.data),
-                                         "acc_delta": np.zeros_like(p.data)}
+        for p, grad in self._parameters_with_gradients(group):
+            state = self._state(p, group)
             state["step"] += 1
             square_avg, acc_delta = state["square_avg"], state["acc_delta"]
             square_avg *= rho

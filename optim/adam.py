@@ -20,7 +20,6 @@ class Adam(Optimizer):
 
     m_0 = v_0 = 0; the two bias corrections undo their start at zero.
     """
-    _decoupled = False
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
                  amsgrad=False, *, maximize=False):
@@ -33,29 +32,21 @@ class Adam(Optimizer):
         betas = group["betas"]
         if len(betas) != 2:
             raise ValueError(f"Invalid betas value: {betas!r} (expected a pair (beta1, beta2))")
-        check_unit_interval(group, "betas[0] (beta1)", betas[0])
-        check_unit_interval(group, "betas[1] (beta2)", betas[1])
+        check_unit_interval("betas[0] (beta1)", betas[0])
+        check_unit_interval("betas[1] (beta2)", betas[1])
+
+    def _initial_state(self, p, group):
+        state = {"step": 0, "exp_avg": np.zeros_like(p.data),      # t, m
+                 "exp_avg_sq": np.zeros_like(p.data)}              # v
+        if group["amsgrad"]:
+            state["max_exp_avg_sq"] = np.zeros_like(p.data)        # vmax
+        return state
 
     def _update(self, group):
-        lr, eps, weight_decay = group["lr"], group["eps"], group["weight_decay"]
+        lr, eps = group["lr"], group["eps"]
         beta1, beta2 = group["betas"]
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            grad = p.grad.data
-            if group["maximize"]:
-                grad = -grad
-            if weight_decay:
-                if self._decoupled:
-                    p.data *= 1.0 - lr * weight_decay
-                else:
-                    grad = grad + weight_decay * p.data
-            state = self.state.get(p)
-            if state is None:
-                state = self.state[p] = {"step": 0, "exp_avg": np.zeros_like(p.data),
-                                         "exp_avg_sq": np.zeros_like(p.data)}
-                if group["amsgrad"]:
-                    state["max_exp_avg_sq"] = np.zeros_like(p.data)
+        for p, grad in self._parameters_with_gradients(group):   # (AdamW: p already decayed)
+            state = self._state(p, group)
             state["step"] += 1
             step = state["step"]
             exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
@@ -93,7 +84,7 @@ class AdamW(Adam):
 
     Default weight_decay=1e-2, as in PyTorch.
     """
-    _decoupled = True
+    _decoupled_weight_decay = True
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
                  amsgrad=False, *, maximize=False):

@@ -4,7 +4,10 @@
 come from ``defaults``), so ``SGD([{"params": body}, {"params": head, "lr": 0.1}], lr=0.01)`` trains
 the head ten times faster. ``state[p]`` holds the per-parameter buffers (NumPy arrays) under
 PyTorch's names. Subclasses implement ``_update(group)``, which runs under ``no_grad`` and changes
-``p.data`` in place (bumping ``p._version``).
+``p.data`` in place (bumping ``p._version``); they take each gradient from
+``_parameters_with_gradients(group)`` (maximize and weight decay already applied, the same way for
+every optimizer), their buffers from ``_state(p, group)`` (created by their ``_initial_state``), and
+validate their settings in ``_validate(group)``.
 """
 from __future__ import annotations
 
@@ -105,23 +108,47 @@ class Optimizer:
         raise NotImplementedError
 
     # ------------------------------------------------------------------ helpers for subclasses
+    _decoupled_weight_decay = False  # True (AdamW): weight decay shrinks p, g is left alone
+
+    def _parameters_with_gradients(self, group):
+        """Yield (p, g) for every parameter of ``group`` that has a gradient, with g ready for the
+        subclass's update rule (the same preparation for every optimizer):
+
+            g <- -g                              (maximize=True: ascend)
+            g <- g + weight_decay * p            (coupled weight decay: an L2 penalty), or
+            p <- p (1 - lr * weight_decay)       (decoupled weight decay, AdamW; g unchanged)
+        """
+        maximize, weight_decay = group.get("maximize"), group.get("weight_decay", 0)
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            grad = p.grad.data
+            if maximize:
+                grad = -grad
+            if weight_decay:
+                if self._decoupled_weight_decay:
+                    p.data *= 1.0 - group["lr"] * weight_decay
+                else:
+                    grad = grad + weight_decay * p.data
+            yield p, grad
+
+    def _state(self, p, group):
+        """``state[p]``, made by ``_initial_state(p, group)`` the first time p is updated."""
+        state = self.state.get(p)
+        if state is None:
+            state = self.state[p] = self._initial_state(p, group)
+        return state
+
+    def _initial_state(self, p, group):
+        """The per-parameter buffers before the first step (subclasses name theirs)."""
+        return {}
+
     def _buffer(self, p, like):
         """A scratch array shaped like ``like`` reused across steps (never part of the state)."""
         buffer = self._scratch.get(p)
         if buffer is None or buffer.shape != like.shape or buffer.dtype != like.dtype:
             buffer = self._scratch[p] = np.empty_like(like)
         return buffer
-
-    @staticmethod
-    def _gradient(p, group):
-        """The gradient with maximize and (coupled, L2) weight decay applied: g (+ wd * p)."""
-        grad = p.grad.data
-        if group.get("maximize"):
-            grad = -grad
-        weight_decay = group.get("weight_decay", 0)
-        if weight_decay:
-            grad = grad + weight_decay * p.data
-        return grad
 
     # ------------------------------------------------------------------ serialisation
     def state_dict(self):
@@ -189,6 +216,7 @@ def _restore_value(name, value, p):
 
 
 def check_nonnegative(group, *names):
+    """Raise ValueError naming the first of ``group[name]`` that is not a number >= 0."""
     for name in names:
         value = group[name]
         if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)) or \
@@ -196,7 +224,8 @@ def check_nonnegative(group, *names):
             raise ValueError(f"Invalid {name} value: {value!r} (must be a number >= 0)")
 
 
-def check_unit_interval(group, name, value, closed=False):
+def check_unit_interval(name, value, closed=False):
+    """Raise ValueError unless 0 <= value < 1 (or <= 1 when ``closed``)."""
     ok = 0.0 <= value <= 1.0 if closed else 0.0 <= value < 1.0
     if not ok:
         bound = "[0, 1]" if closed else "[0, 1)"

@@ -27,19 +27,18 @@ class RMSprop(Optimizer):
     def _validate(self, group):
         check_nonnegative(group, "lr", "eps", "momentum", "weight_decay", "alpha")
 
+    def _initial_state(self, p, group):
+        state = {"step": 0, "square_avg": np.zeros_like(p.data)}    # v
+        if group["momentum"] > 0:
+            state["momentum_buffer"] = np.zeros_like(p.data)        # b
+        if group["centered"]:
+            state["grad_avg"] = np.zeros_like(p.data)               # m
+        return state
+
     def _update(self, group):
         lr, alpha, eps, momentum = group["lr"], group["alpha"], group["eps"], group["momentum"]
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            grad = self._gradient(p, group)
-            state = self.state.get(p)
-            if state is None:
-                state = self.state[p] = {"step": 0, "square_avg": np.zeros_like(p.data)}
-                if momentum > 0:
-                    state["momentum_buffer"] = np.zeros_like(p.data)
-                if group["centered"]:
-                    state["grad_avg"] = np.zeros_like(p.data)
+        for p, grad in self._parameters_with_gradients(group):
+            state = self._state(p, group)
             state["step"] += 1
             square_avg = state["square_avg"]
             square_avg *= alpha

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .optimizer import Optimizer, _REQUIRED, check_nonnegative
+from .optimizer import Optimizer, check_nonnegative
 
 
 class SGD(Optimizer):
@@ -28,8 +28,6 @@ class SGD(Optimizer):
                                       maximize=maximize))
 
     def _validate(self, group):
-        if group["lr"] is _REQUIRED:
-            raise ValueError("SGD: lr is required")
         check_nonnegative(group, "lr", "momentum", "weight_decay", "dampening")
         if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
             raise ValueError(f"Nesterov momentum requires a momentum > 0 and zero dampening (got "
@@ -37,11 +35,7 @@ class SGD(Optimizer):
 
     def _update(self, group):
         lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
-        plain = not (group["weight_decay"] or group["maximize"])
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            grad = p.grad.data if plain else self._gradient(p, group)
+        for p, grad in self._parameters_with_gradients(group):
             if momentum:
                 state = self.state.setdefault(p, {})
                 buffer = state.get("momentum_buffer")
