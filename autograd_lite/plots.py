@@ -45,6 +45,27 @@ def _finish(figure, save, dpi=120):
     return figure
 
 
+def _label_epoch_axes(ax, metric):
+    """Epochs (whole numbers) along x, ``metric`` up y, a light grid and the legend."""
+    ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_ylabel(metric)
+    ax.grid(alpha=0.3)
+    ax.legend()
+
+
+def _label_rate_axes(ax, xlabel, ylabel, title, legend_loc, y_top=1.01):
+    """Both axes are rates in [0, 1] (a little margin so curves on the edges stay visible)."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_xlim(-0.01, 1.01)
+    ax.set_ylim(-0.01, y_top)
+    ax.grid(alpha=0.3)
+    ax.legend(loc=legend_loc, fontsize=8)
+    if title:
+        ax.set_title(title)
+
+
 def _history_dict(history):
     history = getattr(history, "history", history)
     if not hasattr(history, "items"):
@@ -73,12 +94,8 @@ def plot_history(history, metrics=None, title=None, save=None, figsize=None):
             if key in history:
                 values = history[key]
                 ax.plot(range(1, len(values) + 1), values, style, markersize=3, label=label)
-        ax.set_xlabel("epoch")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.set_ylabel(name)
+        _label_epoch_axes(ax, name)
         ax.set_title(name)
-        ax.grid(alpha=0.3)
-        ax.legend()
     if title:
         figure.suptitle(title)
     return _finish(figure, save)
@@ -144,14 +161,7 @@ def plot_roc(y_true, y_score, class_names=None, ax=None, title="ROC curve", save
         fpr, tpr, _ = skmetrics.roc_curve(truth, score)
         ax.plot(fpr, tpr, label=f"{name} (AUC = {skmetrics.auc(fpr, tpr):.3f})")
     ax.plot([0, 1], [0, 1], ":", color="grey", label="chance")
-    ax.set_xlabel("false positive rate")
-    ax.set_ylabel("true positive rate")
-    ax.set_xlim(-0.01, 1.01)
-    ax.set_ylim(-0.01, 1.01)
-    ax.grid(alpha=0.3)
-    ax.legend(loc="lower right", fontsize=8)
-    if title:
-        ax.set_title(title)
+    _label_rate_axes(ax, "false positive rate", "true positive rate", title, "lower right")
     return _finish(figure, save)
 
 
@@ -167,14 +177,7 @@ def plot_precision_recall(y_true, y_score, class_names=None, ax=None, title="Pre
         average = skmetrics.average_precision_score(truth, score)
         ax.plot(recall, precision, drawstyle="steps-post",
                 label=f"{name} (AUC = {area:.3f}, AP = {average:.3f})")
-    ax.set_xlabel("recall")
-    ax.set_ylabel("precision")
-    ax.set_xlim(-0.01, 1.01)
-    ax.set_ylim(-0.01, 1.05)
-    ax.grid(alpha=0.3)
-    ax.legend(loc="lower left", fontsize=8)
-    if title:
-        ax.set_title(title)
+    _label_rate_axes(ax, "recall", "precision", title, "lower left", y_top=1.05)
     return _finish(figure, save)
 
 
@@ -195,10 +198,6 @@ def plot_runs(runs, metric="loss", ax=None, log_scale=False, title=None, save=No
         ax.plot(range(1, len(values) + 1), values, label=str(label))
     if log_scale:
         ax.set_yscale("log")
-    ax.set_xlabel("epoch")
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_ylabel(metric)
-    ax.grid(alpha=0.3)
-    ax.legend()
+    _label_epoch_axes(ax, metric)
     ax.set_title(title or f"{metric} per epoch")
     return _finish(figure, save)
