@@ -6,7 +6,7 @@ Both models start from the same weights and see the same batches (real MNIST tes
 in interleaved rounds (a block of steps of one framework, then of the other), so both see the same
 machine load; the script prints each framework's median time per training step (zero_grad, forward,
 loss, backward, optimizer step), samples/s, and the ratio autograd-lite / PyTorch (<= 1.0 means at
-least as fast). Both run with the same number of BLAS/PyTorch threads (default 1).
+least as fast). Both run with the same number of threads (BLAS, Numba and PyTorch; default 1).
 
 Run from the repository root:
     python benchmarks/bench_mlp.py [--data-dir ../shared/datasets/mnist] [--rounds 15]
@@ -14,11 +14,8 @@ Run from the repository root:
 """
 from __future__ import annotations
 
-import argparse
 import os
-import statistics
 import sys
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
@@ -28,6 +25,8 @@ import torch  # noqa: E402
 import autograd_lite as ag  # noqa: E402
 import nn  # noqa: E402
 import optim  # noqa: E402
+from _timing import (StepTimer, batches, first_step_and_warm_up, interleaved,  # noqa: E402
+                     limit_threads, print_step_times, training_arguments, training_step)
 
 BATCH, LR = 64, 0.05
 
@@ -54,77 +53,27 @@ def build_models():
     return ours, theirs
 
 
-def make_step(model, optimizer, criterion):
-    def step(x, y):
-        optimizer.zero_grad()
-        loss = criterion(model(x), y)
-        loss.backward()
-        optimizer.step()
-        return loss
-    return step
-
-
-def batches(images, labels, wrap_x, wrap_y):
-    order = np.arange(len(images))
-    out = []
-    for start in range(0, len(order) - BATCH + 1, BATCH):
-        index = order[start:start + BATCH]
-        out.append((wrap_x(images[index]), wrap_y(labels[index])))
-    return out
-
-
-def timed_block(step, data, start, count):
-    begin = time.perf_counter()
-    for i in range(start, start + count):
-        loss = step(*data[i % len(data)])
-    return (time.perf_counter() - begin) / count, loss
-
-
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", default=os.path.join("..", "shared", "datasets", "mnist"))
-    parser.add_argument("--rounds", type=int, default=15, help="interleaved timing rounds")
-    parser.add_argument("--steps", type=int, default=40, help="training steps per round")
-    parser.add_argument("--threads", type=int, default=1, help="BLAS and PyTorch threads")
-    args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    from threadpoolctl import threadpool_limits
-    threadpool_limits(args.threads)
-
+    args = training_arguments(__doc__.splitlines()[0], rounds=15, steps=40)
+    limit_threads(args.threads)
     images, labels, source = load_data(args.data_dir)
-    ours, theirs = build_models()
-    ours_step = make_step(ours, optim.SGD(ours.parameters(), lr=LR), nn.CrossEntropyLoss())
-    theirs_step = make_step(theirs, torch.optim.SGD(theirs.parameters(), lr=LR),
-                            torch.nn.CrossEntropyLoss())
-    ours_data = batches(images, labels, ag.Tensor, lambda y: y)
-    theirs_data = batches(images, labels, torch.from_numpy, torch.from_numpy)
+    ours_model, theirs_model = build_models()
+    ours = StepTimer(training_step(ours_model, optim.SGD(ours_model.parameters(), lr=LR),
+                                   nn.CrossEntropyLoss()),
+                     batches(images, labels, BATCH, ag.Tensor, lambda y: y))
+    theirs = StepTimer(training_step(theirs_model, torch.optim.SGD(theirs_model.parameters(), lr=LR),
+                                     torch.nn.CrossEntropyLoss()),
+                       batches(images, labels, BATCH, torch.from_numpy, torch.from_numpy))
+    first_step_and_warm_up(ours, theirs, args.steps)
 
-    # same start, same batches: the first losses agree (float32, different summation orders)
-    first_ours = ours_step(*ours_data[0]).item()
-    first_theirs = theirs_step(*theirs_data[0]).item()
-    assert abs(first_ours - first_theirs) < 1e-4, (first_ours, first_theirs)
-    timed_block(ours_step, ours_data, 1, args.steps)      # warm-up
-    timed_block(theirs_step, theirs_data, 1, args.steps)
-
-    ours_times, theirs_times, position = [], [], 1 + args.steps
-    for _ in range(args.rounds):
-        t, loss_ours = timed_block(ours_step, ours_data, position, args.steps)
-        ours_times.append(t)
-        t, loss_theirs = timed_block(theirs_step, theirs_data, position, args.steps)
-        theirs_times.append(t)
-        position += args.steps
-    ours_median, theirs_median = statistics.median(ours_times), statistics.median(theirs_times)
-    ratios = sorted(o / t for o, t in zip(ours_times, theirs_times))
+    timing = interleaved(lambda: ours.run(args.steps), lambda: theirs.run(args.steps), args.rounds)
     print(f"MLP 784-128-64-10, batch {BATCH}, SGD lr={LR}, cross-entropy, float32, "
           f"{args.threads} thread(s), {source}; {args.rounds} interleaved rounds of "
           f"{args.steps} steps; medians")
-    print(f"  autograd-lite {ours_median * 1e6:7.1f} us/step  {BATCH / ours_median:9,.0f} samples/s"
-          f"   (loss after {position} steps: {loss_ours.item():.4f})")
-    print(f"  PyTorch       {theirs_median * 1e6:7.1f} us/step  {BATCH / theirs_median:9,.0f} samples/s"
-          f"   (loss after {position} steps: {loss_theirs.item():.4f})")
-    ratio = ours_median / theirs_median
-    print(f"step-time ratio autograd-lite / PyTorch: {ratio:.2f} (per-round {ratios[0]:.2f}.."
-          f"{ratios[-1]:.2f}) -- goal <= 1.0: {'met' if ratio <= 1.0 else 'not met'}")
+    print_step_times(timing, ours, theirs, BATCH, unit="us")
+    low, high = timing.ratio_range
+    print(f"step-time ratio autograd-lite / PyTorch: {timing.ratio:.2f} (per-round {low:.2f}.."
+          f"{high:.2f}) -- goal <= 1.0: {'met' if timing.ratio <= 1.0 else 'not met'}")
 
 
 if __name__ == "__main__":

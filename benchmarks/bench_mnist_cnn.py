@@ -14,11 +14,8 @@ Run from the repository root:
 """
 from __future__ import annotations
 
-import argparse
 import os
-import statistics
 import sys
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
@@ -28,11 +25,14 @@ import torch  # noqa: E402
 import autograd_lite as ag  # noqa: E402
 import nn  # noqa: E402
 import optim  # noqa: E402
+from _timing import (StepTimer, batches, first_step_and_warm_up, interleaved,  # noqa: E402
+                     limit_threads, print_step_times, training_arguments, training_step)
 
 BATCH, LR = 64, 1e-3
 
 
 def images_and_labels(data_dir):
+    """(images (N, 1, 28, 28) float32 in [0, 1], labels int64, where they came from)."""
     try:
         images, labels = ag.data.load_mnist(data_dir, "t10k")
         source = f"MNIST t10k from {data_dir}"
@@ -45,6 +45,7 @@ def images_and_labels(data_dir):
 
 
 def models():
+    """The course CNN in both frameworks, PyTorch's holding a copy of our initial weights."""
     ours = nn.Sequential(nn.Conv2D(1, 32, 3), nn.ReLU(), nn.MaxPool2D(2), nn.Conv2D(32, 64, 3),
                          nn.ReLU(), nn.MaxPool2D(2), nn.Flatten(), nn.Linear(1600, 64), nn.ReLU(),
                          nn.Linear(64, 10))
@@ -56,70 +57,26 @@ def models():
     return ours, theirs
 
 
-def trainer(model, optimizer, loss_fn):
-    def step(inputs, targets):
-        optimizer.zero_grad()
-        loss = loss_fn(model(inputs), targets)
-        loss.backward()
-        optimizer.step()
-        return loss
-    return step
-
-
-def seconds_per_step(step, batches, first, count):
-    begin = time.perf_counter()
-    for i in range(first, first + count):
-        loss = step(*batches[i % len(batches)])
-    return (time.perf_counter() - begin) / count, float(loss.item())
-
-
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", default=os.path.join("..", "shared", "datasets", "mnist"))
-    parser.add_argument("--rounds", type=int, default=7, help="interleaved timing rounds")
-    parser.add_argument("--steps", type=int, default=10, help="training steps per round")
-    parser.add_argument("--threads", type=int, default=1, help="BLAS/Numba and PyTorch threads")
-    args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    from threadpoolctl import threadpool_limits
-    threadpool_limits(args.threads)
-    try:
-        import numba
-        numba.set_num_threads(min(args.threads, numba.config.NUMBA_NUM_THREADS))
-    except ImportError:
-        pass
-
+    args = training_arguments(__doc__.splitlines()[0], rounds=7, steps=10)
+    limit_threads(args.threads)
     images, labels, source = images_and_labels(args.data_dir)
     ag.manual_seed(0)
-    ours, theirs = models()
-    ours_step = trainer(ours, optim.Adam(ours.parameters(), lr=LR), nn.CrossEntropyLoss())
-    theirs_step = trainer(theirs, torch.optim.Adam(theirs.parameters(), lr=LR), torch.nn.CrossEntropyLoss())
-    starts = range(0, len(images) - BATCH + 1, BATCH)
-    ours_batches = [(ag.Tensor(images[s:s + BATCH]), ag.Tensor(labels[s:s + BATCH])) for s in starts]
-    theirs_batches = [(torch.from_numpy(images[s:s + BATCH]), torch.from_numpy(labels[s:s + BATCH]))
-                      for s in starts]
-
-    first_ours, first_theirs = ours_step(*ours_batches[0]).item(), theirs_step(*theirs_batches[0]).item()
-    assert abs(first_ours - first_theirs) < 1e-4, (first_ours, first_theirs)
-    seconds_per_step(ours_step, ours_batches, 1, 3)      # warm-up (Numba compilation, allocators)
-    seconds_per_step(theirs_step, theirs_batches, 1, 3)
-    ours_times, theirs_times, position = [], [], 4
-    for _ in range(args.rounds):
-        t, ours_loss = seconds_per_step(ours_step, ours_batches, position, args.steps)
-        ours_times.append(t)
-        t, theirs_loss = seconds_per_step(theirs_step, theirs_batches, position, args.steps)
-        theirs_times.append(t)
-        position += args.steps
-    ours_median, theirs_median = statistics.median(ours_times), statistics.median(theirs_times)
-    ratios = sorted(o / t for o, t in zip(ours_times, theirs_times))
+    ours_model, theirs_model = models()
+    ours = StepTimer(training_step(ours_model, optim.Adam(ours_model.parameters(), lr=LR),
+                                   nn.CrossEntropyLoss()),
+                     batches(images, labels, BATCH, ag.Tensor, ag.Tensor))
+    theirs = StepTimer(training_step(theirs_model, torch.optim.Adam(theirs_model.parameters(), lr=LR),
+                                     torch.nn.CrossEntropyLoss()),
+                       batches(images, labels, BATCH, torch.from_numpy, torch.from_numpy))
+    first_step_and_warm_up(ours, theirs, 3)
+    timing = interleaved(lambda: ours.run(args.steps), lambda: theirs.run(args.steps), args.rounds)
     print(f"course CNN, batch {BATCH}, Adam lr={LR}, float32, {args.threads} thread(s), {source}; "
           f"{args.rounds} interleaved rounds of {args.steps} steps; medians")
-    print(f"  autograd-lite {ours_median * 1e3:7.2f} ms/step {BATCH / ours_median:8,.0f} samples/s"
-          f"   (loss after {position} steps: {ours_loss:.4f})")
-    print(f"  PyTorch       {theirs_median * 1e3:7.2f} ms/step {BATCH / theirs_median:8,.0f} samples/s"
-          f"   (loss after {position} steps: {theirs_loss:.4f})")
-    print(f"step-time ratio autograd-lite / PyTorch: {ours_median / theirs_median:.2f} (per-round "
-          f"{ratios[0]:.2f}..{ratios[-1]:.2f})")
+    print_step_times(timing, ours, theirs, BATCH, unit="ms")
+    low, high = timing.ratio_range
+    print(f"step-time ratio autograd-lite / PyTorch: {timing.ratio:.2f} (per-round "
+          f"{low:.2f}..{high:.2f})")
 
 
 if __name__ == "__main__":

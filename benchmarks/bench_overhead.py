@@ -9,13 +9,13 @@ A second line does the same for one training step of a small MLP (784-128-64-10,
 linear + relu + log_softmax + NLL, SGD update written by hand) to show where the engine stands when
 the arithmetic is not negligible.
 
-Run:  python benchmarks/bench_overhead.py [--rounds 30] [--repeat 2000]
+Run from the repository root:
+    python benchmarks/bench_overhead.py [--rounds 30] [--repeat 2000] [--threads 1]
 """
 from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import time
 
@@ -25,14 +25,11 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 import autograd_lite as ag  # noqa: E402
+from _timing import interleaved, limit_threads  # noqa: E402
 
 
-def tiny_ours(a, b):
-    a.grad = b.grad = None
-    (a * b + a).sum().backward()
-
-
-def tiny_torch(a, b):
+def tiny_graph(a, b):
+    """The same code runs on autograd-lite's and on PyTorch's tensors."""
     a.grad = b.grad = None
     (a * b + a).sum().backward()
 
@@ -48,15 +45,13 @@ def compare(name, ours, ours_args, theirs, theirs_args, rounds, repeat):
     for _ in range(max(1, repeat // 10)):  # warm-up (allocator, caches, lazy imports)
         ours(*ours_args)
         theirs(*theirs_args)
-    ours_times, theirs_times = [], []
-    for _ in range(rounds):
-        ours_times.append(time_per_call(ours, ours_args, repeat))
-        theirs_times.append(time_per_call(theirs, theirs_args, repeat))
-    ours_median, theirs_median = statistics.median(ours_times), statistics.median(theirs_times)
-    ratios = sorted(o / t for o, t in zip(ours_times, theirs_times))
-    print(f"{name}: autograd-lite {ours_median * 1e6:8.1f} us   PyTorch {theirs_median * 1e6:8.1f} us"
-          f"   ratio {ours_median / theirs_median:.2f} (per-round ratios {ratios[0]:.2f}..{ratios[-1]:.2f})")
-    return ours_median / theirs_median
+    timing = interleaved(lambda: time_per_call(ours, ours_args, repeat),
+                         lambda: time_per_call(theirs, theirs_args, repeat), rounds)
+    low, high = timing.ratio_range
+    print(f"{name}: autograd-lite {timing.ours_median * 1e6:8.1f} us   PyTorch "
+          f"{timing.theirs_median * 1e6:8.1f} us   ratio {timing.ratio:.2f} (per-round ratios "
+          f"{low:.2f}..{high:.2f})")
+    return timing.ratio
 
 
 def mlp_setup(batch=64, seed=0):
@@ -105,24 +100,19 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=30, help="interleaved timing rounds")
     parser.add_argument("--repeat", type=int, default=2000, help="tiny-graph calls per round")
-    parser.add_argument("--threads", type=int, default=1, help="BLAS/PyTorch threads")
+    parser.add_argument("--threads", type=int, default=1, help="BLAS/Numba and PyTorch threads")
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    try:
-        from threadpoolctl import threadpool_limits
-        threadpool_limits(args.threads)
-    except ImportError:
-        pass
+    limit_threads(args.threads)
 
     a, b = (ag.Tensor(np.arange(1, 5, dtype=np.float32), requires_grad=True),
             ag.Tensor(np.arange(5, 9, dtype=np.float32), requires_grad=True))
     ta, tb = (torch.arange(1, 5, dtype=torch.float32, requires_grad=True),
               torch.arange(5, 9, dtype=torch.float32, requires_grad=True))
-    tiny_ours(a, b)
-    tiny_torch(ta, tb)
+    tiny_graph(a, b)
+    tiny_graph(ta, tb)
     assert np.allclose(a.grad.data, tb.detach().numpy() + 1) and np.allclose(ta.grad.numpy(), a.grad.data)
     print(f"threads: {args.threads}; {args.rounds} interleaved rounds; medians")
-    ratio = compare("tiny graph (a*b + a).sum() fwd+bwd", tiny_ours, (a, b), tiny_torch, (ta, tb),
+    ratio = compare("tiny graph (a*b + a).sum() fwd+bwd", tiny_graph, (a, b), tiny_graph, (ta, tb),
                     args.rounds, args.repeat)
     ours_args, torch_args = mlp_setup()
     compare("MLP 784-128-64-10 step, batch 64  ", mlp_step_ours, ours_args, mlp_step_torch, torch_args,
