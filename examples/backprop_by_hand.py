@@ -10,7 +10,7 @@ delta_h = relu'(net_h) * (W2^T delta_o): these are the negated gradients -dL/dne
 (the course updates W += lr * delta x^T, which is W -= lr * dL/dW), so the script prints
 delta = -grad and checks the sign against the course's numbers.
 
-Run from the repository root:
+Run from the repository root (after ``pip install -e .``):
 
     python examples/backprop_by_hand.py [--out-dir out/] [--no-frames]
 

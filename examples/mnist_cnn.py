@@ -10,13 +10,14 @@ gzip or raw; ``--split train`` reads ``train-*`` instead). The model trains on t
 the files it says where to get them and stops; ``--synthetic`` runs on generated digit-like images
 instead (for trying the script only: its accuracy says nothing about MNIST).
 
-The loop is the plain PyTorch one (Adam, lr 1e-3, batch 64, cross-entropy), printing per epoch the
-training loss, the test accuracy and the time. With ``--compare-torch`` the same network is trained
-with PyTorch in the same way -- the same initial weights (copied by name), the same batches in the
-same order, the same optimizer settings, epochs alternating between the two so that both see the
-same machine load -- and the script prints both accuracies and the training-time ratio.
-``--threads N`` gives both frameworks N threads (Numba's pool and PyTorch's).
-It writes ``<out>/mnist_cnn_curves.png`` (loss and test accuracy per epoch).
+It prints the model's summary (layers, output shapes, parameter counts), then trains with the plain
+PyTorch loop (Adam, lr 1e-3, batch 64, cross-entropy), printing per epoch the training loss, the
+test accuracy and the time. With ``--compare-torch`` the same network is trained with PyTorch in
+the same way -- the same initial weights (copied by name), the same batches in the same order, the
+same optimizer settings, epochs alternating between the two so that both see the same machine
+load -- and the script prints both accuracies and the training-time ratio. ``--threads N`` gives
+both frameworks N threads (Numba's pool and PyTorch's). It writes ``<out>/mnist_cnn_curves.png``
+(loss and test accuracy per epoch).
 """
 from __future__ import annotations
 

@@ -6,8 +6,8 @@ Run from the repository root (after ``pip install -e .``):
 
 The Iris data comes from scikit-learn (150 flowers, 4 measurements, 3 species); 30% of it is held
 out, stratified. The loop is the plain PyTorch one: ``zero_grad``, forward, loss, ``backward``,
-``step``. It prints the loss and accuracy on the training and held-out sets after every epoch and
-the final test accuracy, and writes
+``step``. It prints the model, the loss and accuracy on the training and held-out sets after every
+epoch and the final test accuracy, and writes
 
     <out>/quickstart_backprop.svg   the backprop graph of the loss on 3 training flowers: every op,
                                     value and gradient, parameters named by their layer (fc1.weight)
