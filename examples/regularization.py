@@ -41,8 +41,14 @@ import optim  # noqa: E402
 from autograd_lite.training import Callback, EarlyStopping, evaluate, fit  # noqa: E402
 
 
+def data_loss(model, x, y):
+    """{"loss": cross-entropy, "accuracy": ...} in eval mode, without the regularization penalty."""
+    return evaluate(model, x, y, loss_fn=nn.CrossEntropyLoss(), metrics=["accuracy"],
+                    regularization=False)
+
+
 class DataLoss(Callback):
-    """After every epoch: cross-entropy and accuracy on both sets, in eval mode, without penalty."""
+    """After every epoch: ``data_loss`` on both sets."""
 
     def __init__(self, train, validation):
         super().__init__()
@@ -51,8 +57,7 @@ class DataLoss(Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         for name, (x, y) in self.sets.items():
-            self.curves[name].append(evaluate(self.model, x, y, loss_fn=nn.CrossEntropyLoss(),
-                                              metrics=["accuracy"], regularization=False))
+            self.curves[name].append(data_loss(self.model, x, y))
 
 
 def make_model(hidden, regularizer=None, dropout=0.0):
@@ -111,13 +116,10 @@ def main(argv=None):
                       optimizer=optim.Adam(model.parameters(), lr=args.lr), epochs=args.epochs,
                       batch_size=args.batch_size, validation_data=(x_val, y_val),
                       callbacks=callbacks, verbose=0)
-        final = {part: evaluate(model, x, y, loss_fn=nn.CrossEntropyLoss(), metrics=["accuracy"],
-                                regularization=False)
-                 for part, (x, y) in (("train", (x_train, y_train)), ("val", (x_val, y_val)))}
+        train, val = data_loss(model, x_train, y_train), data_loss(model, x_val, y_val)
         weights = np.concatenate([p.numpy().ravel() for n, p in model.named_parameters()
                                   if n.endswith("weight")])
         small = float(np.mean(np.abs(weights) < 1e-3))
-        train, val = final["train"], final["val"]
         results[name] = dict(epochs=len(history.epoch), train_loss=train["loss"], val_loss=val["loss"],
                              train_accuracy=train["accuracy"], val_accuracy=val["accuracy"],
                              small_weights=small)
