@@ -7,12 +7,13 @@ weights on disk. Layers live in the sibling package ``nn``, optimizers in ``opti
 from .function import (Function, FunctionCtx, no_grad, enable_grad, set_grad_enabled,
                        is_grad_enabled, detect_anomaly, retain_grads)
 from .tensor import (Tensor, float16, float32, float64, int8, int16, int32, int64, uint8, bool_)
-from .creation import (tensor, zeros, ones, full, empty, zeros_like, ones_like, full_like, arange,
-                       linspace, eye, randn, rand, randn_like, rand_like, randint, randperm)
+from .creation import (tensor, as_tensor, from_numpy, is_tensor, zeros, ones, full, empty,
+                       zeros_like, ones_like, full_like, arange, linspace, eye, randn, rand,
+                       randn_like, rand_like, randint, randperm)
 from .random import manual_seed
 from .autodiff import grad
 from .gradcheck import gradcheck, gradgradcheck, GradcheckError
-from .ops.composite import (matmul, cat, stack, where, maximum, minimum, clip, linear, relu)
+from .ops.composite import (matmul, mm, cat, stack, where, maximum, minimum, clip, linear, relu)
 from . import data  # ag.data.DataLoader, ag.data.TensorDataset, ag.data.load_mnist
 from .serialization import save, load  # weights on disk (safetensors, no pickle)
 
@@ -47,5 +48,9 @@ for _name in ("exp log sqrt sin cos tanh sigmoid abs sum mean var std amax amin 
               "log1p square").split():
     globals()[_name] = _method(_name)
 del _name
+
+# PyTorch's dtype names (ag.long, ag.float, ...), bound last: they shadow builtins in this module
+float, double, half, long, int, bool, get_default_dtype = (
+    float32, float64, float16, int64, int32, bool_, lambda: float32)
 
 __version__ = "0.1.0"

@@ -1,5 +1,6 @@
 """Normalising what users pass to Tensor methods: data, dims, reduction axes, shapes, var/std's
-correction. Each function either returns the canonical form or raises an error naming the argument."""
+correction, ``to(...)``'s dtype and device. Each function either returns the canonical form or raises
+an error naming the argument."""
 from __future__ import annotations
 
 import numpy as np
@@ -77,3 +78,32 @@ def shape_from_args(shape):
         return tuple(int(s) for s in shape)
     except (TypeError, ValueError):
         raise TypeError(f"a shape must be ints, got {shape!r}") from None
+
+
+def check_device(device):
+    """Accept PyTorch code's ``device`` arguments: the CPU (``"cpu"``, ``"cpu:0"``, a
+    ``torch.device("cpu")``) is the only device; anything else raises naming it."""
+    if device is None:
+        return
+    if str(device).split(":")[0] != "cpu":
+        raise RuntimeError(f"autograd-lite computes on the CPU (NumPy) only; got device {device!r} "
+                           "(use 'cpu')")
+
+
+def _looks_like_device(value):
+    return (isinstance(value, str) and value.split(":")[0] in ("cpu", "cuda", "mps", "xpu", "meta")
+            or type(value).__name__ == "device")
+
+
+def dtype_of_to(args, dtype, device):
+    """The dtype named by ``to(*args, dtype=, device=)`` (``to(dtype)``, ``to(device)``,
+    ``to(device, dtype)``, ``to(other_tensor)``), or None to keep the current one."""
+    for arg in args:
+        if _looks_like_device(arg):
+            device = arg
+        elif hasattr(arg, "data") and hasattr(arg, "dtype") and not isinstance(arg, (type, np.dtype)):
+            dtype = arg.dtype  # another tensor: take its dtype
+        else:
+            dtype = arg
+    check_device(device)
+    return as_dtype(dtype)

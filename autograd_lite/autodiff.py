@@ -67,8 +67,8 @@ def _root_gradient(tensor, gradient):
         if data.size != 1:
             raise RuntimeError(
                 f"grad can be implicitly created only for scalar outputs, but the output has shape "
-                f"{tensor.shape}; pass gradient= (a tensor of that shape), or reduce it first (e.g. "
-                ".sum()).")
+                f"{tensor.shape}; pass gradient= to backward() (grad_outputs= to ag.grad), a tensor of "
+                "that shape, or reduce it first (e.g. .sum()).")
         return _make(np.array(1, data.dtype) if data.ndim == 0 else np.ones(data.shape, data.dtype))
     if not isinstance(gradient, Tensor):
         gradient = _make(np.asarray(gradient, dtype=tensor.dtype))

@@ -1,6 +1,6 @@
-"""Constructors: ``tensor``, ``zeros``, ``ones``, ``full``, ``arange``, ``linspace``, ``eye``,
-``randn``, ``rand``, ``randint``, ``randperm`` and their ``*_like`` forms. Float results default to
-float32."""
+"""Constructors: ``tensor``, ``as_tensor``, ``from_numpy``, ``zeros``, ``ones``, ``full``,
+``arange``, ``linspace``, ``eye``, ``randn``, ``rand``, ``randint``, ``randperm`` and their ``*_like``
+forms. Float results default to float32."""
 from __future__ import annotations
 
 import numpy as np
@@ -25,6 +25,24 @@ def tensor(data, dtype=None, requires_grad=False):
         t.data = t.data.copy()
         t._version_counter = [0]  # its own memory now
     return t
+
+
+def as_tensor(data, dtype=None):
+    """``data`` as a Tensor without a copy when it already is one (or an array) of that dtype."""
+    if isinstance(data, Tensor) and (dtype is None or as_dtype(dtype) == data.dtype):
+        return data
+    return Tensor(data, dtype=dtype)
+
+
+def from_numpy(array):
+    """A Tensor sharing ``array``'s memory and dtype (float64 stays float64)."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"from_numpy expects a numpy.ndarray, got {type(array).__name__}")
+    return Tensor(array)
+
+
+def is_tensor(obj):
+    return isinstance(obj, Tensor)
 
 
 def zeros(*shape, dtype=None, requires_grad=False):

@@ -13,6 +13,7 @@ import numpy as np
 from . import function as _function
 from .arguments import check_dim as _dim, reduction_axes as _axes, shape_from_args as _shape_arg
 from .arguments import to_array as _to_array, var_correction as _correction
+from .arguments import dtype_of_to as _dtype_of_to
 from .dtypes import (as_dtype, float16, float32, float64, int8, int16, int32, int64, uint8,  # noqa: F401
                      bool_)
 
@@ -75,6 +76,7 @@ class Tensor:
     T = property(lambda self: self.permute(*reversed(range(self.ndim))))
     mT = property(lambda self: self.transpose(-2, -1))
     is_floating_point = lambda self: self.data.dtype.kind == "f"
+    device = property(lambda self: "cpu")  # PyTorch code runs unchanged: the CPU is the only device
 
     def size(self, dim=None):
         return self.data.shape if dim is None else self.data.shape[dim]
@@ -175,9 +177,11 @@ class Tensor:
         return self._retains_grad
 
     # ----------------------------------------------------------------- conversions
-    def to(self, dtype):
-        dtype = as_dtype(dtype)
-        return self if dtype == self.data.dtype else ops.Cast.apply(self, dtype)
+    def to(self, *args, dtype=None, device=None):
+        """``to(dtype)``, ``to(device)``, ``to(device, dtype)`` or ``to(other_tensor)``: a recorded
+        cast (the gradient flows back in the old dtype); ``"cpu"`` is the only device."""
+        dtype = _dtype_of_to(args, dtype, device)
+        return self if dtype is None or dtype == self.data.dtype else ops.Cast.apply(self, dtype)
 
     float = lambda self: self.to(np.float32)
     double = lambda self: self.to(np.float64)
@@ -186,6 +190,8 @@ class Tensor:
     int = lambda self: self.to(np.int32)
     bool = lambda self: self.to(np.bool_)
     type = lambda self, dtype: self.to(dtype)
+    type_as = lambda self, other: self.to(other.dtype)
+    cpu = contiguous = lambda self: self
 
     # ----------------------------------------------------------------- arithmetic
     def __add__(self, other):
@@ -235,6 +241,7 @@ class Tensor:
     div = __truediv__
     pow = __pow__
     matmul = __matmul__
+    mm = lambda self, other: composite.mm(self, other)
     neg = __neg__
 
     # comparisons and logic: no gradient, bool result (like PyTorch, == is elementwise)
@@ -267,12 +274,16 @@ class Tensor:
     abs = lambda self: composite.abs(self)
     relu = lambda self: composite.relu(self)
     log1p = lambda self: (self + 1.0).log()
-    sign = lambda self: Tensor._make(np.sign(self.data))
+    sign = lambda self: Tensor._make(np.sign(self.data))  # no gradient (PyTorch's is 0)
+    round = lambda self: Tensor._make(np.round(self.data))  # half to even, as in PyTorch
+    floor = lambda self: Tensor._make(np.floor(self.data))
+    ceil = lambda self: Tensor._make(np.ceil(self.data))
     maximum = lambda self, other: composite.maximum(self, other)
     minimum = lambda self, other: composite.minimum(self, other)
     clip = lambda self, min=None, max=None: composite.clip(self, min, max)
     clamp = clip
     where = lambda self, condition, other: composite.where(condition, self, other)
+    masked_fill = lambda self, mask, value: composite.where(mask, value, self)
     softmax = lambda self, dim=-1: ops.Softmax.apply(self, dim)
     log_softmax = lambda self, dim=-1: ops.LogSoftmax.apply(self, dim)
     clone = lambda self: ops.Clone.apply(self)
@@ -347,6 +358,13 @@ class Tensor:
         if len(dims) != self.ndim:
             raise ValueError(f"permute: got {len(dims)} dims {dims} for a tensor of shape {self.shape}")
         return ops.Permute.apply(self, tuple(_dim(d, self.ndim, "permute") for d in dims))
+
+    def t(self):
+        """Transpose of a matrix (0-d and 1-d tensors are returned as they are, as in PyTorch)."""
+        if self.ndim > 2:
+            raise ValueError(f"t() expects a tensor with at most 2 dims, got shape {self.shape}; use "
+                             "transpose(dim0, dim1), permute or .mT")
+        return self if self.ndim < 2 else ops.Permute.apply(self, (1, 0))
 
     def transpose(self, dim0, dim1):
         axes = list(range(self.ndim))

@@ -2,8 +2,8 @@
 
 * ``module``: ``Module`` (parameter registry, state_dict, train/eval, repr) and ``Parameter``
 * ``containers``: ``Sequential``, ``ModuleList``
-* ``layers``: ``Linear``, ``Conv2D`` (``Conv2d``), ``MaxPool2D``, ``AvgPool2D``, ``Flatten``,
-  ``Dropout``
+* ``layers``: ``Linear``, ``Conv2D`` (``Conv2d``), ``MaxPool2D``, ``AvgPool2D``, ``Identity``,
+  ``Flatten``, ``Dropout``
 * ``activations``: ``ReLU Sigmoid Tanh LeakyReLU ELU SELU Softplus GELU SiLU Softmax LogSoftmax``
 * ``losses``: ``MSELoss L1Loss HuberLoss SmoothL1Loss BCELoss BCEWithLogitsLoss CrossEntropyLoss
   NLLLoss``
@@ -15,8 +15,8 @@
 """
 from .module import Module, Parameter
 from .containers import Sequential, ModuleList
-from .layers import (Linear, Conv2D, Conv2d, MaxPool2D, MaxPool2d, AvgPool2D, AvgPool2d, Flatten,
-                     Dropout)
+from .layers import (Linear, Conv2D, Conv2d, MaxPool2D, MaxPool2d, AvgPool2D, AvgPool2d, Identity,
+                     Flatten, Dropout)
 from .activations import (ReLU, Sigmoid, Tanh, LeakyReLU, ELU, SELU, Softplus, GELU, SiLU, Softmax,
                           LogSoftmax)
 from .losses import (MSELoss, L1Loss, HuberLoss, SmoothL1Loss, BCELoss, BCEWithLogitsLoss, NLLLoss,
@@ -25,7 +25,7 @@ from . import functional, init, regularizers
 from .regularizers import regularization_loss
 
 __all__ = ["Module", "Parameter", "Sequential", "ModuleList", "Linear", "Conv2D", "Conv2d",
-           "MaxPool2D", "MaxPool2d", "AvgPool2D", "AvgPool2d", "Flatten", "Dropout", "ReLU",
+           "MaxPool2D", "MaxPool2d", "AvgPool2D", "AvgPool2d", "Identity", "Flatten", "Dropout", "ReLU",
            "Sigmoid", "Tanh", "LeakyReLU", "ELU", "SELU", "Softplus", "GELU", "SiLU", "Softmax",
            "LogSoftmax", "MSELoss", "L1Loss", "HuberLoss", "SmoothL1Loss", "BCELoss",
            "BCEWithLogitsLoss", "NLLLoss", "CrossEntropyLoss", "functional", "init",

@@ -54,6 +54,27 @@ class Sequential(Module):
         self.add_module(str(len(self)), module)
         return self
 
+    def extend(self, modules):
+        for module in modules:
+            self.append(module)
+        return self
+
+    def insert(self, index, module):
+        """Put ``module`` before position ``index``; the modules are renumbered "0", "1", ... (as in
+        PyTorch, a Sequential built from an OrderedDict loses its names here)."""
+        if not isinstance(module, Module):
+            raise TypeError(f"Sequential.insert: {type(module).__name__} is not a Module")
+        if not -len(self) <= index <= len(self):
+            raise IndexError(f"Sequential.insert: index {index} is out of range for {len(self)} "
+                             "module(s)")
+        modules = list(self._modules.values())
+        modules.insert(index, module)
+        for key in list(self._modules):
+            delattr(self, key)
+        for position, child in enumerate(modules):
+            self.add_module(str(position), child)
+        return self
+
 
 class ModuleList(Module):
     """A list of Modules registered as children (so their parameters are found)."""

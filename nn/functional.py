@@ -40,10 +40,15 @@ SELU_ALPHA = 1.6732632423543772848170429916717
 SELU_SCALE = 1.0507009873554804934193349852946
 
 
-def _tensor(x, name="input"):
+def _tensor(x, name="input", like=None):
+    """``x`` as a Tensor. Data that is not a Tensor (a NumPy array, nested lists) takes the float
+    dtype of the layer weight ``like``, as Python numbers do in the engine: a float64 NumPy array
+    fed to a float32 layer computes in float32. A Tensor keeps its dtype."""
     if isinstance(x, Tensor):
         return x
     if isinstance(x, (np.ndarray, np.generic, list, tuple, float, int)):
+        if like is not None and np.asarray(x).dtype.kind in "fiub":
+            return Tensor(np.asarray(x), dtype=like.dtype)
         return Tensor(x)
     raise TypeError(f"{name} must be a Tensor or an array, got {type(x).__name__}")
 
@@ -52,13 +57,38 @@ def _tensor(x, name="input"):
 def linear(input, weight, bias=None):
     """y = input @ weight^T + bias: input (..., in), weight (out, in), bias (out,); one fused node."""
     if type(input) is not Tensor:
-        input = _tensor(input)
+        input = _tensor(input, like=weight)
     return LinearFn.apply(input, weight, bias)  # bias may be None (passed: one grad per argument)
 
 
 def conv2d(input, weight, bias=None, stride=1, padding=0):
-    """2-D cross-correlation, NCHW: input (N, C, H, W), weight (C_out, C, kH, kW)."""
-    return _conv.conv2d(_tensor(input), weight, bias, stride, padding)
+    """2-D cross-correlation, NCHW: input (N, C, H, W), weight (C_out, C, kH, kW). ``padding`` is
+    an int, a pair, ``"valid"`` (no padding) or ``"same"`` (output size = input size; stride 1 and
+    odd kernel sizes only, where it is symmetric)."""
+    if isinstance(padding, str):
+        padding = same_padding(padding, weight.shape[2:], stride, "conv2d")
+    input = _tensor(input, like=weight)
+    channels = weight.shape[1]
+    if input.ndim == 4 and input.shape[1] != channels and input.shape[3] == channels:
+        raise ValueError(f"conv2d: input of shape {input.shape} looks channels-last (N, H, W, C), as "
+                         f"Keras stores images; this layer expects (N, C, H, W) with C={channels}: "
+                         "use x.permute(0, 3, 1, 2), or np.transpose(images, (0, 3, 1, 2)) once")
+    return _conv.conv2d(input, weight, bias, stride, padding)
+
+
+def same_padding(padding, kernel_size, stride, where):
+    """The int pair for ``padding="valid"`` or ``"same"`` (PyTorch's names)."""
+    if padding == "valid":
+        return (0, 0)
+    if padding != "same":
+        raise ValueError(f"{where}: padding must be an int, a pair, 'valid' or 'same', got {padding!r}")
+    if stride not in (1, (1, 1)):
+        raise ValueError(f"{where}: padding='same' is not supported for strided convolutions "
+                         f"(stride={stride}), as in PyTorch; give the padding as an int")
+    if any(k % 2 == 0 for k in kernel_size):
+        raise ValueError(f"{where}: padding='same' needs odd kernel sizes here (got "
+                         f"{tuple(kernel_size)}): an even kernel would need uneven padding")
+    return tuple(int(k) // 2 for k in kernel_size)
 
 
 def max_pool2d(input, kernel_size, stride=None, padding=0):

@@ -66,7 +66,7 @@ class ReLUFn(Function):
     def forward(ctx, x):
         mask = x.data > 0
         ctx.mask = mask
-        return _make(np.multiply(x.data, mask, dtype=x.dtype))
+        return _make(np.maximum(x.data, 0))  # not x * mask: that gives -0.0 for negative x
 
     @staticmethod
     def backward(ctx, grad):

@@ -1,4 +1,5 @@
-"""Layers with parameters or settings: Linear, Conv2D, MaxPool2D, AvgPool2D, Flatten, Dropout.
+"""Layers with parameters or settings: Linear, Conv2D, MaxPool2D, AvgPool2D, Identity, Flatten,
+Dropout.
 
 Default initialisation is PyTorch's: Linear and Conv2D draw weight and bias from
 U(-1/sqrt(fan_in), 1/sqrt(fan_in)) (``kaiming_uniform_(a=sqrt(5))`` for the weight), where fan_in is
@@ -15,6 +16,7 @@ import math
 
 import numpy as np
 
+from autograd_lite.arguments import check_device
 from autograd_lite.ops import LinearFn
 from autograd_lite.tensor import Tensor, as_dtype
 
@@ -62,9 +64,10 @@ def _attach_regularizers(layer, weight_regularizer, bias_regularizer, kernel_reg
 class Linear(Module):
     """y = x W^T + b. x (..., in_features) -> y (..., out_features); W (out, in), b (out,)."""
 
-    def __init__(self, in_features, out_features, bias=True, *, dtype=None,
+    def __init__(self, in_features, out_features, bias=True, *, device=None, dtype=None,
                  weight_regularizer=None, bias_regularizer=None, kernel_regularizer=None):
         super().__init__()
+        check_device(device)
         self.in_features = _positive_int(in_features, "in_features", "Linear")
         self.out_features = _positive_int(out_features, "out_features", "Linear")
         dtype = _dtype(dtype)
@@ -81,7 +84,7 @@ class Linear(Module):
 
     def forward(self, input):
         if type(input) is not Tensor:
-            input = F._tensor(input)
+            input = F._tensor(input, like=self.weight)  # NumPy data takes the layer's dtype
         return LinearFn.apply(input, self.weight, self.bias)
 
     def extra_repr(self):
@@ -91,16 +94,20 @@ class Linear(Module):
 
 class Conv2D(Module):
     """2-D convolution (cross-correlation), NCHW: (N, C_in, H, W) -> (N, C_out, H', W') with
-    H' = (H + 2 padding - kH) // stride + 1. weight (C_out, C_in, kH, kW), bias (C_out,)."""
+    H' = (H + 2 padding - kH) // stride + 1. weight (C_out, C_in, kH, kW), bias (C_out,).
+    ``padding`` may also be ``"valid"`` (0) or ``"same"`` (kernel_size // 2: stride 1, odd kernels)."""
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, bias=True, *,
-                 dtype=None, weight_regularizer=None, bias_regularizer=None,
+                 device=None, dtype=None, weight_regularizer=None, bias_regularizer=None,
                  kernel_regularizer=None):
         super().__init__()
+        check_device(device)
         self.in_channels = _positive_int(in_channels, "in_channels", "Conv2D")
         self.out_channels = _positive_int(out_channels, "out_channels", "Conv2D")
         self.kernel_size = _pair(kernel_size, "kernel_size", "Conv2D")
         self.stride = _pair(stride, "stride", "Conv2D")
+        if isinstance(padding, str):  # "valid" or "same", resolved once here
+            padding = F.same_padding(padding, self.kernel_size, self.stride, "Conv2D")
         self.padding = _pair(padding, "padding", "Conv2D", minimum=0)
         dtype = _dtype(dtype)
         self.weight = Parameter(np.empty((self.out_channels, self.in_channels) + self.kernel_size,
@@ -160,6 +167,17 @@ class AvgPool2D(_Pool2D):
     """Mean over each kH x kW window (stride defaults to the kernel size); zero padding counts in
     the mean (PyTorch's count_include_pad=True)."""
     _function = staticmethod(F.avg_pool2d)
+
+
+class Identity(Module):
+    """Returns its input unchanged (a placeholder layer; extra arguments are ignored, as in
+    PyTorch)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__()
+
+    def forward(self, input):
+        return input
 
 
 class Flatten(Module):

@@ -42,7 +42,8 @@ def _reduce(losses, reduction):
 def _input(x, name):
     if isinstance(x, Tensor):
         if x.dtype.kind != "f":
-            raise TypeError(f"{name}: input must be floating point, got dtype {x.dtype}")
+            raise TypeError(f"{name}: input must be floating point, got dtype {x.dtype} (the "
+                            "arguments are (input, target): the model's output comes first)")
         return x
     return Tensor(np.asarray(x, dtype=np.float32) if not isinstance(x, np.ndarray) else x)
 
@@ -155,9 +156,9 @@ def _indices(target, input, classes, ignore_index, name):
     array = np.asarray(target.data if isinstance(target, Tensor) else target)
     expected = input.shape[:1] + input.shape[2:] if input.ndim >= 2 else ()
     if array.dtype.kind == "f":
-        raise TypeError(f"{name}: class-index target must be integers, got dtype {array.dtype} "
-                        f"(for class probabilities the target must have the input's shape "
-                        f"{input.shape})")
+        raise TypeError(f"{name}: class-index target must be integers, got dtype {array.dtype}: "
+                        "convert the labels with target.long() (or y.astype(np.int64)); for class "
+                        f"probabilities the target must have the input's shape {input.shape}")
     if array.dtype.kind not in "iu":
         raise TypeError(f"{name}: target must hold integer class indices, got dtype {array.dtype}")
     if array.shape != expected:

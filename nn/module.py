@@ -17,7 +17,8 @@ from collections import OrderedDict, namedtuple
 import numpy as np
 
 from autograd_lite.function import _GradMode
-from autograd_lite.tensor import Tensor, as_dtype
+from autograd_lite.arguments import dtype_of_to
+from autograd_lite.tensor import Tensor
 
 
 class Parameter(Tensor):
@@ -57,6 +58,7 @@ class Module:
         set_ = object.__setattr__
         set_(self, "_parameters", OrderedDict())
         set_(self, "_buffers", OrderedDict())
+        set_(self, "_non_persistent_buffers", set())
         set_(self, "_modules", OrderedDict())
         set_(self, "_forward_hooks", OrderedDict())
         set_(self, "_regularizers", OrderedDict())
@@ -122,11 +124,16 @@ class Module:
         self._parameters[name] = param
         object.__setattr__(self, name, param)
 
-    def register_buffer(self, name, tensor):
-        """A tensor that is saved in ``state_dict()`` but is not a parameter (no optimizer updates)."""
+    def register_buffer(self, name, tensor, persistent=True):
+        """A tensor that is part of the module's state but not a parameter (no optimizer updates):
+        moved by ``to()``, saved in ``state_dict()`` unless ``persistent=False``."""
         if tensor is not None and not isinstance(tensor, Tensor):
             tensor = Tensor(tensor)
         self._buffers[name] = tensor
+        if persistent:
+            self._non_persistent_buffers.discard(name)
+        else:
+            self._non_persistent_buffers.add(name)
         object.__setattr__(self, name, tensor)
 
     def add_module(self, name, module):
@@ -263,9 +270,12 @@ class Module:
                 else:
                     param.grad.data[...] = 0
 
-    def to(self, dtype):
-        """Cast every floating-point parameter and buffer to ``dtype`` (in place, like PyTorch)."""
-        dtype = as_dtype(dtype)
+    def to(self, *args, dtype=None, device=None):
+        """Cast every floating-point parameter and buffer to ``dtype`` (in place, like PyTorch):
+        ``to(dtype)``, ``to(device)``, ``to(device, dtype)``; ``"cpu"`` is the only device."""
+        dtype = dtype_of_to(args, dtype, device)
+        if dtype is None:
+            return self
         if dtype.kind != "f":
             raise TypeError(f"Module.to: only floating-point dtypes are allowed, got {dtype}")
         for tensor in list(self.parameters()) + list(self.buffers()):
@@ -274,6 +284,9 @@ class Module:
                 tensor._version += 1
                 if tensor.grad is not None:
                     tensor.grad = Tensor._make(tensor.grad.data.astype(dtype))
+        return self
+
+    def cpu(self):
         return self
 
     def double(self):
@@ -289,7 +302,9 @@ class Module:
         out = OrderedDict()
         for module_prefix, module in self.named_modules(prefix=prefix.rstrip(".")):
             head = f"{module_prefix}." if module_prefix else ""
-            for name, tensor in list(module._parameters.items()) + list(module._buffers.items()):
+            buffers = [(name, buffer) for name, buffer in module._buffers.items()
+                       if name not in module._non_persistent_buffers]
+            for name, tensor in list(module._parameters.items()) + buffers:
                 if tensor is not None:
                     out[head + name] = tensor if keep_vars else tensor.detach()
         return out

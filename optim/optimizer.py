@@ -58,6 +58,9 @@ class Optimizer:
                             "not a set")
         group["params"] = params = list(params)
         for index, p in enumerate(params):
+            if isinstance(p, tuple) and len(p) == 2 and isinstance(p[0], str):
+                raise TypeError(f"optimizer params[{index}] is a (name, parameter) pair ('{p[0]}'): "
+                                "pass model.parameters(), not model.named_parameters()")
             if not isinstance(p, Tensor):
                 raise TypeError(f"optimizer can only optimize Tensors, but params[{index}] is a "
                                 f"{type(p).__name__}")

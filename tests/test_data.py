@@ -92,6 +92,17 @@ def test_loader_argument_errors():
         DataLoader(object(), batch_size=2)
     with pytest.raises(TypeError, match="numpy.random.Generator"):
         DataLoader(ds, batch_size=2, generator=3)
+    with pytest.raises(ValueError, match="num_workers must be a non-negative integer, got -1"):
+        DataLoader(ds, batch_size=2, num_workers=-1)
+
+
+def test_pytorch_loader_arguments_are_accepted():
+    ds = TensorDataset(np.arange(10.0).reshape(5, 2), np.arange(5))
+    ours = DataLoader(ds, batch_size=2, num_workers=2, pin_memory=True)
+    theirs = tdata.DataLoader(tdata.TensorDataset(torch.arange(10.0).reshape(5, 2), torch.arange(5)),
+                              batch_size=2, num_workers=0, pin_memory=False)
+    for a, b in zip(batches_of(ours), [tuple(t.numpy() for t in batch) for batch in theirs]):
+        assert all(np.array_equal(x, y) for x, y in zip(a, b))
 
 
 class Squares(Dataset):
@@ -288,3 +299,50 @@ def test_load_mnist_errors(tmp_path):
         gzip.compress(handwritten_idx(np.zeros(3, np.uint8), 0x08)))
     with pytest.raises(IDXFormatError, match="3 dimension"):
         load_mnist(tmp_path)
+
+
+# ----------------------------------------------------------------------------- CSV tables
+def test_load_csv_sonar_style_text_labels(tmp_path):
+    rng = np.random.default_rng(0)
+    values = rng.random((6, 4))
+    labels = ["R", "M", "R", "R", "M", "M"]
+    path = tmp_path / "sonar.all-data"
+    path.write_text("".join(",".join(f"{v:.6f}" for v in row) + f",{label}\n"
+                            for row, label in zip(values, labels)) + "\n")  # a trailing blank line
+    features, targets, classes = ag.data.load_csv(path)
+    assert features.dtype == np.float32 and features.shape == (6, 4)
+    np.testing.assert_allclose(features, values, atol=1e-6)
+    assert targets.dtype == np.int64 and targets.tolist() == [1, 0, 1, 1, 0, 0]
+    assert classes.tolist() == ["M", "R"]  # sorted labels: 'M' is class 0
+    batch = next(iter(DataLoader(TensorDataset(features, targets), batch_size=6)))
+    assert batch[0].dtype == np.float32 and batch[1].dtype == np.int64
+
+
+def test_load_csv_header_numeric_labels_and_options(tmp_path):
+    path = tmp_path / "phoneme.csv"
+    path.write_text("# from OpenML\nV1,V2,Class\n0.5,1.5,1\n-2,3e-1,2\n1,1,2\n")
+    features, targets, classes = ag.data.load_csv(path)  # the header row is recognised
+    assert features.tolist() == [[0.5, 1.5], [-2.0, 0.30000001192092896], [1.0, 1.0]]
+    assert targets.tolist() == [0, 1, 1] and classes.tolist() == [1, 2]
+    features, targets, _ = ag.data.load_csv(path, target_column="V1", encode_labels=False,
+                                            dtype=np.float64)
+    assert features.tolist() == [[1.5, 1.0], [0.3, 2.0], [1.0, 2.0]] and targets.tolist() == [0.5, -2.0, 1.0]
+    features, targets, classes = ag.data.load_csv(path, target_column=None, header=True)
+    assert features.shape == (3, 3) and targets is None and classes is None
+
+
+def test_load_csv_errors_name_line_and_column(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("1,2,a\n3,x,b\n")
+    with pytest.raises(ValueError, match=r"bad.csv line 2, column 1: 'x' is not a number"):
+        ag.data.load_csv(bad)
+    bad.write_text("1,2,a\n3,4\n")
+    with pytest.raises(ValueError, match=r"line 2 has 2 fields, the first row has 3"):
+        ag.data.load_csv(bad)
+    with pytest.raises(ValueError, match="target_column 5 is out of range for 3 columns"):
+        ag.data.load_csv(bad, target_column=5)
+    with pytest.raises(ValueError, match="no column named 'label'"):
+        ag.data.load_csv(bad, target_column="label")
+    bad.write_text("1,2,a\n")
+    with pytest.raises(ValueError, match="holds 'a', not a number; keep encode_labels=True"):
+        ag.data.load_csv(bad, encode_labels=False)

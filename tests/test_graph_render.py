@@ -46,6 +46,14 @@ def test_save_svg_png_pdf_and_dot(tmp_path):
         graph.write(tmp_path / "g.bmpx")
 
 
+def test_save_graph_takes_the_tensor_itself(tmp_path):
+    loss = two_layer_loss()
+    ag.save_graph(loss, tmp_path / "g.dot")  # drawn with the default options
+    assert (tmp_path / "g.dot").read_text() == ag.draw_graph(loss).source
+    with pytest.raises(TypeError, match="save_graph: expected a graph from ag.draw_graph .* got str"):
+        ag.save_graph("loss", tmp_path / "g.svg")
+
+
 def test_jupyter_shows_it_inline():
     graph = ag.draw_graph(two_layer_loss())
     svg = graph._repr_svg_()

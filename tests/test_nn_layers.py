@@ -292,3 +292,50 @@ def test_activations_finite_at_extreme_inputs(make_ours, make_theirs):
     out_t.sum().backward()
     np.testing.assert_allclose(out.data, out_t.detach().numpy(), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(x_o.grad.data, x_t.grad.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_conv2d_padding_same_and_valid_match_torch():
+    x = RNG.standard_normal((2, 3, 7, 6))
+    _compare_module(nn.Conv2d(3, 4, 3, padding="same"), torch.nn.Conv2d(3, 4, 3, padding="same"), x)
+    _compare_module(nn.Conv2d(3, 4, (5, 3), padding="same"), torch.nn.Conv2d(3, 4, (5, 3), padding="same"), x)
+    _compare_module(nn.Conv2d(3, 4, 3, padding="valid"), torch.nn.Conv2d(3, 4, 3, padding="valid"), x)
+    weight = ag.tensor(RNG.standard_normal((4, 3, 3, 3)))
+    assert F.conv2d(ag.tensor(x), weight, padding="same").shape == (2, 4, 7, 6)
+    with pytest.raises(ValueError, match="padding='same' is not supported for strided convolutions"):
+        nn.Conv2d(3, 4, 3, stride=2, padding="same")
+    with pytest.raises(ValueError, match=r"padding='same' needs odd kernel sizes here \(got \(2, 2\)\)"):
+        nn.Conv2d(3, 4, 2, padding="same")
+    with pytest.raises(ValueError, match="padding must be an int, a pair, 'valid' or 'same', got 'full'"):
+        nn.Conv2d(3, 4, 3, padding="full")
+
+
+def test_channels_last_images_get_a_hint():
+    conv = nn.Conv2d(1, 4, 3)
+    with pytest.raises(ValueError, match=r"looks channels-last \(N, H, W, C\).*permute\(0, 3, 1, 2\)"):
+        conv(ag.zeros(2, 28, 28, 1))
+
+
+def test_numpy_data_takes_the_layer_dtype():
+    # a float64 (or integer) NumPy array fed to a float32 layer computes in float32, as numbers do
+    linear, conv = nn.Linear(4, 2), nn.Conv2d(1, 2, 3)
+    assert linear(RNG.standard_normal((3, 4))).dtype == np.float32
+    assert linear(np.arange(8).reshape(2, 4)).dtype == np.float32
+    assert F.linear(RNG.standard_normal((3, 4)), linear.weight).dtype == np.float32
+    assert conv(RNG.standard_normal((1, 1, 5, 5))).dtype == np.float32
+    assert conv(np.zeros((1, 1, 5, 5), np.uint8)).dtype == np.float32  # raw MNIST pixels
+    assert linear(ag.tensor([[1, 2, 3, 4]])).dtype == np.float32  # int64 @ float32: float32
+    data = RNG.standard_normal((3, 4))
+    np.testing.assert_allclose(linear(data).data, linear(ag.tensor(data, dtype=ag.float32)).data)
+
+
+def test_identity_device_argument_and_relu_zero_sign():
+    assert isinstance(nn.Identity(54, unused=True), nn.Module)
+    x = ag.randn(2, 3)
+    assert nn.Identity()(x) is x and repr(nn.Identity()) == "Identity()"
+    assert nn.Linear(3, 2, device="cpu").weight.shape == (2, 3)
+    assert nn.Conv2d(1, 2, 3, device="cpu").weight.shape == (2, 1, 3, 3)
+    with pytest.raises(RuntimeError, match="got device 'cuda'"):
+        nn.Linear(3, 2, device="cuda")
+    out = nn.ReLU()(ag.tensor([-1.5, 0.0, 2.0]))
+    assert out.tolist() == [0.0, 0.0, 2.0] and not np.signbit(out.data).any()
+    assert np.isnan(F.relu(ag.tensor([np.nan])).item())  # NaN propagates, as in torch

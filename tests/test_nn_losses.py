@@ -204,8 +204,11 @@ def test_cross_entropy_target_errors():
     x = ag.Tensor(RNG.standard_normal((4, 3)))
     with pytest.raises(ValueError, match=r"target of shape \(4,\), got \(4, 1\)"):
         F.cross_entropy(x, np.zeros((4, 1), np.int64))
-    with pytest.raises(TypeError, match="integers"):
+    with pytest.raises(TypeError, match=r"integers, got dtype float64: convert the labels with "
+                       r"target.long\(\)"):
         F.cross_entropy(x, np.zeros(4))
+    with pytest.raises(TypeError, match=r"got dtype int64 \(the arguments are \(input, target\)"):
+        F.cross_entropy(ag.tensor([0, 1, 2, 0]), x)  # swapped arguments
     with pytest.raises(IndexError, match="target 3 is out of bounds for 3 classes"):
         F.cross_entropy(x, np.array([0, 1, 2, 3]))
     with pytest.raises(ValueError, match="reduction"):

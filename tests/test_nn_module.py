@@ -273,3 +273,41 @@ def test_apply_visits_children_first_and_deepcopy_is_independent():
     clone[0].weight.data[...] = 1.0
     assert not model[0].weight.data.any()
     assert [n for n, _ in clone.named_parameters()] == [n for n, _ in model.named_parameters()]
+
+
+def test_sequential_insert_and_extend_like_torch():
+    ours = nn.Sequential(nn.Linear(2, 3), nn.Linear(3, 1))
+    theirs = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.Linear(3, 1))
+    assert ours.insert(1, nn.ReLU()) is ours and ours.extend([nn.Sigmoid()]) is ours
+    theirs.insert(1, torch.nn.ReLU())
+    theirs.extend([torch.nn.Sigmoid()])
+    assert repr(ours).replace("Sequential", "") == repr(theirs).replace("Sequential", "")
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    ours.insert(-1, nn.Identity())  # negative positions count from the end, as in list.insert
+    assert [type(m).__name__ for m in ours] == ["Linear", "ReLU", "Linear", "Identity", "Sigmoid"]
+    with pytest.raises(TypeError, match="Sequential.insert: int is not a Module"):
+        ours.insert(0, 3)
+    with pytest.raises(IndexError, match="index 9 is out of range for 5 module"):
+        ours.insert(9, nn.ReLU())
+
+
+def test_non_persistent_buffers_and_device_arguments():
+    class Normalize(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.register_buffer("mean", ag.zeros(3))
+            self.register_buffer("scratch", ag.ones(3), persistent=False)
+
+    theirs = torch.nn.Module()
+    theirs.register_buffer("mean", torch.zeros(3))
+    theirs.register_buffer("scratch", torch.ones(3), persistent=False)
+    module = Normalize()
+    assert list(module.state_dict()) == list(theirs.state_dict()) == ["mean"]
+    assert [name for name, _ in module.named_buffers()] == ["mean", "scratch"]
+    assert module.load_state_dict({"mean": np.ones(3)}) == ([], [])
+    assert module.to("cpu") is module and module.cpu() is module
+    module.to("cpu", ag.float64)
+    assert module.scratch.dtype == np.float64 and module.mean.tolist() == [1.0, 1.0, 1.0]
+    assert module.to(dtype=ag.float32).mean.dtype == np.float32
+    with pytest.raises(RuntimeError, match="got device 'cuda:0'"):
+        module.to("cuda:0")

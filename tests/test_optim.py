@@ -198,6 +198,9 @@ def test_non_leaf_and_type_errors():
         optim.SGD(x, lr=0.1)
     with pytest.raises(TypeError, match="only optimize Tensors"):
         optim.SGD([np.ones(2)], lr=0.1)
+    with pytest.raises(TypeError, match=r"params\[0\] is a \(name, parameter\) pair \('weight'\): "
+                       r"pass model.parameters\(\), not model.named_parameters\(\)"):
+        optim.SGD([("weight", x)], lr=0.1)
 
 
 def test_step_updates_in_place_bumps_version_and_runs_closure():

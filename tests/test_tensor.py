@@ -353,3 +353,70 @@ def test_in_place_ops_refuse_tensors_in_a_graph_while_recording():
         w += 1
     with pytest.raises(ValueError, match=r"add_: operand shape\(s\) \[\(3,\)\].*\(2,\)"):
         ag.zeros(2).add_(ag.zeros(3))
+
+
+# ----------------------------------------------------------------------------- names a PyTorch user guesses
+def test_pytorch_dtype_names_and_constructors():
+    assert (ag.long, ag.float, ag.double, ag.int, ag.bool, ag.half) == \
+        (np.int64, np.float32, np.float64, np.int32, np.bool_, np.float16)
+    assert ag.tensor([0, 2], dtype=ag.long).dtype == np.int64 and ag.get_default_dtype() == np.float32
+    array = np.zeros(3)
+    shared = ag.from_numpy(array)
+    array[0] = 5.0  # from_numpy shares memory and keeps float64
+    assert shared.dtype == np.float64 and shared.tolist() == [5.0, 0.0, 0.0]
+    assert ag.as_tensor(shared) is shared and ag.as_tensor(shared, dtype=ag.float32).dtype == np.float32
+    assert ag.is_tensor(shared) and not ag.is_tensor(array)
+    with pytest.raises(TypeError, match="from_numpy expects a numpy.ndarray, got list"):
+        ag.from_numpy([1.0])
+
+
+def test_to_accepts_devices_and_tensors_like_pytorch():
+    x = ag.randn(2, 3, requires_grad=True)
+    assert x.to("cpu") is x and x.cpu() is x and x.device == "cpu" and x.contiguous() is x
+    assert x.to("cpu", ag.float64).dtype == np.float64 and x.to(device="cpu", dtype="double").dtype == np.float64
+    assert x.to(ag.zeros(1, dtype=ag.float64)).dtype == np.float64 and x.type_as(ag.zeros(1, dtype=ag.float16)).dtype == np.float16
+    x.to("cpu:0", ag.float64).sum().backward()  # the cast is recorded: the gradient comes back in float32
+    assert x.grad.dtype == np.float32 and np.allclose(x.grad.data, 1.0)
+    with pytest.raises(RuntimeError, match="CPU .* only; got device 'cuda'"):
+        x.to("cuda")
+
+
+def test_t_mm_masked_fill_and_rounding_match_torch():
+    a_np = RNG.standard_normal((2, 3))
+    ours, theirs = ag.tensor(a_np, requires_grad=True), torch.tensor(a_np, requires_grad=True)
+    close(ours.t(), theirs.t())
+    assert ag.tensor([1.0, 2.0]).t().shape == (2,)
+    with pytest.raises(ValueError, match=r"t\(\) expects a tensor with at most 2 dims, got shape \(1, 2, 3\)"):
+        ag.zeros(1, 2, 3).t()
+    b_np = RNG.standard_normal((3, 4))
+    close(ours.mm(ag.tensor(b_np)), theirs.mm(torch.tensor(b_np)), rtol=1e-12)
+    with pytest.raises(ValueError, match=r"mm: both operands must be 2-D, got shapes \(2, 3\) and \(3,\)"):
+        ag.mm(ours, ag.zeros(3, dtype=ag.float64))
+    mask = a_np > 0
+    out_ours = ours.masked_fill(ag.tensor(mask), -1.0)
+    out_theirs = theirs.masked_fill(torch.tensor(mask), -1.0)
+    (out_ours * ag.tensor(b_np[:2, :3])).sum().backward()
+    (out_theirs * torch.tensor(b_np[:2, :3])).sum().backward()
+    close(out_ours, out_theirs, rtol=1e-12)
+    close(ours.grad, theirs.grad, rtol=1e-12)
+    values = np.array([-1.5, -0.5, 0.5, 1.5, 2.5, 0.7])
+    for name in ("round", "floor", "ceil"):
+        close(getattr(ag.tensor(values), name)(), getattr(torch.tensor(values), name)())
+
+
+def test_relu_of_negative_numbers_is_positive_zero_like_torch():
+    # x * (x > 0) is -0.0 for negative x, which printed as "-0." in the course's worked example
+    x = ag.tensor([-0.4309, 0.1997, 0.0], requires_grad=True)
+    for out in (x.relu(), ag.relu(x)):
+        assert not np.signbit(out.data).any() and "-0" not in repr(out)
+    assert ag.relu(ag.tensor([-2, 3])).tolist() == [0, 3]
+
+
+def test_matmul_of_integers_and_floats_follows_the_promotion_rule():
+    # int64 @ float32 is float32 (as int64 * float32 is), not NumPy's float64
+    ints, weights = ag.tensor([[1, 2, 3]]), ag.randn(3, 2, requires_grad=True)
+    assert (ints @ weights).dtype == np.float32 and (ints * weights[:, 0]).dtype == np.float32
+    assert ag.linear(ints, weights.T).dtype == np.float32
+    (ints @ weights).sum().backward()
+    assert weights.grad.dtype == np.float32 and np.allclose(weights.grad.data, [[1, 1], [2, 2], [3, 3]])
+    assert (ag.ones(1, 3, dtype=ag.float64) @ weights).dtype == np.float64  # float32 @ float64: float64

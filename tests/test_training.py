@@ -207,6 +207,22 @@ def test_binary_metrics_read_logits_or_probabilities(head, loss_fn):
     assert h["val_average_precision"] == pytest.approx(skm.average_precision_score(y, prob))
 
 
+@pytest.mark.parametrize("head,loss_fn", [((), nn.BCEWithLogitsLoss()), ((nn.Sigmoid(),), nn.BCELoss()),
+                                          ((), nn.MSELoss())])
+def test_labels_of_shape_n_fit_a_single_output_unit_like_keras(head, loss_fn):
+    # Keras takes y of shape (N,) for a Dense(1) model; the losses alone refuse (N, 1) against (N,)
+    x, y = blobs(n=64, classes=2)
+    histories = []
+    for target in (y, y[:, None].astype(np.float32)):
+        ag.manual_seed(3)
+        model = nn.Sequential(nn.Linear(4, 1), *head)
+        histories.append(fit(model, x, target, loss_fn=loss_fn, epochs=2, batch_size=16, verbose=0,
+                             optimizer=optim.SGD(model.parameters(), lr=0.1), validation_data=(x, target)))
+    assert histories[0].history == histories[1].history and len(histories[0].history["val_loss"]) == 2
+    with pytest.raises(ValueError, match=r"target shape \(4,\) differs from input shape \(4, 1\)"):
+        loss_fn(nn.Sequential(nn.Linear(4, 1), *head)(ag.tensor(x[:4])), ag.tensor(y[:4]))
+
+
 def test_regression_metrics_and_custom_metric_objects():
     rng = np.random.default_rng(0)
     x = rng.standard_normal((40, 3)).astype(np.float32)
@@ -280,6 +296,11 @@ def test_mode_auto_reads_the_name():
     assert drive([1.0, 2.0], monitor="val_loss", mode="max")[0].stopped_epoch == 0
     with pytest.raises(ValueError, match="pass mode='max' or mode='min'"):
         drive([1.0], monitor="val_widgets")
+    stopper = EarlyStopping(monitor="val_los")  # a typo names what fit logs
+    stopper.set_params({"metrics": [Metric("accuracy", lambda *a: 0.0, direction="up")]})
+    with pytest.raises(ValueError, match="fit logs loss, accuracy and, with validation data, their "
+                                         "val_ versions: check the spelling"):
+        stopper.on_train_begin({})
     with pytest.raises(ValueError, match="mode must be"):
         EarlyStopping(mode="lowest")
 

@@ -16,16 +16,18 @@ from ..tensor import Tensor
 
 class DataLoader:
     """``DataLoader(dataset, batch_size=1, shuffle=False, drop_last=False, collate_fn=None,
-    generator=None)``.
+    generator=None, num_workers=0, pin_memory=False)``.
 
     Yields batches made by ``collate_fn`` (default: ``default_collate``, which stacks samples along a
     new first dimension). With ``drop_last=True`` a last batch smaller than ``batch_size`` is left
     out; ``len(loader)`` is the number of batches per pass. ``generator`` (a
-    ``numpy.random.Generator``) replaces the framework's generator for shuffling.
+    ``numpy.random.Generator``) replaces the framework's generator for shuffling. ``num_workers``
+    and ``pin_memory`` are accepted so that PyTorch code runs unchanged: batches are always made in
+    the main process (a batch of a ``TensorDataset`` is one NumPy fancy-index per tensor).
     """
 
     def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, collate_fn=None,
-                 generator=None):
+                 generator=None, num_workers=0, pin_memory=False):
         if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
             raise TypeError(f"DataLoader: dataset must have __len__ and __getitem__, got "
                             f"{type(dataset).__name__}")
@@ -34,6 +36,11 @@ class DataLoader:
         if generator is not None and not isinstance(generator, np.random.Generator):
             raise TypeError(f"DataLoader: generator must be a numpy.random.Generator, got "
                             f"{type(generator).__name__}")
+        if isinstance(num_workers, bool) or not isinstance(num_workers, numbers.Integral) or \
+                num_workers < 0:
+            raise ValueError(f"DataLoader: num_workers must be a non-negative integer, got "
+                             f"{num_workers!r}")
+        self.num_workers, self.pin_memory = int(num_workers), bool(pin_memory)
         self.dataset = dataset
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)

@@ -45,6 +45,15 @@ def matmul(a, b):
     return out.reshape(out.shape[:-1])
 
 
+def mm(a, b):
+    """Product of two matrices (``torch.mm``); ``matmul`` handles other shapes."""
+    a, b = _tensor(a, b), _tensor(b, a)
+    if a.ndim != 2 or b.ndim != 2:
+        raise ValueError(f"mm: both operands must be 2-D, got shapes {a.shape} and {b.shape} (use "
+                         "matmul or @ for other shapes)")
+    return MatMul.apply(a, b)
+
+
 def linear(x, weight, bias=None):
     """x @ weight.T + bias, one fused node (see ops.linalg.Linear)."""
     return LinearFn.apply(x, weight, bias) if bias is not None else LinearFn.apply(x, weight)
@@ -62,7 +71,10 @@ def where(condition, a, b):
 
 def relu(x):
     """max(x, 0) = x * [x > 0], with gradient 0 at 0 (PyTorch's convention)."""
-    return Mul.apply(x, Tensor._make(x.data > 0))
+    out = Mul.apply(x, Tensor._make(x.data > 0))
+    if out.data.dtype.kind == "f":  # x * 0 is -0.0 for negative x: print 0, as max(x, 0) does
+        np.add(out.data, 0.0, out=out.data)
+    return out
 
 
 def abs(x):
@@ -221,6 +233,6 @@ def stack(tensors, dim=0):
     return Cat.apply(dim, *[unsqueeze(t, dim) for t in tensors])
 
 
-__all__ = ["MinMax", "matmul", "linear", "where", "relu", "abs", "maximum", "minimum", "clip", "mean",
+__all__ = ["MinMax", "matmul", "mm", "linear", "where", "relu", "abs", "maximum", "minimum", "clip", "mean",
            "var", "logsumexp", "max_along", "flatten", "squeeze", "unsqueeze", "expand", "cat",
            "stack"]

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..dtypes import result_type
 from ..function import Function
 from ..tensor import Tensor
 
@@ -32,6 +33,8 @@ class MatMul(Function):
     def forward(ctx, a, b):
         _check_matmul(a, b)
         ctx.save_for_backward(a, b)
+        if a.data.dtype != b.data.dtype:
+            return _make(matmul_arrays(*_same_dtype(a, b)))
         return _make(matmul_arrays(a.data, b.data))
 
     @staticmethod
@@ -58,7 +61,10 @@ class Linear(Function):
                              f"weight of shape {weight.shape} expects {weight.shape[1]} "
                              "(in_features)")
         ctx.save_for_backward(x, weight)
-        out = matmul_arrays(x.data, weight.data.T)
+        x_data, weight_data = x.data, weight.data
+        if x_data.dtype != weight_data.dtype:
+            x_data, weight_data = _same_dtype(x, weight)
+        out = matmul_arrays(x_data, weight_data.T)
         if bias is not None:
             out += bias.data
         return _make(out)
@@ -81,6 +87,13 @@ class Linear(Function):
         if x.ndim == 1 and grad_x is not None:
             grad_x = grad_x.reshape(x.shape)
         return (grad_x, grad_w, grad_b) if len(needs) > 2 else (grad_x, grad_w)  # bias=None
+
+
+def _same_dtype(a, b):
+    """The operands' arrays in PyTorch's result dtype (int64 @ float32 is float32, not NumPy's
+    float64; float32 @ float64 is float64)."""
+    dtype = result_type(a, b)
+    return a.data.astype(dtype, copy=False), b.data.astype(dtype, copy=False)
 
 
 def matmul_arrays(a, b):

@@ -53,11 +53,19 @@ class BackpropGraph(graphviz.Digraph):
 
 
 def save_graph(graph, path, format=None):
-    """Write ``graph`` (a ``graphviz.Digraph``) to ``path``: SVG, PNG, PDF, or DOT source.
+    """Write ``graph`` (a ``graphviz.Digraph``, or a Tensor: its ``draw_graph`` with the default
+    options) to ``path``: SVG, PNG, PDF, or DOT source.
 
     The format comes from the suffix of ``path`` unless ``format`` is given. Returns ``path``.
     Raises ``DotNotFoundError`` (with install instructions) when rendering needs a missing ``dot``.
     """
+    from ..tensor import Tensor
+    if isinstance(graph, Tensor):
+        from .draw import draw_graph
+        graph = draw_graph(graph)
+    elif not (hasattr(graph, "pipe") and hasattr(graph, "source")):
+        raise TypeError(f"save_graph: expected a graph from ag.draw_graph (or a Tensor to draw), got "
+                        f"{type(graph).__name__}")
     path = os.fspath(path)
     if format is None:
         suffix = os.path.splitext(path)[1].lower()

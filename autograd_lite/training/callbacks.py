@@ -140,9 +140,11 @@ class EarlyStopping(Callback):
             if direction is None and metric.name == base:
                 direction = metric.direction
         if direction is None:
+            known = ["loss"] + [m.name for m in self.params.get("metrics", ())]
             raise ValueError(
                 f"EarlyStopping(monitor={self.monitor!r}) cannot tell whether that quantity should "
-                "go up or down: pass mode='max' or mode='min'")
+                f"go up or down. fit logs {', '.join(known)} and, with validation data, their val_ "
+                "versions: check the spelling, or pass mode='max' or mode='min' for another quantity")
         return direction
 
     def on_train_begin(self, logs=None):  # reset, so an instance can be reused

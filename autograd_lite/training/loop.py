@@ -58,6 +58,16 @@ def _loader(x, y, batch_size, shuffle, float_dtype, name):
     return DataLoader(TensorDataset(x, y), batch_size=batch_size, shuffle=shuffle)
 
 
+def _target_like(output, target, loss_fn):
+    """Keras takes labels of shape (N,) for a model with one output unit, (N, 1): the target gets
+    the output's shape here (the losses themselves refuse shapes that would broadcast)."""
+    if (target.ndim == output.ndim - 1 and output.ndim >= 2 and output.shape[-1] == 1
+            and target.shape == output.shape[:-1]
+            and not isinstance(loss_fn, (nn.CrossEntropyLoss, nn.NLLLoss))):
+        return target.reshape(output.shape)
+    return target
+
+
 def _infer_from_logits(loss_fn):
     """Outputs are logits unless the loss takes probabilities (``nn.BCELoss``)."""
     return not isinstance(loss_fn, nn.BCELoss)
@@ -94,7 +104,7 @@ def evaluate(model, x, y=None, *, loss_fn=None, metrics=(), batch_size=256, from
     for output, (_, target) in _eval_outputs(model, loader):
         n = len(output)
         if loss_fn is not None:
-            total += float(loss_fn(output, target).item()) * n
+            total += float(loss_fn(output, _target_like(output, target, loss_fn)).item()) * n
         count += n
         if metric_objects:
             outputs.append(output.data)
@@ -146,7 +156,8 @@ def fit(model, x, y=None, *, loss_fn, optimizer, epochs=1, batch_size=32, valida
     """Train ``model`` for ``epochs`` passes over (x, y) and return a ``History``.
 
     * ``x, y``: arrays or Tensors (floats are cast to the model's dtype, integer labels to int64), or
-      ``x`` a DataLoader yielding ``(inputs, targets)`` and ``y=None``.
+      ``x`` a DataLoader yielding ``(inputs, targets)`` and ``y=None``. As in Keras, targets of shape
+      (N,) are reshaped to (N, 1) for a model with one output unit (e.g. sigmoid + ``nn.BCELoss``).
     * ``loss_fn(outputs, targets)``: e.g. ``nn.CrossEntropyLoss()``; ``optimizer``: e.g.
       ``optim.Adam(model.parameters())``. The model's regularisation penalty
       (``nn.regularization_loss(model)``, from L1/L2 regularisers) is added to the loss unless
@@ -216,7 +227,7 @@ def fit(model, x, y=None, *, loss_fn, optimizer, epochs=1, batch_size=32, valida
                 callback.on_train_batch_begin(step, {})
             optimizer.zero_grad()
             output = model(inputs)
-            loss = loss_fn(output, target)
+            loss = loss_fn(output, _target_like(output, target, loss_fn))
             if penalty is not None:
                 loss = loss + penalty(model)
             loss.backward()
