@@ -63,9 +63,23 @@ def _parameters(fn):
     return [(name, p) for name, p in fn.named_parameters() if p.requires_grad]
 
 
+def _check_deterministic(fn, inputs, outputs):
+    """Finite differences of a function that changes between calls (Dropout in training mode, noise)
+    measure the randomness: refuse it with a hint instead of reporting huge Jacobian mismatches."""
+    for index, (first, again) in enumerate(zip(outputs, _float_outputs(fn(*inputs)))):
+        if not np.allclose(first.data, again.data, rtol=1e-10, atol=1e-12, equal_nan=True):
+            change = float(np.nanmax(np.abs(first.data - again.data)))
+            raise GradcheckError(
+                f"gradcheck: the function is not deterministic: output {index} changed by up to "
+                f"{change:.3g} between two calls with the same inputs, so finite differences "
+                "cannot be compared with backprop. Dropout in training mode? Call model.eval(), or "
+                "reseed (ag.manual_seed) inside the function.")
+
+
 def _jacobians(fn, inputs, variables, eps):
     """(analytical, numerical): lists indexed [variable][output] of (output.size, variable.size)."""
     outputs = _float_outputs(fn(*inputs))
+    _check_deterministic(fn, inputs, outputs)
     analytical = [[np.zeros((o.data.size, v.data.size)) for o in outputs] for v in variables]
     for o_index, out in enumerate(outputs):
         if not out.requires_grad:
@@ -128,7 +142,10 @@ def _check(fn, inputs, names, eps, atol, rtol, raise_exception, what):
         variables.append(p)
         names.append(f"parameter {name}")
     if not variables:
-        raise ValueError("gradcheck: no input (or parameter) requires grad, nothing to check")
+        raise ValueError("gradcheck: no input (or parameter) requires grad, nothing to check. Give "
+                         "an input requires_grad=True, or pass the model itself as fn (an "
+                         "nn.Module, e.g. one whose forward returns the loss) to check its "
+                         "parameters")
     try:
         analytical, numerical = _jacobians(fn, inputs, variables, eps)
     finally:

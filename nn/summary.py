@@ -27,8 +27,14 @@ def _row(cells):
 
 
 def summary(model, input_shape, dtype=None, print_fn=print):
-    """Print the table through ``print_fn`` and return it as a string."""
+    """Print the table through ``print_fn`` and return it as a string. ``input_shape`` excludes the
+    batch dimension (a leading None, as in Keras' ``build((None, 4))``, is dropped)."""
     input_shape = (input_shape,) if isinstance(input_shape, int) else tuple(input_shape)
+    if input_shape and input_shape[0] is None:  # Keras' build((None, 4)): None is the batch
+        input_shape = input_shape[1:]
+    if not all(isinstance(size, (int, np.integer)) and size > 0 for size in input_shape):
+        raise ValueError(f"summary: input_shape must be positive ints without the batch dimension, "
+                         f"e.g. (1, 28, 28), got {input_shape}")
     if dtype is None:
         dtype = next((p.dtype for p in model.parameters()), np.dtype(np.float32))
     leaves = [(name, module) for name, module in model.named_modules()

@@ -141,3 +141,22 @@ def test_gradcheck_on_nn_modules():
     assert ag.gradcheck(model, [x])
     assert ag.gradgradcheck(nn.Linear(2, 2), [ag.Tensor(RNG.standard_normal((3, 2)), requires_grad=True)])
     assert model[0].weight.dtype == np.float32
+
+
+def test_random_functions_are_refused_with_a_hint():
+    # Dropout in training mode changes between the finite-difference evaluations
+    ag.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 4), nn.Dropout(0.5), nn.Linear(4, 2)).double()
+    x = ag.Tensor(RNG.standard_normal((5, 3)), requires_grad=True)
+    with pytest.raises(ag.GradcheckError, match=r"not deterministic: output 0 changed by up to .* "
+                                                r"Dropout in training mode\? Call model.eval\(\)"):
+        ag.gradcheck(model, [x])
+    assert ag.gradcheck(model.eval(), [x])
+    assert ag.gradcheck(lambda a: nn.functional.dropout(a, 0.5, training=False) * 2, [x])
+
+
+def test_nothing_to_check_says_how_to_check_a_model():
+    model = nn.Linear(3, 2).double()
+    x = ag.Tensor(RNG.standard_normal((4, 3)))  # no requires_grad, and a lambda hides the model
+    with pytest.raises(ValueError, match="pass the model itself as fn"):
+        ag.gradcheck(lambda a: model(a).sum(), [x])

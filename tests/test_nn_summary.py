@@ -1,5 +1,6 @@
 """The Keras-style summary table."""
 import numpy as np
+import pytest
 
 import autograd_lite as ag
 import nn
@@ -52,3 +53,12 @@ def test_summary_of_a_custom_module_with_own_parameters():
 
     text = Scaled().summary((3,), print_fn=None)
     assert "fc (Linear)" in text and "(Scaled)" in text and "Total params: 10" in text
+
+
+def test_summary_takes_keras_batch_none_and_names_a_bad_shape():
+    model = nn.Sequential(nn.Linear(4, 2))
+    assert model.summary((None, 4), print_fn=None) == model.summary((4,), print_fn=None) \
+        == model.summary(4, print_fn=None)
+    with pytest.raises(ValueError, match=r"input_shape must be positive ints without the batch "
+                                         r"dimension, e.g. \(1, 28, 28\), got \(4, None\)"):
+        model.summary((4, None), print_fn=None)
