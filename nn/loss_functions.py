@@ -50,6 +50,9 @@ def _input(x, name):
 
 def _float_target(input, target, name):
     """The target as a Tensor of the input's float dtype, with exactly the input's shape."""
+    if target is None:
+        raise TypeError(f"{name}: target is None; pass the expected values, e.g. "
+                        "loss_fn(model(x), y)")
     if not isinstance(target, Tensor):
         target = Tensor(np.asarray(target, dtype=input.dtype))
     elif target.dtype != input.dtype:

@@ -30,6 +30,10 @@ class Optimizer:
         if isinstance(params, Tensor):
             raise TypeError("params argument given to the optimizer should be an iterable of "
                             "Tensors or dicts, but got a single Tensor (wrap it in a list)")
+        if callable(getattr(params, "parameters", None)) or callable(params):
+            what = "a Module" if hasattr(params, "parameters") else "a method (not its result)"
+            raise TypeError(f"params should be an iterable of Tensors or dicts, but got {what}: "
+                            "pass model.parameters()")
         if isinstance(params, (set, dict)):
             raise TypeError("params must be an ordered iterable (list, generator), not a "
                             f"{type(params).__name__}: the order must be reproducible")

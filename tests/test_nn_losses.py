@@ -209,6 +209,8 @@ def test_cross_entropy_target_errors():
         F.cross_entropy(x, np.zeros(4))
     with pytest.raises(TypeError, match=r"got dtype int64 \(the arguments are \(input, target\)"):
         F.cross_entropy(ag.tensor([0, 1, 2, 0]), x)  # swapped arguments
+    with pytest.raises(TypeError, match="mse_loss: target is None"):
+        nn.MSELoss()(x, None)
     with pytest.raises(IndexError, match="target 3 is out of bounds for 3 classes"):
         F.cross_entropy(x, np.array([0, 1, 2, 3]))
     with pytest.raises(ValueError, match="reduction"):

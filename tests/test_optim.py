@@ -8,6 +8,7 @@ import pytest
 import torch
 
 import autograd_lite as ag
+import nn
 import optim
 
 SHAPES = [(3, 4), (5,), (2, 1, 3)]
@@ -201,6 +202,11 @@ def test_non_leaf_and_type_errors():
     with pytest.raises(TypeError, match=r"params\[0\] is a \(name, parameter\) pair \('weight'\): "
                        r"pass model.parameters\(\), not model.named_parameters\(\)"):
         optim.SGD([("weight", x)], lr=0.1)
+    model = nn.Linear(2, 1)
+    with pytest.raises(TypeError, match=r"got a method \(not its result\): pass model.parameters\(\)"):
+        optim.SGD(model.parameters, lr=0.1)
+    with pytest.raises(TypeError, match=r"got a Module: pass model.parameters\(\)"):
+        optim.SGD(model, lr=0.1)
 
 
 def test_step_updates_in_place_bumps_version_and_runs_closure():
