@@ -37,6 +37,7 @@ class _GradMode:
     anomaly = False       # check every forward/backward result for NaN/Inf?
     retain_all = False    # keep .grad on every intermediate tensor (used by the teaching tools)
     module_stack = []     # nn.Module.__call__ pushes the running module; ops record the innermost
+    outer_modules = {}    # id -> weakref of modules called from outside any module (draw_graph names)
 
 
 class no_grad:

@@ -12,6 +12,7 @@ Registered parameters and children are also stored in the instance ``__dict__`` 
 from __future__ import annotations
 
 import difflib
+import weakref
 from collections import OrderedDict, namedtuple
 
 import numpy as np
@@ -46,6 +47,14 @@ class _HookHandle:
 
     def remove(self):
         self._hooks.pop(self._key, None)
+
+
+def _remember_outer(module, keep=16):
+    """Record ``module`` among the recently called outermost modules (weakly, at most ``keep``)."""
+    outer = _GradMode.outer_modules
+    outer[id(module)] = weakref.ref(module)
+    while len(outer) > keep:
+        del outer[next(iter(outer))]
 
 
 class Module:
@@ -166,6 +175,10 @@ class Module:
 
     def __call__(self, *args, **kwargs):
         stack = _GradMode.module_stack
+        if not stack:  # an outermost call (a model, a loss): draw_graph names parameters from it
+            known = _GradMode.outer_modules.get(id(self))
+            if known is None or known() is not self:
+                _remember_outer(self)
         stack.append(self)
         try:
             out = self.forward(*args, **kwargs)

@@ -164,6 +164,24 @@ def test_linear_op_and_parameter_names_from_the_model():
     assert "<B>ReLU</B>" in labels
 
 
+def test_parameter_names_without_model_come_from_the_model_that_made_the_graph():
+    model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+    loss_fn = nn.CrossEntropyLoss()  # also a module called from outside: it holds no parameter
+    unrelated = nn.Linear(2, 2)
+    unrelated(ag.randn(1, 2))
+    loss = loss_fn(model(ag.randn(5, 3)), ag.tensor([0, 1, 1, 0, 1]))
+    unrelated(ag.randn(1, 2))  # called last, but it made none of this graph
+    labels = " ".join(dot_nodes(ag.draw_graph(loss)).values())
+    for name in ("0.weight", "0.bias", "2.weight", "2.bias"):
+        assert f"<B>{name}</B>" in labels
+    assert ag.draw_graph(loss).source == ag.draw_graph(loss, model=model).source
+    block = Block()
+    nested = dot_nodes(ag.draw_graph(block(ag.randn(2, 3)).sum(), cluster_modules=True))
+    assert "<B>features.0.weight</B>" in " ".join(nested.values())
+    _, _, _, plain = small_graph()  # no module involved: names stay as given
+    assert "<B>a</B>" in " ".join(dot_nodes(ag.draw_graph(plain)).values())
+
+
 class Block(nn.Module):
     def __init__(self):
         super().__init__()

@@ -1,8 +1,9 @@
 """Read the recorded graph behind some output tensors into plain items the drawing code can lay out.
 
 Every tensor gets a display name, in this order of preference: the ``names=`` mapping given to the
-call, the qualified parameter name in ``model`` (``fc1.weight``, from ``model.named_parameters()``),
-the tensor's own ``.name``, and otherwise a made-up name shown in grey italics (``mul3``, ``leaf1``;
+call, the qualified parameter name in ``model`` (``fc1.weight``, from ``model.named_parameters()``;
+without ``model=``, the model that produced the graph: of the modules recently called from outside
+any module, the one that holds the graph's modules), the tensor's own ``.name``, and otherwise a made-up name shown in grey italics (``mul3``, ``leaf1``;
 an unnamed scalar output is ``L``). Modules come from ``ctx.module`` (the innermost ``nn.Module``
 running when the op was recorded) and are named by ``model.named_modules()`` when ``model`` is given,
 else by their class name.
@@ -21,6 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from ..autodiff import topological_order
+from ..function import _GradMode
 from ..tensor import Tensor
 from . import rules
 
@@ -82,6 +84,22 @@ def _name_mapping(names):
     return out
 
 
+def _model_that_made(root_nodes):
+    """``model`` when none is given: among the modules recently called from outside any module
+    (``nn.Module.__call__`` records them, weakly), the one holding the most modules that recorded
+    ops of this graph (a loss module holds none of the model's), or None."""
+    modules = {id(ctx.module) for ctx in topological_order(root_nodes) if ctx.module is not None}
+    best, best_count = None, 0
+    for reference in list(_GradMode.outer_modules.values()):
+        candidate = reference()
+        if candidate is None or not hasattr(candidate, "modules"):
+            continue
+        count = sum(id(m) in modules for m in candidate.modules())
+        if count > best_count:
+            best, best_count = candidate, count
+    return best
+
+
 def _model_names(model):
     """({id(param): qualified name}, {id(module): qualified name}) from a Module-like object."""
     if model is None:
@@ -106,6 +124,8 @@ def collect(outputs, model=None, names=None) -> GraphItems:
     if not roots:
         raise ValueError("draw_graph: no output tensor given")
     given = _name_mapping(names)
+    if model is None:
+        model = _model_that_made([r._ctx for r in roots if r._ctx is not None])
     param_names, module_names = _model_names(model)
     counters, tensors, ops = {}, {}, []
     root_ids = {id(r) for r in roots}
