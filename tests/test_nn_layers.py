@@ -326,6 +326,8 @@ def test_numpy_data_takes_the_layer_dtype():
     assert linear(ag.tensor([[1, 2, 3, 4]])).dtype == np.float32  # int64 @ float32: float32
     data = RNG.standard_normal((3, 4))
     np.testing.assert_allclose(linear(data).data, linear(ag.tensor(data, dtype=ag.float32)).data)
+    with pytest.warns(UserWarning, match=r"computes in float64 .*model.double\(\)"):
+        assert linear(ag.tensor(data)).dtype == np.float64  # a float64 Tensor: promoted, with a warning
 
 
 def test_identity_device_argument_and_relu_zero_sign():

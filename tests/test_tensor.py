@@ -419,4 +419,13 @@ def test_matmul_of_integers_and_floats_follows_the_promotion_rule():
     assert ag.linear(ints, weights.T).dtype == np.float32
     (ints @ weights).sum().backward()
     assert weights.grad.dtype == np.float32 and np.allclose(weights.grad.data, [[1, 1], [2, 2], [3, 3]])
-    assert (ag.ones(1, 3, dtype=ag.float64) @ weights).dtype == np.float64  # float32 @ float64: float64
+    with pytest.warns(UserWarning, match=r"matmul/linear of float64 and float32 tensors computes in "
+                                         r"float64 \(PyTorch raises here"):
+        assert (ag.ones(1, 3, dtype=ag.float64) @ weights).dtype == np.float64
+
+
+def test_int_and_float_matmul_needs_no_warning():
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert (ag.tensor([[1, 2]]) @ ag.ones(2, 2)).dtype == np.float32

@@ -1,6 +1,8 @@
 """Matrix products: batched matmul and the fused affine map used by ``nn.Linear``."""
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from ..dtypes import result_type
@@ -91,8 +93,14 @@ class Linear(Function):
 
 def _same_dtype(a, b):
     """The operands' arrays in PyTorch's result dtype (int64 @ float32 is float32, not NumPy's
-    float64; float32 @ float64 is float64)."""
+    float64; float32 @ float64 is float64, with a warning: PyTorch refuses it, and it is usually
+    float64 data from NumPy meeting a float32 model)."""
     dtype = result_type(a, b)
+    if a.data.dtype.kind == "f" and b.data.dtype.kind == "f":
+        warnings.warn(f"matmul/linear of {a.dtype} and {b.dtype} tensors computes in {dtype} "
+                      "(PyTorch raises here; float64 is about twice as slow): make the data float32 "
+                      "(x.float(), or ag.tensor(array, dtype=ag.float32)) or the model float64 "
+                      "(model.double())", stacklevel=2)
     return a.data.astype(dtype, copy=False), b.data.astype(dtype, copy=False)
 
 
