@@ -330,7 +330,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
     if grad_outputs is None:
         grad_outputs = [None] * len(outputs)
-    elif isinstance(grad_outputs, Tensor):
+    elif isinstance(grad_outputs, (Tensor, np.ndarray)):  # one gradient for one output
         grad_outputs = [grad_outputs]
     else:
         grad_outputs = list(grad_outputs)

@@ -101,6 +101,8 @@ def test_non_scalar_backward_needs_an_explicit_gradient():
         (x * 2).backward()
     with pytest.raises(RuntimeError, match=r"grad_outputs= to ag.grad"):  # ag.grad's argument name
         ag.grad(x * 2, x)
+    grad, = ag.grad(x * 2, x, grad_outputs=np.array([1.0, -1.0]))  # an array is one gradient, not two
+    assert grad.tolist() == [2.0, -2.0]
     (x, xt) = both([1.0, 2.0])
     (x * x).backward(ag.tensor([1.0, -1.0], dtype="double"))
     (xt * xt).backward(torch.tensor([1.0, -1.0], dtype=torch.float64))

@@ -429,3 +429,14 @@ def test_int_and_float_matmul_needs_no_warning():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert (ag.tensor([[1, 2]]) @ ag.ones(2, 2)).dtype == np.float32
+
+
+def test_module_level_functions_take_numpy_arrays():
+    data = np.array([-1.0, 0.5, 2.0])
+    assert ag.relu(data).tolist() == [0.0, 0.5, 2.0] and ag.relu(data).dtype == np.float64
+    assert ag.clip(data, 0.0, 1.0).tolist() == [0.0, 0.5, 1.0]
+    weight = ag.tensor([[1.0, 2.0, 3.0]], requires_grad=True)
+    out = ag.linear(data.reshape(1, 3), weight)  # NumPy data takes the weight's dtype, as in nn.Linear
+    assert out.dtype == np.float32 and out.tolist() == [[6.0]]
+    out.sum().backward()
+    assert weight.grad.tolist() == [[-1.0, 0.5, 2.0]]

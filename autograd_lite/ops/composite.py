@@ -56,6 +56,10 @@ def mm(a, b):
 
 def linear(x, weight, bias=None):
     """x @ weight.T + bias, one fused node (see ops.linalg.Linear)."""
+    weight = _tensor(weight, x if isinstance(x, Tensor) else None)
+    if not isinstance(x, Tensor):  # data (NumPy, lists) takes the weight's float dtype, as in nn.Linear
+        x = Tensor(np.asarray(x), dtype=weight.dtype if weight.dtype.kind == "f" else None)
+    bias = bias if bias is None else _tensor(bias, weight)
     return LinearFn.apply(x, weight, bias) if bias is not None else LinearFn.apply(x, weight)
 
 
@@ -71,6 +75,7 @@ def where(condition, a, b):
 
 def relu(x):
     """max(x, 0) = x * [x > 0], with gradient 0 at 0 (PyTorch's convention)."""
+    x = _tensor(x)
     out = Mul.apply(x, Tensor._make(x.data > 0))
     if out.data.dtype.kind == "f":  # x * 0 is -0.0 for negative x: print 0, as max(x, 0) does
         np.add(out.data, 0.0, out=out.data)
@@ -107,6 +112,7 @@ def clip(x, low=None, high=None):
     included, PyTorch's rule) and to a tensor bound where it is the value taken."""
     if low is None and high is None:
         raise ValueError("clip: at least one of min and max must be given")
+    x = _tensor(x)
     if isinstance(low, Tensor) or isinstance(high, Tensor):
         out = x
         if low is not None:
