@@ -451,3 +451,20 @@ def test_argument_errors_name_the_problem():
         fit(model, x, loss_fn=ce, optimizer=opt)
     with pytest.raises(ValueError, match="nothing to compute"):
         evaluate(model, x, y)
+
+
+def test_a_final_softmax_before_cross_entropy_is_pointed_out():
+    # the Keras habit (softmax output layer) trains badly with nn.CrossEntropyLoss, without an error
+    x, y = blobs(n=32)
+    model = nn.Sequential(mlp(), nn.Softmax(dim=1))
+    with pytest.warns(UserWarning, match="outputs are probabilities .* remove the final nn.Softmax"):
+        fit(model, x, y, loss_fn=nn.CrossEntropyLoss(), optimizer=optim.SGD(model.parameters(), lr=0.1),
+            epochs=1, verbose=0)
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # logits, or probabilities with NLLLoss on their log: no warning
+        plain = mlp()
+        fit(plain, x, y, loss_fn=nn.CrossEntropyLoss(), optimizer=optim.SGD(plain.parameters(), lr=0.1),
+            epochs=1, verbose=0)
+        fit(model, x, y, loss_fn=lambda out, t: nn.functional.nll_loss(out.log(), t),
+            optimizer=optim.SGD(model.parameters(), lr=0.1), epochs=1, verbose=0)

@@ -13,6 +13,7 @@ The plain loop stays the primary way to train (it is what ``fit`` runs, batch by
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -66,6 +67,18 @@ def _target_like(output, target, loss_fn):
             and not isinstance(loss_fn, (nn.CrossEntropyLoss, nn.NLLLoss))):
         return target.reshape(output.shape)
     return target
+
+
+def _warn_if_probabilities(output, loss_fn):
+    """Keras models end in a softmax; ``nn.CrossEntropyLoss`` takes logits and applies its own
+    log-softmax, so a final ``nn.Softmax`` trains badly without any error: say so, once."""
+    data = output.data
+    if (isinstance(loss_fn, nn.CrossEntropyLoss) and data.ndim == 2 and data.shape[1] > 1
+            and data.min() >= 0 and np.allclose(data.sum(axis=1), 1.0, atol=1e-4)):
+        warnings.warn("fit: the model's outputs are probabilities (rows of non-negative numbers "
+                      "summing to 1), but nn.CrossEntropyLoss expects logits and applies softmax "
+                      "itself: remove the final nn.Softmax (predict then gives logits; "
+                      "ag.softmax(out, 1) turns them into probabilities)", stacklevel=3)
 
 
 def _infer_from_logits(loss_fn):
@@ -227,6 +240,8 @@ def fit(model, x, y=None, *, loss_fn, optimizer, epochs=1, batch_size=32, valida
                 callback.on_train_batch_begin(step, {})
             optimizer.zero_grad()
             output = model(inputs)
+            if epoch == 0 and step == 0:
+                _warn_if_probabilities(output, loss_fn)
             loss = loss_fn(output, _target_like(output, target, loss_fn))
             if penalty is not None:
                 loss = loss + penalty(model)
