@@ -177,7 +177,7 @@ class Tensor:
         return self._retains_grad
 
     # ----------------------------------------------------------------- conversions
-    def to(self, *args, dtype=None, device=None):
+    def to(self, *args, dtype=None, device=None, non_blocking=False):
         """``to(dtype)``, ``to(device)``, ``to(device, dtype)`` or ``to(other_tensor)``: a recorded
         cast (the gradient flows back in the old dtype); ``"cpu"`` is the only device."""
         dtype = _dtype_of_to(args, dtype, device)

@@ -283,7 +283,7 @@ class Module:
                 else:
                     param.grad.data[...] = 0
 
-    def to(self, *args, dtype=None, device=None):
+    def to(self, *args, dtype=None, device=None, non_blocking=False):
         """Cast every floating-point parameter and buffer to ``dtype`` (in place, like PyTorch):
         ``to(dtype)``, ``to(device)``, ``to(device, dtype)``; ``"cpu"`` is the only device."""
         dtype = dtype_of_to(args, dtype, device)

@@ -305,7 +305,7 @@ def test_non_persistent_buffers_and_device_arguments():
     assert list(module.state_dict()) == list(theirs.state_dict()) == ["mean"]
     assert [name for name, _ in module.named_buffers()] == ["mean", "scratch"]
     assert module.load_state_dict({"mean": np.ones(3)}) == ([], [])
-    assert module.to("cpu") is module and module.cpu() is module
+    assert module.to("cpu", non_blocking=True) is module and module.cpu() is module
     module.to("cpu", ag.float64)
     assert module.scratch.dtype == np.float64 and module.mean.tolist() == [1.0, 1.0, 1.0]
     assert module.to(dtype=ag.float32).mean.dtype == np.float32

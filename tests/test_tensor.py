@@ -372,7 +372,7 @@ def test_pytorch_dtype_names_and_constructors():
 
 def test_to_accepts_devices_and_tensors_like_pytorch():
     x = ag.randn(2, 3, requires_grad=True)
-    assert x.to("cpu") is x and x.cpu() is x and x.device == "cpu" and x.contiguous() is x
+    assert x.to("cpu") is x and x.to("cpu", non_blocking=True) is x and x.cpu() is x and x.device == "cpu" and x.contiguous() is x
     assert x.to("cpu", ag.float64).dtype == np.float64 and x.to(device="cpu", dtype="double").dtype == np.float64
     assert x.to(ag.zeros(1, dtype=ag.float64)).dtype == np.float64 and x.type_as(ag.zeros(1, dtype=ag.float16)).dtype == np.float16
     x.to("cpu:0", ag.float64).sum().backward()  # the cast is recorded: the gradient comes back in float32
