@@ -104,8 +104,12 @@ def plot_history(history, metrics=None, title=None, save=None, figsize=None):
 def plot_confusion_matrix(y_true, y_pred, labels=None, class_names=None, normalize=None, ax=None,
                           cmap="Blues", title="Confusion matrix", save=None):
     """Rows are true classes, columns predicted ones; each cell is annotated with its count (or rate
-    when ``normalize`` is "true", "pred" or "all", as in ``sklearn.metrics.confusion_matrix``)."""
-    y_true, y_pred = _array(y_true, "y_true").ravel(), _array(y_pred, "y_pred").ravel()
+    when ``normalize`` is "true", "pred" or "all", as in ``sklearn.metrics.confusion_matrix``).
+    ``y_pred`` holds predicted labels, or (N, C) scores/logits whose argmax is taken."""
+    y_true, y_pred = _array(y_true, "y_true").ravel(), _array(y_pred, "y_pred")
+    if y_pred.ndim == 2 and y_pred.shape[1] > 1 and y_pred.shape[0] == y_true.size:
+        y_pred = y_pred.argmax(axis=1)
+    y_pred = y_pred.ravel()
     if y_true.shape != y_pred.shape:
         raise ValueError(f"plot_confusion_matrix: y_true has {y_true.size} labels but y_pred has "
                          f"{y_pred.size}")

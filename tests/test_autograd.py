@@ -420,9 +420,11 @@ def _timed_backward(length):
 def test_a_chain_of_100000_ops_backpropagates_in_linear_time():
     long_time, x = _timed_backward(100_000)  # no RecursionError
     assert np.allclose(x.grad.data, 1.0)
+    long_time = min(long_time, _timed_backward(100_000)[0])
     short_time = min(_timed_backward(25_000)[0] for _ in range(3))
     ratio = long_time / short_time
-    assert ratio < 6.0, f"backward of 4x the ops took {ratio:.1f}x the time (linear would be 4x)"
+    # linear is 4x, quadratic 16x; the margin absorbs a noisy shared machine
+    assert ratio < 8.0, f"backward of 4x the ops took {ratio:.1f}x the time (linear would be 4x)"
 
 
 def test_the_graph_is_freed_after_backward_without_gc():

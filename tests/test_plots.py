@@ -61,6 +61,8 @@ def test_confusion_matrix_cells_are_sklearns_counts(tmp_path):
     assert (tmp_path / "cm.png").exists()
     with pytest.raises(ValueError, match="y_true has 120 labels but y_pred has 3"):
         plots.plot_confusion_matrix(y, [0, 1, 2])
+    from_scores = plots.plot_confusion_matrix(y, ag.tensor(probabilities)).axes[0]  # (N, C) scores
+    np.testing.assert_array_equal(from_scores.images[0].get_array(), expected)
 
 
 def test_roc_curves_and_auc_come_from_sklearn():
