@@ -177,11 +177,12 @@ def test_backend_switch_and_rule(monkeypatch):
 def test_matmul_dispatch_uses_the_gemm_only_for_large_products(monkeypatch):
     used = []
     monkeypatch.setattr(matmul, "matmul", lambda a, b: used.append(a.shape) or np.matmul(a, b))
-    kernels.matmul(np.ones((64, 64), np.float32), np.ones((64, 64), np.float32))
-    big = np.ones((256, 256), np.float32)
+    kernels.matmul(np.ones((64, 784), np.float32), np.ones((784, 128), np.float32))  # MLP: BLAS
+    big = np.ones((512, 512), np.float32)
     kernels.matmul(big, big)
     kernels.matmul(big.astype(np.int64), big.astype(np.int64))
-    assert used == [(256, 256)]
+    kernels.matmul(np.ones((4096, 64), np.float32), np.ones((64, 4096), np.float32))
+    assert used == [(512, 512), (4096, 64)]
 
 
 def test_blas_is_limited_to_one_thread_once_numba_kernels_run():
@@ -189,3 +190,19 @@ def test_blas_is_limited_to_one_thread_once_numba_kernels_run():
     kernels.conv2d_forward(np.zeros((1, 1, 3, 3)), np.zeros((1, 1, 2, 2)), (1, 1), (0, 0))
     blas = [pool_["num_threads"] for pool_ in threadpool_info() if pool_["user_api"] == "blas"]
     assert blas and all(n == 1 for n in blas)
+
+
+def test_stale_numba_cache_is_dropped_when_a_kernel_source_changes(tmp_path):
+    """Numba checks only a kernel's own file; the stamp makes a change anywhere drop the cache."""
+    from types import ModuleType, SimpleNamespace
+    module = ModuleType("autograd_lite.kernels.fake")
+    module.kernel = SimpleNamespace(_cache=SimpleNamespace(_cache_path=str(tmp_path)))
+    (tmp_path / "fake.kernel-10.py311.nbi").write_text("old")
+    (tmp_path / "unrelated.nbi").write_text("keep")
+    (tmp_path / "autograd_lite_kernels.stamp").write_text("hash of other sources")
+    kernels._drop_stale_cache([module])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["autograd_lite_kernels.stamp",
+                                                          "unrelated.nbi"]
+    (tmp_path / "fake.kernel-10.py311.nbi").write_text("new")      # compiled from these sources
+    kernels._drop_stale_cache([module])
+    assert (tmp_path / "fake.kernel-10.py311.nbi").read_text() == "new"

@@ -135,18 +135,23 @@ def sliver_steps(depth, width):
 @njit(cache=True)
 def pack_a(a, offset, row_stride, col_stride, rows, k0, depth, first_sliver, stop_sliver, packed):
     """packed[ib][k][r] = a[offset + (ib*MR + r) row_stride + (k0 + k) col_stride] (0 past ``rows``)
-    for the slivers ib in [first_sliver, stop_sliver)."""
+    for the slivers ib in [first_sliver, stop_sliver); written in order, read as 8 row streams."""
     for ib in range(first_sliver, stop_sliver):
         base = ib * depth * MR
-        for r in range(MR):
-            i = ib * MR + r
-            if i < rows:
-                source = offset + i * row_stride + k0 * col_stride
-                for k in range(depth):
-                    packed[base + k * MR + r] = a[source + k * col_stride]
-            else:
-                for k in range(depth):
-                    packed[base + k * MR + r] = 0.0
+        valid = min(MR, rows - ib * MR)
+        source = offset + ib * MR * row_stride + k0 * col_stride
+        if valid == MR:
+            for k in range(depth):
+                at = source + k * col_stride
+                target = base + k * MR
+                for r in range(MR):
+                    packed[target + r] = a[at + r * row_stride]
+        else:
+            for k in range(depth):
+                at = source + k * col_stride
+                target = base + k * MR
+                for r in range(MR):
+                    packed[target + r] = a[at + r * row_stride] if r < valid else 0.0
 
 
 @njit(cache=True)

@@ -1,11 +1,16 @@
 """C = A @ B (2-D and batched) as a parallel Numba kernel built from ``gemm``'s packed micro-kernel.
 
-    for each batch entry:
-        for k0 in range(0, K, panel):                    # one depth panel at a time
-            parallel: pack B[k0:k0+panel, :] into NR-wide slivers, A[:, k0:k0+panel] into MR-tall ones
-            for i0 in range(0, M, MC):                   # a block of A that stays in L2
-                parallel over the workers, each taking a contiguous run of tiles (column-major, so a
-                B sliver is reused from L1 across the row tiles):  C tile (+)= Ap[ib] Bp[jb]
+C is cut into one block per worker (along its columns, or along its rows when it has more row
+slivers than column slivers); each worker packs the parts of A and B its block needs and computes it
+alone, so a whole product is a single parallel region with no shared buffers:
+
+    parallel for each worker (block rows R, block columns S):
+        for each batch entry:
+            for k0 in range(0, K, panel):                    # one depth panel at a time
+                Bp = pack B[k0:k0+panel, S] into NR-wide slivers
+                for i0 in R, by MC rows:                     # a block of A that stays in L2
+                    Ap = pack A[i0:i0+MC, k0:k0+panel] into MR-tall slivers
+                    for each B sliver jb, for each A sliver ib:  C tile (+)= Ap[ib] Bp[jb]
 
 A and B are read through (offset, row stride, column stride) into a flat buffer, so transposed and
 sliced views need no copy; a batch is a list of offsets (broadcast batch dims repeat an offset).
@@ -20,7 +25,7 @@ from .gemm import (MR, matrix_rows, pack_a, pack_b, packed_size, panel_depth, sl
                    sliver_steps, tile)
 from .simd import lanes_of
 
-MC = 256          # rows of the A block one parallel pass works on
+MC = 128          # rows of A packed at a time (MC x KC float32: 128 KB, in L2)
 
 
 @njit(parallel=True, fastmath=True, cache=True)
@@ -30,30 +35,39 @@ def gemm(a, a_offsets, a_row_stride, a_col_stride, b, b_offsets, b_row_stride, b
     ``workers`` is Numba's thread count (passed in: reading it inside a kernel defeats caching)."""
     width = 2 * lanes_of(out)
     a_slivers, b_slivers = -(-rows // MR), -(-cols // width)
-    packed_a = np.empty(packed_size(rows, MR, panel), dtype=out.dtype)
-    packed_b = np.empty(packed_size(cols, width, panel), dtype=out.dtype)
-    scratch = np.empty((workers, MR * width), dtype=out.dtype)
-    for batch in range(a_offsets.size):
-        out_offset = batch * rows * cols
-        for k0 in range(0, depth, panel):
-            part = min(panel, depth - k0)
-            for worker in prange(workers):
-                pack_b(b, b_offsets[batch], b_row_stride, b_col_stride, cols, k0, part,
-                       worker * b_slivers // workers, (worker + 1) * b_slivers // workers, packed_b)
-                pack_a(a, a_offsets[batch], a_row_stride, a_col_stride, rows, k0, part,
-                       worker * a_slivers // workers, (worker + 1) * a_slivers // workers, packed_a)
-            a_steps = sliver_steps(part, MR)
-            for i0 in range(0, rows, MC):
-                first_row_tile = i0 // MR
-                row_tiles = -(-min(MC, rows - i0) // MR)
-                tiles = row_tiles * b_slivers
-                for worker in prange(workers):
-                    for index in range(worker * tiles // workers, (worker + 1) * tiles // workers):
-                        ib, jb = first_row_tile + index % row_tiles, index // row_tiles
-                        tile(packed_a, sliver_rows(ib * part * MR), a_steps, packed_b,
-                             jb * part * width, width, part, out,
-                             matrix_rows(out_offset + ib * MR * cols + jb * width, cols),
-                             rows - ib * MR, cols - jb * width, k0 > 0, scratch[worker])
+    by_rows = a_slivers > b_slivers
+    a_steps = sliver_steps(panel, MR)
+    for worker in prange(workers):
+        if by_rows:   # this worker's block: A slivers [first_a, stop_a), B slivers [first_b, stop_b)
+            first_a, stop_a = worker * a_slivers // workers, (worker + 1) * a_slivers // workers
+            first_b, stop_b = 0, b_slivers
+        else:
+            first_a, stop_a = 0, a_slivers
+            first_b, stop_b = worker * b_slivers // workers, (worker + 1) * b_slivers // workers
+        packed_a = np.empty(packed_size(MC, MR, panel), dtype=out.dtype)
+        packed_b = np.empty(packed_size((stop_b - first_b) * width, width, panel), dtype=out.dtype)
+        scratch = np.empty(MR * width, dtype=out.dtype)
+        col0 = first_b * width
+        block_cols = min(cols, stop_b * width) - col0
+        for batch in range(a_offsets.size):
+            out_offset = batch * rows * cols
+            for k0 in range(0, depth, panel):
+                part = min(panel, depth - k0)
+                if block_cols <= 0:
+                    break
+                pack_b(b, b_offsets[batch] + col0 * b_col_stride, b_row_stride, b_col_stride,
+                       block_cols, k0, part, 0, stop_b - first_b, packed_b)
+                for s0 in range(first_a, stop_a, MC // MR):
+                    s1 = min(s0 + MC // MR, stop_a)
+                    pack_a(a, a_offsets[batch] + s0 * MR * a_row_stride, a_row_stride,
+                           a_col_stride, rows - s0 * MR, k0, part, 0, s1 - s0, packed_a)
+                    for jb in range(stop_b - first_b):
+                        for ib in range(s1 - s0):
+                            i, j = (s0 + ib) * MR, col0 + jb * width
+                            tile(packed_a, sliver_rows(ib * part * MR), a_steps, packed_b,
+                                 jb * part * width, width, part, out,
+                                 matrix_rows(out_offset + i * cols + j, cols), rows - i, cols - j,
+                                 k0 > 0, scratch)
     return out
 
 

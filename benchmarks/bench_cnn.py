@@ -1,0 +1,156 @@
+"""Training speed of the course CNN: autograd-lite (nn, optim, Numba kernels) against PyTorch.
+
+Model (both frameworks, same initial weights, same batches): Conv2D(1, 32, 3) - ReLU - MaxPool(2) -
+Conv2D(32, 64, 3) - ReLU - MaxPool(2) - Flatten - Dense(1600, 64) - ReLU - Dense(64, 10), cross-entropy,
+Adam(lr=1e-3), batch 64 of 28 x 28 float32 images (real MNIST test images when --data-dir holds them,
+else synthetic data, which is said on the first line). A step is zero_grad, forward, loss, backward,
+optimizer step. Steps run in interleaved blocks (one framework, a short pause so its idle threads
+stop spinning, then the other) with the same thread count; the script prints medians, samples/s and
+the ratio autograd-lite / PyTorch (<= 1.0: at least as fast).
+
+``--startup`` instead measures, in fresh processes, the time to import autograd_lite, nn and optim
+and run the first training step: once with an empty Numba cache (cold: every kernel compiles) and
+twice more with that cache filled (warm).
+
+Run from the repository root:
+    python benchmarks/bench_cnn.py [--data-dir ../shared/datasets/mnist] [--rounds 9] [--steps 10]
+    python benchmarks/bench_cnn.py --startup
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+START = time.perf_counter()
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+sys.path.insert(0, ROOT)
+BATCH, PAUSE = 64, 0.15
+
+
+def load_images(data_dir):
+    """(images (N, 1, 28, 28) float32 in [0, 1], labels int64, where they came from)."""
+    import numpy as np
+    from autograd_lite.data import load_mnist
+    try:
+        images, labels = load_mnist(data_dir, "t10k")
+        return (images[:, None].astype(np.float32) / 255.0, labels.astype(np.int64),
+                f"MNIST t10k from {data_dir}")
+    except (FileNotFoundError, OSError) as error:
+        print(f"note: MNIST not found in {data_dir!r} ({error}); using synthetic data")
+        rng = np.random.default_rng(0)
+        return rng.random((2048, 1, 28, 28), dtype=np.float32), rng.integers(0, 10, 2048), "synthetic"
+
+
+def our_model():
+    import nn
+    return nn.Sequential(nn.Conv2D(1, 32, 3), nn.ReLU(), nn.MaxPool2D(2), nn.Conv2D(32, 64, 3),
+                         nn.ReLU(), nn.MaxPool2D(2), nn.Flatten(), nn.Linear(1600, 64), nn.ReLU(),
+                         nn.Linear(64, 10))
+
+
+def torch_model():
+    import torch.nn as tnn
+    return tnn.Sequential(tnn.Conv2d(1, 32, 3), tnn.ReLU(), tnn.MaxPool2d(2), tnn.Conv2d(32, 64, 3),
+                          tnn.ReLU(), tnn.MaxPool2d(2), tnn.Flatten(), tnn.Linear(1600, 64),
+                          tnn.ReLU(), tnn.Linear(64, 10))
+
+
+def make_step(model, optimizer, criterion):
+    def step(x, y):
+        optimizer.zero_grad()
+        loss = criterion(model(x), y)
+        loss.backward()
+        optimizer.step()
+        return loss
+    return step
+
+
+def startup_child():
+    """Runs in a fresh process: import, build, one training step; prints the timings."""
+    import numpy as np
+    import autograd_lite as ag
+    import nn
+    import optim
+    imported = time.perf_counter()
+    model = our_model()
+    step = make_step(model, optim.Adam(model.parameters(), lr=1e-3), nn.CrossEntropyLoss())
+    rng = np.random.default_rng(0)
+    step(ag.Tensor(rng.random((BATCH, 1, 28, 28), dtype=np.float32)), rng.integers(0, 10, BATCH))
+    done = time.perf_counter()
+    print(f"{imported - START:.3f} {done - imported:.3f} {done - START:.3f}")
+
+
+def startup():
+    print("# import autograd_lite + nn + optim, then the first CNN training step, fresh processes")
+    print(f"{'':<30} {'import s':>9} {'1st step s':>11} {'total s':>8}")
+    with tempfile.TemporaryDirectory() as cache:
+        env = dict(os.environ, NUMBA_CACHE_DIR=cache)
+        for label in ("cold (empty Numba cache)", "warm", "warm"):
+            result = subprocess.run([sys.executable, __file__, "--startup-child"], env=env,
+                                    capture_output=True, text=True, check=True)
+            imported, first, total = (float(v) for v in result.stdout.split()[-3:])
+            print(f"{label:<30} {imported:9.2f} {first:11.2f} {total:8.2f}", flush=True)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", default=os.path.join("..", "shared", "datasets", "mnist"))
+    parser.add_argument("--rounds", type=int, default=9)
+    parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--threads", type=int, default=None, help="default: all cores")
+    parser.add_argument("--startup", action="store_true")
+    parser.add_argument("--startup-child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.startup_child:
+        return startup_child()
+    if args.startup:
+        return startup()
+
+    import numba
+    import torch
+    import autograd_lite as ag
+    import nn
+    import optim
+    threads = args.threads or numba.config.NUMBA_NUM_THREADS
+    numba.set_num_threads(threads)
+    torch.set_num_threads(threads)
+    images, labels, source = load_images(args.data_dir)
+    ours, theirs = our_model(), torch_model()
+    ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+    ours_step = make_step(ours, optim.Adam(ours.parameters(), lr=1e-3), nn.CrossEntropyLoss())
+    theirs_step = make_step(theirs, torch.optim.Adam(theirs.parameters(), lr=1e-3),
+                            torch.nn.CrossEntropyLoss())
+    count = len(images) // BATCH
+    ours_data = [(ag.Tensor(images[i * BATCH:(i + 1) * BATCH]), labels[i * BATCH:(i + 1) * BATCH])
+                 for i in range(count)]
+    theirs_data = [(torch.from_numpy(x.data), torch.from_numpy(y)) for x, y in ours_data]
+    first = ours_step(*ours_data[0]).item(), theirs_step(*theirs_data[0]).item()
+    assert abs(first[0] - first[1]) < 1e-4, first   # same weights, same batch: same loss
+
+    times = {"ours": [], "theirs": []}
+    position = 1
+    for _ in range(args.rounds):
+        for name, step, data in (("ours", ours_step, ours_data), ("theirs", theirs_step, theirs_data)):
+            for i in range(position, position + args.steps):
+                start = time.perf_counter()
+                loss = step(*data[i % count])
+                times[name].append(time.perf_counter() - start)
+            time.sleep(PAUSE)
+        position += args.steps
+        losses = loss.item(), None
+    ours_median, theirs_median = statistics.median(times["ours"]), statistics.median(times["theirs"])
+    print(f"# course CNN, batch {BATCH}, Adam, float32, {threads} thread(s), {source}; "
+          f"{args.rounds} interleaved rounds of {args.steps} steps; medians")
+    print(f"  autograd-lite {ours_median * 1e3:7.2f} ms/step {BATCH / ours_median:8,.0f} samples/s")
+    print(f"  PyTorch       {theirs_median * 1e3:7.2f} ms/step {BATCH / theirs_median:8,.0f} samples/s")
+    print(f"step-time ratio autograd-lite / PyTorch: {ours_median / theirs_median:.2f} "
+          f"(goal <= 1.5, target 1.0); last loss {losses[0]:.4f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,117 @@
+"""Conv2D speed: autograd-lite's conv2d (Numba kernels) against PyTorch, forward and forward+backward.
+
+The default shape is the course CNN's second layer: x (64, 32, 13, 13), weight (64, 32, 3, 3), bias,
+stride 1, no padding. One "forward+backward" is conv2d, then backward of a fixed output gradient into
+the gradients of x, weight and bias. Also timed: autograd-lite with the NumPy reference kernels
+(``kernels.set_backend('numpy')``: im2col + tensordot + col2im). The contenders run in interleaved
+blocks separated by a short pause (idle thread pools spin for a while after their last call), with
+the same number of threads (default: all cores); the script prints medians and ratios to PyTorch
+(<= 1.0: at least as fast).
+
+Run from the repository root:
+    python benchmarks/bench_conv.py [--batch 64] [--in-channels 32] [--out-channels 64]
+                                    [--size 13] [--kernel 3] [--rounds 9] [--threads 2]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+import numba  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+import autograd_lite as ag  # noqa: E402
+from autograd_lite import kernels  # noqa: E402
+from autograd_lite.ops.conv import conv2d  # noqa: E402
+
+PAUSE = 0.15
+
+
+def ours(x_np, w_np, b_np, g_np, backward):
+    x = ag.Tensor(x_np, requires_grad=backward)
+    w = ag.Tensor(w_np, requires_grad=backward)
+    b = ag.Tensor(b_np, requires_grad=backward)
+    out = conv2d(x, w, b)
+    if backward:
+        out.backward(ag.Tensor(g_np))
+    return out
+
+
+def theirs(x_np, w_np, b_np, g_np, backward):
+    x = torch.from_numpy(x_np).requires_grad_(backward)
+    w = torch.from_numpy(w_np).requires_grad_(backward)
+    b = torch.from_numpy(b_np).requires_grad_(backward)
+    out = F.conv2d(x, w, b)
+    if backward:
+        out.backward(torch.from_numpy(g_np))
+    return out
+
+
+def with_backend(name, fn):
+    def run(*args):
+        previous = kernels.get_backend()
+        kernels.set_backend(name)
+        try:
+            return fn(*args)
+        finally:
+            kernels.set_backend(previous)
+    return run
+
+
+def median_times(contenders, args, rounds, reps):
+    times = {name: [] for name in contenders}
+    for _ in range(rounds):
+        for name, fn in contenders.items():
+            fn(*args)
+            for _ in range(reps):
+                start = time.perf_counter()
+                fn(*args)
+                times[name].append(time.perf_counter() - start)
+            time.sleep(PAUSE)
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--in-channels", type=int, default=32)
+    parser.add_argument("--out-channels", type=int, default=64)
+    parser.add_argument("--size", type=int, default=13)
+    parser.add_argument("--kernel", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=9)
+    parser.add_argument("--reps", type=int, default=10)
+    parser.add_argument("--threads", type=int, default=numba.config.NUMBA_NUM_THREADS)
+    args = parser.parse_args()
+    numba.set_num_threads(args.threads)
+    torch.set_num_threads(args.threads)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((args.batch, args.in_channels, args.size, args.size), dtype=np.float32)
+    w = rng.standard_normal((args.out_channels, args.in_channels, args.kernel, args.kernel),
+                            dtype=np.float32) * 0.1
+    b = rng.standard_normal(args.out_channels, dtype=np.float32)
+    out_size = args.size - args.kernel + 1
+    g = rng.standard_normal((args.batch, args.out_channels, out_size, out_size), dtype=np.float32)
+    np.testing.assert_allclose(ours(x, w, b, g, False).data, theirs(x, w, b, g, False).detach(),
+                               rtol=1e-3, atol=1e-3)
+    contenders = {"autograd-lite (numba)": lambda *a: ours(*a),
+                  "autograd-lite (numpy)": with_backend("numpy", ours),
+                  "pytorch": theirs}
+    print(f"# conv2d x {x.shape} weight {w.shape} float32, {args.threads} thread(s), medians of "
+          f"{args.rounds} rounds x {args.reps}")
+    print(f"{'':<24} {'forward ms':>11} {'ratio':>6} {'fwd+bwd ms':>11} {'ratio':>6}")
+    forward = median_times(contenders, (x, w, b, g, False), args.rounds, args.reps)
+    both = median_times(contenders, (x, w, b, g, True), args.rounds, args.reps)
+    for name in contenders:
+        print(f"{name:<24} {forward[name] * 1e3:11.2f} {forward[name] / forward['pytorch']:6.2f} "
+              f"{both[name] * 1e3:11.2f} {both[name] / both['pytorch']:6.2f}")
+
+
+if __name__ == "__main__":
+    main()
