@@ -5,8 +5,11 @@ Conv2D(32, 64, 3) - ReLU - MaxPool(2) - Flatten - Dense(1600, 64) - ReLU - Dense
 Adam(lr=1e-3), batch 64 of 28 x 28 float32 images (real MNIST test images when --data-dir holds them,
 else synthetic data, which is said on the first line). A step is zero_grad, forward, loss, backward,
 optimizer step. Steps run in interleaved blocks (one framework, a short pause so its idle threads
-stop spinning, then the other) with the same thread count; the script prints medians, samples/s and
-the ratio autograd-lite / PyTorch (<= 1.0: at least as fast).
+stop spinning, then the other) with the same thread count and, being one process, the same malloc
+settings (autograd-lite raises glibc's mmap threshold on its first kernel call: see
+``autograd_lite/kernels/memory.py``); the script prints medians, samples/s and the ratio
+autograd-lite / PyTorch (<= 1.0: at least as fast). Two-thread figures need an otherwise idle
+machine: a busy core makes every parallel region wait.
 
 ``--startup`` instead measures, in fresh processes, the time to import autograd_lite, nn and optim
 and run the first training step: once with an empty Numba cache (cold: every kernel compiles) and
@@ -142,14 +145,13 @@ def main():
                 times[name].append(time.perf_counter() - start)
             time.sleep(PAUSE)
         position += args.steps
-        losses = loss.item(), None
     ours_median, theirs_median = statistics.median(times["ours"]), statistics.median(times["theirs"])
     print(f"# course CNN, batch {BATCH}, Adam, float32, {threads} thread(s), {source}; "
           f"{args.rounds} interleaved rounds of {args.steps} steps; medians")
     print(f"  autograd-lite {ours_median * 1e3:7.2f} ms/step {BATCH / ours_median:8,.0f} samples/s")
     print(f"  PyTorch       {theirs_median * 1e3:7.2f} ms/step {BATCH / theirs_median:8,.0f} samples/s")
     print(f"step-time ratio autograd-lite / PyTorch: {ours_median / theirs_median:.2f} "
-          f"(goal <= 1.5, target 1.0); last loss {losses[0]:.4f}")
+          f"(goal <= 1.5, target 1.0); our last loss {loss.item():.4f}")
 
 
 if __name__ == "__main__":

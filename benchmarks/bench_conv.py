@@ -5,8 +5,8 @@ stride 1, no padding. One "forward+backward" is conv2d, then backward of a fixed
 the gradients of x, weight and bias. Also timed: autograd-lite with the NumPy reference kernels
 (``kernels.set_backend('numpy')``: im2col + tensordot + col2im). The contenders run in interleaved
 blocks separated by a short pause (idle thread pools spin for a while after their last call), with
-the same number of threads (default: all cores); the script prints medians and ratios to PyTorch
-(<= 1.0: at least as fast).
+the same number of threads (default: all cores) and the same malloc settings (one process); the
+script prints medians and ratios to PyTorch (<= 1.0: at least as fast).
 
 Run from the repository root:
     python benchmarks/bench_conv.py [--batch 64] [--in-channels 32] [--out-channels 64]
