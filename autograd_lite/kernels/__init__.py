@@ -16,11 +16,11 @@ Dispatch (measured on 2 cores, see ``benchmarks/README.md``):
 * matmul: the Numba GEMM (on Numba's threads) when rows * cols * depth >= ``MATMUL_MIN_WORK``
   (2^25, about 320^3) and rows, cols >= 128; BLAS (``np.matmul``, one thread) otherwise and for
   other dtypes. Measured: the GEMM on 2 threads is 0.5x one BLAS thread at N = 128, about even at
-  N = 256 and 1.2-1.4x from N = 512; the MLP's products (64 x 784 x 128) stay on BLAS.
+  N = 256 and about 1.25x from N = 512; the MLP's products (64 x 784 x 128) stay on BLAS.
 
-Memory: the first kernel call (matmul included, either backend) raises glibc's mmap/trim thresholds so that large
-temporaries are reused instead of page-faulting back in every step (``memory``; opt out with
-``AUTOGRAD_LITE_MALLOC_TUNING=0``).
+Memory: the first kernel call (matmul included, either backend) raises glibc's mmap/trim thresholds
+so that large temporaries are reused instead of page-faulting back in every step (``memory``; opt
+out with ``AUTOGRAD_LITE_MALLOC_TUNING=0``).
 
 Threads: BLAS and Numba each keep a thread pool whose idle workers spin (OpenBLAS for ~0.1 s after
 every call), so alternating them oversubscribes the cores. The first time a Numba kernel runs, BLAS

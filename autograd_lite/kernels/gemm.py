@@ -13,8 +13,9 @@ micro-kernel reads them, then a register-blocked micro-kernel computes one MR x 
             for r in range(8):  a = Ap[ib][k][r];  c[r][0] += a * b0;  c[r][1] += a * b1
         C[tile] = c   (or C[tile] += c when accumulating over several depth panels)
 
-The micro-kernel reads A and B through offsets (start of each of the 8 A rows plus a step; an offset
-per step for B), so the convolution kernels can feed it image rows in place instead of packed panels.
+The micro-kernel reads A through offsets (where each of its 8 rows starts, plus one offset per depth
+step) and B from a start and a step, so the convolution kernels can feed it image rows and pixels in
+place instead of packed panels.
 
 Each step does 16 vector FMAs for 2 vector loads and 8 broadcasts; the 16 accumulators never leave
 the registers during the depth loop. NumPy reference: ``reference.matmul`` (C = A @ B).
@@ -31,7 +32,7 @@ KC = 256          # largest depth of a packed panel (B sliver 32 KB in float32: 
 
 
 def panel_depth(depth):
-    """Split ``depth`` into equal panels of at most KC (so 288 is one panel, not 256 + 32)."""
+    """Split ``depth`` into equal panels of at most KC (288 is two panels of 144, not 256 + 32)."""
     panels = -(-depth // KC)
     return -(-depth // panels)
 
