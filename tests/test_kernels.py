@@ -194,15 +194,12 @@ def test_blas_is_limited_to_one_thread_once_numba_kernels_run():
 
 def test_stale_numba_cache_is_dropped_when_a_kernel_source_changes(tmp_path):
     """Numba checks only a kernel's own file; the stamp makes a change anywhere drop the cache."""
-    from types import ModuleType, SimpleNamespace
-    module = ModuleType("autograd_lite.kernels.fake")
-    module.kernel = SimpleNamespace(_cache=SimpleNamespace(_cache_path=str(tmp_path)))
-    (tmp_path / "fake.kernel-10.py311.nbi").write_text("old")
+    from autograd_lite.kernels import cache
+    (tmp_path / "gemm.tile-10.py311.nbi").write_text("old")
     (tmp_path / "unrelated.nbi").write_text("keep")
-    (tmp_path / "autograd_lite_kernels.stamp").write_text("hash of other sources")
-    kernels._drop_stale_cache([module])
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["autograd_lite_kernels.stamp",
-                                                          "unrelated.nbi"]
-    (tmp_path / "fake.kernel-10.py311.nbi").write_text("new")      # compiled from these sources
-    kernels._drop_stale_cache([module])
-    assert (tmp_path / "fake.kernel-10.py311.nbi").read_text() == "new"
+    (tmp_path / cache.STAMP).write_text("hash of other sources")
+    assert cache.drop_stale_cache(str(tmp_path))
+    assert sorted(p.name for p in tmp_path.iterdir()) == [cache.STAMP, "unrelated.nbi"]
+    (tmp_path / "gemm.tile-10.py311.nbi").write_text("new")   # compiled from these sources
+    assert not cache.drop_stale_cache(str(tmp_path))
+    assert (tmp_path / "gemm.tile-10.py311.nbi").read_text() == "new"

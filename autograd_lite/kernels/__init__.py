@@ -2,13 +2,13 @@
 
 Modules: ``reference`` (plain NumPy version of every kernel: the specification and the ``numpy``
 backend), ``simd`` (explicit vectors for Numba), ``gemm`` (packed micro-kernel), ``matmul_numba``,
-``conv`` and ``pool`` (Numba kernels), ``memory`` (malloc settings). The functions below are what
+``conv`` and ``pool`` (Numba kernels), ``memory`` (malloc settings), ``cache``. The functions below are what
 the ops call.
 
 Backend: ``AUTOGRAD_LITE_KERNELS=numpy`` forces the NumPy references everywhere (default ``numba``);
 ``set_backend`` switches at run time. Numba is imported, and each kernel compiled (``cache=True``, so
 once per machine, in ``__pycache__``), only when a kernel is first used: ``import autograd_lite``
-stays cheap. The cache is dropped whenever any kernel source changes (``_drop_stale_cache``).
+stays cheap. The cache is dropped whenever any kernel source changes (``cache``).
 
 Dispatch (measured on 2 cores, see ``benchmarks/README.md``):
 
@@ -75,8 +75,7 @@ def _numba(dtype):
 
 def _load_numba():
     from types import SimpleNamespace
-    from . import conv, conv_strided, gemm, im2col, matmul_numba, pool, simd
-    _drop_stale_cache((conv, conv_strided, gemm, im2col, matmul_numba, pool, simd))
+    from . import conv, matmul_numba, pool
     blas_threads = int(os.environ.get("AUTOGRAD_LITE_BLAS_THREADS", "1"))
     try:
         from threadpoolctl import threadpool_limits
@@ -84,38 +83,6 @@ def _load_numba():
     except ImportError:  # without threadpoolctl BLAS keeps its threads (and may oversubscribe)
         pass
     return SimpleNamespace(conv=conv, matmul=matmul_numba, pool=pool)
-
-
-def _drop_stale_cache(modules):
-    """Numba's cache checks only each kernel's own source file, not the kernels it calls in other
-    files (a cached conv kernel keeps an old micro-kernel compiled in). So the kernels' cache files
-    are stamped with a hash of all kernel sources and deleted when any of them changed."""
-    import hashlib
-    here = os.path.dirname(os.path.abspath(__file__))
-    digest = hashlib.sha1()
-    for name in sorted(f for f in os.listdir(here) if f.endswith(".py")):
-        with open(os.path.join(here, name), "rb") as source:
-            digest.update(name.encode() + source.read())
-    stamp_text = digest.hexdigest()
-    prefixes = tuple(module.__name__.rsplit(".", 1)[-1] + "." for module in modules)
-    folders = {getattr(getattr(value, "_cache", None), "_cache_path", None)
-               for module in modules for value in vars(module).values()} - {None}
-    for folder in folders:
-        stamp = os.path.join(folder, "autograd_lite_kernels.stamp")
-        try:
-            with open(stamp) as handle:
-                if handle.read() == stamp_text:
-                    continue
-        except OSError:
-            pass
-        try:
-            for name in os.listdir(folder):
-                if name.startswith(prefixes) and name.endswith((".nbi", ".nbc")):
-                    os.remove(os.path.join(folder, name))
-            with open(stamp, "w") as handle:
-                handle.write(stamp_text)
-        except OSError:  # a read-only install: Numba then compiles in memory, which stays correct
-            pass
 
 
 # ----------------------------------------------------------------------------- dispatched kernels

@@ -23,6 +23,8 @@ from numba import njit
 from numba.core import cgutils, config, types
 from numba.extending import intrinsic, models, register_model
 
+from .cache import drop_stale_cache
+
 REGISTER_BYTES = 64
 
 
@@ -35,6 +37,10 @@ def lanes(dtype) -> int:
 def lanes_of(array):
     """``lanes(array.dtype)``, callable inside kernels."""
     return REGISTER_BYTES // array.itemsize
+
+
+if not config.DISABLE_JIT:  # the kernels' cache folder is this cached function's
+    drop_stale_cache(lanes_of._cache._cache_path)
 
 
 # ----------------------------------------------------------------------------- pure-Python meaning
