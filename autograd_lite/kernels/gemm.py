@@ -161,16 +161,17 @@ def pack_b(b, offset, row_stride, col_stride, cols, k0, depth, first_sliver, sto
     ``cols``) for the slivers jb in [first_sliver, stop_sliver). Row k of B is read once, across
     all slivers (k outer): walking one sliver down all rows instead reads B in 128-byte pieces
     2 KB apart, which the prefetchers miss (3x slower at 512 x 256)."""
-    width = 2 * lanes_of(packed)
+    lanes = lanes_of(packed)
+    width = 2 * lanes
     for k in range(depth):
         row = offset + (k0 + k) * row_stride
         for jb in range(first_sliver, stop_sliver):
             source = row + jb * width * col_stride
             target = (jb * depth + k) * width
             valid = min(width, cols - jb * width)
-            if col_stride == 1 and valid == width:
-                for j in range(width):
-                    packed[target + j] = b[source + j]
+            if col_stride == 1 and valid == width:   # two vector copies (an indexed loop is scalar)
+                store(packed, target, load(b, source))
+                store(packed, target + lanes, load(b, source + lanes))
             else:
                 for j in range(valid):
                     packed[target + j] = b[source + j * col_stride]
