@@ -24,8 +24,8 @@ def pad_into(x, offset, channels, height, width, pad_h, pad_w, padded):
         for r in range(height):
             source = offset + (c * height + r) * width
             target = (c * padded_h + pad_h + r) * padded_w + pad_w
-            for s in range(width):
-                padded[target + s] = x[source + s]
+            for s in range(width):  # unsigned indices: no negative-index wrap, so it vectorises
+                padded[np.uint64(target + s)] = x[np.uint64(source + s)]
 
 
 @njit(cache=True)
