@@ -145,8 +145,8 @@ def pack_a(a, offset, row_stride, col_stride, rows, k0, depth, first_sliver, sto
             for k in range(depth):
                 at = source + k * col_stride
                 target = base + k * MR
-                for r in range(MR):
-                    packed[target + r] = a[at + r * row_stride]
+                for r in range(MR):   # unsigned indices: no negative-index wrap check
+                    packed[np.uint64(target + r)] = a[np.uint64(at + r * row_stride)]
         else:
             for k in range(depth):
                 at = source + k * col_stride
@@ -174,7 +174,7 @@ def pack_b(b, offset, row_stride, col_stride, cols, k0, depth, first_sliver, sto
                 store(packed, target + lanes, load(b, source + lanes))
             else:
                 for j in range(valid):
-                    packed[target + j] = b[source + j * col_stride]
+                    packed[np.uint64(target + j)] = b[np.uint64(source + j * col_stride)]
                 for j in range(valid, width):
                     packed[target + j] = 0.0
 
