@@ -15,8 +15,10 @@ Dispatch (measured on 2 cores, see ``benchmarks/README.md``):
 * convolution and pooling, float32/float64: always the Numba kernel (faster at every size measured);
 * matmul: the Numba GEMM (on Numba's threads) when rows * cols * depth >= ``MATMUL_MIN_WORK``
   (2^25, about 320^3) and rows, cols >= 128; BLAS (``np.matmul``, one thread) otherwise and for
-  other dtypes. Measured: the GEMM on 2 threads is 0.5x one BLAS thread at N = 128, about even at
-  N = 256 and about 1.25x from N = 512; the MLP's products (64 x 784 x 128) stay on BLAS.
+  other dtypes; the MLP's products (64 x 784 x 128) stay on BLAS. Set when the GEMM on 2 threads
+  was 0.5x one BLAS thread at N = 128 and even at N = 256; since the packing fix it measures 0.95x
+  at N = 128, 1.4x at N = 256, 1.6x from N = 512 and 1.1-1.2x on the MLP's shapes, so the
+  threshold is conservative (lowering it needs clean whole-model measurements).
 
 Memory: the first kernel call (matmul included, either backend) raises glibc's mmap/trim thresholds
 so that large temporaries are reused instead of page-faulting back in every step (``memory``; opt
