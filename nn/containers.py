@@ -13,7 +13,32 @@ def _check_index(index, length, owner):
     return index % length
 
 
-class Sequential(Module):
+class _ModuleSequence(Module):
+    """What Sequential and ModuleList share: children named "0", "1", ... in order."""
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def append(self, module):
+        self.add_module(str(len(self)), module)
+        return self
+
+    def extend(self, modules):
+        for module in modules:
+            self.append(module)
+        return self
+
+    def _renumber(self, modules):
+        """Replace the children by ``modules``, named "0", "1", ... again."""
+        for key in list(self._modules):
+            delattr(self, key)
+        return self.extend(modules)
+
+
+class Sequential(_ModuleSequence):
     """``Sequential(layer1, layer2, ...)`` or ``Sequential(OrderedDict(name=layer, ...))``:
     forward feeds each layer's output to the next."""
 
@@ -31,12 +56,6 @@ class Sequential(Module):
             input = module(input)
         return input
 
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
-
     def __getitem__(self, index):
         if isinstance(index, slice):
             return Sequential(OrderedDict(list(self._modules.items())[index]))
@@ -50,15 +69,6 @@ class Sequential(Module):
         key = list(self._modules)[_check_index(index, len(self), "Sequential")]
         delattr(self, key)
 
-    def append(self, module):
-        self.add_module(str(len(self)), module)
-        return self
-
-    def extend(self, modules):
-        for module in modules:
-            self.append(module)
-        return self
-
     def insert(self, index, module):
         """Put ``module`` before position ``index``; the modules are renumbered "0", "1", ... (as in
         PyTorch, a Sequential built from an OrderedDict loses its names here)."""
@@ -69,26 +79,16 @@ class Sequential(Module):
                              "module(s)")
         modules = list(self._modules.values())
         modules.insert(index, module)
-        for key in list(self._modules):
-            delattr(self, key)
-        for position, child in enumerate(modules):
-            self.add_module(str(position), child)
-        return self
+        return self._renumber(modules)
 
 
-class ModuleList(Module):
+class ModuleList(_ModuleSequence):
     """A list of Modules registered as children (so their parameters are found)."""
 
     def __init__(self, modules=None):
         super().__init__()
         if modules is not None:
             self.extend(modules)
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
 
     def __getitem__(self, index):
         if isinstance(index, slice):
@@ -101,25 +101,12 @@ class ModuleList(Module):
     def __delitem__(self, index):
         modules = list(self._modules.values())
         del modules[_check_index(index, len(self), "ModuleList")]
-        for key in list(self._modules):
-            delattr(self, key)
-        self.extend(modules)
-
-    def append(self, module):
-        self.add_module(str(len(self)), module)
-        return self
-
-    def extend(self, modules):
-        for module in modules:
-            self.append(module)
-        return self
+        self._renumber(modules)
 
     def insert(self, index, module):
         modules = list(self._modules.values())
         modules.insert(index, module)
-        for key in list(self._modules):
-            delattr(self, key)
-        self.extend(modules)
+        self._renumber(modules)
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError("ModuleList has no forward(): iterate over it in your own forward")
