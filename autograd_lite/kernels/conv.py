@@ -12,15 +12,13 @@ cols_n is never built: its element is x_pad_flat[offset(c, a, b) + position(p)] 
 offset(c, a, b) = c Hp Wp + a Wp + b and position(i, j) = i sH Wp + j sW (``shift_offsets``,
 ``pixel_positions``), which is exactly how the micro-kernel addresses A (8 row starts plus one offset
 per depth step). So the forward reads 8 pixels' rows in place (A) against the packed filter (B) and
-the weight gradient reads 8 (c, a, b) rows in place against packed g^T. With stride 1 the input
-gradient works in "wide" coordinates q = i Wp + j over whole padded rows (g copied with zeros at
-j >= OW): B reads g's rows in place and each output row (c, a, b) of a tile is added straight into
-the padded image at offset(c, a, b) + q, so col2im is fused into the GEMM (other strides:
-``conv_strided``). Per worker, for each of its images n:
+the weight gradient reads 8 (c, a, b) rows in place against packed g^T. The input gradient
+(``conv_input``) is one GEMM per filter tap, g^T @ W[:, :, a, b], whose tile rows are added straight
+into a pixel-major padded image (col2im fused; any stride). Per worker, for each of its images n:
 
     forward:      x_pad = pad(x[n]);  T (P x C_out) = cols^T @ Wp;  out[n] = T^T + bias
     weight grad:  x_pad = pad(x[n]);  partial_dW^T += cols @ pack(g[n]^T)   (summed over workers)
-    input grad:   dx_pad = 0;  dx_pad[offset + q] += (W^T @ g_wide[n])[(c, a, b), q];  dx[n] = crop
+    input grad:   acc = 0;  acc[(i sH + a, j sW + b)] += g[n][:, (i, j)]^T @ W_ab;  dx[n] = crop(acc^T)
 
 NumPy references: ``reference.conv2d_forward``, ``conv2d_weight_grad``, ``conv2d_input_grad``.
 """
@@ -29,10 +27,9 @@ from __future__ import annotations
 import numpy as np
 from numba import get_num_threads, njit, prange
 
-from .conv_strided import input_grad_strided
-from .gemm import (MR, matrix_rows, pack_a, pack_b, packed_size, panel_depth, sliver_rows,
-                   sliver_steps, tile)
-from .im2col import pad_into, pixel_positions, shift_offsets, tap_major_offsets
+from .conv_input import input_grad
+from .gemm import MR, matrix_rows, pack_b, packed_size, panel_depth, tile
+from .im2col import pad_into, pixel_positions, shift_offsets
 from .simd import lanes_of
 
 
@@ -110,51 +107,6 @@ def shifted_rows(offsets, first, shift):
             offsets[min(first + 6, last)] + shift, offsets[min(first + 7, last)] + shift)
 
 
-@njit(parallel=True, fastmath=True, cache=True)
-def _input_grad_wide(grad, packed_wt, out, images, channels, height, width, out_channels, kernel_h,
-                     kernel_w, pad_h, pad_w, panel, workers):
-    """dx[n] = crop(col2im(W^T @ g_wide[n])) with col2im fused: each tile row (c, a, b) is added
-    straight into the padded image at c Hp Wp + a Wp + b + q (zeros of g_wide add nothing). The rows
-    of W^T come tap-major (``packed_wt`` and the offsets agree), so the 8 rows a tile adds lie in
-    8 channel planes: overlapping rows one element apart would stall every store-to-load forward."""
-    lanes = lanes_of(out)
-    padded_h, padded_w = height + 2 * pad_h, width + 2 * pad_w
-    out_h, out_w = padded_h - kernel_h + 1, padded_w - kernel_w + 1
-    patch, positions = channels * kernel_h * kernel_w, out_h * out_w
-    wide_cols = -(-(out_h * padded_w) // (2 * lanes)) * 2 * lanes
-    offsets = tap_major_offsets(channels, kernel_h, kernel_w, padded_h * padded_w, padded_w)
-    row_slivers = -(-patch // MR)
-    a_steps = sliver_steps(min(panel, out_channels), MR)
-    for worker in prange(workers):
-        padded = np.empty(channels * padded_h * padded_w + 2 * lanes + kernel_w, dtype=out.dtype)
-        rows = np.zeros(out_channels * wide_cols, dtype=out.dtype)  # zeros at j >= OW stay zero
-        scratch = np.empty(MR * 2 * lanes, dtype=out.dtype)
-        for n in range(worker * images // workers, (worker + 1) * images // workers):
-            for o in range(out_channels):
-                for i in range(out_h):
-                    source, target = ((n * out_channels + o) * out_h + i) * out_w, \
-                        o * wide_cols + i * padded_w
-                    for j in range(out_w):  # unsigned indices: the copy vectorises (5x faster)
-                        rows[np.uint64(target + j)] = grad[np.uint64(source + j)]
-            padded[:] = 0.0
-            for k0 in range(0, out_channels, panel):
-                part = min(panel, out_channels - k0)
-                weights = packed_wt[row_slivers * MR * k0:]
-                for q0 in range(0, wide_cols, 2 * lanes):
-                    for ib in range(row_slivers):
-                        tile(weights, sliver_rows(ib * part * MR), a_steps, rows,
-                             k0 * wide_cols + q0, wide_cols, part, padded,
-                             shifted_rows(offsets, ib * MR, q0),
-                             patch - ib * MR, 2 * lanes, True, scratch)
-            base = n * channels * height * width
-            for c in range(channels):
-                for r in range(height):
-                    source = (c * padded_h + pad_h + r) * padded_w + pad_w
-                    target = base + (c * height + r) * width
-                    for s in range(width):
-                        out[np.uint64(target + s)] = padded[np.uint64(source + s)]
-
-
 def pack_weight_columns(weight_flat, patch, out_channels, panel):
     """W^T (K x C_out) packed as B: every depth panel of K in NR-wide slivers of C_out, one panel
     after the other (panel k0 starts at slivers NR k0)."""
@@ -165,17 +117,6 @@ def pack_weight_columns(weight_flat, patch, out_channels, panel):
         part = min(panel, patch - k0)
         pack_b(weight_flat, 0, 1, patch, out_channels, k0, part, 0, slivers,
                packed[slivers * width * k0:])
-    return packed
-
-
-def pack_weight(matrix_flat, rows, depth, row_stride, col_stride, panel):
-    """Every depth panel of a (rows x depth) matrix packed into MR slivers, one after the other."""
-    packed = np.empty(packed_size(rows, MR, depth), dtype=matrix_flat.dtype)
-    slivers = -(-rows // MR)
-    for k0 in range(0, depth, panel):
-        part = min(panel, depth - k0)
-        pack_a(matrix_flat, 0, row_stride, col_stride, rows, k0, part, 0, slivers,
-               packed[slivers * MR * k0:])
     return packed
 
 
@@ -215,24 +156,9 @@ def conv2d_weight_grad(x, grad, weight_shape, stride, padding):
 
 
 def conv2d_input_grad(grad, weight, input_shape, stride, padding):
-    """dx (N, C, H, W) = col2im(W^T g_n) for each image."""
+    """dx (N, C, H, W) = col2im(W^T g_n) for each image (``conv_input``: one GEMM per tap)."""
     weight = np.ascontiguousarray(weight)
     grad = np.ascontiguousarray(grad, dtype=weight.dtype)
-    images, channels, height, width = input_shape
-    out_channels, _, kernel_h, kernel_w = weight.shape
-    out_h, out_w = grad.shape[2:]
-    patch = channels * kernel_h * kernel_w
-    panel = panel_depth(out_channels)
-    out = np.empty(input_shape, dtype=weight.dtype)
-    workers = min(get_num_threads(), images)
-    if stride == (1, 1):
-        tap_major = np.ascontiguousarray(weight.transpose(0, 2, 3, 1)).reshape(-1)
-        packed_wt = pack_weight(tap_major, patch, out_channels, 1, patch, panel)
-        _input_grad_wide(grad.reshape(-1), packed_wt, out.reshape(-1), images, channels, height,
-                         width, out_channels, kernel_h, kernel_w, *padding, panel, workers)
-    else:
-        packed_wt = pack_weight(weight.reshape(-1), patch, out_channels, 1, patch, panel)
-        input_grad_strided(grad.reshape(-1), packed_wt, out.reshape(-1), images, channels, height,
-                           width, out_channels, kernel_h, kernel_w, *stride, *padding, out_h,
-                           out_w, panel, workers)
-    return out
+    out_channels = weight.shape[0]
+    return input_grad(grad, weight, tuple(input_shape), tuple(stride), tuple(padding),
+                      panel_depth(out_channels), min(get_num_threads(), input_shape[0]))

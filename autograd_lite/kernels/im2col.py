@@ -5,8 +5,8 @@ With x_pad the zero-padded image (C, Hp, Wp), the im2col matrix is
     cols[(c, a, b), (i, j)] = x_pad[c, i sH + a, j sW + b]      (K = C kH kW rows, P = OH OW columns)
 
 It is never stored: its element is x_pad_flat[shift_offsets[(c, a, b)] + pixel_positions[(i, j)]],
-which the micro-kernel reads in place. ``col2im_add`` is its adjoint (scatter-add back into the
-padded image). NumPy reference: ``reference.windows`` / ``reference.col2im``.
+which the micro-kernel reads in place. Its adjoint (col2im) is fused into the input-gradient GEMM
+(``conv_input``). NumPy reference: ``reference.windows`` / ``reference.col2im``.
 """
 from __future__ import annotations
 
@@ -40,18 +40,6 @@ def shift_offsets(channels, kernel_h, kernel_w, plane, row):
 
 
 @njit(cache=True)
-def tap_major_offsets(channels, kernel_h, kernel_w, plane, row):
-    """offsets[(a kW + b) C + c] = c plane + a row + b: the same rows ordered tap-major, so that
-    8 consecutive rows lie in 8 different channel planes and never overlap each other."""
-    offsets = np.empty(channels * kernel_h * kernel_w, dtype=np.int64)
-    for a in range(kernel_h):
-        for b in range(kernel_w):
-            for c in range(channels):
-                offsets[(a * kernel_w + b) * channels + c] = c * plane + a * row + b
-    return offsets
-
-
-@njit(cache=True)
 def pixel_positions(out_h, out_w, stride_h, stride_w, padded_w):
     """positions[i OW + j] = i sH Wp + j sW: where output pixel (i, j)'s window starts in a flat
     padded channel; padded with the last position to a multiple of 8 rows (MR)."""
@@ -62,22 +50,3 @@ def pixel_positions(out_h, out_w, stride_h, stride_w, padded_w):
             positions[i * out_w + j] = i * stride_h * padded_w + j * stride_w
     positions[count:] = positions[count - 1]
     return positions
-
-
-@njit(cache=True)
-def col2im_add(cols, cols_stride, padded, padded_h, padded_w, channels, kernel_h, kernel_w,
-               stride_h, stride_w, out_h, out_w):
-    """padded[c, i sH + a, j sW + b] += cols[(c, a, b), i OW + j]  (the adjoint of im2col)."""
-    for c in range(channels):
-        for a in range(kernel_h):
-            for b in range(kernel_w):
-                row = ((c * kernel_h + a) * kernel_w + b) * cols_stride
-                target = (c * padded_h + a) * padded_w + b
-                for i in range(out_h):
-                    at, source = target + i * stride_h * padded_w, row + i * out_w
-                    if stride_w == 1:
-                        for j in range(out_w):
-                            padded[at + j] += cols[source + j]
-                    else:
-                        for j in range(out_w):
-                            padded[at + j * stride_w] += cols[source + j]
