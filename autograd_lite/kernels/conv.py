@@ -28,69 +28,86 @@ import numpy as np
 from numba import get_num_threads, njit, prange
 
 from .conv_input import input_grad
-from .gemm import MR, matrix_rows, pack_b, packed_size, panel_depth, tile
+from .gemm import MR, matrix_rows, micro_kernel, pack_b, packed_size, panel_depth, tile
 from .im2col import pad_into, pixel_positions, shift_offsets
 from .simd import lanes_of
 
 
+@njit(parallel=True, cache=True)
+def pad_batch(x, images, channels, height, width, pad_h, pad_w, padded):
+    """padded[n] = x[n] with a zero border of pad_h rows and pad_w columns, for every image."""
+    size = channels * (height + 2 * pad_h) * (width + 2 * pad_w)
+    for n in prange(images):
+        image = padded[n * size:(n + 1) * size]
+        image[:] = 0.0
+        pad_into(x, n * channels * height * width, channels, height, width, pad_h, pad_w, image)
+
+
 @njit(parallel=True, fastmath=True, cache=True)
 def _forward(x, packed_wt, bias, has_bias, out, images, channels, height, width, out_channels,
-             kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, out_h, out_w, panel, workers):
-    lanes = lanes_of(out)
-    padded_h, padded_w = height + 2 * pad_h, width + 2 * pad_w
-    patch, positions = channels * kernel_h * kernel_w, out_h * out_w
-    offsets = shift_offsets(channels, kernel_h, kernel_w, padded_h * padded_w, padded_w)
-    pixels = pixel_positions(out_h, out_w, stride_h, stride_w, padded_w)
-    pixel_slivers, col_slivers = -(-positions // MR), -(-out_channels // (2 * lanes))
+             kernel_h, kernel_w, stride_h, stride_w, out_h, out_w, panel, workers):
+    """out[n, :, p] = W cols_n[:, p] + bias for the worker's pixels, 8 at a time (a tile may hold
+    the last pixels of one image and the first of the next: no partial tiles but the last). x is
+    the padded batch (height and width include the padding). Each 8 x NR tile is computed over all
+    depth panels into ``scratch`` and stored transposed (8 consecutive pixels of NR channels)."""
+    nr = 2 * lanes_of(out)
+    patch, positions, plane = channels * kernel_h * kernel_w, out_h * out_w, height * width
+    offsets = shift_offsets(channels, kernel_h, kernel_w, plane, width)
+    pixels = pixel_positions(out_h, out_w, stride_h, stride_w, width)
+    col_slivers = -(-out_channels // nr)
     for worker in prange(workers):
-        padded = np.zeros(channels * padded_h * padded_w, dtype=out.dtype)
-        result = np.empty(positions * out_channels, dtype=out.dtype)   # (P x C_out)
-        scratch = np.empty(MR * 2 * lanes, dtype=out.dtype)
-        for n in range(worker * images // workers, (worker + 1) * images // workers):
-            pad_into(x, n * channels * height * width, channels, height, width, pad_h, pad_w,
-                     padded)
-            for k0 in range(0, patch, panel):
-                part = min(panel, patch - k0)
-                for jb in range(col_slivers):
-                    for ib in range(pixel_slivers):
-                        tile(padded, shifted_rows(pixels, ib * MR, 0), offsets[k0:k0 + part],
-                             packed_wt, (col_slivers * k0 + jb * part) * 2 * lanes, 2 * lanes, part,
-                             result, matrix_rows((ib * MR) * out_channels + jb * 2 * lanes,
-                                                 out_channels),
-                             positions - ib * MR, out_channels - jb * 2 * lanes, k0 > 0, scratch)
-            base = n * out_channels * positions
-            for o in range(out_channels):
-                shift = bias[o] if has_bias else bias[0]  # bias is [0] without one
-                for p in range(positions):  # unsigned indices: no negative-index wrap check
-                    out[np.uint64(base + o * positions + p)] = \
-                        result[np.uint64(p * out_channels + o)] + shift
+        scratch = np.empty(MR * nr, dtype=out.dtype)
+        reads, writes = np.empty(MR, dtype=np.int64), np.empty(MR, dtype=np.int64)
+        start = worker * images // workers * positions
+        stop = (worker + 1) * images // workers * positions
+        for first in range(start, stop, MR):
+            valid = min(MR, stop - first)
+            for r in range(MR):
+                n, p = divmod(min(first + r, stop - 1), positions)
+                reads[r] = n * channels * plane + pixels[p]
+                writes[r] = n * out_channels * positions + p
+            contiguous = valid == MR and writes[MR - 1] - writes[0] == MR - 1  # one image
+            for jb in range(col_slivers):
+                for k0 in range(0, patch, panel):
+                    part = min(panel, patch - k0)
+                    micro_kernel(x, shifted_rows(reads, 0, 0), offsets[k0:k0 + part], packed_wt,
+                                 (col_slivers * k0 + jb * part) * nr, nr, part, scratch,
+                                 matrix_rows(0, nr), k0 > 0)
+                columns = min(nr, out_channels - jb * nr)
+                for o in range(columns):
+                    channel = jb * nr + o
+                    shift = bias[channel] if has_bias else bias[0]  # bias is [0] without one
+                    if contiguous:  # fixed trip count and unsigned indices: LLVM vectorises it
+                        at = writes[0] + channel * positions
+                        for r in range(MR):
+                            out[np.uint64(at + r)] = scratch[np.uint64(r * nr + o)] + shift
+                    else:
+                        for r in range(valid):
+                            out[writes[r] + channel * positions] = scratch[r * nr + o] + shift
 
 
 @njit(parallel=True, fastmath=True, cache=True)
 def _weight_grad(x, grad, partial, images, channels, height, width, out_channels, kernel_h,
-                 kernel_w, stride_h, stride_w, pad_h, pad_w, out_h, out_w, panel, workers):
-    """partial[worker] (K x C_out) += cols_n @ g_n^T over the worker's images."""
+                 kernel_w, stride_h, stride_w, out_h, out_w, panel, workers):
+    """partial[worker] (K x C_out) += cols_n @ g_n^T over the worker's images (x: padded batch)."""
     lanes = lanes_of(partial)
-    padded_h, padded_w = height + 2 * pad_h, width + 2 * pad_w
-    patch, positions = channels * kernel_h * kernel_w, out_h * out_w
-    offsets = shift_offsets(channels, kernel_h, kernel_w, padded_h * padded_w, padded_w)
-    pixels = pixel_positions(out_h, out_w, stride_h, stride_w, padded_w)
+    patch, positions, plane = channels * kernel_h * kernel_w, out_h * out_w, height * width
+    offsets = shift_offsets(channels, kernel_h, kernel_w, plane, width)
+    pixels = pixel_positions(out_h, out_w, stride_h, stride_w, width)
     row_slivers, col_slivers = -(-patch // MR), -(-out_channels // (2 * lanes))
     for worker in prange(workers):
-        padded = np.zeros(channels * padded_h * padded_w, dtype=partial.dtype)
         packed_g = np.empty(packed_size(out_channels, 2 * lanes, panel), dtype=partial.dtype)
         scratch = np.empty(MR * 2 * lanes, dtype=partial.dtype)
         mine = partial[worker]
         for n in range(worker * images // workers, (worker + 1) * images // workers):
-            pad_into(x, n * channels * height * width, channels, height, width, pad_h, pad_w,
-                     padded)
+            image = n * channels * plane
             for p0 in range(0, positions, panel):
                 part = min(panel, positions - p0)
                 pack_b(grad, n * out_channels * positions, 1, positions, out_channels, p0, part, 0,
                        col_slivers, packed_g)
                 for jb in range(col_slivers):
                     for ib in range(row_slivers):
-                        tile(padded, shifted_rows(offsets, ib * MR, 0), pixels[p0:p0 + part],
+                        tile(x, shifted_rows(offsets, ib * MR, image), pixels[p0:p0 + part],
                              packed_g, jb * part * 2 * lanes, 2 * lanes, part, mine,
                              matrix_rows(ib * MR * out_channels + jb * 2 * lanes, out_channels),
                              patch - ib * MR, out_channels - jb * 2 * lanes, True, scratch)
@@ -121,6 +138,17 @@ def pack_weight_columns(weight_flat, patch, out_channels, panel):
 
 
 # ----------------------------------------------------------------------------- array API
+def padded_batch(x, padding):
+    """(flat padded batch, padded height, padded width); x itself when there is no padding."""
+    images, channels, height, width = x.shape
+    if tuple(padding) == (0, 0):
+        return x.reshape(-1), height, width
+    padded_h, padded_w = height + 2 * padding[0], width + 2 * padding[1]
+    padded = np.empty(images * channels * padded_h * padded_w, dtype=x.dtype)
+    pad_batch(x.reshape(-1), images, channels, height, width, *padding, padded)
+    return padded, padded_h, padded_w
+
+
 def conv2d_forward(x, weight, stride, padding, bias=None):
     """out (N, C_out, OH, OW) = conv(x, weight) (+ bias), the Numba twin of the reference."""
     x, weight = np.ascontiguousarray(x), np.ascontiguousarray(weight, dtype=x.dtype)
@@ -133,8 +161,9 @@ def conv2d_forward(x, weight, stride, padding, bias=None):
     out = np.empty((images, out_channels, out_h, out_w), dtype=x.dtype)
     has_bias = bias is not None
     bias = np.ascontiguousarray(bias, dtype=x.dtype) if has_bias else np.zeros(1, dtype=x.dtype)
-    _forward(x.reshape(-1), packed_wt, bias, has_bias, out.reshape(-1), images, channels, height,
-             width, out_channels, kernel_h, kernel_w, *stride, *padding, out_h, out_w, panel,
+    flat, height, width = padded_batch(x, padding)
+    _forward(flat, packed_wt, bias, has_bias, out.reshape(-1), images, channels, height, width,
+             out_channels, kernel_h, kernel_w, *stride, out_h, out_w, panel,
              min(get_num_threads(), images))
     return out
 
@@ -148,9 +177,9 @@ def conv2d_weight_grad(x, grad, weight_shape, stride, padding):
     patch = channels * kernel_h * kernel_w
     workers = min(get_num_threads(), images)
     partial = np.zeros((workers, patch * out_channels), dtype=x.dtype)
-    _weight_grad(x.reshape(-1), grad.reshape(-1), partial, images, channels, height, width,
-                 out_channels, kernel_h, kernel_w, *stride, *padding, out_h, out_w,
-                 panel_depth(out_h * out_w), workers)
+    flat, height, width = padded_batch(x, padding)
+    _weight_grad(flat, grad.reshape(-1), partial, images, channels, height, width, out_channels,
+                 kernel_h, kernel_w, *stride, out_h, out_w, panel_depth(out_h * out_w), workers)
     total = partial[0] if workers == 1 else partial.sum(axis=0)  # dW^T (K x C_out)
     return np.ascontiguousarray(total.reshape(patch, out_channels).T).reshape(weight_shape)
 

@@ -9,17 +9,17 @@ to the padded input pixel (i sH + a, j sW + b):
 Transposed, this is a GEMM per tap whose rows are output pixels: (g[n]^T @ W_t) (P x C) added, row by
 row, into a pixel-major accumulator acc (Hp Wp x C', C rounded up to the micro-kernel's NR columns):
 
-    for each worker, for each of its images n:
-        acc[0 : Hp Wp] = 0
-        for each sliver of 8 output pixels p_0..p_7 (pixels past P write to a junk area):
-            for each tap (a, b), each depth panel of C_out, each NR-column sliver of C:
-                acc[row(p_r) + a Wp + b, sliver] += sum_o g[n, o, p_r] W[o, sliver, a, b]   (r < 8)
-        dx[n, c, y, x] = acc[(y + pad_h) Wp + x + pad_w, c]
+    for each worker, over the pixels of its images, 8 at a time (p_r of image n_r, r < 8):
+        for each tap (a, b), each depth panel of C_out, each NR-column sliver of C:
+            acc_{n_r}[row(p_r) + a Wp + b, sliver] += sum_o g[n_r, o, p_r] W[o, sliver, a, b]
+            (a few accumulators in turn; pixels past the last add into a junk area)
+        for each image n whose last pixel is done:
+            dx[n, c, y, x] = acc_n[(y + pad_h) Wp + x + pad_w, c];  acc_n = 0
 
 g is read in place (row r of A is pixel p_r, depth step o moves by P); W_t is packed per tap. Every
 multiply-add is useful: no zero padding of g (the "transposed convolution as a forward convolution"
-form wastes the (k-1)-wide border) and no whole padded rows. Rows of one tile are 8 distinct pixels,
-so a tile never adds to one accumulator row twice. NumPy reference: ``reference.conv2d_input_grad``.
+form wastes the (k-1)-wide border), no whole padded rows, no partial tiles but the last. Rows of
+one tile are distinct pixels, so a tile never adds to one accumulator row twice (but in the junk area). NumPy reference: ``reference.conv2d_input_grad``.
 """
 from __future__ import annotations
 
@@ -28,67 +28,79 @@ from numba import njit, prange
 
 from .gemm import MR, micro_kernel, pack_b, packed_size
 
-JUNK_ROWS_FACTOR = 2   # acc holds Hp Wp real rows, then as many junk rows (pixels past P land there)
-
-
 @njit(cache=True)
-def pixel_rows(out_h, out_w, stride_h, stride_w, padded_w, junk):
-    """rows[i OW + j] = i sH Wp + j sW (where output pixel (i, j) lands for tap (0, 0)), padded to a
-    multiple of MR with ``junk``; ``reads`` is the pixel each tile row reads (the last one past P)."""
-    count = out_h * out_w
-    size = -(-count // MR) * MR
-    rows = np.full(size, junk, dtype=np.int64)
-    reads = np.full(size, count - 1, dtype=np.int64)
+def pixel_rows(out_h, out_w, stride_h, stride_w, padded_w):
+    """rows[i OW + j] = i sH Wp + j sW: the padded pixel output pixel (i, j) lands on for tap (0, 0)."""
+    rows = np.empty(out_h * out_w, dtype=np.int64)
     for i in range(out_h):
         for j in range(out_w):
             rows[i * out_w + j] = i * stride_h * padded_w + j * stride_w
-            reads[i * out_w + j] = i * out_w + j
-    return rows, reads
+    return rows
 
 
 @njit(cache=True)
-def _eight(values, first, scale, shift):
-    return (values[first] * scale + shift, values[first + 1] * scale + shift,
-            values[first + 2] * scale + shift, values[first + 3] * scale + shift,
-            values[first + 4] * scale + shift, values[first + 5] * scale + shift,
-            values[first + 6] * scale + shift, values[first + 7] * scale + shift)
+def _eight(values, shift):
+    return (values[0] + shift, values[1] + shift, values[2] + shift, values[3] + shift,
+            values[4] + shift, values[5] + shift, values[6] + shift, values[7] + shift)
 
 
 @njit(parallel=True, fastmath=True, cache=True)
 def _input_grad(grad, packed_w, out, images, channels, height, width, out_channels, kernel_h,
                 kernel_w, stride_h, stride_w, pad_h, pad_w, out_h, out_w, panel, nr, workers):
+    """Tiles of 8 consecutive pixels of the worker's images (a tile may end one image and start
+    the next, or several small ones): image n accumulates in area n % ring of acc, where ring is
+    large enough that no tile touches two images sharing an area; one more area takes the rows past
+    the last pixel. An image is cropped into ``out`` (and its area cleared) once its last pixel is
+    done."""
     padded_h, padded_w = height + 2 * pad_h, width + 2 * pad_w
     positions, plane = out_h * out_w, padded_h * padded_w
     slivers = -(-channels // nr)
     acc_cols = slivers * nr
-    rows, reads = pixel_rows(out_h, out_w, stride_h, stride_w, padded_w, plane)
+    area = plane * acc_cols
+    ring = MR // positions + 2
+    rows = pixel_rows(out_h, out_w, stride_h, stride_w, padded_w)
     steps = np.arange(out_channels) * positions          # depth step o: the next channel of g
     tap_size = slivers * nr * out_channels               # packed elements of one tap
     for worker in prange(workers):
-        acc = np.empty(JUNK_ROWS_FACTOR * plane * acc_cols, dtype=out.dtype)
-        for n in range(worker * images // workers, (worker + 1) * images // workers):
-            acc[:plane * acc_cols] = 0.0
-            image = n * out_channels * positions
-            for first in range(0, rows.size, MR):
-                a_rows = _eight(reads, first, 1, image)
-                for a in range(kernel_h):
-                    for b in range(kernel_w):
-                        tap = a * kernel_w + b
-                        shift = (a * padded_w + b) * acc_cols
-                        for k0 in range(0, out_channels, panel):
-                            part = min(panel, out_channels - k0)
-                            at = tap * tap_size + slivers * nr * k0
-                            for jb in range(slivers):
-                                micro_kernel(grad, a_rows, steps[k0:k0 + part], packed_w,
-                                             at + jb * part * nr, nr, part, acc,
-                                             _eight(rows, first, acc_cols, shift + jb * nr), True)
-            base = n * channels * height * width
-            for c in range(channels):
-                for y in range(height):
-                    source = ((y + pad_h) * padded_w + pad_w) * acc_cols + c
-                    target = base + (c * height + y) * width
-                    for x in range(width):
-                        out[target + x] = acc[source + x * acc_cols]
+        acc = np.zeros((ring + 1) * area, dtype=out.dtype)
+        reads, writes = np.empty(MR, dtype=np.int64), np.empty(MR, dtype=np.int64)
+        done = worker * images // workers
+        stop_image = (worker + 1) * images // workers
+        start, stop = done * positions, stop_image * positions
+        for first in range(start, stop, MR):
+            for r in range(MR):
+                pixel = first + r
+                n, p = divmod(min(pixel, stop - 1), positions)
+                reads[r] = n * out_channels * positions + p
+                writes[r] = (n % ring) * area + rows[p] * acc_cols if pixel < stop else ring * area
+            a_rows = _eight(reads, 0)
+            for a in range(kernel_h):
+                for b in range(kernel_w):
+                    tap = a * kernel_w + b
+                    shift = (a * padded_w + b) * acc_cols
+                    for k0 in range(0, out_channels, panel):
+                        part = min(panel, out_channels - k0)
+                        at = tap * tap_size + slivers * nr * k0
+                        for jb in range(slivers):
+                            micro_kernel(grad, a_rows, steps[k0:k0 + part], packed_w,
+                                         at + jb * part * nr, nr, part, acc,
+                                         _eight(writes, shift + jb * nr), True)
+            while done < stop_image and (done + 1) * positions <= first + MR:
+                _crop(acc, (done % ring) * area, acc_cols, out, done * channels * height * width,
+                      channels, height, width, pad_h, pad_w)
+                acc[(done % ring) * area:(done % ring + 1) * area] = 0.0
+                done += 1
+
+
+@njit(fastmath=True, cache=True)
+def _crop(acc, base, acc_cols, out, target, channels, height, width, pad_h, pad_w):
+    """out[target + (c, y, x)] = acc[base + ((y + pad_h) Wp + x + pad_w) acc_cols + c]."""
+    padded_w = width + 2 * pad_w
+    for y in range(height):
+        for x in range(width):
+            source = base + ((y + pad_h) * padded_w + x + pad_w) * acc_cols
+            for c in range(channels):  # unsigned indices: no negative-index wrap check
+                out[np.uint64(target + (c * height + y) * width + x)] = acc[np.uint64(source + c)]
 
 
 def pack_taps(weight, panel):
