@@ -124,20 +124,22 @@ def test_conv2d_gradcheck_and_gradgradcheck(stride, padding):
 
 
 def test_conv2d_second_derivative_matches_torch():
-    """d/dx and d/dw of sum(grad_x(L)^2) for L = sum(conv(x, w)^3): exercises all three conv ops."""
+    """d/dx, d/dw and d/db of |grad_x L|^2 + |grad_w L|^2 + |grad_b L|^2 for L = sum(conv(x, w, b)^3):
+    exercises all four conv ops (forward, input, weight and bias gradients) and their backwards."""
     rng = np.random.default_rng(4)
     x_np, w_np = rng.standard_normal((2, 2, 6, 5)), rng.standard_normal((3, 2, 3, 3))
+    b_np = rng.standard_normal(3)
 
-    def second(x, w, conv, grad):
-        y = conv(x, w, None, 2, 1)
-        gx, gw = grad((y ** 3).sum(), (x, w), create_graph=True)
-        return (gx ** 2).sum() + (gw * gw).sum()
-    x, w = ag.Tensor(x_np, requires_grad=True), ag.Tensor(w_np, requires_grad=True)
-    second(x, w, conv2d, ag.grad).backward()
-    tx, tw = torch.tensor(x_np, requires_grad=True), torch.tensor(w_np, requires_grad=True)
-    second(tx, tw, F.conv2d, torch.autograd.grad).backward()
-    np.testing.assert_allclose(x.grad.data, tx.grad.numpy(), rtol=1e-8, atol=1e-8)
-    np.testing.assert_allclose(w.grad.data, tw.grad.numpy(), rtol=1e-8, atol=1e-8)
+    def second(x, w, b, conv, grad):
+        y = conv(x, w, b, 2, 1)
+        gx, gw, gb = grad((y ** 3).sum(), (x, w, b), create_graph=True)
+        return (gx ** 2).sum() + (gw * gw).sum() + (gb * gb).sum()
+    x, w, b = (ag.Tensor(v, requires_grad=True) for v in (x_np, w_np, b_np))
+    second(x, w, b, conv2d, ag.grad).backward()
+    tx, tw, tb = (torch.tensor(v, requires_grad=True) for v in (x_np, w_np, b_np))
+    second(tx, tw, tb, F.conv2d, torch.autograd.grad).backward()
+    for ours, theirs in ((x, tx), (w, tw), (b, tb)):
+        np.testing.assert_allclose(ours.grad.data, theirs.grad.numpy(), rtol=1e-8, atol=1e-8)
 
 
 @pytest.mark.parametrize("pool, args", [(max_pool2d, (2, 1, 1)), (max_pool2d, (3, 2, 0)),

@@ -93,6 +93,16 @@ def test_conv_kernels_equal_reference(data, dtype, geometry, images, channels, o
           reference.conv2d_weight_grad(x, grad, weight.shape, stride, padding), dtype, 30)
     close(conv.conv2d_input_grad(grad, weight, x.shape, stride, padding),
           reference.conv2d_input_grad(grad, weight, x.shape, stride, padding), dtype, 30)
+    close(conv.conv2d_bias_grad(grad), reference.conv2d_bias_grad(grad), dtype, 10)
+
+
+def test_bias_grad_keeps_inf_and_nan_and_empty_batches():
+    grad = np.ones((3, 4, 2, 5), dtype=np.float32)
+    grad[1, 0, 1, 2], grad[2, 1, 0, 0], grad[0, 2, 0, 0], grad[0, 2, 1, 1] = np.inf, np.nan, np.inf, -np.inf
+    out = conv.conv2d_bias_grad(grad)
+    assert out[0] == np.inf and np.isnan(out[1]) and np.isnan(out[2]) and out[3] == 30.0
+    assert out.dtype == np.float32
+    np.testing.assert_array_equal(conv.conv2d_bias_grad(np.ones((0, 3, 2, 2))), np.zeros(3))
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -113,6 +123,7 @@ def test_conv_kernels_on_large_shapes(dtype, shape, weight_shape, stride, paddin
           reference.conv2d_weight_grad(x, grad, weight.shape, stride, padding), dtype, 300)
     close(conv.conv2d_input_grad(grad, weight, x.shape, stride, padding),
           reference.conv2d_input_grad(grad, weight, x.shape, stride, padding), dtype, 100)
+    close(conv.conv2d_bias_grad(grad), reference.conv2d_bias_grad(grad), dtype, 100)
 
 
 # ----------------------------------------------------------------------------- pooling

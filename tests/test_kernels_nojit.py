@@ -33,7 +33,9 @@ SCRIPT = textwrap.dedent("""
             np.testing.assert_allclose(conv.conv2d_input_grad(g, w, x.shape, stride, padding),
                                        reference.conv2d_input_grad(g, w, x.shape, stride, padding),
                                        rtol=tol, atol=tol)
-            checked += 3
+            np.testing.assert_allclose(conv.conv2d_bias_grad(g), reference.conv2d_bias_grad(g),
+                                       rtol=tol, atol=tol)
+            checked += 4
         out, argmax = pool.max_pool2d_forward(x, (2, 2), (1, 2), (1, 1))
         ref_out, ref_argmax = reference.max_pool2d_forward(x, (2, 2), (1, 2), (1, 1))
         np.testing.assert_array_equal(out, ref_out)
@@ -55,4 +57,4 @@ def test_kernels_equal_references_with_jit_disabled():
     result = subprocess.run([sys.executable, "-c", SCRIPT], env=env, cwd=root, capture_output=True,
                             text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "checked 20" in result.stdout
+    assert "checked 24" in result.stdout

@@ -116,6 +116,12 @@ def conv2d_input_grad(grad, weight, input_shape, stride, padding):
     return kernels.conv.conv2d_input_grad(grad, weight, input_shape, stride, padding)
 
 
+def conv2d_bias_grad(grad):
+    kernels = _numba(grad.dtype)
+    module = reference if kernels is None else kernels.conv
+    return module.conv2d_bias_grad(grad)
+
+
 def conv2d_weight_grad(x, grad, weight_shape, stride, padding):
     kernels = _numba(x.dtype)
     if kernels is None:

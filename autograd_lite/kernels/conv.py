@@ -113,6 +113,22 @@ def _weight_grad(x, grad, partial, images, channels, height, width, out_channels
                              patch - ib * MR, out_channels - jb * 2 * lanes, True, scratch)
 
 
+@njit(parallel=True, fastmath={"reassoc", "nsz", "contract"}, cache=True)
+def _channel_sum(grad, out, images, channels, positions):
+    """out[c] = sum over n, p of grad[n, c, p]: each (n, c) row summed in the input's dtype (vector
+    lanes), the rows added in float64. fastmath keeps NaN and inf (no ``nnan``/``ninf``)."""
+    zero = np.zeros(1, dtype=grad.dtype)[0]
+    for c in prange(channels):
+        total = 0.0
+        for n in range(images):
+            start = (n * channels + c) * positions
+            row = zero
+            for p in range(positions):
+                row += grad[np.uint64(start + p)]
+            total += row
+        out[c] = total
+
+
 @njit(cache=True)
 def shifted_rows(offsets, first, shift):
     """(offsets[first + r] + shift for r < 8), rows past the end repeating the last one (a partial
@@ -182,6 +198,16 @@ def conv2d_weight_grad(x, grad, weight_shape, stride, padding):
                  kernel_h, kernel_w, *stride, out_h, out_w, panel_depth(out_h * out_w), workers)
     total = partial[0] if workers == 1 else partial.sum(axis=0)  # dW^T (K x C_out)
     return np.ascontiguousarray(total.reshape(patch, out_channels).T).reshape(weight_shape)
+
+
+def conv2d_bias_grad(grad):
+    """db (C_out,) = sum of g (N, C_out, OH, OW) over images and pixels."""
+    grad = np.ascontiguousarray(grad)
+    images, channels = grad.shape[:2]
+    out = np.zeros(channels, dtype=grad.dtype)
+    if grad.size:
+        _channel_sum(grad.reshape(-1), out, images, channels, grad.size // (images * channels))
+    return out
 
 
 def conv2d_input_grad(grad, weight, input_shape, stride, padding):

@@ -71,6 +71,11 @@ def col2im(cols, input_shape, stride, padding):
     return x_pad[:, :, pad_h:pad_h + height, pad_w:pad_w + width]
 
 
+def conv2d_bias_grad(grad):
+    """grad_b[o] = sum over n, i, j of grad[n, o, i, j]."""
+    return grad.sum(axis=(0, 2, 3))
+
+
 def conv2d_input_grad(grad, weight, input_shape, stride, padding):
     """grad_x = col2im(grad (x) weight): the transposed convolution of ``grad`` by ``weight``."""
     cols = np.tensordot(grad, weight, axes=([1], [0]))  # (N, OH, OW, C, kH, kW)
