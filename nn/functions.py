@@ -3,7 +3,8 @@
 * ``Softplus``: (1/beta) log(1 + exp(beta x)) in one node, evaluated with ``logaddexp`` so that
   neither large nor very negative inputs lose precision (a composite ``log(1 + exp(.))`` would).
 * ``Erf``: the error function, for the exact GELU x Phi(x) = x (1 + erf(x / sqrt 2)) / 2.
-* ``ReLUFn``: max(x, 0) in one node that keeps only a boolean mask (the hot path of every MLP).
+* ``ReLUFn``: max(x, 0) in one node that keeps only a boolean mask (the hot path of every MLP and
+  CNN; large tensors go through a parallel kernel), and ``ReLUMask``, its backward.
 
 Backward formulas use differentiable Tensor ops, so second derivatives work.
 """
@@ -14,6 +15,7 @@ import math
 import numpy as np
 from scipy.special import erf as _erf_array  # scipy comes with scikit-learn, a dependency
 
+from autograd_lite import kernels
 from autograd_lite.function import Function
 from autograd_lite.ops import Sigmoid, Where
 from autograd_lite.tensor import Tensor
@@ -57,17 +59,30 @@ class Erf(Function):
 
 
 class ReLUFn(Function):
-    """y = max(x, 0); dy/dx = 1 where x > 0 else 0 (0 at 0, as in PyTorch).
+    """y = max(x, 0); dy/dx = 1 where x > 0 else 0 (0 at 0, as in PyTorch; NaN passes through).
 
-    The mask is a constant of the graph, so the backward grad * mask is linear in grad and its own
-    derivative is the same mask."""
+    The mask is a constant of the graph, so the backward g * mask (``ReLUMask``) is linear in g and
+    its own derivative is the same mask."""
 
     @staticmethod
     def forward(ctx, x):
-        mask = x.data > 0
-        ctx.mask = mask
-        return _make(np.maximum(x.data, 0))  # not x * mask: that gives -0.0 for negative x
+        out, ctx.mask = kernels.relu_forward(x.data)
+        return _make(out)
 
     @staticmethod
     def backward(ctx, grad):
-        return grad * _make(ctx.mask)
+        return ReLUMask.apply(grad, ctx.mask)
+
+
+class ReLUMask(Function):
+    """z = g where mask else 0 (not g * mask: a NaN gradient where the mask is off gives 0, as in
+    PyTorch). Linear in g and self-adjoint: its backward is itself with the same mask."""
+
+    @staticmethod
+    def forward(ctx, grad, mask):
+        ctx.mask = mask
+        return _make(kernels.mask_select(grad.data, mask))
+
+    @staticmethod
+    def backward(ctx, h):
+        return ReLUMask.apply(h, ctx.mask), None

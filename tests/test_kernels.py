@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from autograd_lite import kernels
-from autograd_lite.kernels import conv, matmul_numba as matmul, pool, reference
+from autograd_lite.kernels import conv, elementwise, matmul_numba as matmul, pool, reference
 
 FEW = settings(max_examples=25, deadline=None)
 DTYPES = st.sampled_from([np.float32, np.float64])
@@ -155,6 +155,9 @@ def test_pool_kernels_equal_reference(data, dtype, geometry, values):
     grad = layout(rng.standard_normal(out.shape).astype(dtype), data.draw)
     close(pool.max_pool2d_backward(grad, argmax, shape),
           reference.max_pool2d_backward(grad, argmax, shape), dtype, 10)
+    if kernel == stride == (2, 2) and padding == (0, 0):  # disjoint windows: the tiled kernel
+        close(pool.max_pool2d_backward(grad, argmax, shape, tiled=True),
+              reference.max_pool2d_backward(grad, argmax, shape), dtype, 10)
     values_in = rng.standard_normal(shape).astype(dtype)
     np.testing.assert_array_equal(pool.max_pool2d_gather(values_in, argmax),
                                   reference.max_pool2d_gather(values_in, argmax))
@@ -163,6 +166,54 @@ def test_pool_kernels_equal_reference(data, dtype, geometry, values):
           reference.avg_pool2d_forward(finite, kernel, stride, padding), dtype, 10)
     close(pool.avg_pool2d_backward(grad, shape, kernel, stride, padding),
           reference.avg_pool2d_backward(grad, shape, kernel, stride, padding), dtype, 10)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(2, 3, 4, 6), (3, 2, 11, 11), (1, 2, 5, 8), (2, 1, 3, 2)])
+def test_max_pool_2x2_kernels_on_even_and_odd_sizes(dtype, shape):
+    """Kernel 2 stride 2: the loop-free forward and the tiled backward (an odd last row or column
+    lies in no window and must get a zero gradient), with ties and -inf."""
+    rng = np.random.default_rng(sum(shape))
+    x = np.round(rng.standard_normal(shape) * 2).astype(dtype)
+    x[x < -2] = -np.inf
+    out, argmax = pool.max_pool2d_forward(x, (2, 2), (2, 2), (0, 0))
+    expected, expected_argmax = reference.max_pool2d_forward(x, (2, 2), (2, 2), (0, 0))
+    np.testing.assert_array_equal(out, expected)
+    np.testing.assert_array_equal(argmax, expected_argmax)
+    grad = rng.standard_normal(out.shape).astype(dtype)
+    np.testing.assert_array_equal(pool.max_pool2d_backward(grad, argmax, shape, tiled=True),
+                                  reference.max_pool2d_backward(grad, argmax, shape))
+
+
+# ----------------------------------------------------------------------------- ReLU
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("size", [1, 16383, 16385, 70001])
+def test_relu_kernels_equal_reference(dtype, size):
+    """Chunk edges (16384), NaN (kept, gradient passed as in PyTorch), +-inf, -0.0 (becomes 0.0)."""
+    rng = np.random.default_rng(size)
+    x = rng.standard_normal(size).astype(dtype)
+    x[::7] = 0.0
+    x[1::11], x[2::13], x[3::17], x[4::19] = np.nan, np.inf, -np.inf, -0.0
+    out, mask = elementwise.relu_forward(x)
+    expected, expected_mask = reference.relu_forward(x)
+    np.testing.assert_array_equal(out, expected)
+    np.testing.assert_array_equal(np.signbit(out), np.signbit(expected))
+    np.testing.assert_array_equal(mask, expected_mask)
+    assert out.dtype == dtype and not np.signbit(out[~np.isnan(out)]).any()
+    grad = rng.standard_normal(size).astype(dtype)
+    grad[5::23] = np.nan
+    np.testing.assert_array_equal(elementwise.mask_select(grad, mask),
+                                  reference.mask_select(grad, mask))
+
+
+def test_relu_dispatch_sends_small_and_strided_tensors_to_numpy(monkeypatch):
+    used = []
+    monkeypatch.setattr(elementwise, "relu_forward", lambda x: used.append(x.size) or
+                        reference.relu_forward(x))
+    kernels.relu_forward(np.ones(10, np.float32))
+    kernels.relu_forward(np.ones((400, 400), np.float32)[:, ::2])
+    kernels.relu_forward(np.ones((400, 400), np.float32))
+    assert used == [160000]
 
 
 # ----------------------------------------------------------------------------- dispatch and threads

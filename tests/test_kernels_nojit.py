@@ -9,7 +9,7 @@ SCRIPT = textwrap.dedent("""
     import numpy as np
     import numba
     assert numba.config.DISABLE_JIT
-    from autograd_lite.kernels import conv, matmul_numba, pool, reference
+    from autograd_lite.kernels import conv, elementwise, matmul_numba, pool, reference
     from autograd_lite.kernels.gemm import micro_kernel
     assert not hasattr(micro_kernel, "py_func"), "the kernels were compiled"
     rng = np.random.default_rng(0)
@@ -46,6 +46,14 @@ SCRIPT = textwrap.dedent("""
                                    reference.avg_pool2d_backward(out, x.shape, (2, 2), (1, 2),
                                                                  (1, 1)), rtol=tol, atol=tol)
         checked += 4
+        v = rng.standard_normal(40).astype(dtype)
+        v[::5] = np.nan
+        out, mask = elementwise.relu_forward(v)
+        ref_out, ref_mask = reference.relu_forward(v)
+        np.testing.assert_array_equal(out, ref_out)
+        np.testing.assert_array_equal(mask, ref_mask)
+        np.testing.assert_array_equal(elementwise.mask_select(v, mask), reference.mask_select(v, mask))
+        checked += 2
     print("checked", checked)
 """)
 
@@ -57,4 +65,4 @@ def test_kernels_equal_references_with_jit_disabled():
     result = subprocess.run([sys.executable, "-c", SCRIPT], env=env, cwd=root, capture_output=True,
                             text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "checked 24" in result.stdout
+    assert "checked 28" in result.stdout

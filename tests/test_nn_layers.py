@@ -341,3 +341,22 @@ def test_identity_device_argument_and_relu_zero_sign():
     out = nn.ReLU()(ag.tensor([-1.5, 0.0, 2.0]))
     assert out.tolist() == [0.0, 0.0, 2.0] and not np.signbit(out.data).any()
     assert np.isnan(F.relu(ag.tensor([np.nan])).item())  # NaN propagates, as in torch
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relu_on_a_large_tensor_matches_torch_with_nan_and_second_derivative(dtype):
+    """Large enough (78,000 elements) for the parallel kernels: forward, first and second
+    derivatives equal PyTorch's, NaN inputs included (output NaN, gradient passed through)."""
+    x_np = RNG.standard_normal((3, 200, 130)).astype(dtype)
+    x_np[0, 0, :4] = [np.nan, 0.0, -0.0, np.inf]
+    g_np = RNG.standard_normal(x_np.shape).astype(dtype)
+    x, tx = ag.Tensor(x_np, requires_grad=True), torch.tensor(x_np, requires_grad=True)
+    g, tg = ag.Tensor(g_np, requires_grad=True), torch.tensor(g_np, requires_grad=True)
+    out, t_out = F.relu(x), torch.relu(tx)
+    np.testing.assert_array_equal(out.data, t_out.detach().numpy())
+    gx, = ag.grad(out, x, g, create_graph=True)
+    t_gx, = torch.autograd.grad(t_out, tx, tg, create_graph=True)
+    np.testing.assert_array_equal(gx.data, t_gx.detach().numpy())
+    (gx * gx).sum().backward()
+    (t_gx * t_gx).sum().backward()
+    np.testing.assert_allclose(g.grad.data, tg.grad.numpy(), rtol=1e-6)

@@ -13,6 +13,8 @@ stays cheap. The cache is dropped whenever any kernel source changes (``cache``)
 Dispatch (measured on 2 cores, see ``benchmarks/README.md``):
 
 * convolution and pooling, float32/float64: always the Numba kernel (faster at every size measured);
+* ReLU forward and backward (``elementwise``), float32/float64, C-contiguous: the parallel kernel
+  from ``ELEMENTWISE_MIN_SIZE`` elements, NumPy below;
 * matmul: the Numba GEMM (on Numba's threads) when rows * cols * depth >= ``MATMUL_MIN_WORK``
   (2^25, about 320^3) and rows, cols >= 128; BLAS (``np.matmul``, one thread) otherwise and for
   other dtypes; the MLP's products (64 x 784 x 128) stay on BLAS. Set when the GEMM on 2 threads
@@ -39,6 +41,7 @@ from . import memory, reference
 
 MATMUL_MIN_WORK = 2 ** 25       # rows * cols * depth at which the Numba GEMM overtakes 1-thread BLAS
 MATMUL_MIN_SIDE = 128
+ELEMENTWISE_MIN_SIZE = 2 ** 16  # elements from which the parallel ReLU kernels beat NumPy
 
 _BACKENDS = ("numba", "numpy")
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
@@ -77,14 +80,14 @@ def _numba(dtype):
 
 def _load_numba():
     from types import SimpleNamespace
-    from . import conv, matmul_numba, pool
+    from . import conv, elementwise, matmul_numba, pool
     blas_threads = int(os.environ.get("AUTOGRAD_LITE_BLAS_THREADS", "1"))
     try:
         from threadpoolctl import threadpool_limits
         threadpool_limits(limits=blas_threads, user_api="blas")
     except ImportError:  # without threadpoolctl BLAS keeps its threads (and may oversubscribe)
         pass
-    return SimpleNamespace(conv=conv, matmul=matmul_numba, pool=pool)
+    return SimpleNamespace(conv=conv, elementwise=elementwise, matmul=matmul_numba, pool=pool)
 
 
 # ----------------------------------------------------------------------------- dispatched kernels
@@ -135,10 +138,11 @@ def max_pool2d_forward(x, kernel, stride, padding):
     return module.max_pool2d_forward(x, kernel, stride, padding)
 
 
-def max_pool2d_backward(grad, argmax, input_shape):
+def max_pool2d_backward(grad, argmax, input_shape, tiled=False):
     kernels = _numba(grad.dtype)
-    module = reference if kernels is None else kernels.pool
-    return module.max_pool2d_backward(grad, argmax, input_shape)
+    if kernels is None:
+        return reference.max_pool2d_backward(grad, argmax, input_shape)
+    return kernels.pool.max_pool2d_backward(grad, argmax, input_shape, tiled)
 
 
 def max_pool2d_gather(values, argmax):
@@ -157,6 +161,26 @@ def avg_pool2d_backward(grad, input_shape, kernel, stride, padding):
     kernels = _numba(grad.dtype)
     module = reference if kernels is None else kernels.pool
     return module.avg_pool2d_backward(grad, input_shape, kernel, stride, padding)
+
+
+
+def _elementwise(array):
+    if array.size < ELEMENTWISE_MIN_SIZE or not array.flags.c_contiguous:
+        return None
+    kernels = _numba(array.dtype)
+    return None if kernels is None else kernels.elementwise
+
+
+def relu_forward(x):
+    """(max(x, 0), mask) with the mask not (x <= 0): see ``elementwise``."""
+    module = _elementwise(x) or reference
+    return module.relu_forward(x)
+
+
+def mask_select(grad, mask):
+    module = (_elementwise(grad) if grad.shape == mask.shape and mask.flags.c_contiguous
+              else None) or reference
+    return module.mask_select(grad, mask)
 
 
 set_backend(os.environ.get("AUTOGRAD_LITE_KERNELS", "numba"))

@@ -133,3 +133,14 @@ def avg_pool2d_backward(grad, input_shape, kernel, stride, padding):
     scaled = grad * grad.dtype.type(1.0 / (kernel[0] * kernel[1]))
     cols = np.broadcast_to(scaled[:, :, :, :, None, None], scaled.shape + tuple(kernel))
     return np.ascontiguousarray(col2im(cols, input_shape, stride, padding))
+
+
+def relu_forward(x):
+    """(max(x, 0) with NaN kept and -0.0 as 0.0, the gradient mask: not (x <= 0), as in PyTorch)."""
+    mask = ~(x <= 0)
+    return np.where(mask, x, 0).astype(x.dtype, copy=False), mask
+
+
+def mask_select(grad, mask):
+    """grad where mask else 0 (the ReLU's backward)."""
+    return np.where(mask, grad, 0).astype(grad.dtype, copy=False)
