@@ -155,9 +155,6 @@ def test_pool_kernels_equal_reference(data, dtype, geometry, values):
     grad = layout(rng.standard_normal(out.shape).astype(dtype), data.draw)
     close(pool.max_pool2d_backward(grad, argmax, shape),
           reference.max_pool2d_backward(grad, argmax, shape), dtype, 10)
-    if kernel == stride == (2, 2) and padding == (0, 0):  # disjoint windows: the tiled kernel
-        close(pool.max_pool2d_backward(grad, argmax, shape, tiled=True),
-              reference.max_pool2d_backward(grad, argmax, shape), dtype, 10)
     values_in = rng.standard_normal(shape).astype(dtype)
     np.testing.assert_array_equal(pool.max_pool2d_gather(values_in, argmax),
                                   reference.max_pool2d_gather(values_in, argmax))
@@ -171,8 +168,8 @@ def test_pool_kernels_equal_reference(data, dtype, geometry, values):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("shape", [(2, 3, 4, 6), (3, 2, 11, 11), (1, 2, 5, 8), (2, 1, 3, 2)])
 def test_max_pool_2x2_kernels_on_even_and_odd_sizes(dtype, shape):
-    """Kernel 2 stride 2: the loop-free forward and the tiled backward (an odd last row or column
-    lies in no window and must get a zero gradient), with ties and -inf."""
+    """Kernel 2 stride 2: the loop-free forward, and the backward (an odd last row or column lies
+    in no window and must get a zero gradient), with ties and -inf."""
     rng = np.random.default_rng(sum(shape))
     x = np.round(rng.standard_normal(shape) * 2).astype(dtype)
     x[x < -2] = -np.inf
@@ -181,7 +178,7 @@ def test_max_pool_2x2_kernels_on_even_and_odd_sizes(dtype, shape):
     np.testing.assert_array_equal(out, expected)
     np.testing.assert_array_equal(argmax, expected_argmax)
     grad = rng.standard_normal(out.shape).astype(dtype)
-    np.testing.assert_array_equal(pool.max_pool2d_backward(grad, argmax, shape, tiled=True),
+    np.testing.assert_array_equal(pool.max_pool2d_backward(grad, argmax, shape),
                                   reference.max_pool2d_backward(grad, argmax, shape))
 
 

@@ -138,11 +138,10 @@ def max_pool2d_forward(x, kernel, stride, padding):
     return module.max_pool2d_forward(x, kernel, stride, padding)
 
 
-def max_pool2d_backward(grad, argmax, input_shape, tiled=False):
+def max_pool2d_backward(grad, argmax, input_shape):
     kernels = _numba(grad.dtype)
-    if kernels is None:
-        return reference.max_pool2d_backward(grad, argmax, input_shape)
-    return kernels.pool.max_pool2d_backward(grad, argmax, input_shape, tiled)
+    module = reference if kernels is None else kernels.pool
+    return module.max_pool2d_backward(grad, argmax, input_shape)
 
 
 def max_pool2d_gather(values, argmax):

@@ -80,35 +80,12 @@ def _max_forward_2x2(x, out, argmax, planes, height, width, out_h, out_w):
 
 @njit(parallel=True, cache=True)
 def _max_backward(grad, argmax, out, planes, plane_size, out_plane_size):
+    """Zero the plane (a memset), then scatter-add; unsigned indices skip the wrap checks."""
     for plane in prange(planes):
         base, grad_base = plane * plane_size, plane * out_plane_size
         out[base:base + plane_size] = 0.0
         for q in range(out_plane_size):
             out[np.uint64(base + argmax[np.uint64(grad_base + q)])] += grad[np.uint64(grad_base + q)]
-
-
-@njit(parallel=True, cache=True)
-def _max_backward_2x2(grad, argmax, out, planes, height, width, out_h, out_w):
-    """Kernel 2, stride 2, no padding: the windows tile the input, so each one is written whole
-    (its gradient at the argmax, zeros elsewhere) without a separate zeroing pass; an odd last row
-    or column, in no window, is zeroed."""
-    for plane in prange(planes):
-        base, grad_base = plane * height * width, plane * out_h * out_w
-        for i in range(out_h):
-            top = 2 * i * width
-            for j in range(out_w):
-                at = top + 2 * j
-                value = grad[np.uint64(grad_base + i * out_w + j)]
-                best = argmax[np.uint64(grad_base + i * out_w + j)]
-                out[np.uint64(base + at)] = value if best == at else 0.0
-                out[np.uint64(base + at + 1)] = value if best == at + 1 else 0.0
-                out[np.uint64(base + at + width)] = value if best == at + width else 0.0
-                out[np.uint64(base + at + width + 1)] = value if best == at + width + 1 else 0.0
-            for s in range(2 * out_w, width):
-                out[np.uint64(base + top + s)] = 0.0
-                out[np.uint64(base + top + width + s)] = 0.0
-        for q in range(2 * out_h * width, height * width):
-            out[np.uint64(base + q)] = 0.0
 
 
 @njit(parallel=True, cache=True)
@@ -177,20 +154,13 @@ def max_pool2d_forward(x, kernel, stride, padding):
     return out, argmax
 
 
-def max_pool2d_backward(grad, argmax, input_shape, tiled=False):
-    """Scatter-add of grad at argmax into zeros(input_shape). ``tiled``: the pooling was kernel 2,
-    stride 2, no padding (disjoint windows: each is written whole, no zeroing pass)."""
+def max_pool2d_backward(grad, argmax, input_shape):
+    """Scatter-add of grad at argmax into zeros(input_shape)."""
     grad = np.ascontiguousarray(grad)
     out = np.empty(input_shape, dtype=grad.dtype)
-    planes, height, width = input_shape[0] * input_shape[1], input_shape[2], input_shape[3]
-    out_h, out_w = grad.shape[2:]
-    argmax = np.ascontiguousarray(argmax).reshape(-1)
-    if tiled:
-        _max_backward_2x2(grad.reshape(-1), argmax, out.reshape(-1), planes, height, width,
-                          out_h, out_w)
-    else:
-        _max_backward(grad.reshape(-1), argmax, out.reshape(-1), planes, height * width,
-                      out_h * out_w)
+    planes = input_shape[0] * input_shape[1]
+    _max_backward(grad.reshape(-1), np.ascontiguousarray(argmax).reshape(-1), out.reshape(-1),
+                  planes, input_shape[2] * input_shape[3], grad.shape[2] * grad.shape[3])
     return out
 
 

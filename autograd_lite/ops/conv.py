@@ -122,40 +122,37 @@ class MaxPool2d(Function):
     def forward(ctx, x, kernel, stride, padding):
         out, ctx.argmax = kernels.max_pool2d_forward(x.data, kernel, stride, padding)
         ctx.input_shape = x.shape
-        ctx.tiled = kernel == stride == (2, 2) and padding == (0, 0)  # disjoint windows
         return _make(out)
 
     @staticmethod
     def backward(ctx, grad):
-        return (MaxPoolScatter.apply(grad, ctx.argmax, ctx.input_shape, ctx.tiled), None, None,
-                None)
+        return MaxPoolScatter.apply(grad, ctx.argmax, ctx.input_shape), None, None, None
 
 
 class MaxPoolScatter(Function):
-    """z = zeros(input_shape); z.plane[argmax] += g. Adjoint: gather at argmax. ``tiled``: the
-    windows were 2 x 2 with stride 2 (disjoint), which has a faster kernel."""
+    """z = zeros(input_shape); z.plane[argmax] += g. Adjoint: gather at argmax."""
 
     @staticmethod
-    def forward(ctx, grad, argmax, input_shape, tiled=False):
-        ctx.argmax, ctx.tiled = argmax, tiled
-        return _make(kernels.max_pool2d_backward(grad.data, argmax, input_shape, tiled))
+    def forward(ctx, grad, argmax, input_shape):
+        ctx.argmax = argmax
+        return _make(kernels.max_pool2d_backward(grad.data, argmax, input_shape))
 
     @staticmethod
     def backward(ctx, h):
-        return MaxPoolGather.apply(h, ctx.argmax, ctx.tiled), None, None, None
+        return MaxPoolGather.apply(h, ctx.argmax), None, None
 
 
 class MaxPoolGather(Function):
     """z = values.plane[argmax] (the shape of argmax). Adjoint: scatter-add at argmax."""
 
     @staticmethod
-    def forward(ctx, values, argmax, tiled=False):
-        ctx.argmax, ctx.input_shape, ctx.tiled = argmax, values.shape, tiled
+    def forward(ctx, values, argmax):
+        ctx.argmax, ctx.input_shape = argmax, values.shape
         return _make(kernels.max_pool2d_gather(values.data, argmax))
 
     @staticmethod
     def backward(ctx, h):
-        return MaxPoolScatter.apply(h, ctx.argmax, ctx.input_shape, ctx.tiled), None, None
+        return MaxPoolScatter.apply(h, ctx.argmax, ctx.input_shape), None
 
 
 class AvgPool2d(Function):
