@@ -41,6 +41,9 @@ def shapes():
     yield "MLP fwd 64x784 @ 784x128", (64, 784), (784, 128)
     yield "MLP dW 784x64 @ 64x128", (784, 64), (64, 128)
     yield "MLP dx 64x128 @ 128x784", (64, 128), (128, 784)
+    yield "CNN dense fwd 64x1600 @ 1600x64", (64, 1600), (1600, 64)
+    yield "CNN dense dW 1600x64 @ 64x64", (1600, 64), (64, 64)
+    yield "CNN dense dx 64x64 @ 64x1600", (64, 64), (64, 1600)
 
 
 def time_block(fn, reps):

@@ -233,21 +233,34 @@ def test_backend_switch_and_rule(monkeypatch):
         kernels.set_backend("cuda")
 
 
-def test_matmul_dispatch_uses_the_gemm_only_for_large_products(monkeypatch):
+def test_matmul_dispatch_uses_the_gemm_only_for_large_products_beside_one_blas_thread(monkeypatch):
     used = []
     monkeypatch.setattr(matmul, "matmul", lambda a, b: used.append(a.shape) or np.matmul(a, b))
-    kernels.matmul(np.ones((64, 784), np.float32), np.ones((784, 128), np.float32))  # MLP: BLAS
     big = np.ones((512, 512), np.float32)
+    monkeypatch.setitem(kernels._state, "blas_threads", None)  # BLAS on all its threads: it wins
+    kernels.matmul(big, big)
+    assert used == []
+    kernels.conv2d_forward(np.zeros((1, 1, 3, 3)), np.zeros((1, 1, 2, 2)), (1, 1), (0, 0))
+    monkeypatch.setitem(kernels._state, "blas_threads", 1)     # as after the first Numba kernel
+    kernels.matmul(np.ones((64, 784), np.float32), np.ones((784, 128), np.float32))  # MLP: BLAS
+    kernels.matmul(np.ones((128, 128), np.float32), np.ones((128, 128), np.float32))  # too small
     kernels.matmul(big, big)
     kernels.matmul(big.astype(np.int64), big.astype(np.int64))
     kernels.matmul(np.ones((4096, 64), np.float32), np.ones((64, 4096), np.float32))
-    assert used == [(512, 512), (4096, 64)]
+    kernels.matmul(np.ones((256, 256), np.float32), np.ones((256, 256), np.float32))
+    assert used == [(512, 512), (4096, 64), (256, 256)]
+    monkeypatch.setitem(kernels._state, "blas_threads", 2)     # AUTOGRAD_LITE_BLAS_THREADS=2
+    kernels.matmul(big, big)
+    assert len(used) == 3
 
 
 def test_blas_is_limited_to_one_thread_once_numba_kernels_run():
+    """NumPy's BLAS (the one np.matmul runs on). SciPy's own BLAS, which Numba may load later
+    for its np.linalg support, never runs here."""
     from threadpoolctl import threadpool_info
     kernels.conv2d_forward(np.zeros((1, 1, 3, 3)), np.zeros((1, 1, 2, 2)), (1, 1), (0, 0))
-    blas = [pool_["num_threads"] for pool_ in threadpool_info() if pool_["user_api"] == "blas"]
+    blas = [pool_["num_threads"] for pool_ in threadpool_info()
+            if pool_["user_api"] == "blas" and "numpy" in pool_["filepath"]]
     assert blas and all(n == 1 for n in blas)
 
 

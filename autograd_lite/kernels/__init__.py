@@ -15,12 +15,13 @@ Dispatch (measured on 2 cores, see ``benchmarks/README.md``):
 * convolution and pooling, float32/float64: always the Numba kernel (faster at every size measured);
 * ReLU forward and backward (``elementwise``), float32/float64, C-contiguous: the parallel kernel
   from ``ELEMENTWISE_MIN_SIZE`` elements, NumPy below;
-* matmul: the Numba GEMM (on Numba's threads) when rows * cols * depth >= ``MATMUL_MIN_WORK``
-  (2^25, about 320^3) and rows, cols >= 128; BLAS (``np.matmul``, one thread) otherwise and for
-  other dtypes; the MLP's products (64 x 784 x 128) stay on BLAS. Set when the GEMM on 2 threads
-  was 0.5x one BLAS thread at N = 128 and even at N = 256; since the packing fix it measures 0.95x
-  at N = 128, 1.4x at N = 256, 1.6x from N = 512 and 1.1-1.2x on the MLP's shapes, so the
-  threshold is conservative (lowering it needs clean whole-model measurements).
+* matmul: BLAS (``np.matmul``) unless BLAS has been limited to one thread (below: once a Numba
+  kernel has run); then the Numba GEMM on Numba's threads when rows * cols * depth >=
+  ``MATMUL_MIN_WORK`` (2^24, 256^3) and rows, cols >= 128, float32/float64. Measured with
+  ``benchmarks/bench_matmul.py`` (2 threads): the GEMM is 0.6-0.8x BLAS on 2 threads at every size
+  (so a program that only multiplies matrices never loads it), and against one BLAS thread 0.7-0.95x
+  at N = 128, 1.1-1.4x at N = 256, 1.4-1.6x from N = 512, 1.0-1.2x on the MLP's and the course
+  CNN's dense products (too close to switch for).
 
 Memory: the first kernel call (matmul included, either backend) raises glibc's mmap/trim thresholds
 so that large temporaries are reused instead of page-faulting back in every step (``memory``; opt
@@ -39,13 +40,13 @@ import numpy as np
 
 from . import memory, reference
 
-MATMUL_MIN_WORK = 2 ** 25       # rows * cols * depth at which the Numba GEMM overtakes 1-thread BLAS
+MATMUL_MIN_WORK = 2 ** 24       # rows * cols * depth at which the Numba GEMM overtakes 1-thread BLAS
 MATMUL_MIN_SIDE = 128
 ELEMENTWISE_MIN_SIZE = 2 ** 16  # elements from which the parallel ReLU kernels beat NumPy
 
 _BACKENDS = ("numba", "numpy")
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
-_state = {"backend": None, "modules": None, "ready": False}
+_state = {"backend": None, "modules": None, "ready": False, "blas_threads": None}
 
 
 def set_backend(name: str) -> None:
@@ -85,6 +86,7 @@ def _load_numba():
     try:
         from threadpoolctl import threadpool_limits
         threadpool_limits(limits=blas_threads, user_api="blas")
+        _state["blas_threads"] = blas_threads
     except ImportError:  # without threadpoolctl BLAS keeps its threads (and may oversubscribe)
         pass
     return SimpleNamespace(conv=conv, elementwise=elementwise, matmul=matmul_numba, pool=pool)
@@ -97,9 +99,9 @@ def matmul(a, b):
     if a.ndim < 2 or b.ndim < 2:
         return np.matmul(a, b)
     rows, depth, cols = a.shape[-2], a.shape[-1], b.shape[-1]
-    if (rows >= MATMUL_MIN_SIDE and cols >= MATMUL_MIN_SIDE
+    if (_state["blas_threads"] == 1 and rows >= MATMUL_MIN_SIDE and cols >= MATMUL_MIN_SIDE
             and rows * cols * depth >= MATMUL_MIN_WORK and a.dtype == b.dtype):
-        kernels = _numba(a.dtype)
+        kernels = _numba(a.dtype)  # already loaded: BLAS was limited when it was
         if kernels is not None:
             return kernels.matmul.matmul(a, b)
     return np.matmul(a, b)
