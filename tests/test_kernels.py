@@ -111,6 +111,8 @@ def test_bias_grad_keeps_inf_and_nan_and_empty_batches():
     ((2, 3, 24, 23), (5, 3, 2, 2), (1, 1), (0, 0)),       # 22 x 22 positions: two weight-grad panels
     ((2, 2, 5, 5), (330, 2, 3, 3), (2, 2), (1, 1)),       # 330 output channels: two input-grad panels
     ((64, 32, 13, 13), (64, 32, 3, 3), (1, 1), (0, 0)),   # the course CNN's second layer
+    ((5, 1, 28, 28), (32, 1, 3, 3), (1, 1), (0, 0)),      # its first layer (shallow forward)
+    ((3, 2, 17, 9), (11, 2, 2, 3), (2, 1), (1, 2)),       # K = 12: shallow, strided, padded
 ])
 def test_conv_kernels_on_large_shapes(dtype, shape, weight_shape, stride, padding):
     rng = np.random.default_rng(2)

@@ -20,7 +20,9 @@ into a pixel-major padded image (col2im fused; any stride). Per worker, for each
     weight grad:  x_pad = pad(x[n]);  partial_dW^T += cols @ pack(g[n]^T)   (summed over workers)
     input grad:   acc = 0;  acc[(i sH + a, j sW + b)] += g[n][:, (i, j)]^T @ W_ab;  dx[n] = crop(acc^T)
 
-NumPy references: ``reference.conv2d_forward``, ``conv2d_weight_grad``, ``conv2d_input_grad``.
+Shallow filters (K <= 16, e.g. a first layer on grey images) go forward through ``conv_shallow``
+(channel-major tiles). NumPy references: ``reference.conv2d_forward``, ``conv2d_weight_grad``,
+``conv2d_input_grad``.
 """
 from __future__ import annotations
 
@@ -28,6 +30,7 @@ import numpy as np
 from numba import get_num_threads, njit, prange
 
 from .conv_input import input_grad
+from .conv_shallow import SHALLOW_MAX_DEPTH, forward as shallow_forward
 from .gemm import MR, matrix_rows, micro_kernel, pack_b, packed_size, panel_depth, tile
 from .im2col import pad_into, pixel_positions, shift_offsets
 from .simd import lanes_of
@@ -172,15 +175,19 @@ def conv2d_forward(x, weight, stride, padding, bias=None):
     out_h = (height + 2 * padding[0] - kernel_h) // stride[0] + 1
     out_w = (width + 2 * padding[1] - kernel_w) // stride[1] + 1
     patch = channels * kernel_h * kernel_w
+    out = np.empty((images, out_channels, out_h, out_w), dtype=x.dtype)
+    flat, height, width = padded_batch(x, padding)
+    workers = min(get_num_threads(), images)
+    if patch <= SHALLOW_MAX_DEPTH:
+        bias = None if bias is None else np.ascontiguousarray(bias, dtype=x.dtype)
+        return shallow_forward(flat, weight, bias, out, (images, channels, height, width), stride,
+                               workers)
     panel = panel_depth(patch)
     packed_wt = pack_weight_columns(weight.reshape(-1), patch, out_channels, panel)
-    out = np.empty((images, out_channels, out_h, out_w), dtype=x.dtype)
     has_bias = bias is not None
     bias = np.ascontiguousarray(bias, dtype=x.dtype) if has_bias else np.zeros(1, dtype=x.dtype)
-    flat, height, width = padded_batch(x, padding)
     _forward(flat, packed_wt, bias, has_bias, out.reshape(-1), images, channels, height, width,
-             out_channels, kernel_h, kernel_w, *stride, out_h, out_w, panel,
-             min(get_num_threads(), images))
+             out_channels, kernel_h, kernel_w, *stride, out_h, out_w, panel, workers)
     return out
 
 
