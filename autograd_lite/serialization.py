@@ -1,19 +1,50 @@
-"""Weights on disk: ``ag.save(state_dict, path)`` and ``ag.load(path)`` in the safetensors format.
+"""Weights and checkpoints on disk: ``ag.save(obj, path)`` and ``ag.load(path)`` in the safetensors
+format, never pickle.
 
 A safetensors file is an 8-byte little-endian header length, a JSON header (name -> dtype, shape,
 byte range; plus string metadata) and the raw little-endian bytes. It holds data only, so loading a
-file can never run code (unlike pickle), and PyTorch reads it with ``safetensors.torch.load_file``.
+file can never run code, and PyTorch reads its tensors with ``safetensors.torch.load_file``.
 
-``save`` also records the key order and a SHA-256 of the tensors in the metadata; ``load`` restores
-the order and, when the checksum is present, verifies it, so a file whose bytes were damaged raises
-instead of loading wrong weights. Files written by other tools (no checksum) load as they are.
+Two layouts, chosen by what is saved:
+
+* **Flat** -- a mapping {str: Tensor or array}, e.g. ``model.state_dict()``: one safetensors entry
+  per key, and ``load`` returns an ordered {name: Tensor}, exactly as PyTorch's tools expect.
+* **Structured** -- anything else that is a mapping: an optimizer's ``state_dict()``
+  ({'state': {0: {'step': 3, 'exp_avg': array}}, 'param_groups': [{'lr': 0.1, 'betas': (0.9,
+  0.999), ..., 'params': [0, 1]}]}), a scheduler's, or a checkpoint such as
+  ``{"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": 3}``. Every tensor,
+  array and NumPy scalar becomes a safetensors entry named by its path, the keys joined by dots
+  (``optimizer.state.0.exp_avg``; ``#2`` is appended if two paths spell the same name), and
+  everything else -- the nesting, numbers, strings -- goes as JSON into the metadata entry
+  ``autograd_lite.structure``: ``{"format": 1, "root": <value>}``, where a value is written as
+
+      None, bool, int, str, finite float   the JSON literal (Python floats round-trip exactly)
+      list                                  a JSON array
+      dict with str keys                    a JSON object
+      tuple                                 {"__ag__": "tuple", "items": [...]}
+      dict with int keys (or a key          {"__ag__": "dict", "items": [[key, value], ...]}
+        named "__ag__")
+      inf, -inf, nan                        {"__ag__": "float", "value": "inf" | "-inf" | "nan"}
+      Tensor / ndarray / NumPy scalar       {"__ag__": "tensor" | "array" | "scalar", "key": name}
+
+  so ``load`` rebuilds the same structure with the same types: tuples stay tuples, ints ints,
+  ndarrays ndarrays (writable copies), Tensors Tensors, NumPy scalars NumPy scalars; dicts come
+  back as plain dicts. Any other value (a function, an arbitrary object, bytes, a complex number)
+  is refused with a TypeError naming its path, as is a structure that contains itself.
+
+Both layouts record a SHA-256 in the metadata (``autograd_lite.sha256``) over the tensors and, for
+the structured layout, the structure JSON too, so a damaged number in the settings raises just like
+a damaged tensor byte. Files written by other tools (no checksum) load as they are.
 """
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
+import math
 import os
 from collections import OrderedDict
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -23,7 +54,19 @@ __all__ = ["save", "load"]
 
 _CHECKSUM_KEY = "autograd_lite.sha256"
 _ORDER_KEY = "autograd_lite.order"
+_STRUCTURE_KEY = "autograd_lite.structure"
+_FORMAT = 1
+_TAG = "__ag__"
 _SUPPORTED_KINDS = "fiub"
+_NON_FINITE = {"inf": math.inf, "-inf": -math.inf, "nan": math.nan}
+_SUPPORTED_VALUES = ("tensors, arrays, NumPy scalars, None, bool, int, float, str, and lists, "
+                     "tuples and dicts of these")
+
+
+def _is_array_like(value):
+    if isinstance(value, (Tensor, np.ndarray, np.generic)):
+        return True
+    return hasattr(value, "__array__") and not isinstance(value, (str, bytes, Mapping))
 
 
 def _array(name, value):
@@ -31,7 +74,7 @@ def _array(name, value):
         array = value.data
     elif isinstance(value, (np.ndarray, np.generic)):
         array = np.asarray(value)
-    elif hasattr(value, "__array__") and not isinstance(value, (str, bytes, dict)):
+    elif _is_array_like(value):
         array = np.asarray(value.detach() if hasattr(value, "detach") else value)
     else:
         raise TypeError(f"ag.save: value for key '{name}' is a {type(value).__name__}; only tensors "
@@ -41,42 +84,177 @@ def _array(name, value):
     return array if array.flags.c_contiguous else array.copy(order="C")  # keeps 0-d shapes
 
 
-def _checksum(arrays):
+def _checksum(arrays, structure=None):
     digest = hashlib.sha256()
     for name in sorted(arrays):
         array = arrays[name]
         digest.update(f"{name}|{array.dtype.str}|{array.shape}|".encode())
         digest.update(array.astype(array.dtype.newbyteorder("<"), copy=False).tobytes())
+    if structure is not None:
+        digest.update(b"structure|" + structure.encode())
     return digest.hexdigest()
 
 
-def save(state_dict, path, metadata=None):
-    """Write a mapping {name: Tensor or array} (e.g. ``model.state_dict()``) to ``path``.
+# ---------------------------------------------------------------------------------- structured
+class _Encoder:
+    """Turns a nested value into JSON-ready data, collecting its arrays under dotted path names."""
+
+    def __init__(self):
+        self.arrays = OrderedDict()
+        self._open = set()  # ids of the containers being encoded (a cycle would recurse forever)
+
+    def encode(self, value, path):
+        if isinstance(value, Tensor):
+            return self._tensor("tensor", value, path)
+        if isinstance(value, np.ndarray):
+            return self._tensor("array", value, path)
+        if isinstance(value, np.generic):
+            return self._tensor("scalar", value, path)
+        if value is None or type(value) in (bool, int, str):
+            return value
+        if type(value) is float:
+            if math.isfinite(value):
+                return value
+            return {_TAG: "float", "value": "nan" if math.isnan(value) else repr(value)}
+        if type(value) in (list, tuple) or isinstance(value, Mapping):
+            if id(value) in self._open:
+                raise ValueError(f"ag.save: the value at '{path}' contains itself")
+            self._open.add(id(value))
+            try:
+                return self._container(value, path)
+            finally:
+                self._open.discard(id(value))
+        if _is_array_like(value):
+            return self._tensor("tensor", value, path)  # e.g. a PyTorch tensor: loads as a Tensor
+        kind = "function" if inspect.isroutine(value) else f"{type(value).__name__} object"
+        raise TypeError(f"ag.save: value for key '{path}' is a {kind}; a checkpoint can hold "
+                        f"{_SUPPORTED_VALUES}")
+
+    def _container(self, value, path):
+        if isinstance(value, list):
+            return [self.encode(item, _join(path, i)) for i, item in enumerate(value)]
+        if isinstance(value, tuple):
+            return {_TAG: "tuple",
+                    "items": [self.encode(item, _join(path, i)) for i, item in enumerate(value)]}
+        for key in value:
+            if type(key) not in (str, int):
+                raise TypeError(f"ag.save: key {key!r} in '{path or '<top level>'}' is a "
+                                f"{type(key).__name__}; dict keys must be str or int")
+        if all(type(key) is str for key in value) and _TAG not in value:
+            return {key: self.encode(item, _join(path, key)) for key, item in value.items()}
+        return {_TAG: "dict",
+                "items": [[key, self.encode(item, _join(path, key))] for key, item in value.items()]}
+
+    def _tensor(self, kind, value, path):
+        name, copy = path, 2
+        while name in self.arrays or name == "__metadata__":   # reserved by safetensors
+            name, copy = f"{path}#{copy}", copy + 1
+        self.arrays[name] = _array(path, value)
+        return {_TAG: kind, "key": name}
+
+
+def _join(path, key):
+    return f"{path}.{key}" if path else str(key)
+
+
+class _Decoder:
+    """The inverse of ``_Encoder``: rebuilds the value from the JSON and the file's arrays."""
+
+    def __init__(self, arrays, where):
+        self.arrays, self.where, self.used = arrays, where, set()
+
+    def fail(self, what):
+        raise ValueError(f"ag.load: {self.where} is corrupted: its structure metadata {what}")
+
+    def decode(self, data):
+        if data is None or type(data) in (bool, int, float, str):
+            return data
+        if isinstance(data, list):
+            return [self.decode(item) for item in data]
+        if not isinstance(data, dict):
+            self.fail(f"holds an unexpected {type(data).__name__}")
+        tag = data.get(_TAG)
+        if tag is None:
+            return {key: self.decode(item) for key, item in data.items()}
+        if tag == "tuple":
+            return tuple(self.decode(item) for item in self._field(data, "items", list))
+        if tag == "dict":
+            out = {}
+            for pair in self._field(data, "items", list):
+                if not (isinstance(pair, list) and len(pair) == 2 and type(pair[0]) in (str, int)):
+                    self.fail(f"has a malformed dict item {pair!r}")
+                out[pair[0]] = self.decode(pair[1])
+            return out
+        if tag == "float":
+            text = self._field(data, "value", str)
+            if text not in _NON_FINITE:
+                self.fail(f"has an unknown float {text!r}")
+            return _NON_FINITE[text]
+        if tag in ("tensor", "array", "scalar"):
+            name = self._field(data, "key", str)
+            if name not in self.arrays or name in self.used:
+                self.fail(f"refers to a missing or repeated tensor '{name}'")
+            self.used.add(name)
+            array = self.arrays[name]
+            if tag == "scalar":
+                return array[()]
+            array = array if array.flags.writeable else array.copy()
+            return Tensor(array) if tag == "tensor" else array
+        self.fail(f"has an unknown tag {tag!r}")
+
+    def _field(self, data, field, kind):
+        value = data.get(field)
+        if not isinstance(value, kind) or len(data) != 2:
+            self.fail(f"has a malformed '{data.get(_TAG)}' entry")
+        return value
+
+
+def _refuse_constant(name):
+    raise ValueError(f"non-standard JSON constant {name}")
+
+
+# ---------------------------------------------------------------------------------- public API
+def save(obj, path, metadata=None):
+    """Write ``obj`` to ``path`` (safetensors). ``obj`` is a mapping: either {name: Tensor or
+    array} (``model.state_dict()``, stored flat) or a nested state such as ``opt.state_dict()`` or
+    ``{"model": ..., "optimizer": ..., "epoch": 3}`` (see the module docstring for the layout).
     ``metadata`` is an optional {str: str} stored in the header."""
     from safetensors.numpy import save_file
-    if hasattr(state_dict, "state_dict") and not hasattr(state_dict, "items"):
-        raise TypeError("ag.save takes a state dict: pass model.state_dict(), not the model")
-    if not hasattr(state_dict, "items"):
-        raise TypeError(f"ag.save: expected a mapping of names to tensors, got "
-                        f"{type(state_dict).__name__}")
-    arrays = OrderedDict()
-    for name, value in state_dict.items():
-        if not isinstance(name, str):
-            raise TypeError(f"ag.save: keys must be strings, got {name!r}")
-        arrays[name] = _array(name, value)
+    if hasattr(obj, "state_dict") and not hasattr(obj, "items"):
+        raise TypeError(f"ag.save takes a state dict: pass model.state_dict() or "
+                        f"optimizer.state_dict(), not the {type(obj).__name__} itself")
+    if not isinstance(obj, Mapping):
+        raise TypeError(f"ag.save: expected a mapping (a state dict or a checkpoint dict), got "
+                        f"{type(obj).__name__}")
     meta = {}
     for key, value in (metadata or {}).items():
         if not isinstance(key, str) or not isinstance(value, str):
             raise TypeError(f"ag.save: metadata must map str to str, got {key!r}: {value!r}")
+        if key.startswith("autograd_lite."):
+            raise ValueError(f"ag.save: metadata key {key!r} is reserved for autograd_lite")
         meta[key] = value
-    meta[_ORDER_KEY] = json.dumps(list(arrays))
-    meta[_CHECKSUM_KEY] = _checksum(arrays)
+    flat = all(type(key) is str for key in obj) and all(_is_array_like(v) for v in obj.values())
+    if flat:
+        if "__metadata__" in obj:
+            raise ValueError("ag.save: '__metadata__' is reserved by safetensors and can't be a "
+                             "tensor name")
+        arrays = OrderedDict((name, _array(name, value)) for name, value in obj.items())
+        meta[_ORDER_KEY] = json.dumps(list(arrays))
+        meta[_CHECKSUM_KEY] = _checksum(arrays)
+    else:
+        encoder = _Encoder()
+        root = encoder.encode(obj, "")
+        arrays = encoder.arrays
+        structure = json.dumps({"format": _FORMAT, "root": root}, allow_nan=False)
+        meta[_STRUCTURE_KEY] = structure
+        meta[_CHECKSUM_KEY] = _checksum(arrays, structure)
     save_file(dict(arrays), os.fspath(path), metadata=meta)
 
 
 def load(path):
-    """Read a safetensors file into an ordered {name: Tensor}; raises ValueError naming the file
-    when it is truncated, corrupted or not a safetensors file."""
+    """Read a file written by ``save`` (or any safetensors file). A flat file gives an ordered
+    {name: Tensor}; a structured one gives back the saved structure. Raises ValueError naming the
+    file when it is truncated, corrupted or not a safetensors file."""
     from safetensors import SafetensorError, safe_open
     path = os.fspath(path)
     if not os.path.isfile(path):
@@ -98,10 +276,13 @@ def load(path):
     except (SafetensorError, OSError, ValueError, UnicodeDecodeError) as error:
         raise ValueError(f"ag.load: {path} is truncated or corrupted (not a valid safetensors "
                          f"file): {error}") from None
+    structure = metadata.get(_STRUCTURE_KEY)
     expected = metadata.get(_CHECKSUM_KEY)
-    if expected is not None and _checksum(arrays) != expected:
-        raise ValueError(f"ag.load: {path} is corrupted: the checksum of its tensors does not match "
-                         "the one recorded when it was saved")
+    if expected is not None and _checksum(arrays, structure) != expected:
+        raise ValueError(f"ag.load: {path} is corrupted: the checksum of its contents does not "
+                         "match the one recorded when it was saved")
+    if structure is not None:
+        return _load_structure(path, structure, arrays)
     order = json.loads(metadata[_ORDER_KEY]) if _ORDER_KEY in metadata else sorted(arrays)
     if sorted(order) != sorted(arrays):
         order = sorted(arrays)
@@ -112,3 +293,24 @@ def load(path):
             array = array.copy()
         out[name] = Tensor(array)
     return out
+
+
+def _load_structure(path, structure, arrays):
+    decoder = _Decoder(arrays, path)
+    try:
+        document = json.loads(structure, parse_constant=_refuse_constant)
+    except (ValueError, RecursionError) as error:
+        decoder.fail(f"is not valid JSON ({error})")
+    if not isinstance(document, dict) or set(document) != {"format", "root"}:
+        decoder.fail("lacks its 'format' and 'root' entries")
+    if document["format"] != _FORMAT:
+        raise ValueError(f"ag.load: {path} uses structure format {document['format']!r}; this "
+                         f"version of autograd_lite reads format {_FORMAT}")
+    try:
+        value = decoder.decode(document["root"])
+    except RecursionError:
+        decoder.fail("is nested too deeply")
+    unused = sorted(set(arrays) - decoder.used)
+    if unused:
+        decoder.fail(f"does not mention the tensor(s) {unused}")
+    return value
