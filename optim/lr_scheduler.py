@@ -166,6 +166,18 @@ class CyclicLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
         self.base_lrs = base_lrs
 
+    def state_dict(self):
+        """As the base class's, without a custom ``scale_fn``: a function is code, not state (as in
+        PyTorch, which leaves functions out); the scheduler it is loaded into keeps its own."""
+        state = super().state_dict()
+        state["custom_scale_fn"] = None
+        return state
+
+    def load_state_dict(self, state_dict):
+        scale_fn = self.custom_scale_fn
+        super().load_state_dict(state_dict)
+        self.custom_scale_fn = scale_fn
+
     def scale_fn(self, x):
         if self.custom_scale_fn is not None:
             return self.custom_scale_fn(x)

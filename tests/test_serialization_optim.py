@@ -135,11 +135,15 @@ SCHEDULED = [
     ("Adam", dict(lr=0.01), lambda o: lr_scheduler.CyclicLR(o, base_lr=0.001, max_lr=0.01,
                                                             step_size_up=2)),   # moves betas[0]
     ("RMSprop", dict(lr=0.01), lambda o: lr_scheduler.ReduceLROnPlateau(o, patience=0, factor=0.5)),
+    ("SGD", dict(lr=0.1, momentum=0.9),      # a custom scale_fn is code: not saved, kept on load
+     lambda o: lr_scheduler.CyclicLR(o, base_lr=0.01, max_lr=0.1, step_size_up=2,
+                                     scale_fn=lambda x: 0.8 ** x, scale_mode="iterations")),
 ]
 
 
 @pytest.mark.parametrize("name,kwargs,make_scheduler", SCHEDULED,
-                         ids=["StepLR", "CosineAnnealingLR", "CyclicLR", "ReduceLROnPlateau"])
+                         ids=["StepLR", "CosineAnnealingLR", "CyclicLR", "ReduceLROnPlateau",
+                              "CyclicLR-scale_fn"])
 def test_resuming_with_a_scheduler(name, kwargs, make_scheduler, tmp_path):
     reference = mlp(seed=0)
     opt_reference = getattr(optim, name)(reference.parameters(), **kwargs)
