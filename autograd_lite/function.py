@@ -195,7 +195,10 @@ class Function(FunctionCtx):
     needs_input_grad = ()  # set per node when recording
     created_at = None
     module = None  # the innermost nn.Module whose forward created this node (for graph clustering)
-    retains_grad = False  # an output called retain_grad(): backward stores its gradient in .grad
+    # an output called retain_grad() (backward stores its gradient in .grad) or register_hook():
+    # backward stops at this node's output gradients
+    retains_grad = False
+    _tensor_hooks = None  # {output index: hooks} for outputs that called register_hook()
     # True when backward only returns arrays it just created (or the incoming gradients): a leaf may
     # then keep them as .grad without a copy. The built-in primitives set it; a custom backward may
     # return a saved tensor, so by default its gradients are copied before a leaf keeps them.

@@ -25,12 +25,12 @@ class Tensor:
     dtype), Python ints int64; a NumPy array keeps its dtype (float64 stays float64) and is not copied.
     """
     __slots__ = ("data", "grad", "requires_grad", "_ctx", "_out_index", "_version_counter", "name",
-                 "_retains_grad", "__weakref__")
+                 "_retains_grad", "_backward_hooks", "__weakref__")
     __array_priority__ = 1000  # ndarray (op) Tensor defers to Tensor's reflected operator
 
     def __init__(self, data, requires_grad=False, dtype=None, name=None):
         self.data = _to_array(data, dtype)
-        self.grad = self._ctx = None
+        self.grad = self._ctx = self._backward_hooks = None
         self._out_index = 0
         # a Tensor made from a Tensor shares its memory, so it shares its version counter too
         self._version_counter = (data._version_counter if isinstance(data, Tensor) and
@@ -46,7 +46,7 @@ class Tensor:
         ufuncs return for 0-d inputs, becomes a 0-d array)."""
         t = _new(Tensor)
         t.data = array if array.__class__ is _ndarray else np.asarray(array)
-        t.grad = t._ctx = t.name = None
+        t.grad = t._ctx = t.name = t._backward_hooks = None
         t._out_index = 0
         t._version_counter = [0]
         t._retains_grad = t.requires_grad = False
@@ -175,6 +175,15 @@ class Tensor:
     @property
     def retains_grad(self):
         return self._retains_grad
+
+    def register_hook(self, hook):
+        """Call ``hook(grad) -> Tensor or None`` every time backward (or ``ag.grad``) computes the
+        gradient with respect to this tensor; a returned Tensor (same shape and dtype) is used instead
+        of ``grad`` from then on: for a leaf, before it is accumulated into ``.grad``. Several hooks
+        run in registration order, each on the previous one's result; they should not modify ``grad``
+        in place. With ``create_graph=True`` the hook sees a differentiable gradient. Returns a handle
+        whose ``remove()`` unregisters the hook. Example (teaching): ``h.register_hook(print)``."""
+        return _autodiff.register_hook(self, hook)
 
     # ----------------------------------------------------------------- conversions
     def to(self, *args, dtype=None, device=None, non_blocking=False):

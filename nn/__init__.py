@@ -11,6 +11,7 @@
 * ``init``: Xavier/Glorot, Kaiming/He, uniform, normal, zeros, ...
 * ``regularizers``: Keras-style ``l1``, ``l2``, ``l1_l2`` and ``regularization_loss(model)``
 * ``summary``: the Keras-style ``model.summary(input_shape)`` table
+* ``utils``: gradient clipping, ``clip_grad_norm_`` and ``clip_grad_value_``
 * ``functions``: the few extra ``Function`` nodes the layers use (ReLU, Softplus, Erf)
 """
 from .module import Module, Parameter
@@ -21,7 +22,7 @@ from .activations import (ReLU, Sigmoid, Tanh, LeakyReLU, ELU, SELU, Softplus, G
                           LogSoftmax)
 from .losses import (MSELoss, L1Loss, HuberLoss, SmoothL1Loss, BCELoss, BCEWithLogitsLoss, NLLLoss,
                      CrossEntropyLoss)
-from . import functional, init, regularizers
+from . import functional, init, regularizers, utils
 from .regularizers import regularization_loss
 
 __all__ = ["Module", "Parameter", "Sequential", "ModuleList", "Linear", "Conv2D", "Conv2d",
@@ -29,4 +30,4 @@ __all__ = ["Module", "Parameter", "Sequential", "ModuleList", "Linear", "Conv2D"
            "Sigmoid", "Tanh", "LeakyReLU", "ELU", "SELU", "Softplus", "GELU", "SiLU", "Softmax",
            "LogSoftmax", "MSELoss", "L1Loss", "HuberLoss", "SmoothL1Loss", "BCELoss",
            "BCEWithLogitsLoss", "NLLLoss", "CrossEntropyLoss", "functional", "init",
-           "regularizers", "regularization_loss"]
+           "regularizers", "regularization_loss", "utils"]
