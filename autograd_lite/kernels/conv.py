@@ -20,7 +20,7 @@ into a pixel-major padded image (col2im fused; any stride). Per worker, for each
     weight grad:  x_pad = pad(x[n]);  partial_dW^T += cols @ pack(g[n]^T)   (summed over workers)
     input grad:   acc = 0;  acc[(i sH + a, j sW + b)] += g[n][:, (i, j)]^T @ W_ab;  dx[n] = crop(acc^T)
 
-Shallow filters (K <= 16, e.g. a first layer on grey images) go forward through ``conv_shallow``
+Shallow filters (K <= 18, e.g. a first layer on grey images) go forward through ``conv_shallow``
 (channel-major tiles). NumPy references: ``reference.conv2d_forward``, ``conv2d_weight_grad``,
 ``conv2d_input_grad``.
 """

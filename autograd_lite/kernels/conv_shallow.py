@@ -15,8 +15,9 @@ out[n] (C_out x P), so it is stored as it comes out of the registers:
 [W | b] is packed as the micro-kernel's A (8-row slivers, depth K + 1): the bias is one more depth
 step instead of a pass over the output. Each image's cols are packed first, then every 8-row
 output sliver is written left to right (8 store streams: tiles that jump between distant rows
-wait on cache misses for their stores). Used when K <= ``SHALLOW_MAX_DEPTH`` (measured, one
-thread: 0.80 of the pixel-major kernel's time at K = 9, 1.15 at K = 18). NumPy reference:
+wait on cache misses for their stores). Used when K <= ``SHALLOW_MAX_DEPTH`` (measured on
+(64, C, 28, 28) * (32, C, 3, 3), 1 and 2 threads: 0.73-0.79 of the pixel-major kernel's time at
+K = 9, 0.74-0.86 at K = 18, 0.9-1.2 at K = 27, 1.2-1.5 from K = 54). NumPy reference:
 ``reference.conv2d_forward``.
 """
 from __future__ import annotations
@@ -27,7 +28,7 @@ from numba import njit, prange
 from .gemm import MR, matrix_rows, pack_a, packed_size, sliver_rows, sliver_steps, tile
 from .im2col import shift_offsets
 
-SHALLOW_MAX_DEPTH = 16
+SHALLOW_MAX_DEPTH = 18
 
 
 @njit(parallel=True, fastmath=True, cache=True)
