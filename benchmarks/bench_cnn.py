@@ -136,6 +136,7 @@ def main():
     assert abs(first[0] - first[1]) < 1e-4, first   # same weights, same batch: same loss
 
     times = {"ours": [], "theirs": []}
+    last_loss = {}
     position = 1
     for _ in range(args.rounds):
         for name, step, data in (("ours", ours_step, ours_data), ("theirs", theirs_step, theirs_data)):
@@ -143,6 +144,7 @@ def main():
                 start = time.perf_counter()
                 loss = step(*data[i % count])
                 times[name].append(time.perf_counter() - start)
+            last_loss[name] = loss.item()
             time.sleep(PAUSE)
         position += args.steps
     ours_median, theirs_median = statistics.median(times["ours"]), statistics.median(times["theirs"])
@@ -151,7 +153,8 @@ def main():
     print(f"  autograd-lite {ours_median * 1e3:7.2f} ms/step {BATCH / ours_median:8,.0f} samples/s")
     print(f"  PyTorch       {theirs_median * 1e3:7.2f} ms/step {BATCH / theirs_median:8,.0f} samples/s")
     print(f"step-time ratio autograd-lite / PyTorch: {ours_median / theirs_median:.2f} "
-          f"(goal <= 1.5, target 1.0); our last loss {loss.item():.4f}")
+          f"(goal <= 1.5, target 1.0); last losses {last_loss['ours']:.4f} (ours), "
+          f"{last_loss['theirs']:.4f} (PyTorch, same initial weights and batches)")
 
 
 if __name__ == "__main__":
