@@ -36,6 +36,9 @@ from .im2col import pad_into, pixel_positions, shift_offsets
 from .simd import lanes_of
 
 
+BLOCK = 8   # forward tiles per pass over a filter panel: 7-10% faster than 1 (2, 3, 6, 16 alike)
+
+
 @njit(parallel=True, cache=True)
 def pad_batch(x, images, channels, height, width, pad_h, pad_w, padded):
     """padded[n] = x[n] with a zero border of pad_h rows and pad_w columns, for every image."""
@@ -50,43 +53,55 @@ def pad_batch(x, images, channels, height, width, pad_h, pad_w, padded):
 def _forward(x, packed_wt, bias, has_bias, out, images, channels, height, width, out_channels,
              kernel_h, kernel_w, stride_h, stride_w, out_h, out_w, panel, workers):
     """out[n, :, p] = W cols_n[:, p] + bias for the worker's pixels, 8 at a time (a tile may hold
-    the last pixels of one image and the first of the next: no partial tiles but the last). x is
-    the padded batch (height and width include the padding). Each 8 x NR tile is computed over all
-    depth panels into ``scratch`` and stored transposed (8 consecutive pixels of NR channels)."""
+    the last pixels of one image and the first of the next: no partial tiles but the last), BLOCK
+    tiles per pass over the packed filter. x is the padded batch (height and width include the
+    padding). Each 8 x NR tile is computed over all depth panels into its part of ``scratch`` and
+    stored transposed (8 consecutive pixels of NR channels)."""
     nr = 2 * lanes_of(out)
     patch, positions, plane = channels * kernel_h * kernel_w, out_h * out_w, height * width
     offsets = shift_offsets(channels, kernel_h, kernel_w, plane, width)
     pixels = pixel_positions(out_h, out_w, stride_h, stride_w, width)
     col_slivers = -(-out_channels // nr)
     for worker in prange(workers):
-        scratch = np.empty(MR * nr, dtype=out.dtype)
-        reads, writes = np.empty(MR, dtype=np.int64), np.empty(MR, dtype=np.int64)
+        scratch = np.empty(BLOCK * MR * nr, dtype=out.dtype)
+        reads, writes = np.empty(BLOCK * MR, dtype=np.int64), np.empty(BLOCK * MR, dtype=np.int64)
         start = worker * images // workers * positions
         stop = (worker + 1) * images // workers * positions
-        for first in range(start, stop, MR):
-            valid = min(MR, stop - first)
-            for r in range(MR):
-                n, p = divmod(min(first + r, stop - 1), positions)
+        for block in range(start, stop, BLOCK * MR):
+            tiles = min(BLOCK, -(-(stop - block) // MR))
+            for r in range(tiles * MR):
+                n, p = divmod(min(block + r, stop - 1), positions)
                 reads[r] = n * channels * plane + pixels[p]
                 writes[r] = n * out_channels * positions + p
-            contiguous = valid == MR and writes[MR - 1] - writes[0] == MR - 1  # one image
             for jb in range(col_slivers):
                 for k0 in range(0, patch, panel):
                     part = min(panel, patch - k0)
-                    micro_kernel(x, shifted_rows(reads, 0, 0), offsets[k0:k0 + part], packed_wt,
-                                 (col_slivers * k0 + jb * part) * nr, nr, part, scratch,
-                                 matrix_rows(0, nr), k0 > 0)
-                columns = min(nr, out_channels - jb * nr)
-                for o in range(columns):
-                    channel = jb * nr + o
-                    shift = bias[channel] if has_bias else bias[0]  # bias is [0] without one
-                    if contiguous:  # fixed trip count and unsigned indices: LLVM vectorises it
-                        at = writes[0] + channel * positions
-                        for r in range(MR):
-                            out[np.uint64(at + r)] = scratch[np.uint64(r * nr + o)] + shift
-                    else:
-                        for r in range(valid):
-                            out[writes[r] + channel * positions] = scratch[r * nr + o] + shift
+                    for t in range(tiles):  # the panel's packed filter stays in L1
+                        micro_kernel(x, shifted_rows(reads, t * MR, 0), offsets[k0:k0 + part],
+                                     packed_wt, (col_slivers * k0 + jb * part) * nr, nr, part,
+                                     scratch, matrix_rows(t * MR * nr, nr), k0 > 0)
+                for t in range(tiles):
+                    _store_transposed(scratch, t * MR * nr, nr, out, writes[t * MR:(t + 1) * MR],
+                                      min(MR, stop - block - t * MR), jb * nr,
+                                      min(nr, out_channels - jb * nr), positions, bias, has_bias)
+
+
+@njit(fastmath=True, cache=True)
+def _store_transposed(scratch, at, nr, out, writes, valid, first_channel, columns, positions,
+                      bias, has_bias):
+    """out[writes[r] + (first_channel + o) P] = scratch[at + r NR + o] + bias for r < valid and
+    o < columns (a tile's 8 pixels of NR channels, stored as NR runs of 8 pixels)."""
+    contiguous = valid == MR and writes[MR - 1] - writes[0] == MR - 1  # 8 pixels of one image
+    for o in range(columns):
+        channel = first_channel + o
+        shift = bias[channel] if has_bias else bias[0]  # bias is [0] without one
+        if contiguous:  # fixed trip count and unsigned indices: LLVM vectorises it
+            target = writes[0] + channel * positions
+            for r in range(MR):
+                out[np.uint64(target + r)] = scratch[np.uint64(at + r * nr + o)] + shift
+        else:
+            for r in range(valid):
+                out[writes[r] + channel * positions] = scratch[at + r * nr + o] + shift
 
 
 @njit(parallel=True, fastmath=True, cache=True)
