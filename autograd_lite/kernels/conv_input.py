@@ -102,13 +102,15 @@ def _input_grad(grad, packed_w, out, images, channels, height, width, out_channe
 
 @njit(fastmath=True, cache=True)
 def _crop(acc, base, acc_cols, out, target, channels, height, width, pad_h, pad_w):
-    """out[target + (c, y, x)] = acc[base + ((y + pad_h) Wp + x + pad_w) acc_cols + c]."""
+    """out[target + (c, y, x)] = acc[base + ((y + pad_h) Wp + x + pad_w) acc_cols + c], written
+    in out's order (scattered writes to a cold output cost 4x more than strided reads of acc)."""
     padded_w = width + 2 * pad_w
-    for y in range(height):
-        for x in range(width):
-            source = base + ((y + pad_h) * padded_w + x + pad_w) * acc_cols
-            for c in range(channels):  # unsigned indices: no negative-index wrap check
-                out[np.uint64(target + (c * height + y) * width + x)] = acc[np.uint64(source + c)]
+    for c in range(channels):
+        for y in range(height):
+            source = base + ((y + pad_h) * padded_w + pad_w) * acc_cols + c
+            row = target + (c * height + y) * width
+            for x in range(width):  # unsigned indices: no negative-index wrap check
+                out[np.uint64(row + x)] = acc[np.uint64(source + x * acc_cols)]
 
 
 def pack_taps(weight, panel):
