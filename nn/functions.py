@@ -63,6 +63,7 @@ class ReLUFn(Function):
 
     The mask is a constant of the graph, so the backward g * mask (``ReLUMask``) is linear in g and
     its own derivative is the same mask."""
+    _fresh_gradients = True  # backward returns arrays it just made: leaves keep them
 
     @staticmethod
     def forward(ctx, x):
@@ -77,6 +78,7 @@ class ReLUFn(Function):
 class ReLUMask(Function):
     """z = g where mask else 0 (not g * mask: a NaN gradient where the mask is off gives 0, as in
     PyTorch). Linear in g and self-adjoint: its backward is itself with the same mask."""
+    _fresh_gradients = True  # backward returns arrays it just made: leaves keep them
 
     @staticmethod
     def forward(ctx, grad, mask):

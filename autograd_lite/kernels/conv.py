@@ -219,7 +219,9 @@ def conv2d_weight_grad(x, grad, weight_shape, stride, padding):
     _weight_grad(flat, grad.reshape(-1), partial, images, channels, height, width, out_channels,
                  kernel_h, kernel_w, *stride, out_h, out_w, panel_depth(out_h * out_w), workers)
     total = partial[0] if workers == 1 else partial.sum(axis=0)  # dW^T (K x C_out)
-    return np.ascontiguousarray(total.reshape(patch, out_channels).T).reshape(weight_shape)
+    out = np.empty(weight_shape, dtype=x.dtype)  # owns its memory: a leaf keeps it as .grad
+    out.reshape(out_channels, patch)[...] = total.reshape(patch, out_channels).T
+    return out
 
 
 def conv2d_bias_grad(grad):
