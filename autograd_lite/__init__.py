@@ -4,6 +4,8 @@
 custom ``Function``s, gradcheck, and (in submodules) graph drawing, data loading, kernels and
 weights on disk. Layers live in the sibling package ``nn``, optimizers in ``optim``.
 """
+import warnings as _warnings
+
 from .function import (Function, FunctionCtx, no_grad, enable_grad, set_grad_enabled,
                        is_grad_enabled, detect_anomaly, retain_grads)
 from .tensor import (Tensor, float16, float32, float64, int8, int16, int32, int64, uint8, bool_)
@@ -19,6 +21,11 @@ from .serialization import save, load  # weights on disk (safetensors, no pickle
 
 clamp = clip
 concatenate = cat
+
+# NumPy warns when an op makes inf or NaN (1 / 0, log(0), exp overflow); PyTorch, the reference, is
+# silent. Those warnings, raised inside this package's ops, are ignored (a filter costs nothing per
+# op, unlike np.errstate); non-finite values are found with ag.detect_anomaly(), which names the op.
+_warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"autograd_lite(\.|$)")
 
 # Graph drawing and plots import graphviz/matplotlib, so they load on first use: ag.draw_graph(...),
 # ag.BackwardStepper(...), ag.plots.plot_history(...).

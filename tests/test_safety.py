@@ -161,3 +161,30 @@ BAD_INPUT = [
 def test_bad_input_raises_a_clear_error(name, make, error, pattern):
     with pytest.raises(error, match=pattern):
         make()
+
+
+def test_ops_that_make_inf_or_nan_do_not_warn_as_in_pytorch():
+    """NumPy's RuntimeWarnings (divide by zero, invalid value, overflow) raised inside the ops are
+    filtered: PyTorch is silent too, and detect_anomaly is the way to find where a NaN came from. A
+    user's own NumPy code keeps its warnings. In a fresh interpreter: pytest installs its own
+    warning filters around every test, in front of the package's."""
+    import os
+    import subprocess
+    import sys
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    script = (
+        "import numpy as np, autograd_lite as ag\n"
+        "x = ag.tensor([1.0, 0.0, -1.0, 1000.0], requires_grad=True)\n"
+        "y = ((1.0 / x).log() + x.exp() + x ** -1.0 + ag.tensor(0.0) / ag.tensor(0.0)).sum()\n"
+        "y.backward()\n"
+        "assert not np.isfinite(y.item()) and not np.isfinite(x.grad.data).all()\n"
+        "print('ops done', flush=True)\n"
+        "np.float64(1.0) / np.float64(0.0)\n")
+    env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env.pop("PYTHONWARNINGS", None)
+    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "ops done" in result.stdout
+    assert result.stderr.count("RuntimeWarning") == 1      # NumPy's own division, not the ops'
+    assert "scalar divide" in result.stderr
