@@ -39,6 +39,30 @@ def test_stepper_gradients_equal_backward_and_pytorch():
     assert len(steps) == steps[0].stepper.total  # every node visited once
 
 
+def test_stepper_runs_tensor_hooks_as_backward_does():
+    """Hooks on a shared leaf (x feeds two ops: its hook sees the summed gradient once) and on an
+    intermediate tensor change the stepped gradients exactly as they change backward()'s."""
+    def run(step):
+        leaves, hidden, loss = mlp_loss()
+        seen = []
+        leaves[0].register_hook(lambda g: seen.append(g.data.copy()) or g * 3.0)
+        hidden.register_hook(lambda g: g * -2.0)
+        if step:
+            ag.BackwardStepper(loss).run()
+        else:
+            loss.backward()
+        return [t.grad.data for t in leaves], seen
+    stepped, seen_stepped = run(step=True)
+    expected, seen_expected = run(step=False)
+    for mine, theirs in zip(stepped, expected):
+        np.testing.assert_allclose(mine, theirs, rtol=1e-12, atol=1e-14)
+    assert len(seen_stepped) == len(seen_expected) == 1
+    np.testing.assert_allclose(seen_stepped[0], seen_expected[0], rtol=1e-12)
+    leaves, _, loss = mlp_loss()
+    loss.backward()
+    assert not np.allclose(stepped[0], leaves[0].grad.data)  # the hooks did change something
+
+
 def test_intermediate_grads_are_kept_like_retain_grads():
     _, hidden, loss = mlp_loss()
     ag.BackwardStepper(loss).run()

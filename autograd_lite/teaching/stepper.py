@@ -23,7 +23,8 @@ from __future__ import annotations
 import io
 import os
 
-from ..autodiff import _accumulate_leaf, _root_gradient, _zeros_like_output, topological_order
+from ..autodiff import (_accumulate_leaf, _apply_hooks, _root_gradient, _zeros_like_output,
+                        topological_order)
 from ..function import no_grad
 from ..tensor import Tensor
 from .draw import DrawOptions, render_items
@@ -89,6 +90,7 @@ class BackwardStepper:
         self._uses_left = {id(t.tensor): len(t.consumers) for t in self.items.tensors.values()}
         self._initial = dict(self._shown)
         self._owned = set()
+        self._held = {}  # id(leaf) -> (leaf, summed gradient) for leaves with hooks
         self._iterator = self._run()
 
     @property
@@ -130,6 +132,9 @@ class BackwardStepper:
             if grads is None or all(g is None for g in grads):
                 continue
             grads = [g if g is not None else _zeros_like_output(node, i) for i, g in enumerate(grads)]
+            for index, hooks in (node._tensor_hooks or {}).items():  # as backward() runs them
+                if hooks:
+                    grads[index] = _apply_hooks(hooks, grads[index])
             with no_grad():
                 in_grads = node.backward(node, *grads)
             if type(in_grads) is not tuple:
@@ -168,6 +173,11 @@ class BackwardStepper:
                                 dict(self._shown))
             self.steps.append(step)
             yield step
+        for leaf, grad in self._held.values():  # hooked leaves: their hooks see the summed gradient
+            grad = _apply_hooks(leaf._backward_hooks, grad)
+            self._owned.add(id(grad.data))  # a hook may have kept it: the leaf keeps a copy
+            _accumulate_leaf(leaf, grad, False, self._owned)
+        self._held.clear()
 
     def _line(self, node, op, position, names, upstream, grad, inp, loss):
         line = chain_rule_line(node, op.title, position, names, upstream, grad, loss,
@@ -189,6 +199,9 @@ class BackwardStepper:
             slots = self._pending.setdefault(ctx, [None] * len(ctx.outputs))
             index = inp._out_index
             slots[index] = grad if slots[index] is None else slots[index] + grad
+        elif inp._backward_hooks:
+            held = self._held.get(id(inp))
+            self._held[id(inp)] = (inp, grad if held is None else held[1] + grad)
         else:
             _accumulate_leaf(inp, grad, False, self._owned)
 
