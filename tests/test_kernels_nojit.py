@@ -20,9 +20,10 @@ SCRIPT = textwrap.dedent("""
         b = rng.standard_normal((5, 35)).astype(dtype)
         np.testing.assert_allclose(matmul_numba.matmul(a, b), a @ b, rtol=tol, atol=tol)
         np.testing.assert_allclose(matmul_numba.matmul(b.T, a.T), b.T @ a.T, rtol=tol, atol=tol)
-        x = rng.standard_normal((2, 2, 5, 4)).astype(dtype)
-        w = rng.standard_normal((3, 2, 3, 2)).astype(dtype)
-        for stride, padding in (((1, 1), (0, 0)), ((2, 1), (1, 1))):
+        x = rng.standard_normal((2, 4, 5, 4)).astype(dtype)
+        w = rng.standard_normal((3, 4, 3, 2)).astype(dtype)
+        for stride, padding, channels in (((1, 1), (0, 0), 4), ((2, 1), (1, 1), 2)):
+            x, w = x[:, :channels], w[:, :channels]  # K = 24: pixel-major forward; K = 12: shallow
             y = conv.conv2d_forward(x, w, stride, padding)
             np.testing.assert_allclose(y, reference.conv2d_forward(x, w, stride, padding),
                                        rtol=tol, atol=tol)
