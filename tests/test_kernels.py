@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from autograd_lite import kernels
-from autograd_lite.kernels import conv, elementwise, matmul_numba as matmul, pool, reference
+from autograd_lite.kernels import (conv, conv_input, conv_input_cols, elementwise,
+                                   matmul_numba as matmul, pool, reference)
 
 FEW = settings(max_examples=25, deadline=None)
 DTYPES = st.sampled_from([np.float32, np.float64])
@@ -91,8 +92,11 @@ def test_conv_kernels_equal_reference(data, dtype, geometry, images, channels, o
     grad = layout(rng.standard_normal(expected.shape).astype(dtype), data.draw)
     close(conv.conv2d_weight_grad(x, grad, weight.shape, stride, padding),
           reference.conv2d_weight_grad(x, grad, weight.shape, stride, padding), dtype, 30)
-    close(conv.conv2d_input_grad(grad, weight, x.shape, stride, padding),
-          reference.conv2d_input_grad(grad, weight, x.shape, stride, padding), dtype, 30)
+    expected_dx = reference.conv2d_input_grad(grad, weight, x.shape, stride, padding)
+    close(conv.conv2d_input_grad(grad, weight, x.shape, stride, padding), expected_dx, dtype, 30)
+    for path in (conv_input.input_grad, conv_input_cols.input_grad):  # both, whatever dispatch picks
+        close(path(np.ascontiguousarray(grad), np.ascontiguousarray(weight), x.shape, stride,
+                   padding, 7, 2), expected_dx, dtype, 30)    # depth panels of 7 output channels
     close(conv.conv2d_bias_grad(grad), reference.conv2d_bias_grad(grad), dtype, 10)
 
 
@@ -113,6 +117,7 @@ def test_bias_grad_keeps_inf_and_nan_and_empty_batches():
     ((64, 32, 13, 13), (64, 32, 3, 3), (1, 1), (0, 0)),   # the course CNN's second layer
     ((5, 1, 28, 28), (32, 1, 3, 3), (1, 1), (0, 0)),      # its first layer (shallow forward)
     ((3, 2, 17, 9), (11, 2, 2, 3), (2, 1), (1, 2)),       # K = 12: shallow, strided, padded
+    ((4, 3, 20, 21), (40, 3, 5, 5), (2, 2), (2, 2)),      # 3 channels: input grad via im2col
 ])
 def test_conv_kernels_on_large_shapes(dtype, shape, weight_shape, stride, padding):
     rng = np.random.default_rng(2)

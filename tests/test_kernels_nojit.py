@@ -9,7 +9,7 @@ SCRIPT = textwrap.dedent("""
     import numpy as np
     import numba
     assert numba.config.DISABLE_JIT
-    from autograd_lite.kernels import conv, elementwise, matmul_numba, pool, reference
+    from autograd_lite.kernels import conv, conv_input, elementwise, matmul_numba, pool, reference
     from autograd_lite.kernels.gemm import micro_kernel
     assert not hasattr(micro_kernel, "py_func"), "the kernels were compiled"
     rng = np.random.default_rng(0)
@@ -36,7 +36,10 @@ SCRIPT = textwrap.dedent("""
                                        rtol=tol, atol=tol)
             np.testing.assert_allclose(conv.conv2d_bias_grad(g), reference.conv2d_bias_grad(g),
                                        rtol=tol, atol=tol)
-            checked += 4
+            np.testing.assert_allclose(  # the per-tap kernel (dispatch picks im2col for few channels)
+                conv_input.input_grad(g, np.ascontiguousarray(w), x.shape, stride, padding, 3, 2),
+                reference.conv2d_input_grad(g, w, x.shape, stride, padding), rtol=tol, atol=tol)
+            checked += 5
         out, argmax = pool.max_pool2d_forward(x, (2, 2), (1, 2), (1, 1))
         ref_out, ref_argmax = reference.max_pool2d_forward(x, (2, 2), (1, 2), (1, 1))
         np.testing.assert_array_equal(out, ref_out)
@@ -66,4 +69,4 @@ def test_kernels_equal_references_with_jit_disabled():
     result = subprocess.run([sys.executable, "-c", SCRIPT], env=env, cwd=root, capture_output=True,
                             text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "checked 28" in result.stdout
+    assert "checked 32" in result.stdout

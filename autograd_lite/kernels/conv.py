@@ -14,7 +14,8 @@ offset(c, a, b) = c Hp Wp + a Wp + b and position(i, j) = i sH Wp + j sW (``shif
 per depth step). So the forward reads 8 pixels' rows in place (A) against the packed filter (B) and
 the weight gradient reads 8 (c, a, b) rows in place against packed g^T. The input gradient
 (``conv_input``) is one GEMM per filter tap, g^T @ W[:, :, a, b], whose tile rows are added straight
-into a pixel-major padded image (col2im fused; any stride). Per worker, for each of its images n:
+into a pixel-major padded image (col2im fused; any stride); inputs with few channels (C <= NR/4)
+take ``conv_input_cols`` instead. Per worker, for each of its images n:
 
     forward:      x_pad = pad(x[n]);  T (P x C_out) = cols^T @ Wp;  out[n] = T^T + bias
     weight grad:  x_pad = pad(x[n]);  partial_dW^T += cols @ pack(g[n]^T)   (summed over workers)
@@ -30,6 +31,7 @@ import numpy as np
 from numba import get_num_threads, njit, prange
 
 from .conv_input import input_grad
+from .conv_input_cols import input_grad as input_grad_cols
 from .conv_shallow import SHALLOW_MAX_DEPTH, forward as shallow_forward
 from .gemm import MR, matrix_rows, micro_kernel, pack_b, packed_size, panel_depth, tile
 from .im2col import pad_into, pixel_positions, shift_offsets
@@ -235,9 +237,12 @@ def conv2d_bias_grad(grad):
 
 
 def conv2d_input_grad(grad, weight, input_shape, stride, padding):
-    """dx (N, C, H, W) = col2im(W^T g_n) for each image (``conv_input``: one GEMM per tap)."""
+    """dx (N, C, H, W) = col2im(W^T g_n) for each image: one GEMM per tap (``conv_input``), or for
+    inputs with few channels a GEMM into im2col's matrix and a col2im pass (``conv_input_cols``)."""
     weight = np.ascontiguousarray(weight)
     grad = np.ascontiguousarray(grad, dtype=weight.dtype)
-    out_channels = weight.shape[0]
-    return input_grad(grad, weight, tuple(input_shape), tuple(stride), tuple(padding),
-                      panel_depth(out_channels), min(get_num_threads(), input_shape[0]))
+    out_channels, channels = weight.shape[:2]
+    nr = 2 * (64 // weight.itemsize)
+    kernel = input_grad_cols if channels <= nr // 4 else input_grad
+    return kernel(grad, weight, tuple(input_shape), tuple(stride), tuple(padding),
+                  panel_depth(out_channels), min(get_num_threads(), input_shape[0]))
