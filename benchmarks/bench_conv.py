@@ -8,9 +8,14 @@ blocks separated by a short pause (idle thread pools spin for a while after thei
 the same number of threads (default: all cores) and the same malloc settings (one process); the
 script prints medians and ratios to PyTorch (<= 1.0: at least as fast).
 
+``--per-kernel`` also times the three array kernels alone (forward with bias, input gradient,
+weight gradient with the bias gradient) against PyTorch's ``convolution`` and
+``convolution_backward`` on the same arrays.
+
 Run from the repository root:
     python benchmarks/bench_conv.py [--batch 64] [--in-channels 32] [--out-channels 64]
-                                    [--size 13] [--kernel 3] [--rounds 9] [--threads 2]
+                                    [--size 13] [--kernel 3] [--stride 1] [--padding 0]
+                                    [--rounds 9] [--threads 2] [--per-kernel]
 """
 from __future__ import annotations
 
@@ -34,11 +39,14 @@ from autograd_lite.ops.conv import conv2d  # noqa: E402
 PAUSE = 0.15
 
 
+STRIDE, PADDING = 1, 0
+
+
 def ours(x_np, w_np, b_np, g_np, backward):
     x = ag.Tensor(x_np, requires_grad=backward)
     w = ag.Tensor(w_np, requires_grad=backward)
     b = ag.Tensor(b_np, requires_grad=backward)
-    out = conv2d(x, w, b)
+    out = conv2d(x, w, b, STRIDE, PADDING)
     if backward:
         out.backward(ag.Tensor(g_np))
     return out
@@ -48,7 +56,7 @@ def theirs(x_np, w_np, b_np, g_np, backward):
     x = torch.from_numpy(x_np).requires_grad_(backward)
     w = torch.from_numpy(w_np).requires_grad_(backward)
     b = torch.from_numpy(b_np).requires_grad_(backward)
-    out = F.conv2d(x, w, b)
+    out = F.conv2d(x, w, b, STRIDE, PADDING)
     if backward:
         out.backward(torch.from_numpy(g_np))
     return out
@@ -87,8 +95,13 @@ def main():
     parser.add_argument("--kernel", type=int, default=3)
     parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--reps", type=int, default=10)
+    parser.add_argument("--stride", type=int, default=1)
+    parser.add_argument("--padding", type=int, default=0)
     parser.add_argument("--threads", type=int, default=numba.config.NUMBA_NUM_THREADS)
+    parser.add_argument("--per-kernel", action="store_true")
     args = parser.parse_args()
+    global STRIDE, PADDING
+    STRIDE, PADDING = args.stride, args.padding
     numba.set_num_threads(args.threads)
     torch.set_num_threads(args.threads)
     rng = np.random.default_rng(0)
@@ -96,7 +109,7 @@ def main():
     w = rng.standard_normal((args.out_channels, args.in_channels, args.kernel, args.kernel),
                             dtype=np.float32) * 0.1
     b = rng.standard_normal(args.out_channels, dtype=np.float32)
-    out_size = args.size - args.kernel + 1
+    out_size = (args.size + 2 * args.padding - args.kernel) // args.stride + 1
     g = rng.standard_normal((args.batch, args.out_channels, out_size, out_size), dtype=np.float32)
     np.testing.assert_allclose(ours(x, w, b, g, False).data, theirs(x, w, b, g, False).detach(),
                                rtol=1e-3, atol=1e-3)
@@ -111,6 +124,36 @@ def main():
     for name in contenders:
         print(f"{name:<24} {forward[name] * 1e3:11.2f} {forward[name] / forward['pytorch']:6.2f} "
               f"{both[name] * 1e3:11.2f} {both[name] / both['pytorch']:6.2f}")
+    if args.per_kernel:
+        per_kernel(x, w, b, g, args.rounds, args.reps)
+
+
+def per_kernel(x, w, b, g, rounds, reps):
+    """The array kernels alone, each against PyTorch's ATen call for the same result."""
+    stride, padding = (STRIDE, STRIDE), (PADDING, PADDING)
+    tx, tw, tb, tg = (torch.from_numpy(a) for a in (x, w, b, g))
+    aten = torch.ops.aten.convolution_backward
+    pairs = {
+        "forward (+ bias)": (
+            lambda: kernels.conv2d_forward(x, w, stride, padding, b),
+            lambda: torch.convolution(tx, tw, tb, stride, padding, (1, 1), False, (0, 0), 1)),
+        "input gradient": (
+            lambda: kernels.conv2d_input_grad(g, w, x.shape, stride, padding),
+            lambda: aten(tg, tx, tw, [w.shape[0]], stride, padding, (1, 1), False, (0, 0), 1,
+                         (True, False, False))),
+        "weight + bias gradient": (
+            lambda: (kernels.conv2d_weight_grad(x, g, w.shape, stride, padding),
+                     kernels.conv2d_bias_grad(g)),
+            lambda: aten(tg, tx, tw, [w.shape[0]], stride, padding, (1, 1), False, (0, 0), 1,
+                         (False, True, True))),
+    }
+    contenders = {f"{label}|{who}": fn for label, fns in pairs.items()
+                  for who, fn in zip(("ours", "pytorch"), fns)}
+    times = median_times({k: (lambda f=f: f()) for k, f in contenders.items()}, (), rounds, reps)
+    print(f"\n{'kernel alone':<24} {'ours ms':>11} {'pytorch ms':>11} {'ratio':>6}")
+    for label in pairs:
+        mine, theirs = times[f"{label}|ours"], times[f"{label}|pytorch"]
+        print(f"{label:<24} {mine * 1e3:11.2f} {theirs * 1e3:11.2f} {mine / theirs:6.2f}")
 
 
 if __name__ == "__main__":
