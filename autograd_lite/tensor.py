@@ -183,7 +183,7 @@ class Tensor:
         run in registration order, each on the previous one's result; they should not modify ``grad``
         in place. With ``create_graph=True`` the hook sees a differentiable gradient. Returns a handle
         whose ``remove()`` unregisters the hook. Example (teaching): ``h.register_hook(print)``."""
-        return _autodiff.register_hook(self, hook)
+        return _hooks.register_hook(self, hook)
 
     # ----------------------------------------------------------------- conversions
     def to(self, *args, dtype=None, device=None, non_blocking=False):
@@ -447,6 +447,7 @@ _function.Tensor = Tensor
 from . import ops  # noqa: E402  (the ops need the Tensor class)
 from .ops import composite  # noqa: E402
 from . import autodiff as _autodiff  # noqa: E402
+from . import hooks as _hooks  # noqa: E402
 from . import tensor_inplace  # noqa: E402,F401  (adds the in-place methods to Tensor)
 
 _Add, _Sub, _Mul, _Div, _Pow, _Neg = (ops.Add.apply, ops.Sub.apply, ops.Mul.apply, ops.Div.apply,

@@ -23,8 +23,8 @@ from __future__ import annotations
 import io
 import os
 
-from ..autodiff import (_accumulate_leaf, _apply_hooks, _root_gradient, _zeros_like_output,
-                        topological_order)
+from ..autodiff import _accumulate_leaf, _root_gradient, _zeros_like_output, topological_order
+from ..hooks import _apply_hooks
 from ..function import no_grad
 from ..tensor import Tensor
 from .draw import DrawOptions, render_items
