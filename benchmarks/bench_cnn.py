@@ -34,6 +34,8 @@ ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 sys.path.insert(0, ROOT)
 BATCH, PAUSE = 64, 0.15
 
+from _timing import training_step  # noqa: E402  (standard library imports only)
+
 
 def load_images(data_dir):
     """(images (N, 1, 28, 28) float32 in [0, 1], labels int64, where they came from)."""
@@ -63,16 +65,6 @@ def torch_model():
                           tnn.ReLU(), tnn.Linear(64, 10))
 
 
-def make_step(model, optimizer, criterion):
-    def step(x, y):
-        optimizer.zero_grad()
-        loss = criterion(model(x), y)
-        loss.backward()
-        optimizer.step()
-        return loss
-    return step
-
-
 def startup_child():
     """Runs in a fresh process: import, build, one training step; prints the timings."""
     import numpy as np
@@ -81,7 +73,7 @@ def startup_child():
     import optim
     imported = time.perf_counter()
     model = our_model()
-    step = make_step(model, optim.Adam(model.parameters(), lr=1e-3), nn.CrossEntropyLoss())
+    step = training_step(model, optim.Adam(model.parameters(), lr=1e-3), nn.CrossEntropyLoss())
     rng = np.random.default_rng(0)
     step(ag.Tensor(rng.random((BATCH, 1, 28, 28), dtype=np.float32)), rng.integers(0, 10, BATCH))
     done = time.perf_counter()
@@ -125,8 +117,8 @@ def main():
     images, labels, source = load_images(args.data_dir)
     ours, theirs = our_model(), torch_model()
     ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
-    ours_step = make_step(ours, optim.Adam(ours.parameters(), lr=1e-3), nn.CrossEntropyLoss())
-    theirs_step = make_step(theirs, torch.optim.Adam(theirs.parameters(), lr=1e-3),
+    ours_step = training_step(ours, optim.Adam(ours.parameters(), lr=1e-3), nn.CrossEntropyLoss())
+    theirs_step = training_step(theirs, torch.optim.Adam(theirs.parameters(), lr=1e-3),
                             torch.nn.CrossEntropyLoss())
     count = len(images) // BATCH
     ours_data = [(ag.Tensor(images[i * BATCH:(i + 1) * BATCH]), labels[i * BATCH:(i + 1) * BATCH])
