@@ -33,7 +33,8 @@ from numba import get_num_threads, njit, prange
 from .conv_input import input_grad
 from .conv_input_cols import input_grad as input_grad_cols
 from .conv_shallow import SHALLOW_MAX_DEPTH, forward as shallow_forward
-from .gemm import MR, matrix_rows, micro_kernel, pack_b, packed_size, panel_depth, tile
+from .gemm import (MR, matrix_rows, micro_kernel, pack_b, packed_size, panel_depth, shifted_rows,
+                   tile)
 from .im2col import pad_into, pixel_positions, shift_offsets
 from .simd import lanes_of
 
@@ -147,17 +148,6 @@ def _channel_sum(grad, out, images, channels, positions):
                 row += grad[np.uint64(start + p)]
             total += row
         out[c] = total
-
-
-@njit(cache=True)
-def shifted_rows(offsets, first, shift):
-    """(offsets[first + r] + shift for r < 8), rows past the end repeating the last one (a partial
-    tile never writes them; reading them must stay in bounds)."""
-    last = offsets.size - 1
-    return (offsets[first] + shift, offsets[min(first + 1, last)] + shift,
-            offsets[min(first + 2, last)] + shift, offsets[min(first + 3, last)] + shift,
-            offsets[min(first + 4, last)] + shift, offsets[min(first + 5, last)] + shift,
-            offsets[min(first + 6, last)] + shift, offsets[min(first + 7, last)] + shift)
 
 
 def pack_weight_columns(weight_flat, patch, out_channels, panel):

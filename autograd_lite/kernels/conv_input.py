@@ -28,25 +28,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from .gemm import MR, micro_kernel, pack_b, packed_size
+from .gemm import MR, micro_kernel, pack_b, packed_size, shifted_rows
+from .im2col import pixel_positions
 
 BLOCK = 4   # tiles (of 8 pixels) that share each tap's packed weights: 10% faster than 1
-
-
-@njit(cache=True)
-def pixel_rows(out_h, out_w, stride_h, stride_w, padded_w):
-    """rows[i OW + j] = i sH Wp + j sW: the padded pixel output pixel (i, j) lands on for tap (0, 0)."""
-    rows = np.empty(out_h * out_w, dtype=np.int64)
-    for i in range(out_h):
-        for j in range(out_w):
-            rows[i * out_w + j] = i * stride_h * padded_w + j * stride_w
-    return rows
-
-
-@njit(cache=True)
-def _eight(values, shift):
-    return (values[0] + shift, values[1] + shift, values[2] + shift, values[3] + shift,
-            values[4] + shift, values[5] + shift, values[6] + shift, values[7] + shift)
 
 
 @njit(parallel=True, fastmath=True, cache=True)
@@ -54,16 +39,16 @@ def _input_grad(grad, packed_w, out, images, channels, height, width, out_channe
                 kernel_w, stride_h, stride_w, pad_h, pad_w, out_h, out_w, panel, nr, workers):
     """Blocks of ``BLOCK`` tiles of 8 consecutive pixels of the worker's images (a tile may end one
     image and start the next, or several small ones): image n accumulates in area n % ring of acc,
-    where ring is large enough that no block touches two images sharing an area; one more area takes the rows past
-    the last pixel. An image is cropped into ``out`` (and its area cleared) once its last pixel is
-    done."""
+    where ring is large enough that no block touches two images sharing an area; one more area
+    takes the rows past the last pixel. An image is cropped into ``out`` (and its area cleared) once
+    its last pixel is done."""
     padded_h, padded_w = height + 2 * pad_h, width + 2 * pad_w
     positions, plane = out_h * out_w, padded_h * padded_w
     slivers = -(-channels // nr)
     acc_cols = slivers * nr
     area = plane * acc_cols
     ring = BLOCK * MR // positions + 2
-    rows = pixel_rows(out_h, out_w, stride_h, stride_w, padded_w)
+    rows = pixel_positions(out_h, out_w, stride_h, stride_w, padded_w)  # pixel (i, j), tap (0, 0)
     steps = np.arange(out_channels) * positions          # depth step o: the next channel of g
     tap_size = slivers * nr * out_channels               # packed elements of one tap
     for worker in prange(workers):
@@ -89,10 +74,10 @@ def _input_grad(grad, packed_w, out, images, channels, height, width, out_channe
                         at = tap * tap_size + slivers * nr * k0
                         for jb in range(slivers):
                             for t in range(tiles):  # the tap's packed slivers stay in L1
-                                micro_kernel(grad, _eight(reads[t * MR:], 0),
+                                micro_kernel(grad, shifted_rows(reads, t * MR, 0),
                                              steps[k0:k0 + part], packed_w, at + jb * part * nr,
-                                             nr, part, acc, _eight(writes[t * MR:], shift + jb * nr),
-                                             True)
+                                             nr, part, acc,
+                                             shifted_rows(writes, t * MR, shift + jb * nr), True)
             while done < stop_image and (done + 1) * positions <= block + tiles * MR:
                 _crop(acc, (done % ring) * area, acc_cols, out, done * channels * height * width,
                       channels, height, width, pad_h, pad_w)

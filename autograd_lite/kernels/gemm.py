@@ -102,6 +102,17 @@ def matrix_rows(start, stride):
 
 
 @njit(cache=True)
+def shifted_rows(offsets, first, shift):
+    """(offsets[first + r] + shift for r < 8), rows past the end repeating the last one (a partial
+    tile never writes them; reading them must stay in bounds)."""
+    last = offsets.size - 1
+    return (offsets[first] + shift, offsets[min(first + 1, last)] + shift,
+            offsets[min(first + 2, last)] + shift, offsets[min(first + 3, last)] + shift,
+            offsets[min(first + 4, last)] + shift, offsets[min(first + 5, last)] + shift,
+            offsets[min(first + 6, last)] + shift, offsets[min(first + 7, last)] + shift)
+
+
+@njit(cache=True)
 def sliver_rows(start):
     """a_rows of a packed A sliver that starts at ``start``."""
     return (start, start + 1, start + 2, start + 3, start + 4, start + 5, start + 6, start + 7)
