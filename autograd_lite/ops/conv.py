@@ -35,7 +35,6 @@ _make = Tensor._make
 class Conv2d(Function):
     """y = conv(x, w) + b; grads: x <- Conv2dInputGrad(g, w), w <- Conv2dWeightGrad(x, g),
     b <- sum of g over (N, OH, OW)."""
-    _fresh_gradients = True  # backward returns arrays it just made: leaves keep them
 
     @staticmethod
     def forward(ctx, x, weight, bias, stride, padding):
@@ -63,7 +62,6 @@ class Conv2dInputGrad(Function):
 
     For L = <h, z> = <conv(h, w), g>:  dL/dg = conv(h, w),  dL/dw = Conv2dWeightGrad(h, g).
     """
-    _fresh_gradients = True  # backward returns arrays it just made: leaves keep them
 
     @staticmethod
     def forward(ctx, grad, weight, input_shape, stride, padding):
@@ -86,7 +84,6 @@ class Conv2dWeightGrad(Function):
 
     For L = <h, z> = <conv(x, h), g>:  dL/dx = Conv2dInputGrad(g, h),  dL/dg = conv(x, h).
     """
-    _fresh_gradients = True  # backward returns arrays it just made: leaves keep them
 
     @staticmethod
     def forward(ctx, x, grad, weight_shape, stride, padding):
@@ -106,7 +103,6 @@ class Conv2dWeightGrad(Function):
 
 class Conv2dBiasGrad(Function):
     """z[o] = sum over (n, i, j) of g[n, o, i, j] (dL/db). Adjoint: h broadcast over (N, OH, OW)."""
-    _fresh_gradients = True  # backward returns arrays it just made: leaves keep them
 
     @staticmethod
     def forward(ctx, grad):
@@ -121,7 +117,6 @@ class Conv2dBiasGrad(Function):
 # ----------------------------------------------------------------------------- pooling
 class MaxPool2d(Function):
     """y = max over each window (padding is -inf); grad x <- MaxPoolScatter(g) at the argmax."""
-    _fresh_gradients = True  # backward returns arrays it just made: leaves keep them
 
     @staticmethod
     def forward(ctx, x, kernel, stride, padding):
@@ -136,7 +131,6 @@ class MaxPool2d(Function):
 
 class MaxPoolScatter(Function):
     """z = zeros(input_shape); z.plane[argmax] += g. Adjoint: gather at argmax."""
-    _fresh_gradients = True  # backward returns arrays it just made: leaves keep them
 
     @staticmethod
     def forward(ctx, grad, argmax, input_shape):
@@ -150,7 +144,6 @@ class MaxPoolScatter(Function):
 
 class MaxPoolGather(Function):
     """z = values.plane[argmax] (the shape of argmax). Adjoint: scatter-add at argmax."""
-    _fresh_gradients = True  # backward returns arrays it just made: leaves keep them
 
     @staticmethod
     def forward(ctx, values, argmax):
@@ -164,7 +157,6 @@ class MaxPoolGather(Function):
 
 class AvgPool2d(Function):
     """y = mean over each window, zero padding counted (count_include_pad=True). Linear in x."""
-    _fresh_gradients = True  # backward returns arrays it just made: leaves keep them
 
     @staticmethod
     def forward(ctx, x, kernel, stride, padding):
@@ -179,7 +171,6 @@ class AvgPool2d(Function):
 
 class AvgPoolBackward(Function):
     """z = spread g / (kH kW) over each window. Adjoint: average pooling."""
-    _fresh_gradients = True  # backward returns arrays it just made: leaves keep them
 
     @staticmethod
     def forward(ctx, grad, input_shape, kernel, stride, padding):
@@ -189,6 +180,14 @@ class AvgPoolBackward(Function):
     @staticmethod
     def backward(ctx, h):
         return AvgPool2d.apply(h, ctx.kernel, ctx.stride, ctx.padding), None, None, None, None
+
+
+# Their backward formulas return arrays the kernels just made, never a saved tensor, so a leaf may
+# keep them as .grad without a copy (see Function._fresh_gradients and ops/__init__.py).
+for _function in (Conv2d, Conv2dInputGrad, Conv2dWeightGrad, Conv2dBiasGrad, MaxPool2d,
+                  MaxPoolScatter, MaxPoolGather, AvgPool2d, AvgPoolBackward):
+    _function._fresh_gradients = True
+del _function
 
 
 # ----------------------------------------------------------------------------- public functions
