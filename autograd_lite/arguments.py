@@ -12,7 +12,7 @@ def to_array(data, dtype):
     """The ndarray behind a Tensor made from ``data``: NumPy arrays keep their dtype (and memory),
     Python floats become float32 and ints int64, as in PyTorch; Tensors inside lists are read
     through ``__array__``."""
-    data = getattr(data, "data", data) if not isinstance(data, (np.ndarray, np.generic, list, tuple)) \
+    data = getattr(data, "_data", data) if not isinstance(data, (np.ndarray, np.generic, list, tuple)) \
         else data  # a Tensor: its array
     if isinstance(data, (np.ndarray, np.generic)):
         array = np.asarray(data)

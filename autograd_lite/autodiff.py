@@ -67,7 +67,7 @@ def _root_gradient(tensor, gradient):
             f"a tensor of shape {tensor.shape} that no input with requires_grad=True contributed to "
             "(or that was computed under no_grad()).")
     if gradient is None:
-        data = tensor.data
+        data = tensor._data
         if data.size != 1:
             raise RuntimeError(
                 f"grad can be implicitly created only for scalar outputs, but the output has shape "
@@ -106,7 +106,7 @@ def run_backward(roots, gradients, retain_graph, create_graph, targets=None):
     for root, gradient in zip(roots, gradients):
         grad = _root_gradient(root, gradient)
         if gradient is not None:
-            handed.add(id(grad.data))
+            handed.add(id(grad._data))
         node = root._ctx
         if node is None:
             if root._backward_hooks is not None:
@@ -141,7 +141,7 @@ def run_backward(roots, gradients, retain_graph, create_graph, targets=None):
                 if useful is None or node in useful:
                     in_grads = _call_backward(node, grads)
                     if not node._fresh_gradients:
-                        handed.update([id(g.data) for g in in_grads if isinstance(g, Tensor)])
+                        handed.update([id(g._data) for g in in_grads if isinstance(g, Tensor)])
                     if not retain_graph:
                         node._saved = None
             if in_grads is None:  # nothing flows on, but the producers are one consumer closer
@@ -159,14 +159,14 @@ def run_backward(roots, gradients, retain_graph, create_graph, targets=None):
                 if grad is not None:
                     if grad.__class__ is not Tensor:
                         grad = _as_gradient(node, grad)
-                    data, expected = grad.data, inp.data
+                    data, expected = grad._data, inp._data
                     if data.shape != expected.shape:
                         raise RuntimeError(
                             f"{node.name()}.backward returned a gradient of shape {grad.shape} for "
                             f"an input of shape {inp.shape}")
                     if data.dtype is not expected.dtype and data.dtype != expected.dtype:
                         grad = grad.to(expected.dtype)
-                        data = grad.data
+                        data = grad._data
                     if parent is not None:
                         slots = pending.get(parent)
                         if slots is None:
@@ -190,7 +190,7 @@ def run_backward(roots, gradients, retain_graph, create_graph, targets=None):
         for leaf, grad in hooked_leaves.values():
             if accumulate or id(leaf) in leaf_targets:  # ag.grad runs only its targets' hooks
                 grad = _apply_hooks(leaf._backward_hooks, grad)
-                handed.add(id(grad.data))  # a hook may have kept it: the leaf keeps a copy
+                handed.add(id(grad._data))  # a hook may have kept it: the leaf keeps a copy
                 _deliver_to_leaf(leaf, grad, accumulate, create_graph, handed, leaf_targets, captured)
     finally:
         _GradMode.enabled = previous_mode
@@ -262,18 +262,18 @@ def _deliver_to_leaf(leaf, grad, accumulate, create_graph, handed, leaf_targets,
         if leaf.grad is not None:
             leaf.grad = leaf.grad + grad
             return
-        if id(grad.data) in handed:
+        if id(grad._data) in handed:
             grad = grad.clone()
-        handed.add(id(grad.data))
+        handed.add(id(grad._data))
         leaf.grad = grad
         return
-    data = grad.data
+    data = grad._data
     current = leaf.grad
     if current is not None:
-        if id(current.data) in handed or not current.data.flags.writeable:
-            current.data = current.data + data  # may be shared with gradients still in flight
+        if id(current._data) in handed or not current._data.flags.writeable:
+            current._data = current._data + data  # may be shared with gradients still in flight
         else:
-            current.data += data  # in place, like PyTorch: the leaf owns its .grad
+            current._data += data  # in place, like PyTorch: the leaf owns its .grad
         return
     # The leaf will own this array (optimizers modify .grad in place), so it is kept without a copy
     # only when a built-in backward just created it and nobody else got it in this pass.
@@ -294,7 +294,7 @@ def _capture_node_grads(node, grads, node_targets, captured, create_graph):
             out = node.outputs[index]()
             if out is not None and (retain_all or out._retains_grad):
                 if not create_graph:
-                    grad = Tensor._make(grad.data.copy())  # never shared with a leaf's .grad
+                    grad = Tensor._make(grad._data.copy())  # never shared with a leaf's .grad
                 out.grad = grad if out.grad is None or retain_all else out.grad + grad
 
 
@@ -302,17 +302,17 @@ def _zeros_like_output(node, index):
     out = node.outputs[index]()
     if out is None:
         raise RuntimeError(f"{node.name()}: output {index} was freed before backward reached it")
-    return Tensor._make(np.zeros_like(out.data))
+    return Tensor._make(np.zeros_like(out._data))
 
 
 def _check_backward(node, grads, in_grads):
-    if not all(np.isfinite(g.data).all() for g in grads if g is not None):
+    if not all(np.isfinite(g._data).all() for g in grads if g is not None):
         return  # the NaN/Inf came from further down the graph: that node reports it
     for position, grad in enumerate(in_grads):
-        if isinstance(grad, Tensor) and grad.data.dtype.kind == "f" and not np.isfinite(grad.data).all():
+        if isinstance(grad, Tensor) and grad._data.dtype.kind == "f" and not np.isfinite(grad._data).all():
             where = "".join(node.created_at) if node.created_at else "(created outside detect_anomaly)\n"
             raise FloatingPointError(
-                f"detect_anomaly: backward of {node.name()} returned {_count_bad(grad.data)} in the "
+                f"detect_anomaly: backward of {node.name()} returned {_count_bad(grad._data)} in the "
                 f"gradient of its input {position} (shape {grad.shape}) from finite output gradients. "
                 f"The forward {node.name()} was created here:\n{where}")
 

@@ -21,8 +21,8 @@ def _make(array, requires_grad):
 def tensor(data, dtype=None, requires_grad=False):
     """Copy ``data`` (numbers, nested lists, an array or a Tensor) into a new leaf tensor."""
     t = Tensor(data, requires_grad=requires_grad, dtype=dtype)
-    if isinstance(data, (np.ndarray, Tensor)) and t.data is (data.data if isinstance(data, Tensor) else data):
-        t.data = t.data.copy()
+    if isinstance(data, (np.ndarray, Tensor)) and t._data is (data._data if isinstance(data, Tensor) else data):
+        t._data = t._data.copy()
         t._version_counter = [0]  # its own memory now
     return t
 

@@ -43,7 +43,7 @@ def as_dtype(dtype):
 def _operand_kind(x):
     """(priority, dtype): 0 for tensors/arrays with dims, 1 for 0-d ones, 2 for Python numbers and
     NumPy scalars (which PyTorch treats like Python numbers)."""
-    data = x if isinstance(x, (bool, int, float, np.generic, np.ndarray)) else x.data  # a Tensor
+    data = x if isinstance(x, (bool, int, float, np.generic, np.ndarray)) else x._data  # a Tensor
     if isinstance(data, np.ndarray):
         return (0 if data.ndim else 1), data.dtype
     if isinstance(data, np.generic):

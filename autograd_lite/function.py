@@ -129,17 +129,17 @@ class _SavedOutput:
     data and linked to the same node is rebuilt (what PyTorch's SavedVariable does), so
     ``create_graph=True`` still differentiates through it.
     """
-    __slots__ = ("ref", "data", "index", "counter", "version")
+    __slots__ = ("ref", "_data", "index", "counter", "version")
 
     def __init__(self, tensor, index):
-        self.ref, self.data, self.index = weakref.ref(tensor), tensor.data, index
+        self.ref, self._data, self.index = weakref.ref(tensor), tensor._data, index
         self.counter = tensor._version_counter  # shared with views of the output
         self.version = self.counter[0]
 
     def unpack(self, node):
         tensor = self.ref()
         if tensor is None:
-            tensor = Tensor._make(self.data)
+            tensor = Tensor._make(self._data)
             tensor._ctx, tensor._out_index, tensor.requires_grad = node, self.index, True
             tensor._version_counter = self.counter
         if self.counter[0] != self.version:
@@ -249,14 +249,14 @@ def _record(cls, args):
     # The common case, kept short: one new float output.
     for arg in args:
         if arg is result:  # an output must be a new tensor, never an input passed through
-            result = Tensor._make(result.data)
+            result = Tensor._make(result._data)
             break
     ctx.outputs = (_ref(result),)
     if _GradMode.module_stack:
         ctx.module = _GradMode.module_stack[-1]
     if ctx._saved:
         _remember_versions(ctx, (result,))
-    if result.data.dtype.kind == "f":
+    if result._data.dtype.kind == "f":
         result._ctx = ctx
         result.requires_grad = True
     return result
@@ -285,7 +285,7 @@ def _link_outputs(cls, ctx, args, result):
     for arg in args:  # an output must be a new tensor, never an input passed through
         for out in outputs:
             if out is arg:
-                outputs = tuple(Tensor._make(o.data) if o is arg else o for o in outputs)
+                outputs = tuple(Tensor._make(o._data) if o is arg else o for o in outputs)
                 break
     ctx.outputs = tuple([_ref(out) for out in outputs])
     if _GradMode.module_stack:
@@ -295,7 +295,7 @@ def _link_outputs(cls, ctx, args, result):
         _remember_versions(ctx, outputs)
     non_differentiable = ctx._non_differentiable
     for index, out in enumerate(outputs):
-        if out.data.dtype.kind != "f" or any(out is t for t in non_differentiable):
+        if out._data.dtype.kind != "f" or any(out is t for t in non_differentiable):
             continue
         out._ctx, out._out_index, out.requires_grad = ctx, index, True
     if _GradMode.anomaly:
@@ -329,17 +329,17 @@ def user_stack(limit: int = 4) -> list:
 
 def _check_forward(cls, args, outputs):
     for out in outputs:
-        if out.data.dtype.kind == "f" and not np.isfinite(out.data).all():
+        if out._data.dtype.kind == "f" and not np.isfinite(out._data).all():
             if all(_finite(a) for a in args):
                 raise FloatingPointError(
-                    f"detect_anomaly: forward op {cls.__name__} produced {_count_bad(out.data)} in "
+                    f"detect_anomaly: forward op {cls.__name__} produced {_count_bad(out._data)} in "
                     f"an output of shape {out.shape} from finite inputs. It was called here:\n"
                     + "".join(user_stack()))
 
 
 def _finite(value) -> bool:
     """False for a float input (Tensor, array or number) holding NaN/Inf."""
-    data = value.data if isinstance(value, Tensor) else value
+    data = value._data if isinstance(value, Tensor) else value
     if isinstance(data, (float, np.ndarray, np.generic)) and np.asarray(data).dtype.kind == "f":
         return bool(np.isfinite(data).all())
     return True

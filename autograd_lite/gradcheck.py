@@ -40,7 +40,7 @@ def _to_float64(inputs):
                 warnings.warn("gradcheck: float32 inputs are checked in float64 (finite differences "
                               "in float32 are too inaccurate)", stacklevel=3)
                 warned = True
-            t = Tensor(np.array(x.data, dtype=np.float64), requires_grad=x.requires_grad)
+            t = Tensor(np.array(x._data, dtype=np.float64), requires_grad=x.requires_grad)
             t.name = x.name
             converted.append(t)
         else:
@@ -67,8 +67,8 @@ def _check_deterministic(fn, inputs, outputs):
     """Finite differences of a function that changes between calls (Dropout in training mode, noise)
     measure the randomness: refuse it with a hint instead of reporting huge Jacobian mismatches."""
     for index, (first, again) in enumerate(zip(outputs, _float_outputs(fn(*inputs)))):
-        if not np.allclose(first.data, again.data, rtol=1e-10, atol=1e-12, equal_nan=True):
-            change = float(np.nanmax(np.abs(first.data - again.data)))
+        if not np.allclose(first._data, again._data, rtol=1e-10, atol=1e-12, equal_nan=True):
+            change = float(np.nanmax(np.abs(first._data - again._data)))
             raise GradcheckError(
                 f"gradcheck: the function is not deterministic: output {index} changed by up to "
                 f"{change:.3g} between two calls with the same inputs, so finite differences "
@@ -80,28 +80,28 @@ def _jacobians(fn, inputs, variables, eps):
     """(analytical, numerical): lists indexed [variable][output] of (output.size, variable.size)."""
     outputs = _float_outputs(fn(*inputs))
     _check_deterministic(fn, inputs, outputs)
-    analytical = [[np.zeros((o.data.size, v.data.size)) for o in outputs] for v in variables]
+    analytical = [[np.zeros((o._data.size, v._data.size)) for o in outputs] for v in variables]
     for o_index, out in enumerate(outputs):
         if not out.requires_grad:
             continue
-        for i in range(out.data.size):
-            seed = np.zeros(out.data.size, dtype=out.dtype)
+        for i in range(out._data.size):
+            seed = np.zeros(out._data.size, dtype=out.dtype)
             seed[i] = 1.0
             grads = autograd_grad(out, variables, Tensor(seed.reshape(out.shape)), retain_graph=True,
                                   allow_unused=True)
             for v_index, g in enumerate(grads):
                 if g is not None:
-                    analytical[v_index][o_index][i] = g.data.ravel()
-    numerical = [[np.zeros((o.data.size, v.data.size)) for o in outputs] for v in variables]
+                    analytical[v_index][o_index][i] = g._data.ravel()
+    numerical = [[np.zeros((o._data.size, v._data.size)) for o in outputs] for v in variables]
     # Grad mode stays on: gradgradcheck's function itself calls backward.
     for v_index, v in enumerate(variables):
-        flat = v.data.reshape(-1)  # a view: v owns a contiguous float64 copy
+        flat = v._data.reshape(-1)  # a view: v owns a contiguous float64 copy
         for j in range(flat.size):
             original = flat[j]
             flat[j] = original + eps
-            plus = [o.data.ravel().copy() for o in _float_outputs(fn(*inputs))]
+            plus = [o._data.ravel().copy() for o in _float_outputs(fn(*inputs))]
             flat[j] = original - eps
-            minus = [o.data.ravel().copy() for o in _float_outputs(fn(*inputs))]
+            minus = [o._data.ravel().copy() for o in _float_outputs(fn(*inputs))]
             flat[j] = original
             for o_index in range(len(outputs)):
                 numerical[v_index][o_index][:, j] = (plus[o_index] - minus[o_index]) / (2 * eps)
@@ -137,8 +137,8 @@ def _check(fn, inputs, names, eps, atol, rtol, raise_exception, what):
         warnings.warn("gradcheck: the model's parameters are checked in float64 copies (restored "
                       "afterwards)", stacklevel=3)
     for name, p in parameters:
-        restore.append((p, p.data, p.grad))
-        p.data, p.grad = np.array(p.data, dtype=np.float64), None
+        restore.append((p, p._data, p.grad))
+        p._data, p.grad = np.array(p._data, dtype=np.float64), None
         variables.append(p)
         names.append(f"parameter {name}")
     if not variables:
@@ -150,7 +150,7 @@ def _check(fn, inputs, names, eps, atol, rtol, raise_exception, what):
         analytical, numerical = _jacobians(fn, inputs, variables, eps)
     finally:
         for p, data, old_grad in restore:
-            p.data, p.grad = data, old_grad
+            p._data, p.grad = data, old_grad
     message = _compare(analytical, numerical, variables, names, atol, rtol, what)
     if message is None:
         return True

@@ -94,7 +94,7 @@ def _run_node_hooks(node, grads, handed):
         grad = grads[index]
         if grad is not None and hooks:
             grads[index] = grad = _apply_hooks(hooks, grad)
-            handed.add(id(grad.data))  # a hook may have kept it: no leaf keeps it without a copy
+            handed.add(id(grad._data))  # a hook may have kept it: no leaf keeps it without a copy
 
 
 def _hold_for_hooks(held, leaf, grad):

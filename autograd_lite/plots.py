@@ -25,7 +25,7 @@ from .tensor import Tensor
 
 def _array(values, name):
     if isinstance(values, Tensor):
-        values = values.data
+        values = values._data
     array = np.asarray(values)
     if array.size == 0:
         raise ValueError(f"{name} is empty")

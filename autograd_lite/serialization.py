@@ -71,7 +71,7 @@ def _is_array_like(value):
 
 def _array(name, value):
     if isinstance(value, Tensor):
-        array = value.data
+        array = value._data
     elif isinstance(value, (np.ndarray, np.generic)):
         array = np.asarray(value)
     elif _is_array_like(value):

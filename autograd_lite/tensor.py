@@ -1,6 +1,6 @@
 """`Tensor`: a NumPy array that remembers how it was computed.
 
-``t.data`` is the NumPy array, ``t.grad`` the accumulated gradient (a Tensor or None), ``t._ctx`` the op
+``t._data`` is the NumPy array (``t.data`` is, as in PyTorch, a Tensor sharing it, outside the graph), ``t.grad`` the accumulated gradient (a Tensor or None), ``t._ctx`` the op
 that produced it (None for leaves), ``t._version`` a counter bumped by every in-place method (so that
 backward can refuse a tensor modified after it was saved). Every differentiable method here is a thin
 call into ``ops`` (primitives with their backward) or ``ops.composite`` (built from primitives); the
@@ -24,17 +24,17 @@ class Tensor:
     ``Tensor(data, requires_grad=False, dtype=None)``: Python floats become float32 (the default float
     dtype), Python ints int64; a NumPy array keeps its dtype (float64 stays float64) and is not copied.
     """
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_out_index", "_version_counter", "name",
+    __slots__ = ("_data", "grad", "requires_grad", "_ctx", "_out_index", "_version_counter", "name",
                  "_retains_grad", "_backward_hooks", "__weakref__")
     __array_priority__ = 1000  # ndarray (op) Tensor defers to Tensor's reflected operator
 
     def __init__(self, data, requires_grad=False, dtype=None, name=None):
-        self.data = _to_array(data, dtype)
+        self._data = _to_array(data, dtype)
         self.grad = self._ctx = self._backward_hooks = None
         self._out_index = 0
         # a Tensor made from a Tensor shares its memory, so it shares its version counter too
         self._version_counter = (data._version_counter if isinstance(data, Tensor) and
-                                 self.data is data.data else [0])
+                                 self._data is data._data else [0])
         self.name = name
         self._retains_grad = self.requires_grad = False
         if requires_grad:
@@ -45,7 +45,7 @@ class Tensor:
         """Fast constructor for the ops: wraps the ndarray ``array`` as it is (a NumPy scalar, which
         ufuncs return for 0-d inputs, becomes a 0-d array)."""
         t = _new(Tensor)
-        t.data = array if array.__class__ is _ndarray else np.asarray(array)
+        t._data = array if array.__class__ is _ndarray else np.asarray(array)
         t.grad = t._ctx = t.name = t._backward_hooks = None
         t._out_index = 0
         t._version_counter = [0]
@@ -68,32 +68,32 @@ class Tensor:
         self._version_counter[0] = value
 
     # ----------------------------------------------------------------- properties
-    shape = property(lambda self: self.data.shape)
-    ndim = property(lambda self: self.data.ndim)
-    dtype = property(lambda self: self.data.dtype)
+    shape = property(lambda self: self._data.shape)
+    ndim = property(lambda self: self._data.ndim)
+    dtype = property(lambda self: self._data.dtype)
     is_leaf = property(lambda self: self._ctx is None)
     grad_fn = property(lambda self: self._ctx)
     T = property(lambda self: self.permute(*reversed(range(self.ndim))))
     mT = property(lambda self: self.transpose(-2, -1))
-    is_floating_point = lambda self: self.data.dtype.kind == "f"
+    is_floating_point = lambda self: self._data.dtype.kind == "f"
     device = property(lambda self: "cpu")  # PyTorch code runs unchanged: the CPU is the only device
 
     def size(self, dim=None):
-        return self.data.shape if dim is None else self.data.shape[dim]
+        return self._data.shape if dim is None else self._data.shape[dim]
 
     def numel(self):
-        return self.data.size
+        return self._data.size
 
     def dim(self):
-        return self.data.ndim
+        return self._data.ndim
 
     def __len__(self):
-        if self.data.ndim == 0:
+        if self._data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return self.data.shape[0]
+        return self._data.shape[0]
 
     def __iter__(self):
-        if self.data.ndim == 0:
+        if self._data.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")
         return (self[i] for i in range(len(self)))
 
@@ -101,36 +101,55 @@ class Tensor:
         return id(self)
 
     def __array__(self, dtype=None, copy=None):
-        return self.data if dtype is None else self.data.astype(dtype)
+        return self._data if dtype is None else self._data.astype(dtype)
 
-    def numpy(self):
-        return self.data
+    def numpy(self, *, force=False):
+        """The NumPy array behind this tensor (shared memory, not a copy). Refused while the tensor
+        requires grad, as in PyTorch: write ``t.detach().numpy()``."""
+        if self.requires_grad and not force:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use "
+                               "tensor.detach().numpy() instead.")
+        return self._data
+
+    @property
+    def data(self):
+        """As in PyTorch: a Tensor sharing this tensor's memory, detached from the graph, whose
+        in-place changes (``p.data.add_(...)``) are not seen by the version counter."""
+        return Tensor._make(self._data)
+
+    @data.setter
+    def data(self, value):
+        """``p.data = other``: this tensor now holds ``other``'s memory (any shape), outside autograd."""
+        if not isinstance(value, Tensor):
+            raise TypeError(f"data must be set to a Tensor, got {type(value).__name__}; wrap arrays "
+                            "with ag.tensor(...) or ag.from_numpy(...)")
+        self._data = value._data
 
     def item(self):
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise ValueError(f"item() needs a tensor with one element, got shape {self.shape}")
-        return self.data.item()
+        return self._data.item()
 
     def tolist(self):
-        return self.data.tolist()
+        return self._data.tolist()
 
     def __bool__(self):
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise RuntimeError(f"the truth value of a tensor of shape {self.shape} is ambiguous: "
                                "use .any() or .all()")
-        return bool(self.data)
+        return bool(self._data)
 
     __float__ = lambda self: float(self.item())
     __int__ = lambda self: int(self.item())
 
     def __index__(self):
-        if self.data.dtype.kind not in "iu" or self.data.size != 1:
+        if self._data.dtype.kind not in "iu" or self._data.size != 1:
             raise TypeError(f"only integer tensors with one element can be used as an index, got "
                             f"dtype {self.dtype} and shape {self.shape}")
-        return int(self.data.item())
+        return int(self._data.item())
 
     def __repr__(self):
-        body = np.array2string(self.data, separator=", ", precision=4, prefix="tensor(")
+        body = np.array2string(self._data, separator=", ", precision=4, prefix="tensor(")
         extras = []
         if self.dtype not in (np.float32, np.int64, np.bool_):
             extras.append(f"dtype={self.dtype}")
@@ -147,7 +166,7 @@ class Tensor:
         _autodiff.backward(self, gradient, retain_graph, create_graph, inputs)
 
     def requires_grad_(self, requires_grad=True):
-        if requires_grad and self.data.dtype.kind != "f":
+        if requires_grad and self._data.dtype.kind != "f":
             raise RuntimeError(f"only floating-point tensors can require gradients, got dtype "
                                f"{self.dtype}")
         if not requires_grad and self._ctx is not None:
@@ -157,7 +176,7 @@ class Tensor:
 
     def detach(self):
         """A new leaf sharing this tensor's data (and version counter), outside any graph."""
-        return Tensor._make(self.data)._share_version(self)
+        return Tensor._make(self._data)._share_version(self)
 
     def detach_(self):
         self._ctx, self.requires_grad = None, False
@@ -190,7 +209,7 @@ class Tensor:
         """``to(dtype)``, ``to(device)``, ``to(device, dtype)`` or ``to(other_tensor)``: a recorded
         cast (the gradient flows back in the old dtype); ``"cpu"`` is the only device."""
         dtype = _dtype_of_to(args, dtype, device)
-        return self if dtype is None or dtype == self.data.dtype else ops.Cast.apply(self, dtype)
+        return self if dtype is None or dtype == self._data.dtype else ops.Cast.apply(self, dtype)
 
     float = lambda self: self.to(np.float32)
     double = lambda self: self.to(np.float64)
@@ -254,20 +273,20 @@ class Tensor:
     neg = __neg__
 
     # comparisons and logic: no gradient, bool result (like PyTorch, == is elementwise)
-    __lt__ = lambda self, other: Tensor._make(np.asarray(self.data < _raw(other)))
-    __le__ = lambda self, other: Tensor._make(np.asarray(self.data <= _raw(other)))
-    __gt__ = lambda self, other: Tensor._make(np.asarray(self.data > _raw(other)))
-    __ge__ = lambda self, other: Tensor._make(np.asarray(self.data >= _raw(other)))
-    __eq__ = lambda self, other: Tensor._make(np.asarray(self.data == _raw(other)))
-    __ne__ = lambda self, other: Tensor._make(np.asarray(self.data != _raw(other)))
-    __invert__ = lambda self: Tensor._make(np.asarray(~self.data))
-    __and__ = lambda self, other: Tensor._make(np.asarray(self.data & _raw(other)))
-    __or__ = lambda self, other: Tensor._make(np.asarray(self.data | _raw(other)))
-    __xor__ = lambda self, other: Tensor._make(np.asarray(self.data ^ _raw(other)))
+    __lt__ = lambda self, other: Tensor._make(np.asarray(self._data < _raw(other)))
+    __le__ = lambda self, other: Tensor._make(np.asarray(self._data <= _raw(other)))
+    __gt__ = lambda self, other: Tensor._make(np.asarray(self._data > _raw(other)))
+    __ge__ = lambda self, other: Tensor._make(np.asarray(self._data >= _raw(other)))
+    __eq__ = lambda self, other: Tensor._make(np.asarray(self._data == _raw(other)))
+    __ne__ = lambda self, other: Tensor._make(np.asarray(self._data != _raw(other)))
+    __invert__ = lambda self: Tensor._make(np.asarray(~self._data))
+    __and__ = lambda self, other: Tensor._make(np.asarray(self._data & _raw(other)))
+    __or__ = lambda self, other: Tensor._make(np.asarray(self._data | _raw(other)))
+    __xor__ = lambda self, other: Tensor._make(np.asarray(self._data ^ _raw(other)))
     eq, ne, lt, le, gt, ge = __eq__, __ne__, __lt__, __le__, __gt__, __ge__
-    equal = lambda self, other: bool(np.array_equal(self.data, _raw(other)))
-    isnan = lambda self: Tensor._make(np.asarray(np.isnan(self.data)))
-    isfinite = lambda self: Tensor._make(np.asarray(np.isfinite(self.data)))
+    equal = lambda self, other: bool(np.array_equal(self._data, _raw(other)))
+    isnan = lambda self: Tensor._make(np.asarray(np.isnan(self._data)))
+    isfinite = lambda self: Tensor._make(np.asarray(np.isfinite(self._data)))
 
     # ----------------------------------------------------------------- elementwise
     exp = lambda self: ops.Exp.apply(self)
@@ -283,10 +302,10 @@ class Tensor:
     abs = lambda self: composite.abs(self)
     relu = lambda self: composite.relu(self)
     log1p = lambda self: (self + 1.0).log()
-    sign = lambda self: Tensor._make(np.sign(self.data))  # no gradient (PyTorch's is 0)
-    round = lambda self: Tensor._make(np.round(self.data))  # half to even, as in PyTorch
-    floor = lambda self: Tensor._make(np.floor(self.data))
-    ceil = lambda self: Tensor._make(np.ceil(self.data))
+    sign = lambda self: Tensor._make(np.sign(self._data))  # no gradient (PyTorch's is 0)
+    round = lambda self: Tensor._make(np.round(self._data))  # half to even, as in PyTorch
+    floor = lambda self: Tensor._make(np.floor(self._data))
+    ceil = lambda self: Tensor._make(np.ceil(self._data))
     maximum = lambda self, other: composite.maximum(self, other)
     minimum = lambda self, other: composite.minimum(self, other)
     clip = lambda self, min=None, max=None: composite.clip(self, min, max)
@@ -299,15 +318,15 @@ class Tensor:
 
     # ----------------------------------------------------------------- reductions
     def sum(self, dim=None, keepdim=False, axis=None):
-        return ops.Sum.apply(self, _axes(dim, axis, self.data.ndim), keepdim)
+        return ops.Sum.apply(self, _axes(dim, axis, self._data.ndim), keepdim)
 
     def mean(self, dim=None, keepdim=False, axis=None):
-        return composite.mean(self, _axes(dim, axis, self.data.ndim), keepdim)
+        return composite.mean(self, _axes(dim, axis, self._data.ndim), keepdim)
 
     def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None):
         """Variance over ``dim`` with Bessel's ``correction`` (default 1, as in PyTorch;
         ``unbiased=False`` means correction 0): sum((x - mean)^2) / (N - correction)."""
-        return composite.var(self, _axes(dim, axis, self.data.ndim), keepdim,
+        return composite.var(self, _axes(dim, axis, self._data.ndim), keepdim,
                              _correction(unbiased, correction))
 
     def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None):
@@ -316,11 +335,11 @@ class Tensor:
 
     def amax(self, dim=None, keepdim=False, axis=None):
         """Largest value over ``dim``; the gradient is shared evenly among ties."""
-        return ops.Max.apply(self, _axes(dim, axis, self.data.ndim), keepdim)
+        return ops.Max.apply(self, _axes(dim, axis, self._data.ndim), keepdim)
 
     def amin(self, dim=None, keepdim=False, axis=None):
         """Smallest value over ``dim``; the gradient is shared evenly among ties."""
-        return -ops.Max.apply(-self, _axes(dim, axis, self.data.ndim), keepdim)
+        return -ops.Max.apply(-self, _axes(dim, axis, self._data.ndim), keepdim)
 
     def max(self, dim=None, keepdim=False, axis=None):
         """Like PyTorch: ``max()`` is the largest element (gradient shared among ties), ``max(dim)``
@@ -339,7 +358,7 @@ class Tensor:
         return self.amin() if dim is None else composite.max_along(self, dim, keepdim, largest=False)
 
     def logsumexp(self, dim=None, keepdim=False, axis=None):
-        return composite.logsumexp(self, _axes(dim, axis, self.data.ndim), keepdim)
+        return composite.logsumexp(self, _axes(dim, axis, self._data.ndim), keepdim)
 
     def argmax(self, dim=None, keepdim=False, axis=None):
         return _arg_reduce(np.argmax, self, dim if axis is None else axis, keepdim)
@@ -348,15 +367,15 @@ class Tensor:
         return _arg_reduce(np.argmin, self, dim if axis is None else axis, keepdim)
 
     def all(self, dim=None, keepdim=False):
-        return Tensor._make(np.asarray(np.all(self.data, axis=_axes(dim, None, self.ndim), keepdims=keepdim)))
+        return Tensor._make(np.asarray(np.all(self._data, axis=_axes(dim, None, self.ndim), keepdims=keepdim)))
 
     def any(self, dim=None, keepdim=False):
-        return Tensor._make(np.asarray(np.any(self.data, axis=_axes(dim, None, self.ndim), keepdims=keepdim)))
+        return Tensor._make(np.asarray(np.any(self._data, axis=_axes(dim, None, self.ndim), keepdims=keepdim)))
 
     # ----------------------------------------------------------------- shape
     def reshape(self, *shape):
         shape = _shape_arg(shape)
-        return self if shape == self.data.shape else ops.Reshape.apply(self, shape)
+        return self if shape == self._data.shape else ops.Reshape.apply(self, shape)
 
     view = reshape
     view_as = lambda self, other: self.reshape(other.shape)
@@ -406,7 +425,7 @@ _DIRECT = (Tensor, int, float)  # operands passed to the ops as they are (bool i
 
 
 def _raw(value):
-    return value.data if isinstance(value, Tensor) else value
+    return value._data if isinstance(value, Tensor) else value
 
 
 def _operand(value):
@@ -422,22 +441,22 @@ def _operand(value):
 
 
 def _arg_reduce(fn, tensor, dim, keepdim):
-    if tensor.data.size == 0:
+    if tensor._data.size == 0:
         raise RuntimeError(f"{fn.__name__} of an empty tensor of shape {tensor.shape}")
     if dim is None:
-        out = fn(tensor.data)
+        out = fn(tensor._data)
         return Tensor._make(np.asarray(np.reshape(out, (1,) * tensor.ndim) if keepdim else out, np.int64))
     axis = _dim(dim, tensor.ndim, fn.__name__)
-    data = tensor.data if tensor.ndim else tensor.data.reshape(1)
+    data = tensor._data if tensor.ndim else tensor._data.reshape(1)
     return Tensor._make(np.asarray(fn(data, axis=axis, keepdims=keepdim and tensor.ndim > 0), np.int64))
 
 
 def _index(index):
     """Index arguments: Tensors become arrays; everything else is NumPy indexing as is."""
     if isinstance(index, Tensor):
-        return index.data
+        return index._data
     if isinstance(index, tuple):
-        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
+        return tuple(i._data if isinstance(i, Tensor) else i for i in index)
     if isinstance(index, list):
         return np.asarray(index)
     return index

@@ -1,7 +1,7 @@
 """In-place Tensor methods: ``add_ sub_ mul_ div_ pow_ sqrt_ exp_ neg_ abs_ clamp_ zero_ fill_ copy_
 addcmul_ addcdiv_ lerp_ uniform_ normal_``, item assignment ``t[i] = v`` and ``+= -= *= /=``.
 
-They change ``t.data`` where it lies and record no graph. Each one bumps ``t._version``, so that a
+They change ``t._data`` where it lies and record no graph. Each one bumps ``t._version``, so that a
 backward which saved the old value raises (naming the op) instead of silently using the new one.
 While a graph is being recorded they refuse a tensor that requires grad, and an operand that requires
 grad (its gradient would be lost): optimizers run their updates under ``with ag.no_grad():``.
@@ -32,11 +32,11 @@ def _inplace(tensor, name, *operands):
                     f"{name}: an operand of shape {operand.shape} requires grad, but in-place "
                     "operations are not recorded in the graph; use the out-of-place version")
     tensor._version_counter[0] += 1
-    return tensor.data
+    return tensor._data
 
 
 def _update(tensor, name, compute, *operands):
-    """``tensor.data[...] = compute(tensor.data)`` with clear shape errors."""
+    """``tensor._data[...] = compute(tensor._data)`` with clear shape errors."""
     array = _inplace(tensor, name, *operands)
     try:
         compute(array)

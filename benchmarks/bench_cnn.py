@@ -123,7 +123,7 @@ def main():
     count = len(images) // BATCH
     ours_data = [(ag.Tensor(images[i * BATCH:(i + 1) * BATCH]), labels[i * BATCH:(i + 1) * BATCH])
                  for i in range(count)]
-    theirs_data = [(torch.from_numpy(x.data), torch.from_numpy(y)) for x, y in ours_data]
+    theirs_data = [(torch.from_numpy(x.detach().numpy()), torch.from_numpy(y)) for x, y in ours_data]
     first = ours_step(*ours_data[0]).item(), theirs_step(*theirs_data[0]).item()
     assert abs(first[0] - first[1]) < 1e-4, first   # same weights, same batch: same loss
 

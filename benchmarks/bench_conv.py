@@ -111,7 +111,7 @@ def main():
     b = rng.standard_normal(args.out_channels, dtype=np.float32)
     out_size = (args.size + 2 * args.padding - args.kernel) // args.stride + 1
     g = rng.standard_normal((args.batch, args.out_channels, out_size, out_size), dtype=np.float32)
-    np.testing.assert_allclose(ours(x, w, b, g, False).data, theirs(x, w, b, g, False).detach(),
+    np.testing.assert_allclose(ours(x, w, b, g, False).detach().numpy(), theirs(x, w, b, g, False).detach(),
                                rtol=1e-3, atol=1e-3)
     contenders = {"autograd-lite (numba)": lambda *a: ours(*a),
                   "autograd-lite (numpy)": with_backend("numpy", ours),

@@ -73,7 +73,7 @@ def mlp_step_ours(params, x, y, lr=0.01):
     h = ag.linear(x, w1, b1).relu()
     h = ag.linear(h, w2, b2).relu()
     logp = ag.linear(h, w3, b3).log_softmax(-1)
-    loss = -logp[np.arange(len(y.data)), y.data].mean()
+    loss = -logp[np.arange(len(y.detach().numpy())), y.detach().numpy()].mean()
     for p in params:
         p.grad = None
     loss.backward()
@@ -110,7 +110,7 @@ def main():
               torch.arange(5, 9, dtype=torch.float32, requires_grad=True))
     tiny_graph(a, b)
     tiny_graph(ta, tb)
-    assert np.allclose(a.grad.data, tb.detach().numpy() + 1) and np.allclose(ta.grad.numpy(), a.grad.data)
+    assert np.allclose(a.grad.detach().numpy(), tb.detach().numpy() + 1) and np.allclose(ta.grad.numpy(), a.grad.detach().numpy())
     print(f"threads: {args.threads}; {args.rounds} interleaved rounds; medians")
     ratio = compare("tiny graph (a*b + a).sum() fwd+bwd", tiny_graph, (a, b), tiny_graph, (ta, tb),
                     args.rounds, args.repeat)

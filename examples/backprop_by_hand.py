@@ -83,10 +83,10 @@ def run(out_dir=None, frames=True, verbose=True):
     sse_before = float(values["sse"].item())
     np.set_printoptions(precision=8, suppress=True)
     say("forward")
-    say("  net_h =", net_h.data)
-    say("  h     =", values["h"].data + 0.0)
-    say("  net_o =", net_o.data)
-    say("  o     =", o.data)
+    say("  net_h =", net_h.detach().numpy())
+    say("  h     =", values["h"].detach().numpy() + 0.0)
+    say("  net_o =", net_o.detach().numpy())
+    say("  o     =", o.detach().numpy())
     say(f"  sum of squared errors = {sse_before!r}   (loss L = 0.5 * that = {loss.item():.8f})")
 
     if out_dir:
@@ -99,8 +99,8 @@ def run(out_dir=None, frames=True, verbose=True):
     stepper = ag.BackwardStepper(loss)
     for step in stepper:
         say("  " + str(step).replace("\n", "\n    "))
-    delta_o = -net_o.grad.data + 0.0  # + 0.0 turns -0.0 into 0.0 for printing
-    delta_h = -net_h.grad.data + 0.0
+    delta_o = -net_o.grad.detach().numpy() + 0.0  # + 0.0 turns -0.0 into 0.0 for printing
+    delta_h = -net_h.grad.detach().numpy() + 0.0
     say("\ncourse notation: delta = -dL/dnet")
     say("  delta_o =", delta_o)
     say("  delta_h =", delta_h)
@@ -119,9 +119,9 @@ def run(out_dir=None, frames=True, verbose=True):
     with ag.no_grad():
         sse_after = float(forward(x, y, params)["sse"].item())
     say(f"\nafter one SGD step (lr={LEARNING_RATE}): sum of squared errors = {sse_after!r}")
-    return {"net_h": net_h.data.copy(), "o": o.data.copy(), "sse_before": sse_before,
+    return {"net_h": net_h.detach().numpy().copy(), "o": o.detach().numpy().copy(), "sse_before": sse_before,
             "sse_after": sse_after, "delta_o": delta_o, "delta_h": delta_h,
-            "grads": {p.name: p.grad.data.copy() for p in params}, "steps": stepper.steps}
+            "grads": {p.name: p.grad.detach().numpy().copy() for p in params}, "steps": stepper.steps}
 
 
 def main(argv=None):

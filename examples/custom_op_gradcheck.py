@@ -32,13 +32,13 @@ class Swish(ag.Function):
 
     @staticmethod
     def forward(ctx, x, beta):
-        if beta.data.size != 1:
+        if beta.detach().numpy().size != 1:
             raise ValueError(f"Swish: beta must hold one number, got shape {beta.shape}")
         if x.dtype != beta.dtype:
             raise TypeError(f"Swish: x and beta must share a dtype, got {x.dtype} and {beta.dtype}")
-        s = 1.0 / (1.0 + np.exp(-beta.data * x.data))
+        s = 1.0 / (1.0 + np.exp(-beta.detach().numpy() * x.detach().numpy()))
         ctx.save_for_backward(x, beta)
-        return ag.Tensor(x.data * s)
+        return ag.Tensor(x.detach().numpy() * s)
 
     @staticmethod
     def backward(ctx, grad):
@@ -91,11 +91,11 @@ def test_matches_pytorch():
     upstream = np.random.default_rng(2).standard_normal((4, 5))
     out = swish(x, beta)
     out.backward(ag.tensor(upstream, dtype="float64"))
-    tx = torch.tensor(x.numpy(), requires_grad=True)
-    tbeta = torch.tensor(beta.numpy(), requires_grad=True)
+    tx = torch.tensor(x.detach().numpy(), requires_grad=True)
+    tbeta = torch.tensor(beta.detach().numpy(), requires_grad=True)
     tout = tx * torch.sigmoid(tbeta * tx)
     tout.backward(torch.from_numpy(upstream))
-    np.testing.assert_allclose(out.numpy(), tout.detach().numpy(), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(out.detach().numpy(), tout.detach().numpy(), rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(beta.grad.numpy(), tbeta.grad.numpy(), rtol=1e-12, atol=1e-14)
 

@@ -117,7 +117,7 @@ def main(argv=None):
                       batch_size=args.batch_size, validation_data=(x_val, y_val),
                       callbacks=callbacks, verbose=0)
         train, val = data_loss(model, x_train, y_train), data_loss(model, x_val, y_val)
-        weights = np.concatenate([p.numpy().ravel() for n, p in model.named_parameters()
+        weights = np.concatenate([p.detach().numpy().ravel() for n, p in model.named_parameters()
                                   if n.endswith("weight")])
         small = float(np.mean(np.abs(weights) < 1e-3))
         results[name] = dict(epochs=len(history.epoch), train_loss=train["loss"], val_loss=val["loss"],

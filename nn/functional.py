@@ -126,14 +126,14 @@ def relu(input, inplace=False):
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
     input = _tensor(input)
-    return Where.apply(input.data > 0, input, input * negative_slope)
+    return Where.apply(input._data > 0, input, input * negative_slope)
 
 
 def elu(input, alpha=1.0, inplace=False):
     input = _tensor(input)
     # exp only of min(x, 0): the unused branch must not overflow (inf * 0 = NaN in backward)
     negative_part = (input.clip(None, 0.0).exp() - 1.0) * alpha
-    return Where.apply(input.data > 0, input, negative_part)
+    return Where.apply(input._data > 0, input, negative_part)
 
 
 def selu(input, inplace=False):

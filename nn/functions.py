@@ -29,10 +29,10 @@ class Softplus(Function):
 
     @staticmethod
     def forward(ctx, x, beta, threshold):
-        scaled = x.data * beta
+        scaled = x._data * beta
         linear = scaled > threshold
         out = np.logaddexp(0, scaled) / beta
-        out = np.where(linear, x.data, out).astype(x.dtype, copy=False)
+        out = np.where(linear, x._data, out).astype(x.dtype, copy=False)
         ctx.beta, ctx.linear = beta, linear
         ctx.save_for_backward(x)
         return _make(out)
@@ -50,7 +50,7 @@ class Erf(Function):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        return _make(np.asarray(_erf_array(x.data)).astype(x.dtype, copy=False))
+        return _make(np.asarray(_erf_array(x._data)).astype(x.dtype, copy=False))
 
     @staticmethod
     def backward(ctx, grad):
@@ -67,7 +67,7 @@ class ReLUFn(Function):
 
     @staticmethod
     def forward(ctx, x):
-        out, ctx.mask = kernels.relu_forward(x.data)
+        out, ctx.mask = kernels.relu_forward(x._data)
         return _make(out)
 
     @staticmethod
@@ -83,7 +83,7 @@ class ReLUMask(Function):
     @staticmethod
     def forward(ctx, grad, mask):
         ctx.mask = mask
-        return _make(kernels.mask_select(grad.data, mask))
+        return _make(kernels.mask_select(grad._data, mask))
 
     @staticmethod
     def backward(ctx, h):

@@ -9,7 +9,7 @@ kernel area). The schemes:
   (mode='fan_in') or fan_out; uniform bound = sqrt(3) * std; gain = sqrt(2 / (1 + a^2)) for
   leaky_relu with slope ``a`` (a=0: ReLU).
 
-Every function draws from the generator behind ``ag.manual_seed``, writes into ``tensor.data`` and
+Every function draws from the generator behind ``ag.manual_seed``, writes into ``tensor._data`` and
 returns the tensor. ``glorot_*`` and ``he_*`` are Keras-style aliases.
 """
 from __future__ import annotations
@@ -62,7 +62,7 @@ def _fans(tensor):
 def _fill(tensor, values):
     if not isinstance(tensor, Tensor):
         raise TypeError(f"init functions take a Tensor, got {type(tensor).__name__}")
-    tensor.data[...] = values
+    tensor._data[...] = values
     tensor._version += 1
     return tensor
 

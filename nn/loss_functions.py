@@ -68,7 +68,7 @@ def _float_target(input, target, name):
 def _class_weight(weight, input, classes, name):
     if weight is None:
         return None
-    array = np.asarray(weight.data if isinstance(weight, Tensor) else weight, dtype=input.dtype)
+    array = np.asarray(weight._data if isinstance(weight, Tensor) else weight, dtype=input.dtype)
     if array.shape != (classes,):
         raise ValueError(f"{name}: weight must have shape ({classes},) (one per class), got "
                          f"{array.shape}")
@@ -97,7 +97,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0):
     absolute = difference.abs()
     quadratic = difference * difference * 0.5
     linear = (absolute - 0.5 * delta) * delta
-    return _reduce(quadratic.where(absolute.data < delta, linear), reduction)
+    return _reduce(quadratic.where(absolute._data < delta, linear), reduction)
 
 
 def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
@@ -128,8 +128,8 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     _check_reduction(reduction, "binary_cross_entropy")
     input = _input(input, "binary_cross_entropy")
     target = _float_target(input, target, "binary_cross_entropy")
-    if input.data.size and not ((input.data >= 0) & (input.data <= 1)).all():
-        bad = input.data[~((input.data >= 0) & (input.data <= 1))].ravel()[0]
+    if input._data.size and not ((input._data >= 0) & (input._data <= 1)).all():
+        bad = input._data[~((input._data >= 0) & (input._data <= 1))].ravel()[0]
         raise ValueError(f"binary_cross_entropy: all elements of input should be between 0 and 1 "
                          f"(found {bad}); use binary_cross_entropy_with_logits for raw scores")
     weight = _elementwise_weight(weight, input, "binary_cross_entropy")
@@ -156,7 +156,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
 
 def _indices(target, input, classes, ignore_index, name):
     """Class-index target as an int64 array of shape input.shape without the class dim."""
-    array = np.asarray(target.data if isinstance(target, Tensor) else target)
+    array = np.asarray(target._data if isinstance(target, Tensor) else target)
     expected = input.shape[:1] + input.shape[2:] if input.ndim >= 2 else ()
     if array.dtype.kind == "f":
         raise TypeError(f"{name}: class-index target must be integers, got dtype {array.dtype}: "
@@ -220,13 +220,13 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     """Softmax cross-entropy on logits (N, C), (N, C, d1, ...) or (C,). ``target`` holds class
     indices (integers, shape without C) or class probabilities (floats, the input's shape, e.g.
     one-hot rows). Class indices without label smoothing use one fused node."""
-    if (type(input) is Tensor and input.data.ndim == 2 and weight is None and not label_smoothing
-            and reduction in _REDUCTIONS and input.data.dtype.kind == "f"):
+    if (type(input) is Tensor and input._data.ndim == 2 and weight is None and not label_smoothing
+            and reduction in _REDUCTIONS and input._data.dtype.kind == "f"):
         # the training hot path: logits (N, C) and an int64 target (N,) of valid class indices
-        array = target.data if type(target) is Tensor else target
+        array = target._data if type(target) is Tensor else target
         if type(array) is np.ndarray and array.dtype == np.int64 and \
-                array.shape == input.data.shape[:1] and array.size and \
-                array.min() >= 0 and array.max() < input.data.shape[1]:
+                array.shape == input._data.shape[:1] and array.size and \
+                array.min() >= 0 and array.max() < input._data.shape[1]:
             return CrossEntropyIndices.apply(input, array, None, ignore_index, reduction)
     _check_reduction(reduction, "cross_entropy")
     if not 0.0 <= label_smoothing <= 1.0:
@@ -236,7 +236,7 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
         raise ValueError("cross_entropy: input must have a class dimension, got a 0-d tensor")
     classes = input.shape[1] if input.ndim >= 2 else input.shape[0]
     weight = _class_weight(weight, input, classes, "cross_entropy")
-    target_array = target.data if isinstance(target, Tensor) else np.asarray(target)
+    target_array = target._data if isinstance(target, Tensor) else np.asarray(target)
     if target_array.dtype.kind == "f" and target_array.shape == input.shape:
         return _cross_entropy_probabilities(input, target, weight, reduction, label_smoothing,
                                             classes)
@@ -274,14 +274,14 @@ def _cross_entropy_probabilities(input, target, weight, reduction, label_smoothi
         terms = terms * Tensor(weight.reshape(shape))
     losses = -terms.sum(class_dim)
     if reduction == "mean":
-        count = input.data.size // classes
+        count = input._data.size // classes
         return losses.sum() / count
     return _reduce(losses, reduction)
 
 
 def one_hot(tensor, num_classes=-1):
     """int64 one-hot encoding with a new last dim of size num_classes (default: max + 1)."""
-    indices = np.asarray(tensor.data if isinstance(tensor, Tensor) else tensor)
+    indices = np.asarray(tensor._data if isinstance(tensor, Tensor) else tensor)
     if indices.dtype.kind not in "iu":
         raise TypeError(f"one_hot: expected integer class indices, got dtype {indices.dtype}")
     if num_classes == -1:

@@ -28,7 +28,7 @@ class Parameter(Tensor):
     def __init__(self, data=None, requires_grad=True):
         if data is None:
             data = np.empty(0, np.float32)
-        super().__init__(data.data if isinstance(data, Tensor) else data)
+        super().__init__(data._data if isinstance(data, Tensor) else data)
         if requires_grad:
             self.requires_grad_(True)
 
@@ -281,7 +281,7 @@ class Module:
                 if set_to_none:
                     param.grad = None
                 else:
-                    param.grad.data[...] = 0
+                    param.grad._data[...] = 0
 
     def to(self, *args, dtype=None, device=None, non_blocking=False):
         """Cast every floating-point parameter and buffer to ``dtype`` (in place, like PyTorch):
@@ -292,11 +292,11 @@ class Module:
         if dtype.kind != "f":
             raise TypeError(f"Module.to: only floating-point dtypes are allowed, got {dtype}")
         for tensor in list(self.parameters()) + list(self.buffers()):
-            if tensor.data.dtype.kind == "f" and tensor.data.dtype != dtype:
-                tensor.data = tensor.data.astype(dtype)
+            if tensor._data.dtype.kind == "f" and tensor._data.dtype != dtype:
+                tensor._data = tensor._data.astype(dtype)
                 tensor._version += 1
                 if tensor.grad is not None:
-                    tensor.grad = Tensor._make(tensor.grad.data.astype(dtype))
+                    tensor.grad = Tensor._make(tensor.grad._data.astype(dtype))
         return self
 
     def cpu(self):
@@ -340,7 +340,7 @@ class Module:
             if key not in state_dict:
                 continue
             value = state_dict[key]
-            array = value.data if isinstance(value, Tensor) else np.asarray(value)
+            array = value._data if isinstance(value, Tensor) else np.asarray(value)
             if array.shape != target.shape:
                 mismatched.append(f"size mismatch for {key}: copying a param with shape "
                                   f"{array.shape} from checkpoint, the shape in current model is "
@@ -360,7 +360,7 @@ class Module:
                                + "\n\t".join(problems))
         for key, array in values.items():
             target = own[key]
-            target.data[...] = array  # casts to the parameter's dtype
+            target._data[...] = array  # casts to the parameter's dtype
             target._version += 1
         return IncompatibleKeys(missing, unexpected)
 

@@ -59,13 +59,13 @@ def summary(model, input_shape, dtype=None, print_fn=print):
     lines = [f'Model: "{type(model).__name__}"', rule,
              _row(("Layer (type)", "Output Shape", "Param #")), "=" * sum(_WIDTHS)]
     for index, (name, module) in enumerate(leaves):
-        count = sum(p.data.size for p in module.parameters(recurse=False))
+        count = sum(p._data.size for p in module.parameters(recurse=False))
         label = f"{name or type(module).__name__.lower()} ({type(module).__name__})"
         lines.append(_row((label, shapes.get(name, "(not called)"), f"{count:,}")))
         if index < len(leaves) - 1:
             lines.append("")
-    trainable = sum(p.data.size for p in model.parameters() if p.requires_grad)
-    frozen = sum(p.data.size for p in model.parameters() if not p.requires_grad)
+    trainable = sum(p._data.size for p in model.parameters() if p.requires_grad)
+    frozen = sum(p._data.size for p in model.parameters() if not p.requires_grad)
     lines += ["=" * sum(_WIDTHS), f"Total params: {trainable + frozen:,}",
               f"Trainable params: {trainable:,}", f"Non-trainable params: {frozen:,}", rule]
     text = "\n".join(lines)

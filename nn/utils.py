@@ -67,11 +67,11 @@ def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=Non
         raise ValueError(f"norm_type must be a number or 'inf', got {norm_type!r}") from None
     if not tensors:
         return Tensor(np.array(0.0, np.float32))
-    dtype = np.result_type(*[t.data.dtype for t in tensors])
+    dtype = np.result_type(*[t._data.dtype for t in tensors])
     if dtype.kind != "f":
         raise TypeError(f"get_total_norm: the tensors must be floating point, got dtype {dtype}")
     # each tensor's norm is rounded to its own dtype, as PyTorch's per-tensor norms are
-    norms = np.array([np.asarray(_vector_norm(t.data, p), t.data.dtype) for t in tensors], np.float64)
+    norms = np.array([np.asarray(_vector_norm(t._data, p), t._data.dtype) for t in tensors], np.float64)
     total = np.asarray(_vector_norm(norms, p), dtype)
     if error_if_nonfinite and not np.isfinite(total):
         raise RuntimeError(
@@ -86,7 +86,7 @@ def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
     (computed in ``total_norm``'s dtype); ``total_norm`` is usually ``get_total_norm``'s result."""
     parameters = _as_list(parameters, "clip_grads_with_norm_")
     max_norm = _as_float(max_norm, "max_norm", "clip_grads_with_norm_")
-    total = np.asarray(total_norm.data if isinstance(total_norm, Tensor) else total_norm)
+    total = np.asarray(total_norm._data if isinstance(total_norm, Tensor) else total_norm)
     if total.dtype.kind != "f":
         total = total.astype(np.float32)
     coefficient = np.asarray(max_norm, total.dtype) / (total + total.dtype.type(1e-6))
@@ -139,5 +139,5 @@ def _as_float(value, name, function):
 
 def _writeable(grad):
     """Gradients are clipped in place; a read-only array (e.g. a broadcast view) is copied first."""
-    if not grad.data.flags.writeable:
-        grad.data = grad.data.copy()
+    if not grad._data.flags.writeable:
+        grad._data = grad._data.copy()

@@ -26,7 +26,7 @@ class Adagrad(Optimizer):
                           "eps")
 
     def _initial_state(self, p, group):
-        return {"step": 0, "sum": np.full_like(p.data, group["initial_accumulator_value"])}  # t, s
+        return {"step": 0, "sum": np.full_like(p._data, group["initial_accumulator_value"])}  # t, s
 
     def _update(self, group):
         lr, lr_decay, eps = group["lr"], group["lr_decay"], group["eps"]
@@ -37,7 +37,7 @@ class Adagrad(Optimizer):
             state["sum"] += grad * grad
             denominator = np.sqrt(state["sum"])
             denominator += eps
-            p.data -= clr * (grad / denominator)
+            p._data -= clr * (grad / denominator)
             p._version += 1
 
 
@@ -60,8 +60,8 @@ class Adadelta(Optimizer):
         check_unit_interval("rho", group["rho"], closed=True)
 
     def _initial_state(self, p, group):
-        return {"step": 0, "square_avg": np.zeros_like(p.data),    # v
-                "acc_delta": np.zeros_like(p.data)}                # u
+        return {"step": 0, "square_avg": np.zeros_like(p._data),    # v
+                "acc_delta": np.zeros_like(p._data)}                # u
 
     def _update(self, group):
         lr, rho, eps = group["lr"], group["rho"], group["eps"]
@@ -74,5 +74,5 @@ class Adadelta(Optimizer):
             delta = np.sqrt(acc_delta + eps) / np.sqrt(square_avg + eps) * grad
             acc_delta *= rho
             acc_delta += (1.0 - rho) * delta * delta
-            p.data -= lr * delta
+            p._data -= lr * delta
             p._version += 1

@@ -36,10 +36,10 @@ class Adam(Optimizer):
         check_unit_interval("betas[1] (beta2)", betas[1])
 
     def _initial_state(self, p, group):
-        state = {"step": 0, "exp_avg": np.zeros_like(p.data),      # t, m
-                 "exp_avg_sq": np.zeros_like(p.data)}              # v
+        state = {"step": 0, "exp_avg": np.zeros_like(p._data),      # t, m
+                 "exp_avg_sq": np.zeros_like(p._data)}              # v
         if group["amsgrad"]:
-            state["max_exp_avg_sq"] = np.zeros_like(p.data)        # vmax
+            state["max_exp_avg_sq"] = np.zeros_like(p._data)        # vmax
         return state
 
     def _update(self, group):
@@ -50,7 +50,7 @@ class Adam(Optimizer):
             state["step"] += 1
             step = state["step"]
             exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-            scratch = self._buffer(p, p.data)
+            scratch = self._buffer(p, p._data)
             # m += (1 - beta1) (g - m)
             np.subtract(grad, exp_avg, out=scratch)
             scratch *= 1.0 - beta1
@@ -72,7 +72,7 @@ class Adam(Optimizer):
             scratch += eps
             np.divide(exp_avg, scratch, out=scratch)
             scratch *= step_size
-            p.data -= scratch
+            p._data -= scratch
             p._version += 1
 
 

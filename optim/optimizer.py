@@ -4,7 +4,7 @@
 come from ``defaults``), so ``SGD([{"params": body}, {"params": head, "lr": 0.1}], lr=0.01)`` trains
 the head ten times faster. ``state[p]`` holds the per-parameter buffers (NumPy arrays) under
 PyTorch's names. Subclasses implement ``_update(group)``, which runs under ``no_grad`` and changes
-``p.data`` in place (bumping ``p._version``); they take each gradient from
+``p._data`` in place (bumping ``p._version``); they take each gradient from
 ``_parameters_with_gradients(group)`` (maximize and weight decay already applied, the same way for
 every optimizer), their buffers from ``_state(p, group)`` (created by their ``_initial_state``), and
 validate their settings in ``_validate(group)``.
@@ -93,7 +93,7 @@ class Optimizer:
                     if set_to_none:
                         p.grad = None
                     else:
-                        p.grad.data[...] = 0
+                        p.grad._data[...] = 0
 
     def step(self, closure=None):
         """One update of every parameter that has a gradient. ``closure`` (optional) re-evaluates
@@ -129,14 +129,14 @@ class Optimizer:
         for p in group["params"]:
             if p.grad is None:
                 continue
-            grad = p.grad.data
+            grad = p.grad._data
             if maximize:
                 grad = -grad
             if weight_decay:
                 if self._decoupled_weight_decay:
-                    p.data *= 1.0 - group["lr"] * weight_decay
+                    p._data *= 1.0 - group["lr"] * weight_decay
                 else:
-                    grad = grad + weight_decay * p.data
+                    grad = grad + weight_decay * p._data
             yield p, grad
 
     def _state(self, p, group):
@@ -212,11 +212,11 @@ class Optimizer:
 
 def _restore_value(name, value, p):
     if name == "step":
-        number = np.asarray(value.data if isinstance(value, Tensor) else value).item()
+        number = np.asarray(value._data if isinstance(value, Tensor) else value).item()
         return int(number) if float(number).is_integer() else number
     if value is None:
         return None
-    array = np.asarray(value.data if isinstance(value, Tensor) else value)
+    array = np.asarray(value._data if isinstance(value, Tensor) else value)
     if array.dtype.kind == "f" and array.shape == p.shape:
         return np.array(array, dtype=p.dtype)  # a copy in the parameter's dtype
     return np.array(array)

@@ -28,11 +28,11 @@ class RMSprop(Optimizer):
         check_nonnegative(group, "lr", "eps", "momentum", "weight_decay", "alpha")
 
     def _initial_state(self, p, group):
-        state = {"step": 0, "square_avg": np.zeros_like(p.data)}    # v
+        state = {"step": 0, "square_avg": np.zeros_like(p._data)}    # v
         if group["momentum"] > 0:
-            state["momentum_buffer"] = np.zeros_like(p.data)        # b
+            state["momentum_buffer"] = np.zeros_like(p._data)        # b
         if group["centered"]:
-            state["grad_avg"] = np.zeros_like(p.data)               # m
+            state["grad_avg"] = np.zeros_like(p._data)               # m
         return state
 
     def _update(self, group):
@@ -54,7 +54,7 @@ class RMSprop(Optimizer):
                 buffer = state["momentum_buffer"]
                 buffer *= momentum
                 buffer += grad / denominator
-                p.data -= lr * buffer
+                p._data -= lr * buffer
             else:
-                p.data -= lr * (grad / denominator)
+                p._data -= lr * (grad / denominator)
             p._version += 1

@@ -45,6 +45,6 @@ class SGD(Optimizer):
                     buffer *= momentum
                     buffer += grad if dampening == 0 else (1.0 - dampening) * grad
                 grad = grad + momentum * buffer if group["nesterov"] else buffer
-            step = np.multiply(grad, lr, out=self._buffer(p, p.data))
-            np.subtract(p.data, step, out=p.data)
+            step = np.multiply(grad, lr, out=self._buffer(p, p._data))
+            np.subtract(p._data, step, out=p._data)
             p._version += 1

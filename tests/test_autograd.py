@@ -22,7 +22,7 @@ def both(array, requires_grad=True):
 
 
 def close(ours, theirs):
-    np.testing.assert_allclose(ours.data if isinstance(ours, ag.Tensor) else ours,
+    np.testing.assert_allclose(ours.detach().numpy() if isinstance(ours, ag.Tensor) else ours,
                                theirs.detach().numpy(), rtol=1e-12, atol=1e-12)
 
 
@@ -41,7 +41,7 @@ def test_grad_object_is_kept_and_updated_in_place_across_backwards():
     (x * 3).sum().backward()
     first = x.grad
     (x * 3).sum().backward()
-    assert x.grad is first and np.allclose(first.data, [6.0, 6.0])
+    assert x.grad is first and np.allclose(first.detach().numpy(), [6.0, 6.0])
 
 
 def test_leaf_gradients_never_alias_each_other_or_the_callers_gradient():
@@ -49,13 +49,13 @@ def test_leaf_gradients_never_alias_each_other_or_the_callers_gradient():
     seed = ag.tensor([1.0, 1.0])
     (a + b).backward(seed)  # Add passes the same gradient on to both inputs
     a.grad.zero_()
-    assert np.allclose(b.grad.data, [1.0, 1.0]) and np.allclose(seed.data, [1.0, 1.0])
+    assert np.allclose(b.grad.detach().numpy(), [1.0, 1.0]) and np.allclose(seed.detach().numpy(), [1.0, 1.0])
 
     class ReturnsSaved(ag.Function):  # a custom backward that hands back a saved tensor
         @staticmethod
         def forward(ctx, x, y):
             ctx.save_for_backward(y)
-            return ag.Tensor(x.data * 1.0)
+            return ag.Tensor(x.detach().numpy() * 1.0)
 
         @staticmethod
         def backward(ctx, grad):
@@ -65,7 +65,7 @@ def test_leaf_gradients_never_alias_each_other_or_the_callers_gradient():
     x, y = ag.tensor([1.0, 1.0], requires_grad=True), ag.tensor([5.0, 6.0])
     ReturnsSaved.apply(x, y).sum().backward()
     x.grad.zero_()
-    assert np.allclose(y.data, [5.0, 6.0])
+    assert np.allclose(y.detach().numpy(), [5.0, 6.0])
 
 
 def test_retain_graph_allows_a_second_backward():
@@ -123,7 +123,7 @@ def test_backward_on_a_tensor_that_does_not_require_grad_raises():
 def test_backward_inputs_restricts_which_leaves_get_grad():
     x, w = ag.tensor([1.0, 2.0], requires_grad=True), ag.tensor([3.0, 4.0], requires_grad=True)
     (x * w).sum().backward(inputs=[x])
-    assert np.allclose(x.grad.data, [3.0, 4.0]) and w.grad is None
+    assert np.allclose(x.grad.detach().numpy(), [3.0, 4.0]) and w.grad is None
 
 
 def test_float32_leaf_gets_float32_grad_through_a_float64_op():
@@ -131,7 +131,7 @@ def test_float32_leaf_gets_float32_grad_through_a_float64_op():
     y = (x * ag.tensor([1.0, 2.0], dtype="double")).sum()
     assert y.dtype == np.float64
     y.backward()
-    assert x.grad.dtype == np.float32 and np.allclose(x.grad.data, [1.0, 2.0])
+    assert x.grad.dtype == np.float32 and np.allclose(x.grad.detach().numpy(), [1.0, 2.0])
 
 
 # ----------------------------------------------------------------------------- grad modes, detach
@@ -168,9 +168,9 @@ def test_detach_shares_data_and_cuts_the_graph():
     x = ag.tensor([1.0, 2.0], requires_grad=True)
     y = x * 2
     d = y.detach()
-    assert d.data is y.data and not d.requires_grad and d.is_leaf
+    assert d.detach().numpy() is y.detach().numpy() and not d.requires_grad and d.is_leaf
     (d * x).sum().backward()
-    assert np.allclose(x.grad.data, [2.0, 4.0])  # d is a constant: d/dx (d * x) = d
+    assert np.allclose(x.grad.detach().numpy(), [2.0, 4.0])  # d is a constant: d/dx (d * x) = d
 
 
 def test_requires_grad_rules():
@@ -209,7 +209,7 @@ def test_retain_grads_mode_keeps_every_intermediate_gradient():
         loss.backward()
     finally:
         ag.retain_grads(False)
-    assert np.allclose(h.grad.data, np.exp(h.data)) and np.allclose(loss.grad.data, 1.0)
+    assert np.allclose(h.grad.detach().numpy(), np.exp(h.detach().numpy())) and np.allclose(loss.grad.detach().numpy(), 1.0)
 
 
 def test_retain_grad_on_a_tensor_without_grad_raises():
@@ -243,7 +243,7 @@ def test_grad_only_runs_the_part_of_the_graph_that_leads_to_the_inputs():
     class Spy(ag.Function):
         @staticmethod
         def forward(ctx, x):
-            return ag.Tensor(x.data * 2.0)
+            return ag.Tensor(x.detach().numpy() * 2.0)
 
         @staticmethod
         def backward(ctx, grad):
@@ -254,7 +254,7 @@ def test_grad_only_runs_the_part_of_the_graph_that_leads_to_the_inputs():
     h = Spy.apply(x)
     y = (h * h).sum()
     g, = ag.grad(y, [h])
-    assert np.allclose(g.data, 2 * h.data) and calls == []
+    assert np.allclose(g.detach().numpy(), 2 * h.detach().numpy()) and calls == []
 
 
 def test_grad_allow_unused():
@@ -262,7 +262,7 @@ def test_grad_allow_unused():
     with pytest.raises(RuntimeError, match=r"inputs\[1\].*allow_unused=True"):
         ag.grad((x * 2).sum(), [x, unused])
     gx, gu = ag.grad((x * 2).sum(), [x, unused], allow_unused=True)
-    assert np.allclose(gx.data, 2.0) and gu is None
+    assert np.allclose(gx.detach().numpy(), 2.0) and gu is None
 
 
 def test_grad_of_an_input_that_does_not_require_grad_raises():
@@ -304,12 +304,12 @@ def test_create_graph_backward_gives_differentiable_grad():
     (x ** 3).sum().backward(create_graph=True)
     assert x.grad.requires_grad
     g2, = ag.grad(x.grad.sum(), x)
-    assert np.allclose(g2.data, 6 * x.data)
+    assert np.allclose(g2.detach().numpy(), 6 * x.detach().numpy())
     a, b = ag.tensor([1.0], requires_grad=True), ag.tensor([2.0], requires_grad=True)
     (a + b).sum().backward(create_graph=True)  # Add hands one gradient to both leaves
     with ag.no_grad():
         a.grad.zero_()
-    assert b.grad.tolist() == [1.0] and a.grad.data is not b.grad.data
+    assert b.grad.tolist() == [1.0] and a.grad.detach().numpy() is not b.grad.detach().numpy()
 
 
 # ----------------------------------------------------------------------------- custom Functions
@@ -318,7 +318,7 @@ class ScaledExp(ag.Function):
 
     @staticmethod
     def forward(ctx, x, a):
-        y = ag.Tensor(np.exp(ag.Tensor(a).data * x.data))
+        y = ag.Tensor(np.exp(ag.Tensor(a).detach().numpy() * x.detach().numpy()))
         ctx.save_for_backward(x, y)
         ctx.a = a
         return y
@@ -336,7 +336,7 @@ class SplitSum(ag.Function):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        return ag.Tensor(x.data.sum()), ag.Tensor((x.data ** 2).sum())
+        return ag.Tensor(x.detach().numpy().sum()), ag.Tensor((x.detach().numpy() ** 2).sum())
 
     @staticmethod
     def backward(ctx, grad_sum, grad_squares):
@@ -349,7 +349,7 @@ def test_custom_function_forward_backward_and_needs_input_grad():
     y = ScaledExp.apply(x, 3.0)
     assert y.grad_fn.needs_input_grad == (True, False)
     y.sum().backward()
-    assert np.allclose(x.grad.data, 3.0 * np.exp(3.0 * x.data))
+    assert np.allclose(x.grad.detach().numpy(), 3.0 * np.exp(3.0 * x.detach().numpy()))
     assert ag.gradcheck(lambda t: ScaledExp.apply(t, 2.0), [x])
     assert ag.gradgradcheck(lambda t: ScaledExp.apply(t, 2.0), [x])
 
@@ -358,11 +358,11 @@ def test_multi_output_function_with_one_output_unused():
     x = ag.tensor([1.0, 2.0, 3.0], dtype="double", requires_grad=True)
     total, squares = SplitSum.apply(x)
     squares.backward()
-    assert np.allclose(x.grad.data, 2 * x.data)
+    assert np.allclose(x.grad.detach().numpy(), 2 * x.detach().numpy())
     x.grad = None
     total, squares = SplitSum.apply(x)
     (total * 2 + squares).backward()
-    assert np.allclose(x.grad.data, 2 + 2 * x.data)
+    assert np.allclose(x.grad.detach().numpy(), 2 + 2 * x.detach().numpy())
     assert ag.gradcheck(SplitSum.apply, [x])
 
 
@@ -372,14 +372,14 @@ def test_saved_output_survives_when_the_user_drops_it():
     gc.collect()
     g, = ag.grad(s, x, create_graph=True)
     gg, = ag.grad(g.sum(), x)
-    assert np.allclose(g.data, np.exp(x.data)) and np.allclose(gg.data, np.exp(x.data))
+    assert np.allclose(g.detach().numpy(), np.exp(x.detach().numpy())) and np.allclose(gg.detach().numpy(), np.exp(x.detach().numpy()))
 
 
 def test_backward_returning_the_wrong_number_or_shape_of_gradients_raises():
     class TooMany(ag.Function):
         @staticmethod
         def forward(ctx, x):
-            return ag.Tensor(x.data * 2)
+            return ag.Tensor(x.detach().numpy() * 2)
 
         @staticmethod
         def backward(ctx, grad):
@@ -419,7 +419,7 @@ def _timed_backward(length):
 
 def test_a_chain_of_100000_ops_backpropagates_in_linear_time():
     long_time, x = _timed_backward(100_000)  # no RecursionError
-    assert np.allclose(x.grad.data, 1.0)
+    assert np.allclose(x.grad.detach().numpy(), 1.0)
     long_time = min(long_time, _timed_backward(100_000)[0])
     short_time = min(_timed_backward(25_000)[0] for _ in range(3))
     ratio = long_time / short_time

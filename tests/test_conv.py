@@ -40,12 +40,12 @@ def compare_with_torch(our_fn, torch_fn, arrays, atol=1e-10):
     ours = [ag.Tensor(a.copy(), requires_grad=True) for a in arrays]
     theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
     out, expected = our_fn(*ours), torch_fn(*theirs)
-    np.testing.assert_allclose(out.data, expected.detach().numpy(), atol=atol, rtol=1e-6)
+    np.testing.assert_allclose(out.detach().numpy(), expected.detach().numpy(), atol=atol, rtol=1e-6)
     seed = np.random.default_rng(len(arrays)).standard_normal(out.shape).astype(arrays[0].dtype)
     out.backward(ag.Tensor(seed))
     expected.backward(torch.tensor(seed))
     for index, (mine, reference) in enumerate(zip(ours, theirs)):
-        np.testing.assert_allclose(mine.grad.data, reference.grad.numpy(), atol=atol, rtol=1e-6,
+        np.testing.assert_allclose(mine.grad.detach().numpy(), reference.grad.numpy(), atol=atol, rtol=1e-6,
                                    err_msg=f"gradient of input {index}")
 
 
@@ -92,7 +92,7 @@ def test_float32_forward_and_backward_match_torch():
 def test_default_stride_is_the_kernel_and_padding_counts_as_minus_infinity():
     x = -np.arange(1.0, 17.0).reshape(1, 1, 4, 4)  # all negative: zero padding would win the max
     out = max_pool2d(ag.Tensor(x), 2, padding=1)
-    np.testing.assert_array_equal(out.data, F.max_pool2d(torch.tensor(x), 2, padding=1).numpy())
+    np.testing.assert_array_equal(out.detach().numpy(), F.max_pool2d(torch.tensor(x), 2, padding=1).numpy())
     assert max_pool2d(ag.Tensor(x), 2).shape == (1, 1, 2, 2)
     assert avg_pool2d(ag.Tensor(x), (2, 1)).shape == (1, 1, 2, 4)
 
@@ -105,7 +105,7 @@ def test_non_contiguous_and_unbatched_inputs():
                        lambda x, w: F.conv2d(x, w, None, 1, 1), [x, w])
     compare_with_torch(lambda x: max_pool2d(x, 3, 2, 1), lambda x: F.max_pool2d(x, 3, 2, 1), [x])
     single = conv2d(ag.Tensor(x[0]), ag.Tensor(w), padding=1)
-    np.testing.assert_allclose(single.data, F.conv2d(torch.tensor(x[0]), torch.tensor(w),
+    np.testing.assert_allclose(single.detach().numpy(), F.conv2d(torch.tensor(x[0]), torch.tensor(w),
                                                      padding=1).numpy(), atol=1e-12)
     assert max_pool2d(ag.Tensor(x[0]), 2).shape == (3, 3, 3)
 
@@ -139,7 +139,7 @@ def test_conv2d_second_derivative_matches_torch():
     tx, tw, tb = (torch.tensor(v, requires_grad=True) for v in (x_np, w_np, b_np))
     second(tx, tw, tb, F.conv2d, torch.autograd.grad).backward()
     for ours, theirs in ((x, tx), (w, tw), (b, tb)):
-        np.testing.assert_allclose(ours.grad.data, theirs.grad.numpy(), rtol=1e-8, atol=1e-8)
+        np.testing.assert_allclose(ours.grad.detach().numpy(), theirs.grad.numpy(), rtol=1e-8, atol=1e-8)
 
 
 @pytest.mark.parametrize("pool, args", [(max_pool2d, (2, 1, 1)), (max_pool2d, (3, 2, 0)),
@@ -157,10 +157,10 @@ def test_max_pool_double_backward_gathers_at_the_argmax():
     gx, = ag.grad(y, x, g, create_graph=True)  # ones at the four argmax positions
     h = np.arange(16.0).reshape(1, 1, 4, 4)
     gg, = ag.grad((gx * ag.Tensor(h)).sum(), g)
-    argmax = (x.data.reshape(2, 2, 2, 2).transpose(0, 2, 1, 3).reshape(2, 2, 4).argmax(-1))
+    argmax = (x.detach().numpy().reshape(2, 2, 2, 2).transpose(0, 2, 1, 3).reshape(2, 2, 4).argmax(-1))
     rows, cols = np.divmod(argmax, 2)
     expected = h[0, 0][2 * np.arange(2)[:, None] + rows, 2 * np.arange(2)[None, :] + cols]
-    np.testing.assert_array_equal(gg.data[0, 0], expected)
+    np.testing.assert_array_equal(gg.detach().numpy()[0, 0], expected)
 
 
 @pytest.mark.parametrize("call, message", [

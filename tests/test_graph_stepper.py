@@ -25,12 +25,12 @@ def mlp_loss(seed=0):
 def test_stepper_gradients_equal_backward_and_pytorch():
     leaves, _, loss = mlp_loss()
     steps = ag.BackwardStepper(loss).run()
-    stepped = [t.grad.data.copy() for t in leaves]
+    stepped = [t.grad.detach().numpy().copy() for t in leaves]
     reference_leaves, _, reference = mlp_loss()
     reference.backward()
     for mine, theirs in zip(stepped, reference_leaves):
-        np.testing.assert_allclose(mine, theirs.grad.data, rtol=1e-12, atol=1e-14)
-    tx, tw1, tb1, tw2 = [torch.tensor(t.data, requires_grad=True) for t in leaves]
+        np.testing.assert_allclose(mine, theirs.grad.detach().numpy(), rtol=1e-12, atol=1e-14)
+    tx, tw1, tb1, tw2 = [torch.tensor(t.detach().numpy(), requires_grad=True) for t in leaves]
     hidden = (torch.nn.functional.linear(tx, tw1, tb1).tanh() @ tw2).sigmoid()
     ((hidden ** 2).mean() + (tx * tx).sum() * 0.01).backward()
     for mine, theirs in zip(stepped, (tx, tw1, tb1, tw2)):
@@ -45,13 +45,13 @@ def test_stepper_runs_tensor_hooks_as_backward_does():
     def run(step):
         leaves, hidden, loss = mlp_loss()
         seen = []
-        leaves[0].register_hook(lambda g: seen.append(g.data.copy()) or g * 3.0)
+        leaves[0].register_hook(lambda g: seen.append(g.detach().numpy().copy()) or g * 3.0)
         hidden.register_hook(lambda g: g * -2.0)
         if step:
             ag.BackwardStepper(loss).run()
         else:
             loss.backward()
-        return [t.grad.data for t in leaves], seen
+        return [t.grad.detach().numpy() for t in leaves], seen
     stepped, seen_stepped = run(step=True)
     expected, seen_expected = run(step=False)
     for mine, theirs in zip(stepped, expected):
@@ -60,7 +60,7 @@ def test_stepper_runs_tensor_hooks_as_backward_does():
     np.testing.assert_allclose(seen_stepped[0], seen_expected[0], rtol=1e-12)
     leaves, _, loss = mlp_loss()
     loss.backward()
-    assert not np.allclose(stepped[0], leaves[0].grad.data)  # the hooks did change something
+    assert not np.allclose(stepped[0], leaves[0].grad.detach().numpy())  # the hooks did change something
 
 
 def test_intermediate_grads_are_kept_like_retain_grads():
@@ -72,7 +72,7 @@ def test_intermediate_grads_are_kept_like_retain_grads():
         reference.backward()
     finally:
         ag.retain_grads(False)
-    np.testing.assert_allclose(hidden.grad.data, reference_hidden.grad.data, rtol=1e-12)
+    np.testing.assert_allclose(hidden.grad.detach().numpy(), reference_hidden.grad.detach().numpy(), rtol=1e-12)
     _, hidden, loss = mlp_loss()
     ag.BackwardStepper(loss, retain_grads=False).run()
     assert hidden.grad is None
@@ -117,7 +117,7 @@ def test_graph_shows_only_the_gradients_known_so_far():
     last = steps[-1].graph()
     x_node = next(line for line in last.body if "<B>x</B>" in line)
     assert "partial" not in x_node and "[6, 12]" in x_node  # 2 * 3 * x
-    np.testing.assert_allclose(x.grad.data, [6.0, 12.0])
+    np.testing.assert_allclose(x.grad.detach().numpy(), [6.0, 12.0])
     assert str(steps[-1]).startswith(f"step {len(steps)} of")
 
 

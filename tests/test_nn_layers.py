@@ -21,15 +21,15 @@ def _compare_module(ours, theirs, x, atol=1e-10, input_grad=True):
     x_ours = ag.Tensor(x.copy(), requires_grad=input_grad)
     x_theirs = torch.tensor(x, requires_grad=input_grad)
     out_ours, out_theirs = ours(x_ours), theirs(x_theirs)
-    np.testing.assert_allclose(out_ours.data, out_theirs.detach().numpy(), rtol=1e-10, atol=atol)
+    np.testing.assert_allclose(out_ours.detach().numpy(), out_theirs.detach().numpy(), rtol=1e-10, atol=atol)
     seed = RNG.standard_normal(out_ours.shape)
     (out_ours * ag.Tensor(seed)).sum().backward()
     (out_theirs * torch.tensor(seed)).sum().backward()
     if input_grad:
-        np.testing.assert_allclose(x_ours.grad.data, x_theirs.grad.numpy(), rtol=1e-9, atol=atol)
+        np.testing.assert_allclose(x_ours.grad.detach().numpy(), x_theirs.grad.numpy(), rtol=1e-9, atol=atol)
     for (name, p), (name_t, p_t) in zip(ours.named_parameters(), theirs.named_parameters()):
         assert name == name_t
-        np.testing.assert_allclose(p.grad.data, p_t.grad.numpy(), rtol=1e-9, atol=atol,
+        np.testing.assert_allclose(p.grad.detach().numpy(), p_t.grad.numpy(), rtol=1e-9, atol=atol,
                                    err_msg=name)
 
 
@@ -111,11 +111,11 @@ def test_functional_activation_gradcheck_and_torch(ours, theirs):
     x_t = torch.tensor(x, requires_grad=True)
     x_o = ag.Tensor(x.copy(), requires_grad=True)
     out_o, out_t = ours(x_o), theirs(x_t)
-    np.testing.assert_allclose(out_o.data, out_t.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(out_o.detach().numpy(), out_t.detach().numpy(), rtol=1e-10, atol=1e-12)
     seed = RNG.standard_normal(out_o.shape)
     (out_o * ag.Tensor(seed)).sum().backward()
     (out_t * torch.tensor(seed)).sum().backward()
-    np.testing.assert_allclose(x_o.grad.data, x_t.grad.numpy(), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(x_o.grad.detach().numpy(), x_t.grad.numpy(), rtol=1e-9, atol=1e-12)
     assert ag.gradcheck(ours, [ag.Tensor(x, requires_grad=True)])
     assert ag.gradgradcheck(ours, [ag.Tensor(x, requires_grad=True)])
 
@@ -123,23 +123,23 @@ def test_functional_activation_gradcheck_and_torch(ours, theirs):
 def test_functional_linear_conv_pool_match_torch():
     x, w, b = RNG.standard_normal((2, 3, 6, 6)), RNG.standard_normal((4, 3, 3, 3)), RNG.standard_normal(4)
     t = torch.tensor
-    np.testing.assert_allclose(F.conv2d(ag.Tensor(x), ag.Tensor(w), ag.Tensor(b), 2, 1).data,
+    np.testing.assert_allclose(F.conv2d(ag.Tensor(x), ag.Tensor(w), ag.Tensor(b), 2, 1).detach().numpy(),
                                torch.nn.functional.conv2d(t(x), t(w), t(b), 2, 1).numpy(), rtol=1e-10)
-    np.testing.assert_allclose(F.max_pool2d(ag.Tensor(x), 2).data,
+    np.testing.assert_allclose(F.max_pool2d(ag.Tensor(x), 2).detach().numpy(),
                                torch.nn.functional.max_pool2d(t(x), 2).numpy())
-    np.testing.assert_allclose(F.avg_pool2d(ag.Tensor(x), 3, 1, 1).data,
+    np.testing.assert_allclose(F.avg_pool2d(ag.Tensor(x), 3, 1, 1).detach().numpy(),
                                torch.nn.functional.avg_pool2d(t(x), 3, 1, 1).numpy(), rtol=1e-12)
     xl, wl, bl = RNG.standard_normal((5, 3)), RNG.standard_normal((2, 3)), RNG.standard_normal(2)
-    np.testing.assert_allclose(F.linear(xl, ag.Tensor(wl), ag.Tensor(bl)).data,
+    np.testing.assert_allclose(F.linear(xl, ag.Tensor(wl), ag.Tensor(bl)).detach().numpy(),
                                torch.nn.functional.linear(t(xl), t(wl), t(bl)).numpy(), rtol=1e-12)
 
 
 def test_softmax_stable_for_huge_logits():
     x = ag.Tensor(np.array([[1e4, 0.0, -1e4]]), requires_grad=True)
     out = F.log_softmax(x, 1)
-    assert np.isfinite(out.data).all() and abs(out.data[0, 0]) < 1e-12
+    assert np.isfinite(out.detach().numpy()).all() and abs(out.detach().numpy()[0, 0]) < 1e-12
     out.sum().backward()
-    assert np.isfinite(x.grad.data).all()
+    assert np.isfinite(x.grad.detach().numpy()).all()
 
 
 def test_softmax_without_dim_warns_and_follows_torch_choice():
@@ -148,7 +148,7 @@ def test_softmax_without_dim_warns_and_follows_torch_choice():
         ours = F.softmax(ag.Tensor(x))
     with pytest.warns(UserWarning):
         theirs = torch.nn.functional.softmax(torch.tensor(x))
-    np.testing.assert_allclose(ours.data, theirs.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(ours.detach().numpy(), theirs.numpy(), rtol=1e-12)
 
 
 def test_dropout_inverted_eval_and_seeded():
@@ -158,19 +158,19 @@ def test_dropout_inverted_eval_and_seeded():
     a = layer(x)
     ag.manual_seed(5)
     b = layer(x)
-    np.testing.assert_array_equal(a.data, b.data)
-    kept = a.data != 0
+    np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
+    kept = a.detach().numpy() != 0
     assert abs(kept.mean() - 0.7) < 0.01
-    np.testing.assert_allclose(a.data[kept], 1 / 0.7, rtol=1e-6)
+    np.testing.assert_allclose(a.detach().numpy()[kept], 1 / 0.7, rtol=1e-6)
     assert a.dtype == np.float32
     layer.eval()
-    assert layer(x) is x or np.array_equal(layer(x).data, x.data)
+    assert layer(x) is x or np.array_equal(layer(x).detach().numpy(), x.detach().numpy())
     # gradient flows through the kept elements only, scaled
     layer.train()
     xg = ag.Tensor(np.ones((10, 10)), requires_grad=True)
     layer(xg).sum().backward()
-    np.testing.assert_allclose(xg.grad.data[xg.grad.data != 0], 1 / 0.7)
-    assert nn.Dropout(1.0)(x).data.sum() == 0
+    np.testing.assert_allclose(xg.grad.detach().numpy()[xg.grad.detach().numpy() != 0], 1 / 0.7)
+    assert nn.Dropout(1.0)(x).detach().numpy().sum() == 0
     with pytest.raises(ValueError, match="between 0 and 1"):
         nn.Dropout(1.5)
     assert repr(nn.Dropout(0.25)) == repr(torch.nn.Dropout(0.25))
@@ -212,15 +212,15 @@ def _uniform_bound_ok(values, bound):
 def test_default_init_follows_torch_statistics():
     ag.manual_seed(0)
     layer = nn.Linear(400, 300)
-    _uniform_bound_ok(layer.weight.data, 1 / math.sqrt(400))
-    _uniform_bound_ok(layer.bias.data, 1 / math.sqrt(400))
+    _uniform_bound_ok(layer.weight.detach().numpy(), 1 / math.sqrt(400))
+    _uniform_bound_ok(layer.bias.detach().numpy(), 1 / math.sqrt(400))
     conv = nn.Conv2D(16, 64, 3)
-    _uniform_bound_ok(conv.weight.data, 1 / math.sqrt(16 * 9))
-    _uniform_bound_ok(conv.bias.data, 1 / math.sqrt(16 * 9))
+    _uniform_bound_ok(conv.weight.detach().numpy(), 1 / math.sqrt(16 * 9))
+    _uniform_bound_ok(conv.bias.detach().numpy(), 1 / math.sqrt(16 * 9))
     # the same bounds PyTorch's own defaults reach
     torch.manual_seed(0)
     theirs = torch.nn.Linear(400, 300).weight.detach().numpy()
-    assert abs(theirs.std() / layer.weight.data.std() - 1) < 0.02
+    assert abs(theirs.std() / layer.weight.detach().numpy().std() - 1) < 0.02
     assert layer.weight.dtype == np.float32
 
 
@@ -241,18 +241,18 @@ def test_init_schemes_have_their_std(fn, expected_std):
     version = weight._version
     assert fn(weight) is weight
     assert weight._version > version
-    assert abs(weight.data.std() / expected_std - 1) < 0.02
-    assert abs(weight.data.mean()) < 0.02 * expected_std * 10
+    assert abs(weight.detach().numpy().std() / expected_std - 1) < 0.02
+    assert abs(weight.detach().numpy().mean()) < 0.02 * expected_std * 10
 
 
 def test_init_simple_fills_and_gains():
     t = nn.Parameter(np.ones((50, 40)))
     nn.init.zeros_(t)
-    assert not t.data.any()
+    assert not t.detach().numpy().any()
     nn.init.uniform_(t, -2, 3)
-    assert t.data.min() >= -2 and t.data.max() <= 3 and abs(t.data.mean() - 0.5) < 0.15
+    assert t.detach().numpy().min() >= -2 and t.detach().numpy().max() <= 3 and abs(t.detach().numpy().mean() - 0.5) < 0.15
     nn.init.normal_(t, 1.0, 0.5)
-    assert abs(t.data.mean() - 1) < 0.05 and abs(t.data.std() - 0.5) < 0.05
+    assert abs(t.detach().numpy().mean() - 1) < 0.05 and abs(t.detach().numpy().std() - 0.5) < 0.05
     for name, param in [("relu", None), ("tanh", None), ("leaky_relu", 0.2), ("selu", None),
                         ("sigmoid", None), ("conv2d", None)]:
         assert nn.init.calculate_gain(name, param) == pytest.approx(
@@ -265,9 +265,9 @@ def test_init_simple_fills_and_gains():
 
 def test_init_reproducible_under_manual_seed():
     ag.manual_seed(7)
-    a = nn.Linear(10, 5).weight.data.copy()
+    a = nn.Linear(10, 5).weight.detach().numpy().copy()
     ag.manual_seed(7)
-    b = nn.Linear(10, 5).weight.data.copy()
+    b = nn.Linear(10, 5).weight.detach().numpy().copy()
     np.testing.assert_array_equal(a, b)
 
 
@@ -286,12 +286,12 @@ def test_activations_finite_at_extreme_inputs(make_ours, make_theirs):
     x_o = ag.Tensor(x.copy(), requires_grad=True)
     out = make_ours()(x_o)
     out.sum().backward()
-    assert np.isfinite(out.data).all() and np.isfinite(x_o.grad.data).all()
+    assert np.isfinite(out.detach().numpy()).all() and np.isfinite(x_o.grad.detach().numpy()).all()
     x_t = torch.tensor(x, requires_grad=True)
     out_t = make_theirs()(x_t)
     out_t.sum().backward()
-    np.testing.assert_allclose(out.data, out_t.detach().numpy(), rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(x_o.grad.data, x_t.grad.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(out.detach().numpy(), out_t.detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(x_o.grad.detach().numpy(), x_t.grad.numpy(), rtol=1e-5, atol=1e-6)
 
 
 def test_conv2d_padding_same_and_valid_match_torch():
@@ -325,7 +325,7 @@ def test_numpy_data_takes_the_layer_dtype():
     assert conv(np.zeros((1, 1, 5, 5), np.uint8)).dtype == np.float32  # raw MNIST pixels
     assert linear(ag.tensor([[1, 2, 3, 4]])).dtype == np.float32  # int64 @ float32: float32
     data = RNG.standard_normal((3, 4))
-    np.testing.assert_allclose(linear(data).data, linear(ag.tensor(data, dtype=ag.float32)).data)
+    np.testing.assert_allclose(linear(data).detach().numpy(), linear(ag.tensor(data, dtype=ag.float32)).detach().numpy())
     with pytest.warns(UserWarning, match=r"computes in float64 .*model.double\(\)"):
         assert linear(ag.tensor(data)).dtype == np.float64  # a float64 Tensor: promoted, with a warning
 
@@ -339,7 +339,7 @@ def test_identity_device_argument_and_relu_zero_sign():
     with pytest.raises(RuntimeError, match="got device 'cuda'"):
         nn.Linear(3, 2, device="cuda")
     out = nn.ReLU()(ag.tensor([-1.5, 0.0, 2.0]))
-    assert out.tolist() == [0.0, 0.0, 2.0] and not np.signbit(out.data).any()
+    assert out.tolist() == [0.0, 0.0, 2.0] and not np.signbit(out.detach().numpy()).any()
     assert np.isnan(F.relu(ag.tensor([np.nan])).item())  # NaN propagates, as in torch
 
 
@@ -353,10 +353,10 @@ def test_relu_on_a_large_tensor_matches_torch_with_nan_and_second_derivative(dty
     x, tx = ag.Tensor(x_np, requires_grad=True), torch.tensor(x_np, requires_grad=True)
     g, tg = ag.Tensor(g_np, requires_grad=True), torch.tensor(g_np, requires_grad=True)
     out, t_out = F.relu(x), torch.relu(tx)
-    np.testing.assert_array_equal(out.data, t_out.detach().numpy())
+    np.testing.assert_array_equal(out.detach().numpy(), t_out.detach().numpy())
     gx, = ag.grad(out, x, g, create_graph=True)
     t_gx, = torch.autograd.grad(t_out, tx, tg, create_graph=True)
-    np.testing.assert_array_equal(gx.data, t_gx.detach().numpy())
+    np.testing.assert_array_equal(gx.detach().numpy(), t_gx.detach().numpy())
     (gx * gx).sum().backward()
     (t_gx * t_gx).sum().backward()
-    np.testing.assert_allclose(g.grad.data, tg.grad.numpy(), rtol=1e-6)
+    np.testing.assert_allclose(g.grad.detach().numpy(), tg.grad.numpy(), rtol=1e-6)

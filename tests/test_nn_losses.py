@@ -22,13 +22,13 @@ def _run(ours_fn, theirs_fn, input, target, target_grad=False, rtol=1e-10, atol=
         y_o, y_t = ag.Tensor(target), torch.tensor(target)
     out_o, out_t = ours_fn(x_o, y_o), theirs_fn(x_t, y_t)
     assert out_o.shape == tuple(out_t.shape)
-    np.testing.assert_allclose(out_o.data, out_t.detach().numpy(), rtol=rtol, atol=atol)
+    np.testing.assert_allclose(out_o.detach().numpy(), out_t.detach().numpy(), rtol=rtol, atol=atol)
     seed = RNG.standard_normal(out_o.shape)
     (out_o * ag.Tensor(seed)).sum().backward()
     (out_t * torch.tensor(seed)).sum().backward()
-    np.testing.assert_allclose(x_o.grad.data, x_t.grad.numpy(), rtol=1e-9, atol=atol)
+    np.testing.assert_allclose(x_o.grad.detach().numpy(), x_t.grad.numpy(), rtol=1e-9, atol=atol)
     if target_grad:
-        np.testing.assert_allclose(y_o.grad.data, y_t.grad.numpy(), rtol=1e-9, atol=atol)
+        np.testing.assert_allclose(y_o.grad.detach().numpy(), y_t.grad.numpy(), rtol=1e-9, atol=atol)
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
@@ -64,8 +64,8 @@ def test_bce_saturated_probabilities_give_torch_finite_loss_and_gradients():
     # the target's gradient uses the same clamped logs as the loss: finite (PyTorch's is +-inf)
     target = ag.Tensor(y, requires_grad=True)
     F.binary_cross_entropy(ag.Tensor(x), target).backward()
-    assert np.isfinite(target.grad.data).all()
-    assert target.grad.data[2] == 0.0          # x = 0.5: log(1 - x) - log(x) = 0
+    assert np.isfinite(target.grad.detach().numpy()).all()
+    assert target.grad.detach().numpy()[2] == 0.0          # x = 0.5: log(1 - x) - log(x) = 0
 
 
 def test_bce_gradcheck_including_weight_and_second_derivatives():
@@ -136,7 +136,7 @@ def test_cross_entropy_with_class_probabilities(reduction, smoothing):
     x = RNG.standard_normal((5, 4)) * 2
     soft = RNG.uniform(0, 1, (5, 4))
     soft /= soft.sum(1, keepdims=True)
-    onehot = F.one_hot(ag.Tensor(RNG.integers(0, 4, 5)), 4).data.astype(np.float64)
+    onehot = F.one_hot(ag.Tensor(RNG.integers(0, 4, 5)), 4).detach().numpy().astype(np.float64)
     weight = RNG.uniform(0.5, 2, 4)
     for target in (soft, onehot):
         _run(nn.CrossEntropyLoss(reduction=reduction, label_smoothing=smoothing),
@@ -152,7 +152,7 @@ def test_one_hot_indices_and_probabilities_agree():
     y = RNG.integers(0, 3, 6)
     by_index = F.cross_entropy(ag.Tensor(x), y)
     by_probability = F.cross_entropy(ag.Tensor(x), F.one_hot(ag.Tensor(y), 3).to(np.float64))
-    np.testing.assert_allclose(by_index.data, by_probability.data, rtol=1e-12)
+    np.testing.assert_allclose(by_index.detach().numpy(), by_probability.detach().numpy(), rtol=1e-12)
 
 
 def test_cross_entropy_stable_for_huge_logits():
@@ -163,11 +163,11 @@ def test_cross_entropy_stable_for_huge_logits():
         loss = F.cross_entropy(x_o, y)
         loss.backward()
         theirs = torch.nn.functional.cross_entropy(torch.tensor(x.astype(dtype)), torch.tensor(y))
-        assert np.isfinite(loss.data) and np.isfinite(x_o.grad.data).all()
-        np.testing.assert_allclose(loss.data, theirs.numpy(), rtol=1e-6)
+        assert np.isfinite(loss.detach().numpy()) and np.isfinite(x_o.grad.detach().numpy()).all()
+        np.testing.assert_allclose(loss.detach().numpy(), theirs.numpy(), rtol=1e-6)
         probs = F.one_hot(ag.Tensor(y), 3).to(dtype)
         loss_p = F.cross_entropy(ag.Tensor(x.astype(dtype), requires_grad=True), probs)
-        np.testing.assert_allclose(loss_p.data, theirs.numpy(), rtol=1e-6)
+        np.testing.assert_allclose(loss_p.detach().numpy(), theirs.numpy(), rtol=1e-6)
     loss = F.binary_cross_entropy_with_logits(ag.Tensor(np.array([1e4, -1e4])),
                                               ag.Tensor(np.array([0.0, 1.0])))
     assert loss.item() == pytest.approx(1e4)
@@ -182,14 +182,14 @@ def test_fused_cross_entropy_gradcheck_and_second_derivatives():
         assert ag.gradcheck(fn, [x])
         assert ag.gradgradcheck(fn, [x])
     # Hessian-vector product against PyTorch
-    x_t = torch.tensor(x.data, requires_grad=True)
+    x_t = torch.tensor(x.detach().numpy(), requires_grad=True)
     v = RNG.standard_normal((4, 3))
     g_t, = torch.autograd.grad(torch.nn.functional.cross_entropy(x_t, torch.tensor(y)), x_t,
                                create_graph=True)
     hvp_t, = torch.autograd.grad((g_t * torch.tensor(v)).sum(), x_t)
     g, = ag.grad(F.cross_entropy(x, y), x, create_graph=True)
     hvp, = ag.grad((g * ag.Tensor(v)).sum(), x)
-    np.testing.assert_allclose(hvp.data, hvp_t.numpy(), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(hvp.detach().numpy(), hvp_t.numpy(), rtol=1e-9, atol=1e-12)
 
 
 @pytest.mark.parametrize("fn", [F.mse_loss, F.l1_loss, F.huber_loss, F.binary_cross_entropy,

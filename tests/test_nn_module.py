@@ -89,19 +89,19 @@ def test_weights_move_both_ways_with_equal_outputs_and_gradients(direction):
     if direction == "torch_to_ours":
         result = ours.load_state_dict(theirs.state_dict())   # PyTorch tensors go in as they are
     else:
-        result = theirs.load_state_dict({k: torch.from_numpy(v.data.copy())
+        result = theirs.load_state_dict({k: torch.from_numpy(v.detach().numpy().copy())
                                          for k, v in ours.state_dict().items()})
     assert list(result.missing_keys) == [] and list(result.unexpected_keys) == []
     ours.eval()
     theirs.eval()
     x = np.random.default_rng(0).standard_normal((2, 1, 8, 8))
     out_ours, out_theirs = ours(ag.Tensor(x)), theirs(torch.tensor(x))
-    np.testing.assert_allclose(out_ours.data, out_theirs.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(out_ours.detach().numpy(), out_theirs.detach().numpy(), rtol=1e-10, atol=1e-12)
     target = np.array([0, 2])
     nn.CrossEntropyLoss()(out_ours, target).backward()
     torch.nn.CrossEntropyLoss()(out_theirs, torch.tensor(target)).backward()
     for (name, p), (_, p_t) in zip(ours.named_parameters(), theirs.named_parameters()):
-        np.testing.assert_allclose(p.grad.data, p_t.grad.numpy(), rtol=1e-9, atol=1e-12,
+        np.testing.assert_allclose(p.grad.detach().numpy(), p_t.grad.numpy(), rtol=1e-9, atol=1e-12,
                                    err_msg=name)
 
 
@@ -156,7 +156,7 @@ def test_train_eval_and_zero_grad():
     out.backward()
     assert all(p.grad is not None for p in model.parameters())
     model.zero_grad(set_to_none=False)
-    assert all(p.grad is not None and not p.grad.data.any() for p in model.parameters())
+    assert all(p.grad is not None and not p.grad.detach().numpy().any() for p in model.parameters())
     model.zero_grad()
     assert all(p.grad is None for p in model.parameters())
 
@@ -182,7 +182,7 @@ def test_sequential_and_modulelist_behave_like_lists():
 
 def test_load_state_dict_errors_and_non_strict():
     model = nn.Sequential(nn.Linear(3, 2), nn.Linear(2, 1))
-    good = {k: v.data.copy() for k, v in model.state_dict().items()}
+    good = {k: v.detach().numpy().copy() for k, v in model.state_dict().items()}
     missing = dict(good)
     del missing["1.bias"]
     extra = dict(good, **{"2.weight": np.zeros((1, 1))})
@@ -211,10 +211,10 @@ def test_load_state_dict_copies_in_place_and_casts():
     version = weight._version
     model.load_state_dict({"weight": np.ones((2, 2)), "bias": np.zeros(2)})
     assert model.weight is weight and weight.dtype == np.float32
-    assert np.array_equal(weight.data, np.ones((2, 2))) and weight._version > version
+    assert np.array_equal(weight.detach().numpy(), np.ones((2, 2))) and weight._version > version
     state = model.state_dict()
     assert state["weight"].requires_grad is False
-    assert np.shares_memory(state["weight"].data, weight.data)
+    assert np.shares_memory(state["weight"].detach().numpy(), weight.detach().numpy())
 
 
 def test_forward_hooks_and_module_stack():
@@ -258,7 +258,7 @@ def test_parameter_is_a_tensor():
     assert nn.Parameter(np.zeros(2), requires_grad=False).requires_grad is False
     y = (p * 2.0).sum()
     y.backward()
-    np.testing.assert_array_equal(p.grad.data, np.full((2, 3), 2.0))
+    np.testing.assert_array_equal(p.grad.detach().numpy(), np.full((2, 3), 2.0))
 
 
 def test_apply_visits_children_first_and_deepcopy_is_independent():
@@ -268,10 +268,10 @@ def test_apply_visits_children_first_and_deepcopy_is_independent():
     assert model.apply(lambda m: visited.append(type(m).__name__)) is model
     assert visited == ["Linear", "ReLU", "Linear", "Sequential", "Sequential"]
     model.apply(lambda m: nn.init.zeros_(m.weight) if isinstance(m, nn.Linear) else None)
-    assert not model[0].weight.data.any()
+    assert not model[0].weight.detach().numpy().any()
     clone = copy.deepcopy(model)
-    clone[0].weight.data[...] = 1.0
-    assert not model[0].weight.data.any()
+    clone[0].weight.detach().numpy()[...] = 1.0
+    assert not model[0].weight.detach().numpy().any()
     assert [n for n, _ in clone.named_parameters()] == [n for n, _ in model.named_parameters()]
 
 

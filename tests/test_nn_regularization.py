@@ -21,10 +21,10 @@ def test_penalty_value_and_gradient_match_torch(penalty, formula):
     w_o = ag.Tensor(w.copy(), requires_grad=True)
     w_t = torch.tensor(w, requires_grad=True)
     value_o, value_t = penalty(w_o), formula(w_t)
-    np.testing.assert_allclose(value_o.data, value_t.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(value_o.detach().numpy(), value_t.detach().numpy(), rtol=1e-12)
     value_o.backward()
     value_t.backward()
-    np.testing.assert_allclose(w_o.grad.data, w_t.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(w_o.grad.detach().numpy(), w_t.grad.numpy(), rtol=1e-12)
 
 
 def test_course_idiom_and_regularization_loss():
@@ -34,14 +34,14 @@ def test_course_idiom_and_regularization_loss():
         nn.ReLU(),
         nn.Linear(4, 2, weight_regularizer=l2(1e-2), bias_regularizer=l1(1e-3)))
     model.double()
-    w1, w2, b2 = model[0].weight.data, model[2].weight.data, model[2].bias.data
+    w1, w2, b2 = model[0].weight.detach().numpy(), model[2].weight.detach().numpy(), model[2].bias.detach().numpy()
     expected = (1e-4 * np.abs(w1).sum() + 1e-3 * (w1 ** 2).sum() + 1e-2 * (w2 ** 2).sum()
                 + 1e-3 * np.abs(b2).sum())
     total = nn.regularization_loss(model)
-    np.testing.assert_allclose(total.data, expected, rtol=1e-12)
+    np.testing.assert_allclose(total.detach().numpy(), expected, rtol=1e-12)
     total.backward()
-    np.testing.assert_allclose(model[0].weight.grad.data, 1e-4 * np.sign(w1) + 2e-3 * w1, rtol=1e-12)
-    np.testing.assert_allclose(model[2].bias.grad.data, 1e-3 * np.sign(b2), rtol=1e-12)
+    np.testing.assert_allclose(model[0].weight.grad.detach().numpy(), 1e-4 * np.sign(w1) + 2e-3 * w1, rtol=1e-12)
+    np.testing.assert_allclose(model[2].bias.grad.detach().numpy(), 1e-3 * np.sign(b2), rtol=1e-12)
     assert model[0].bias.grad is None
 
 
@@ -49,8 +49,8 @@ def test_regularization_loss_is_zero_without_penalties_and_register_regularizer(
     model = nn.Sequential(nn.Linear(3, 2))
     assert nn.regularization_loss(model).item() == 0.0
     model[0].register_regularizer("bias", l2(0.5))
-    np.testing.assert_allclose(nn.regularization_loss(model).data,
-                               0.5 * (model[0].bias.data ** 2).sum(), rtol=1e-6)
+    np.testing.assert_allclose(nn.regularization_loss(model).detach().numpy(),
+                               0.5 * (model[0].bias.detach().numpy() ** 2).sum(), rtol=1e-6)
     with pytest.raises(KeyError, match="no parameter 'kernel'"):
         model[0].register_regularizer("kernel", l2(0.5))
     with pytest.raises(ValueError, match="l2 must be a non-negative number"):
@@ -78,5 +78,5 @@ def test_l2_penalty_equals_sgd_weight_decay():
             loss = nn.functional.mse_loss(model(ag.Tensor(x)), ag.Tensor(y))
             (loss + nn.regularization_loss(model)).backward()
             optimizer.step()
-        steps.append(model.weight.data.copy())
+        steps.append(model.weight.detach().numpy().copy())
     np.testing.assert_allclose(steps[0], steps[1], rtol=1e-12)

@@ -35,9 +35,9 @@ def test_summary_leaves_modes_and_random_state_alone():
     model = nn.Sequential(nn.Linear(4, 3), nn.Dropout(0.5))
     ag.manual_seed(0)
     model.summary((4,), print_fn=None)
-    after_summary = ag.rand(3).data
+    after_summary = ag.rand(3).detach().numpy()
     ag.manual_seed(0)
-    assert np.array_equal(after_summary, ag.rand(3).data)   # dropout drew nothing
+    assert np.array_equal(after_summary, ag.rand(3).detach().numpy())   # dropout drew nothing
     assert model.training and model[1].training
 
 

@@ -38,7 +38,7 @@ def close_grads(ours, theirs, rtol=1e-6):
         if pt.grad is None:
             assert p.grad is None
         else:
-            np.testing.assert_allclose(p.grad.data, pt.grad.numpy(), rtol=rtol, atol=1e-7)
+            np.testing.assert_allclose(p.grad.detach().numpy(), pt.grad.numpy(), rtol=rtol, atol=1e-7)
 
 
 @pytest.mark.parametrize("norm_type", NORM_TYPES)
@@ -49,7 +49,7 @@ def test_clip_grad_norm_matches_torch(norm_type, max_norm):
     total = clip_grad_norm_(ours, max_norm, norm_type=norm_type)
     total_t = torch.nn.utils.clip_grad_norm_(theirs, max_norm, norm_type=norm_type)
     assert isinstance(total, ag.Tensor) and total.shape == () and total.dtype == np.float32
-    np.testing.assert_allclose(total.data, total_t.numpy(), rtol=1e-6)
+    np.testing.assert_allclose(total.detach().numpy(), total_t.numpy(), rtol=1e-6)
     close_grads(ours, theirs)
     assert ours[1].grad is None
 
@@ -57,13 +57,13 @@ def test_clip_grad_norm_matches_torch(norm_type, max_norm):
 def test_clip_grad_norm_scales_to_max_norm_and_leaves_small_gradients_alone():
     p = nn.Parameter(np.zeros(2, np.float64))
     p.grad = ag.Tensor(np.array([3.0, 4.0]))
-    grad_object, grad_array = p.grad, p.grad.data
+    grad_object, grad_array = p.grad, p.grad.detach().numpy()
     total = nn.utils.clip_grad_norm_(p, 1.0)  # a single tensor, reached as nn.utils
     assert total.item() == pytest.approx(5.0)
-    np.testing.assert_allclose(p.grad.data, [0.6, 0.8], rtol=1e-6)
-    assert p.grad is grad_object and p.grad.data is grad_array  # in place
+    np.testing.assert_allclose(p.grad.detach().numpy(), [0.6, 0.8], rtol=1e-6)
+    assert p.grad is grad_object and p.grad.detach().numpy() is grad_array  # in place
     nn.utils.clip_grad_norm_([p], 10.0)
-    np.testing.assert_allclose(p.grad.data, [0.6, 0.8], rtol=1e-6)  # coefficient clamped to 1
+    np.testing.assert_allclose(p.grad.detach().numpy(), [0.6, 0.8], rtol=1e-6)  # coefficient clamped to 1
 
 
 def test_clip_grad_norm_on_a_model_and_a_generator_of_parameters_like_torch():
@@ -71,13 +71,13 @@ def test_clip_grad_norm_on_a_model_and_a_generator_of_parameters_like_torch():
     theirs = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Tanh(), torch.nn.Linear(8, 2))
     ours = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 2))
     for p, pt in zip(ours.parameters(), theirs.parameters()):
-        p.data = pt.detach().numpy().copy()
+        p.data = ag.tensor(pt.detach().numpy().copy())
     data = RNG.standard_normal((16, 4)).astype(np.float32)
     (ours(ag.Tensor(data)) ** 2).mean().backward()
     (theirs(torch.tensor(data)) ** 2).mean().backward()
     total = nn.utils.clip_grad_norm_(ours.parameters(), 0.1, norm_type=2)
     total_t = torch.nn.utils.clip_grad_norm_(theirs.parameters(), 0.1, norm_type=2)
-    np.testing.assert_allclose(total.data, total_t.numpy(), rtol=1e-5)
+    np.testing.assert_allclose(total.detach().numpy(), total_t.numpy(), rtol=1e-5)
     close_grads(list(ours.parameters()), list(theirs.parameters()), rtol=1e-5)
 
 
@@ -88,7 +88,7 @@ def test_clip_grad_norm_of_mixed_dtypes_and_of_no_gradients():
     total = clip_grad_norm_(ours + ours64, 1.0)
     total_t = torch.nn.utils.clip_grad_norm_(theirs + theirs64, 1.0)
     assert total.dtype == np.float64 and total_t.dtype == torch.float64
-    np.testing.assert_allclose(total.data, total_t.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(total.detach().numpy(), total_t.numpy(), rtol=1e-12)
     close_grads(ours + ours64, theirs + theirs64)
     assert ours[0].grad.dtype == np.float32
     empty = clip_grad_norm_([], 1.0)
@@ -106,14 +106,14 @@ def test_non_finite_norm_scales_anyway_or_raises_with_error_if_nonfinite(bad, no
     ours, theirs = parameters(grads)
     total = clip_grad_norm_(ours, 1.0, norm_type=norm_type)
     total_t = torch.nn.utils.clip_grad_norm_(theirs, 1.0, norm_type=norm_type)
-    np.testing.assert_equal(total.data, total_t.numpy())  # nan or inf, like torch
-    np.testing.assert_equal(ours[1].grad.data, theirs[1].grad.numpy())  # NaN or zeros
+    np.testing.assert_equal(total.detach().numpy(), total_t.numpy())  # nan or inf, like torch
+    np.testing.assert_equal(ours[1].grad.detach().numpy(), theirs[1].grad.numpy())  # NaN or zeros
     ours, theirs = parameters(grads)
     with pytest.raises(RuntimeError, match="non-finite"):
         torch.nn.utils.clip_grad_norm_(theirs, 1.0, norm_type=norm_type, error_if_nonfinite=True)
     with pytest.raises(RuntimeError, match=r"total norm of order (2\.0|1\.0|inf) .* is non-finite"):
         clip_grad_norm_(ours, 1.0, norm_type=norm_type, error_if_nonfinite=True)
-    np.testing.assert_equal(ours[1].grad.data, [1.0, 2.0, 3.0])  # nothing was clipped
+    np.testing.assert_equal(ours[1].grad.detach().numpy(), [1.0, 2.0, 3.0])  # nothing was clipped
 
 
 def test_clip_grad_norm_with_foreach_and_a_negative_max_norm_like_torch():
@@ -130,7 +130,7 @@ def test_get_total_norm_and_clip_grads_with_norm_like_torch():
     for norm_type in (2.0, "inf", 1):
         total = get_total_norm([ag.Tensor(a) for a in arrays], norm_type)
         total_t = torch.nn.utils.get_total_norm([torch.tensor(a) for a in arrays], norm_type)
-        np.testing.assert_allclose(total.data, total_t.numpy(), rtol=1e-6)
+        np.testing.assert_allclose(total.detach().numpy(), total_t.numpy(), rtol=1e-6)
     ours, theirs = parameters(arrays)
     clip_grads_with_norm_(ours, 0.5, ag.Tensor(np.float32(4.0)))
     torch.nn.utils.clip_grads_with_norm_(theirs, 0.5, torch.tensor(4.0))
@@ -143,7 +143,7 @@ def test_clip_grad_norm_accepts_create_graph_gradients():
     assert x.grad.requires_grad
     total = clip_grad_norm_(x, 1.0)
     assert total.item() == pytest.approx(math.hypot(3.0, 12.0), rel=1e-6)
-    np.testing.assert_allclose(x.grad.data, np.array([3.0, 12.0]) / math.hypot(3.0, 12.0), rtol=1e-5)
+    np.testing.assert_allclose(x.grad.detach().numpy(), np.array([3.0, 12.0]) / math.hypot(3.0, 12.0), rtol=1e-5)
 
 
 # ----------------------------------------------------------------------------- clip_grad_value_

@@ -33,7 +33,7 @@ def _draw_inputs(op, data):
 
 
 def _grads_or_zeros(grads, arrays):
-    return [np.zeros_like(a) if g is None else (g.data if isinstance(g, ag.Tensor) else g.numpy())
+    return [np.zeros_like(a) if g is None else (g.detach().numpy() if isinstance(g, ag.Tensor) else g.numpy())
             for g, a in zip(grads, arrays)]
 
 
@@ -53,7 +53,7 @@ def test_op_matches_torch_and_finite_differences(op, data):
     for ours, theirs in zip(ours_out, theirs_out):
         assert ours.shape == tuple(theirs.shape), (ours.shape, theirs.shape)
         assert str(ours.dtype) == str(theirs.dtype).replace("torch.", ""), (ours.dtype, theirs.dtype)
-        np.testing.assert_allclose(ours.data, theirs.detach().numpy(), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), rtol=1e-10, atol=1e-12)
 
     # every input gradient, for a random output gradient, three ways
     pairs = [(o, t) for o, t in zip(ours_out, theirs_out) if o.dtype.kind == "f"]
@@ -95,7 +95,7 @@ def test_op_keeps_float32(op, data):
     for o32, o64 in zip(out32, out64):
         if o64.dtype.kind == "f":
             assert o32.dtype == np.float32, f"{op.name}: float32 inputs gave {o32.dtype}"
-            np.testing.assert_allclose(o32.data, o64.data, rtol=1e-4, atol=1e-5)
+            np.testing.assert_allclose(o32.detach().numpy(), o64.detach().numpy(), rtol=1e-4, atol=1e-5)
     float_outputs = [o for o in out32 if o.dtype.kind == "f"]
     total = sum((o * float(rng.standard_normal())).sum() for o in float_outputs)
     total.backward()

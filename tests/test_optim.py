@@ -67,7 +67,7 @@ def _step_both(ours, theirs, opt_ours, opt_theirs, step):
     opt_ours.zero_grad()
     opt_theirs.zero_grad()
     for i, (p, q) in enumerate(zip(ours, theirs)):
-        grad = _gradient(p.data, step, i)
+        grad = _gradient(p.detach().numpy(), step, i)
         if grad is not None:
             p.grad = ag.Tensor(grad.copy())
             q.grad = torch.tensor(grad)
@@ -77,7 +77,7 @@ def _step_both(ours, theirs, opt_ours, opt_theirs, step):
 
 def _assert_same(ours, theirs, message=""):
     for p, q in zip(ours, theirs):
-        np.testing.assert_allclose(p.data, q.detach().numpy(), rtol=1e-9, atol=1e-9, err_msg=message)
+        np.testing.assert_allclose(p.detach().numpy(), q.detach().numpy(), rtol=1e-9, atol=1e-9, err_msg=message)
 
 
 def _initial(seed=0):
@@ -91,7 +91,7 @@ def test_25_steps_match_torch(name, kwargs):
     for step in range(STEPS):
         _step_both(ours, theirs, opt_ours, opt_theirs, step)
         _assert_same(ours, theirs, f"step {step}")
-    assert not np.allclose(ours[0].data, _initial()[0])
+    assert not np.allclose(ours[0].detach().numpy(), _initial()[0])
 
 
 def test_parameter_groups_with_their_own_settings():
@@ -110,7 +110,7 @@ def test_parameter_groups_with_their_own_settings():
     opt_ours.add_param_group({"params": [extra], "lr": 1.0})
     extra.grad = ag.Tensor(np.ones(2))
     opt_ours.step()
-    np.testing.assert_allclose(extra.data, np.zeros(2))
+    np.testing.assert_allclose(extra.detach().numpy(), np.zeros(2))
     with pytest.raises(ValueError, match="more than one parameter group"):
         opt_ours.add_param_group({"params": [extra]})
 
@@ -129,25 +129,25 @@ def test_state_dict_round_trip_resumes_identically(name, kwargs):
     assert [g["params"] for g in saved["param_groups"]] == \
         [g["params"] for g in opt_theirs.state_dict()["param_groups"]]
     # a fresh optimizer on copies of the parameters, resumed from the saved state
-    resumed = [ag.Tensor(p.data.copy(), requires_grad=True) for p in ours]
+    resumed = [ag.Tensor(p.detach().numpy().copy(), requires_grad=True) for p in ours]
     opt_resumed = getattr(optim, name)(resumed, lr=123.0)
     opt_resumed.load_state_dict(saved)
     # and one resumed from PyTorch's own state_dict
-    from_torch = [ag.Tensor(p.data.copy(), requires_grad=True) for p in ours]
+    from_torch = [ag.Tensor(p.detach().numpy().copy(), requires_grad=True) for p in ours]
     opt_from_torch = getattr(optim, name)(from_torch)
     opt_from_torch.load_state_dict(opt_theirs.state_dict())
     for step in range(10, STEPS):
         for params, opt in ((resumed, opt_resumed), (from_torch, opt_from_torch)):
             opt.zero_grad()
             for i, p in enumerate(params):
-                grad = _gradient(p.data, step, i)
+                grad = _gradient(p.detach().numpy(), step, i)
                 if grad is not None:
                     p.grad = ag.Tensor(grad)
             opt.step()
         _step_both(ours, theirs, opt_ours, opt_theirs, step)
     for a, b, c in zip(ours, resumed, from_torch):
-        np.testing.assert_array_equal(a.data, b.data)
-        np.testing.assert_allclose(a.data, c.data, rtol=1e-12, atol=1e-12)
+        np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
+        np.testing.assert_allclose(a.detach().numpy(), c.detach().numpy(), rtol=1e-12, atol=1e-12)
     _assert_same(ours, theirs)
     # the loaded state is a copy, not shared with the source
     first_state = next(iter(opt_resumed.state.values()))
@@ -211,7 +211,7 @@ def test_non_leaf_and_type_errors():
 
 def test_step_updates_in_place_bumps_version_and_runs_closure():
     p = ag.Tensor(np.array([1.0, 2.0]), requires_grad=True)
-    data, version = p.data, p._version
+    data, version = p.detach().numpy(), p._version
     opt = optim.SGD([p], lr=0.5)
 
     def closure():
@@ -222,8 +222,8 @@ def test_step_updates_in_place_bumps_version_and_runs_closure():
 
     loss = opt.step(closure)
     assert loss.item() == 5.0
-    assert p.data is data and p._version > version
-    np.testing.assert_allclose(p.data, [0.0, 0.0])
+    assert p.detach().numpy() is data and p._version > version
+    np.testing.assert_allclose(p.detach().numpy(), [0.0, 0.0])
     assert ag.is_grad_enabled()
     opt.zero_grad()
     assert p.grad is None
@@ -240,4 +240,4 @@ def test_momentum_as_exponential_average_is_dampening_equal_momentum():
         opt.step()
         velocity = 1.0 if step == 0 else 0.9 * velocity + 0.1 * 1.0
         position -= velocity
-    np.testing.assert_allclose(p.data, [position])
+    np.testing.assert_allclose(p.detach().numpy(), [position])

@@ -71,7 +71,7 @@ def _assert_identical(ours, expected, path="root"):
         for i, (a, b) in enumerate(zip(ours, expected)):
             _assert_identical(a, b, f"{path}.{i}")
     elif isinstance(expected, (ag.Tensor, np.ndarray, np.generic)):
-        a, b = (np.asarray(v.data if isinstance(v, ag.Tensor) else v) for v in (ours, expected))
+        a, b = (np.asarray(v.detach().numpy() if isinstance(v, ag.Tensor) else v) for v in (ours, expected))
         assert a.dtype == b.dtype and a.shape == b.shape, path
         np.testing.assert_array_equal(a, b, err_msg=path)
     elif isinstance(expected, float):
@@ -104,19 +104,19 @@ def test_resuming_from_a_checkpoint_equals_an_uninterrupted_run(name, kwargs, tm
     _assert_identical(opt_resumed.state_dict(), saved_state)
     _train(resumed, opt_resumed, 3, start=checkpoint["epoch"])
     for ours, expected in zip(resumed.parameters(), reference.parameters()):
-        np.testing.assert_array_equal(ours.data, expected.data)
+        np.testing.assert_array_equal(ours.detach().numpy(), expected.detach().numpy())
 
 
 @pytest.mark.parametrize("name,kwargs", OPTIMIZERS, ids=IDS)
 def test_loaded_settings_and_state_names_are_torch_optims(name, kwargs, tmp_path):
     model = mlp(seed=0)
     opt = _optimizer(name, kwargs, model.parameters())
-    theirs = [torch.tensor(p.data.copy(), requires_grad=True) for p in model.parameters()]
+    theirs = [torch.tensor(p.detach().numpy().copy(), requires_grad=True) for p in model.parameters()]
     opt_theirs = getattr(torch.optim, name)(
         [{"params": theirs[:-2]}, {"params": theirs[-2:], "lr": kwargs["lr"] / 2}], **kwargs)
     _train(model, opt, 1)
     for p, q in zip(model.parameters(), theirs):
-        q.grad = torch.tensor(p.grad.data)
+        q.grad = torch.tensor(p.grad.detach().numpy())
     opt_theirs.step()
     ag.save(opt.state_dict(), tmp_path / "optimizer.safetensors")
     loaded, expected = ag.load(tmp_path / "optimizer.safetensors"), opt_theirs.state_dict()
@@ -167,7 +167,7 @@ def test_resuming_with_a_scheduler(name, kwargs, make_scheduler, tmp_path):
     scheduler_resumed.load_state_dict(checkpoint["scheduler"])
     _train(resumed, opt_resumed, 3, start=checkpoint["epoch"], scheduler=scheduler_resumed)
     for ours, expected in zip(resumed.parameters(), reference.parameters()):
-        np.testing.assert_array_equal(ours.data, expected.data)
+        np.testing.assert_array_equal(ours.detach().numpy(), expected.detach().numpy())
     assert scheduler_resumed.get_last_lr() == scheduler_reference.get_last_lr()
     _assert_identical(opt_resumed.state_dict()["param_groups"],
                       opt_reference.state_dict()["param_groups"])

@@ -15,7 +15,7 @@ RNG = np.random.default_rng(1)
 
 
 def close(ours, theirs, **kw):
-    np.testing.assert_allclose(ours.data if isinstance(ours, ag.Tensor) else ours,
+    np.testing.assert_allclose(ours.detach().numpy() if isinstance(ours, ag.Tensor) else ours,
                                theirs.detach().numpy() if isinstance(theirs, torch.Tensor) else theirs,
                                **({"rtol": 1e-6, "atol": 1e-7} | kw))
 
@@ -39,18 +39,18 @@ def test_default_dtypes_follow_pytorch():
 
 def test_tensor_copies_but_Tensor_shares_numpy_data():
     array = np.ones(3)
-    assert ag.Tensor(array).data is array
+    assert ag.Tensor(array).detach().numpy() is array
     copied = ag.tensor(array)
-    copied.data[0] = 5
+    copied.detach().numpy()[0] = 5
     assert array[0] == 1
 
 
 def test_constructors_take_requires_grad_and_manual_seed_reproduces():
     assert ag.zeros(2, requires_grad=True).requires_grad and ag.tensor([1.0], requires_grad=True).is_leaf
     ag.manual_seed(3)
-    first = ag.randn(4).data.copy()
+    first = ag.randn(4).detach().numpy().copy()
     ag.manual_seed(3)
-    assert np.array_equal(first, ag.randn(4).data)
+    assert np.array_equal(first, ag.randn(4).detach().numpy())
 
 
 def test_bad_data_and_dtypes_are_refused_clearly():
@@ -117,7 +117,7 @@ def test_every_listed_operator_and_method_exists_and_matches_numpy():
         "numpy operand": (a * t, a * a),
     }
     for name, (ours, expected) in checks.items():
-        np.testing.assert_allclose(ours.data, expected, rtol=1e-5, err_msg=name)
+        np.testing.assert_allclose(ours.detach().numpy(), expected, rtol=1e-5, err_msg=name)
 
 
 def test_comparisons_are_elementwise_bool_tensors_without_grad():
@@ -186,9 +186,9 @@ def test_nan_propagates_through_maximum_minimum_and_relu_like_torch():
     data = np.array([np.nan, 1.0, 2.0, np.nan])
     other = np.array([0.0, np.nan, 1.0, np.nan])
     for ours, theirs in [(ag.maximum, torch.maximum), (ag.minimum, torch.minimum)]:
-        np.testing.assert_array_equal(ours(ag.tensor(data), ag.tensor(other)).data,
+        np.testing.assert_array_equal(ours(ag.tensor(data), ag.tensor(other)).detach().numpy(),
                                       theirs(torch.tensor(data), torch.tensor(other)).numpy())
-    assert np.isnan(ag.tensor(data).relu().data[0]) and np.isnan(ag.tensor(data).max().item())
+    assert np.isnan(ag.tensor(data).relu().detach().numpy()[0]) and np.isnan(ag.tensor(data).max().item())
 
 
 @pytest.mark.parametrize("kwargs", [{}, {"unbiased": False}, {"unbiased": True}, {"correction": 0},
@@ -231,7 +231,7 @@ def test_zero_dim_tensors():
 
 def test_negative_dims_everywhere():
     x = ag.tensor(RNG.standard_normal((2, 3, 4)))
-    xt = torch.tensor(x.data)
+    xt = torch.tensor(x.detach().numpy())
     close(x.sum(-1), xt.sum(-1))
     close(x.softmax(-2), xt.softmax(-2))
     close(x.transpose(-1, -3), xt.transpose(-1, -3))
@@ -255,7 +255,7 @@ def test_indexing_with_repeated_indices_and_masks_accumulates_like_torch():
     for index in indices:
         torch_index = tuple(torch.as_tensor(i) if isinstance(i, (np.ndarray, list)) else i
                             for i in index) if isinstance(index, tuple) else (
-            torch.as_tensor(index.data if isinstance(index, ag.Tensor) else index))
+            torch.as_tensor(index.detach().numpy() if isinstance(index, ag.Tensor) else index))
         ours, theirs = x[index], xt[torch_index]
         close(ours, theirs)
         (ours * ours).sum().backward()
@@ -282,11 +282,11 @@ def test_softmax_log_softmax_logsumexp_are_stable_for_huge_inputs():
     x, xt = ag.tensor(data, requires_grad=True), torch.tensor(data.astype(np.float64), requires_grad=True)
     for ours, theirs in [(x.softmax(1), xt.softmax(1)), (x.log_softmax(1), xt.log_softmax(1)),
                          (x.logsumexp(1), xt.logsumexp(1))]:
-        assert np.isfinite(ours.data).all()
+        assert np.isfinite(ours.detach().numpy()).all()
         close(ours, theirs, rtol=1e-5)
         ours.sum().backward()
         theirs.sum().backward()
-        assert np.isfinite(x.grad.data).all()
+        assert np.isfinite(x.grad.detach().numpy()).all()
         close(x.grad, xt.grad, rtol=1e-5, atol=1e-6)
     assert ag.tensor([-np.inf, -np.inf]).logsumexp(0).item() == -np.inf
     assert ag.tensor([1e4, 5.0]).sigmoid().tolist() == [1.0, pytest.approx(1 / (1 + np.exp(-5.0)))]
@@ -299,7 +299,7 @@ def test_broadcast_gradients_are_reduced_to_each_input_shape():
     c = ag.tensor(2.0, dtype="double", requires_grad=True)
     (a * b + c).sum().backward()
     assert a.grad.shape == (3, 1) and b.grad.shape == (4,) and c.grad.shape == ()
-    assert np.allclose(a.grad.data, b.data.sum()) and np.allclose(b.grad.data, a.data.sum())
+    assert np.allclose(a.grad.detach().numpy(), b.detach().numpy().sum()) and np.allclose(b.grad.detach().numpy(), a.detach().numpy().sum())
     assert c.grad.item() == 12.0
 
 
@@ -338,7 +338,7 @@ def test_augmented_assignment_with_a_graph_operand_keeps_the_gradient():
     total = ag.tensor(0.0)
     total += (w * w).sum()  # becomes total = total + ..., like PyTorch records it
     total.backward()
-    assert np.allclose(w.grad.data, [2.0, 4.0])
+    assert np.allclose(w.grad.detach().numpy(), [2.0, 4.0])
 
 
 def test_in_place_ops_refuse_tensors_in_a_graph_while_recording():
@@ -376,7 +376,7 @@ def test_to_accepts_devices_and_tensors_like_pytorch():
     assert x.to("cpu", ag.float64).dtype == np.float64 and x.to(device="cpu", dtype="double").dtype == np.float64
     assert x.to(ag.zeros(1, dtype=ag.float64)).dtype == np.float64 and x.type_as(ag.zeros(1, dtype=ag.float16)).dtype == np.float16
     x.to("cpu:0", ag.float64).sum().backward()  # the cast is recorded: the gradient comes back in float32
-    assert x.grad.dtype == np.float32 and np.allclose(x.grad.data, 1.0)
+    assert x.grad.dtype == np.float32 and np.allclose(x.grad.detach().numpy(), 1.0)
     with pytest.raises(RuntimeError, match="CPU .* only; got device 'cuda'"):
         x.to("cuda")
 
@@ -408,7 +408,7 @@ def test_relu_of_negative_numbers_is_positive_zero_like_torch():
     # x * (x > 0) is -0.0 for negative x, which printed as "-0." in the course's worked example
     x = ag.tensor([-0.4309, 0.1997, 0.0], requires_grad=True)
     for out in (x.relu(), ag.relu(x)):
-        assert not np.signbit(out.data).any() and "-0" not in repr(out)
+        assert not np.signbit(out.detach().numpy()).any() and "-0" not in repr(out)
     assert ag.relu(ag.tensor([-2, 3])).tolist() == [0, 3]
 
 
@@ -418,7 +418,7 @@ def test_matmul_of_integers_and_floats_follows_the_promotion_rule():
     assert (ints @ weights).dtype == np.float32 and (ints * weights[:, 0]).dtype == np.float32
     assert ag.linear(ints, weights.T).dtype == np.float32
     (ints @ weights).sum().backward()
-    assert weights.grad.dtype == np.float32 and np.allclose(weights.grad.data, [[1, 1], [2, 2], [3, 3]])
+    assert weights.grad.dtype == np.float32 and np.allclose(weights.grad.detach().numpy(), [[1, 1], [2, 2], [3, 3]])
     with pytest.warns(UserWarning, match=r"matmul/linear of float64 and float32 tensors computes in "
                                          r"float64 \(PyTorch raises here"):
         assert (ag.ones(1, 3, dtype=ag.float64) @ weights).dtype == np.float64

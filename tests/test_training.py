@@ -141,7 +141,7 @@ def test_regularization_penalty_is_trained_and_logged_like_keras():
     assert history.history["loss"][0] == pytest.approx(loss.item(), rel=1e-6)
     loss.backward()
     for ours, theirs in zip(model.parameters(), reference.parameters()):
-        np.testing.assert_allclose(ours.data, theirs.data - 0.2 * theirs.grad.data, rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy() - 0.2 * theirs.grad.detach().numpy(), rtol=1e-5, atol=1e-7)
     with_penalty = evaluate(model, x, y, loss_fn=nn.CrossEntropyLoss())["loss"]
     without = evaluate(model, x, y, loss_fn=nn.CrossEntropyLoss(), regularization=False)["loss"]
     assert with_penalty - without == pytest.approx(nn.regularization_loss(model).item(), rel=1e-5)

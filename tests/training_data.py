@@ -18,4 +18,4 @@ def mlp(features=4, classes=3, hidden=8, seed=0):
 
 
 def params_of(model):
-    return [p.data.copy() for p in model.parameters()]
+    return [p.detach().numpy().copy() for p in model.parameters()]

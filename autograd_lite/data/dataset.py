@@ -50,11 +50,11 @@ class TensorDataset(Dataset):
         return self.tensors[0].shape[0]
 
     def __getitem__(self, index):
-        return tuple(Tensor._make(np.asarray(t.data[index])) for t in self.tensors)
+        return tuple(Tensor._make(np.asarray(t._data[index])) for t in self.tensors)
 
     def get_batch(self, indices):
         """The samples at ``indices`` already stacked: one tuple of Tensors with a batch dimension."""
-        return tuple(Tensor._make(t.data[indices]) for t in self.tensors)
+        return tuple(Tensor._make(t._data[indices]) for t in self.tensors)
 
 
 class Subset(Dataset):

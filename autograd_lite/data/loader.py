@@ -84,7 +84,7 @@ def default_collate(samples):
         raise ValueError("default_collate: empty list of samples")
     first = samples[0]
     if isinstance(first, Tensor):
-        return Tensor._make(np.stack([s.data for s in samples]))
+        return Tensor._make(np.stack([s._data for s in samples]))
     if isinstance(first, (np.ndarray, np.generic)):
         return Tensor._make(np.stack(samples))
     if isinstance(first, (numbers.Number, np.bool_)):

@@ -76,15 +76,15 @@ def where(condition, a, b):
 def relu(x):
     """max(x, 0) = x * [x > 0], with gradient 0 at 0 (PyTorch's convention)."""
     x = _tensor(x)
-    out = Mul.apply(x, Tensor._make(x.data > 0))
-    if out.data.dtype.kind == "f":  # x * 0 is -0.0 for negative x: print 0, as max(x, 0) does
-        np.add(out.data, 0.0, out=out.data)
+    out = Mul.apply(x, Tensor._make(x._data > 0))
+    if out._data.dtype.kind == "f":  # x * 0 is -0.0 for negative x: print 0, as max(x, 0) does
+        np.add(out._data, 0.0, out=out._data)
     return out
 
 
 def abs(x):
     """|x| = x * sign(x); the gradient at 0 is 0, as in PyTorch."""
-    return Mul.apply(x, Tensor._make(np.sign(x.data)))
+    return Mul.apply(x, Tensor._make(np.sign(x._data)))
 
 
 def _pick(first_wins, ties, a, b):
@@ -98,13 +98,13 @@ def _pick(first_wins, ties, a, b):
 def maximum(a, b):
     """Elementwise max (NaN wins, as in PyTorch); on ties each operand gets half of the gradient."""
     a, b = _tensor(a, b), _tensor(b, a)
-    return _pick((a.data > b.data) | (a.data != a.data), a.data == b.data, a, b)
+    return _pick((a._data > b._data) | (a._data != a._data), a._data == b._data, a, b)
 
 
 def minimum(a, b):
     """Elementwise min (NaN wins, as in PyTorch); on ties each operand gets half of the gradient."""
     a, b = _tensor(a, b), _tensor(b, a)
-    return _pick((a.data < b.data) | (a.data != a.data), a.data == b.data, a, b)
+    return _pick((a._data < b._data) | (a._data != a._data), a._data == b._data, a, b)
 
 
 def clip(x, low=None, high=None):
@@ -116,21 +116,21 @@ def clip(x, low=None, high=None):
     if isinstance(low, Tensor) or isinstance(high, Tensor):
         out = x
         if low is not None:
-            out = Where.apply(out.data >= _raw(low), out, low)
+            out = Where.apply(out._data >= _raw(low), out, low)
         if high is not None:
-            out = Where.apply(out.data <= _raw(high), out, high)
+            out = Where.apply(out._data <= _raw(high), out, high)
         return out
-    clipped = np.clip(x.data, low, high).astype(x.dtype, copy=False)
-    return Where.apply(clipped == x.data, x, clipped)
+    clipped = np.clip(x._data, low, high).astype(x.dtype, copy=False)
+    return Where.apply(clipped == x._data, x, clipped)
 
 
 def _count(x, axes):
-    return x.data.size if axes is None else int(np.prod([x.shape[a] for a in axes]))
+    return x._data.size if axes is None else int(np.prod([x.shape[a] for a in axes]))
 
 
 def mean(x, axes=None, keepdim=False):
     """sum / N. Integer and bool tensors give float32 (PyTorch raises there)."""
-    if x.data.dtype.kind != "f":
+    if x._data.dtype.kind != "f":
         x = x.to(np.float32)
     count = _count(x, axes)
     total = Sum.apply(x, axes, keepdim)
@@ -140,7 +140,7 @@ def mean(x, axes=None, keepdim=False):
 def var(x, axes=None, keepdim=False, correction=1):
     """sum((x - mean)^2) / (N - correction); correction=1 is the unbiased estimate (PyTorch's
     default). N - correction <= 0 gives inf/NaN, as in PyTorch."""
-    if x.data.dtype.kind != "f":
+    if x._data.dtype.kind != "f":
         x = x.to(np.float32)
     count = _count(x, axes)
     centred = x - mean(x, axes, keepdim=True)
@@ -153,7 +153,7 @@ def var(x, axes=None, keepdim=False, correction=1):
 def logsumexp(x, axes=None, keepdim=False):
     """log(sum(exp(x))) computed as m + log(sum(exp(x - m))) with m = max(x) held constant (the
     result does not depend on m, so it needs no gradient)."""
-    m = np.max(x.data, axis=axes, keepdims=True)
+    m = np.max(x._data, axis=axes, keepdims=True)
     m = np.where(np.isfinite(m), m, 0).astype(x.dtype, copy=False)
     with np.errstate(divide="ignore"):
         out = Sum.apply((x - m).exp(), axes, True).log() + m
@@ -168,11 +168,11 @@ def max_along(x, dim, keepdim=False, largest=True):
     if not isinstance(dim, (int, np.integer)):
         raise TypeError(f"max/min: dim must be an int, got {dim!r} (use amax/amin for several dims)")
     axis = _dim(dim, x.ndim, "max" if largest else "min")
-    if x.data.size == 0:
+    if x._data.size == 0:
         raise RuntimeError(f"max/min along dim {dim} of an empty tensor of shape {x.shape}")
     if x.ndim == 0:
         return MinMax(x * 1, Tensor._make(np.zeros((), np.int64)))
-    indices = (np.argmax if largest else np.argmin)(x.data, axis=axis, keepdims=True)
+    indices = (np.argmax if largest else np.argmin)(x._data, axis=axis, keepdims=True)
     index = list(np.indices(indices.shape, sparse=True))
     index[axis] = indices
     values = GetItem.apply(x, tuple(index))

@@ -40,8 +40,8 @@ class Conv2d(Function):
     def forward(ctx, x, weight, bias, stride, padding):
         ctx.save_for_backward(x, weight)
         ctx.stride, ctx.padding = stride, padding
-        return _make(kernels.conv2d_forward(x.data, weight.data, stride, padding,
-                                            None if bias is None else bias.data))
+        return _make(kernels.conv2d_forward(x._data, weight._data, stride, padding,
+                                            None if bias is None else bias._data))
 
     @staticmethod
     def backward(ctx, grad):
@@ -67,7 +67,7 @@ class Conv2dInputGrad(Function):
     def forward(ctx, grad, weight, input_shape, stride, padding):
         ctx.save_for_backward(grad, weight)
         ctx.stride, ctx.padding = stride, padding
-        return _make(kernels.conv2d_input_grad(grad.data, weight.data, input_shape, stride, padding))
+        return _make(kernels.conv2d_input_grad(grad._data, weight._data, input_shape, stride, padding))
 
     @staticmethod
     def backward(ctx, h):
@@ -89,7 +89,7 @@ class Conv2dWeightGrad(Function):
     def forward(ctx, x, grad, weight_shape, stride, padding):
         ctx.save_for_backward(x, grad)
         ctx.stride, ctx.padding = stride, padding
-        return _make(kernels.conv2d_weight_grad(x.data, grad.data, weight_shape, stride, padding))
+        return _make(kernels.conv2d_weight_grad(x._data, grad._data, weight_shape, stride, padding))
 
     @staticmethod
     def backward(ctx, h):
@@ -107,7 +107,7 @@ class Conv2dBiasGrad(Function):
     @staticmethod
     def forward(ctx, grad):
         ctx.shape = grad.shape
-        return _make(kernels.conv2d_bias_grad(grad.data))
+        return _make(kernels.conv2d_bias_grad(grad._data))
 
     @staticmethod
     def backward(ctx, h):
@@ -120,7 +120,7 @@ class MaxPool2d(Function):
 
     @staticmethod
     def forward(ctx, x, kernel, stride, padding):
-        out, ctx.argmax = kernels.max_pool2d_forward(x.data, kernel, stride, padding)
+        out, ctx.argmax = kernels.max_pool2d_forward(x._data, kernel, stride, padding)
         ctx.input_shape = x.shape
         return _make(out)
 
@@ -135,7 +135,7 @@ class MaxPoolScatter(Function):
     @staticmethod
     def forward(ctx, grad, argmax, input_shape):
         ctx.argmax = argmax
-        return _make(kernels.max_pool2d_backward(grad.data, argmax, input_shape))
+        return _make(kernels.max_pool2d_backward(grad._data, argmax, input_shape))
 
     @staticmethod
     def backward(ctx, h):
@@ -148,7 +148,7 @@ class MaxPoolGather(Function):
     @staticmethod
     def forward(ctx, values, argmax):
         ctx.argmax, ctx.input_shape = argmax, values.shape
-        return _make(kernels.max_pool2d_gather(values.data, argmax))
+        return _make(kernels.max_pool2d_gather(values._data, argmax))
 
     @staticmethod
     def backward(ctx, h):
@@ -161,7 +161,7 @@ class AvgPool2d(Function):
     @staticmethod
     def forward(ctx, x, kernel, stride, padding):
         ctx.input_shape, ctx.kernel, ctx.stride, ctx.padding = x.shape, kernel, stride, padding
-        return _make(kernels.avg_pool2d_forward(x.data, kernel, stride, padding))
+        return _make(kernels.avg_pool2d_forward(x._data, kernel, stride, padding))
 
     @staticmethod
     def backward(ctx, grad):
@@ -175,7 +175,7 @@ class AvgPoolBackward(Function):
     @staticmethod
     def forward(ctx, grad, input_shape, kernel, stride, padding):
         ctx.kernel, ctx.stride, ctx.padding = kernel, stride, padding
-        return _make(kernels.avg_pool2d_backward(grad.data, input_shape, kernel, stride, padding))
+        return _make(kernels.avg_pool2d_backward(grad._data, input_shape, kernel, stride, padding))
 
     @staticmethod
     def backward(ctx, h):

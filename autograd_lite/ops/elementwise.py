@@ -18,16 +18,16 @@ _PYTHON_NUMBERS = (int, float, bool)
 
 
 def _data(x):
-    return x.data if isinstance(x, Tensor) else x
+    return x._data if isinstance(x, Tensor) else x
 
 
 def _shape(x):
-    return x.data.shape if isinstance(x, Tensor) else np.shape(x)
+    return x._data.shape if isinstance(x, Tensor) else np.shape(x)
 
 
 def unbroadcast(grad, shape):
     """Sum ``grad`` over the axes that broadcasting added or stretched, giving ``shape``."""
-    if grad.data.shape == shape:
+    if grad._data.shape == shape:
         return grad
     extra = grad.ndim - len(shape)
     axes = tuple(range(extra)) + tuple(
@@ -39,8 +39,8 @@ def unbroadcast(grad, shape):
 
 def _binary(name, ufunc, a, b, true_divide=False):
     """``ufunc(a, b)`` as a Tensor: NumPy's broadcasting, PyTorch's result dtype, clear errors."""
-    x = a.data if isinstance(a, Tensor) else a
-    y = b.data if isinstance(b, Tensor) else b
+    x = a._data if isinstance(a, Tensor) else a
+    y = b._data if isinstance(b, Tensor) else b
     try:
         out = ufunc(x, y)
     except ValueError:
@@ -87,8 +87,8 @@ class Add(Function):
     def backward(ctx, grad):
         a, b = ctx.inputs
         needs = ctx.needs_input_grad
-        return (unbroadcast(grad, a.data.shape) if needs[0] else None,
-                unbroadcast(grad, b.data.shape) if needs[1] else None)
+        return (unbroadcast(grad, a._data.shape) if needs[0] else None,
+                unbroadcast(grad, b._data.shape) if needs[1] else None)
 
 
 class Sub(Function):
@@ -102,8 +102,8 @@ class Sub(Function):
     def backward(ctx, grad):
         a, b = ctx.inputs
         needs = ctx.needs_input_grad
-        return (unbroadcast(grad, a.data.shape) if needs[0] else None,
-                unbroadcast(-grad, b.data.shape) if needs[1] else None)
+        return (unbroadcast(grad, a._data.shape) if needs[0] else None,
+                unbroadcast(-grad, b._data.shape) if needs[1] else None)
 
 
 class Mul(Function):
@@ -143,7 +143,7 @@ class Neg(Function):
 
     @staticmethod
     def forward(ctx, a):
-        return _make(np.negative(a.data))
+        return _make(np.negative(a._data))
 
     @staticmethod
     def backward(ctx, grad):
@@ -171,7 +171,7 @@ class Pow(Function):
             if not isinstance(b, Tensor):
                 grad_a = grad * 0.0 if b == 0 else grad * (b * a ** (b - 1))
             else:
-                exponent_is_zero = b.data == 0
+                exponent_is_zero = b._data == 0
                 if exponent_is_zero.any():  # substitute 1 there: no 0 * inf, even in 2nd derivatives
                     safe_b = Where.apply(exponent_is_zero, 1.0, b)
                     grad_a = grad * Where.apply(exponent_is_zero, 0.0, safe_b * a ** (safe_b - 1))
@@ -180,7 +180,7 @@ class Pow(Function):
             grad_a = unbroadcast(grad_a, _shape(a))
         if ctx.needs_input_grad[1]:
             base = a if isinstance(a, Tensor) else _make(np.asarray(a, dtype=b.dtype))
-            skip = (base.data == 0) & (b.data >= 0)
+            skip = (base._data == 0) & (b._data >= 0)
             log_base = (Where.apply(skip, 1.0, base) if skip.any() else base).log()
             grad_b = unbroadcast(grad * out * log_base, _shape(b))
         return grad_a, grad_b
@@ -191,7 +191,7 @@ class Exp(Function):
 
     @staticmethod
     def forward(ctx, a):
-        out = _make(np.exp(a.data))
+        out = _make(np.exp(a._data))
         ctx.save_for_backward(out)
         return out
 
@@ -208,7 +208,7 @@ class Log(Function):
     def forward(ctx, a):
         ctx.save_for_backward(a)
         with np.errstate(divide="ignore", invalid="ignore"):
-            return _make(np.asarray(np.log(a.data)))
+            return _make(np.asarray(np.log(a._data)))
 
     @staticmethod
     def backward(ctx, grad):
@@ -222,7 +222,7 @@ class Sin(Function):
     @staticmethod
     def forward(ctx, a):
         ctx.save_for_backward(a)
-        return _make(np.asarray(np.sin(a.data)))
+        return _make(np.asarray(np.sin(a._data)))
 
     @staticmethod
     def backward(ctx, grad):
@@ -236,7 +236,7 @@ class Cos(Function):
     @staticmethod
     def forward(ctx, a):
         ctx.save_for_backward(a)
-        return _make(np.asarray(np.cos(a.data)))
+        return _make(np.asarray(np.cos(a._data)))
 
     @staticmethod
     def backward(ctx, grad):
@@ -249,7 +249,7 @@ class Tanh(Function):
 
     @staticmethod
     def forward(ctx, a):
-        out = _make(np.asarray(np.tanh(a.data)))
+        out = _make(np.asarray(np.tanh(a._data)))
         ctx.save_for_backward(out)
         return out
 
@@ -270,7 +270,7 @@ class Sigmoid(Function):
 
     @staticmethod
     def forward(ctx, a):
-        out = _make(stable_sigmoid(a.data))
+        out = _make(stable_sigmoid(a._data))
         ctx.save_for_backward(out)
         return out
 
@@ -306,7 +306,7 @@ class Cast(Function):
     @staticmethod
     def forward(ctx, a, dtype):
         ctx.dtype = a.dtype
-        return _make(a.data.astype(dtype))
+        return _make(a._data.astype(dtype))
 
     @staticmethod
     def backward(ctx, grad):
@@ -318,7 +318,7 @@ class Clone(Function):
 
     @staticmethod
     def forward(ctx, a):
-        return _make(a.data.copy())
+        return _make(a._data.copy())
 
     @staticmethod
     def backward(ctx, grad):

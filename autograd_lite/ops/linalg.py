@@ -35,9 +35,9 @@ class MatMul(Function):
     def forward(ctx, a, b):
         _check_matmul(a, b)
         ctx.save_for_backward(a, b)
-        if a.data.dtype != b.data.dtype:
+        if a._data.dtype != b._data.dtype:
             return _make(matmul_arrays(*_same_dtype(a, b)))
-        return _make(matmul_arrays(a.data, b.data))
+        return _make(matmul_arrays(a._data, b._data))
 
     @staticmethod
     def backward(ctx, grad):
@@ -63,12 +63,12 @@ class Linear(Function):
                              f"weight of shape {weight.shape} expects {weight.shape[1]} "
                              "(in_features)")
         ctx.save_for_backward(x, weight)
-        x_data, weight_data = x.data, weight.data
+        x_data, weight_data = x._data, weight._data
         if x_data.dtype != weight_data.dtype:
             x_data, weight_data = _same_dtype(x, weight)
         out = matmul_arrays(x_data, weight_data.T)
         if bias is not None:
-            out += bias.data
+            out += bias._data
         return _make(out)
 
     @staticmethod
@@ -96,12 +96,12 @@ def _same_dtype(a, b):
     float64; float32 @ float64 is float64, with a warning: PyTorch refuses it, and it is usually
     float64 data from NumPy meeting a float32 model)."""
     dtype = result_type(a, b)
-    if a.data.dtype.kind == "f" and b.data.dtype.kind == "f":
+    if a._data.dtype.kind == "f" and b._data.dtype.kind == "f":
         warnings.warn(f"matmul/linear of {a.dtype} and {b.dtype} tensors computes in {dtype} "
                       "(PyTorch raises here; float64 is about twice as slow): make the data float32 "
                       "(x.float(), or ag.tensor(array, dtype=ag.float32)) or the model float64 "
                       "(model.double())", stacklevel=2)
-    return a.data.astype(dtype, copy=False), b.data.astype(dtype, copy=False)
+    return a._data.astype(dtype, copy=False), b._data.astype(dtype, copy=False)
 
 
 def matmul_arrays(a, b):

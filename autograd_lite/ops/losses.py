@@ -33,7 +33,7 @@ class CrossEntropyIndices(Function):
 
     @staticmethod
     def forward(ctx, logits, target, weight, ignore_index, reduction):
-        x = logits.data                                   # (N, C)
+        x = logits._data                                   # (N, C)
         count = x.shape[0]
         rows = np.arange(count)
         ignored = target == ignore_index                  # (N,)
@@ -81,7 +81,7 @@ class CrossEntropyIndices(Function):
             return (Softmax.apply(logits, 1) - _make(onehot)) * scale, None, None, None, None
         out = ctx.probabilities.copy()
         out[rows, ctx.target] -= 1
-        scale = grad.data.reshape(-1, 1) if ctx.reduction == "none" else grad.data
+        scale = grad._data.reshape(-1, 1) if ctx.reduction == "none" else grad._data
         if ctx.coef is not None:
             scale = scale * ctx.coef
         out *= scale
@@ -103,13 +103,13 @@ class BinaryCrossEntropy(Function):
     @staticmethod
     def forward(ctx, x, y, weight):
         with np.errstate(divide="ignore"):
-            log_x = np.maximum(np.log(x.data), -100.0)
-            log_not_x = np.maximum(np.log1p(-x.data), -100.0)
-        unweighted = -(y.data * log_x + (1.0 - y.data) * log_not_x)
+            log_x = np.maximum(np.log(x._data), -100.0)
+            log_not_x = np.maximum(np.log1p(-x._data), -100.0)
+        unweighted = -(y._data * log_x + (1.0 - y._data) * log_not_x)
         ctx.save_for_backward(x, y, weight)
         ctx.logs = (log_x, log_not_x)
         ctx.unweighted = unweighted
-        out = unweighted if weight is None else unweighted * weight.data
+        out = unweighted if weight is None else unweighted * weight._data
         return _make(out.astype(x.dtype, copy=False))
 
     @staticmethod

@@ -20,7 +20,7 @@ class Softmax(Function):
 
     @staticmethod
     def forward(ctx, a, dim):
-        shifted = np.exp(a.data - a.data.max(axis=dim, keepdims=True))
+        shifted = np.exp(a._data - a._data.max(axis=dim, keepdims=True))
         out = _make(shifted / shifted.sum(axis=dim, keepdims=True))
         ctx.dim = dim
         ctx.save_for_backward(out)
@@ -37,7 +37,7 @@ class LogSoftmax(Function):
 
     @staticmethod
     def forward(ctx, a, dim):
-        out = _make(log_softmax_array(a.data, dim))
+        out = _make(log_softmax_array(a._data, dim))
         ctx.dim = dim
         ctx.save_for_backward(out)
         return out

@@ -26,7 +26,7 @@ class Sum(Function):
 
     @staticmethod
     def forward(ctx, a, axes, keepdim):
-        data = a.data
+        data = a._data
         if data.dtype.kind == "f":
             out = _add_reduce(data, axis=axes, keepdims=keepdim)
         else:
@@ -37,8 +37,8 @@ class Sum(Function):
     def backward(ctx, grad):
         a, axes, keepdim = ctx.inputs
         if axes is not None and not keepdim:  # put the summed axes back as size 1
-            grad = Reshape.apply(grad, _kept_shape(a.data.shape, axes))
-        return Expand.apply(grad, a.data.shape), None, None
+            grad = Reshape.apply(grad, _kept_shape(a._data.shape, axes))
+        return Expand.apply(grad, a._data.shape), None, None
 
 
 class Max(Function):
@@ -47,9 +47,9 @@ class Max(Function):
 
     @staticmethod
     def forward(ctx, a, axes, keepdim):
-        if a.data.size == 0:
+        if a._data.size == 0:
             raise RuntimeError(f"max/min of an empty tensor of shape {a.shape}")
-        out = np.max(a.data, axis=axes, keepdims=keepdim)
+        out = np.max(a._data, axis=axes, keepdims=keepdim)
         ctx.save_for_backward(a)
         return _make(np.asarray(out))
 
@@ -58,10 +58,10 @@ class Max(Function):
         a, = ctx.saved_tensors
         _, axes, _ = ctx.inputs
         kept = _kept_shape(a.shape, axes)
-        largest = np.max(a.data, axis=axes, keepdims=True)
-        mask = a.data == largest
+        largest = np.max(a._data, axis=axes, keepdims=True)
+        mask = a._data == largest
         weights = mask / mask.sum(axis=axes, keepdims=True).astype(a.dtype)
-        if grad.data.shape != kept:
+        if grad._data.shape != kept:
             grad = Reshape.apply(grad, kept)
         return Expand.apply(grad, a.shape) * _make(weights.astype(a.dtype, copy=False)), None, None
 

@@ -28,15 +28,15 @@ class Reshape(Function):
     @staticmethod
     def forward(ctx, a, shape):
         try:
-            out = a.data.reshape(shape)
+            out = a._data.reshape(shape)
         except ValueError:
-            raise ValueError(f"reshape: cannot view a tensor of shape {a.shape} ({a.data.size} "
+            raise ValueError(f"reshape: cannot view a tensor of shape {a.shape} ({a._data.size} "
                              f"elements) as shape {tuple(shape)}") from None
         return _view(out, a)
 
     @staticmethod
     def backward(ctx, grad):
-        return Reshape.apply(grad, ctx.inputs[0].data.shape), None
+        return Reshape.apply(grad, ctx.inputs[0]._data.shape), None
 
 
 class Permute(Function):
@@ -47,7 +47,7 @@ class Permute(Function):
         if sorted(axes) != list(range(a.ndim)):
             raise ValueError(f"permute: {axes} is not a permutation of the {a.ndim} dims of a "
                              f"tensor of shape {a.shape}")
-        return _view(a.data.transpose(axes), a)
+        return _view(a._data.transpose(axes), a)
 
     @staticmethod
     def backward(ctx, grad):
@@ -61,8 +61,8 @@ class Expand(Function):
     @staticmethod
     def forward(ctx, a, shape):
         try:
-            out = np.empty(shape, dtype=a.data.dtype)
-            out[...] = a.data
+            out = np.empty(shape, dtype=a._data.dtype)
+            out[...] = a._data
             return _make(out)
         except ValueError:
             raise ValueError(f"expand: a tensor of shape {a.shape} cannot be expanded to "
@@ -70,7 +70,7 @@ class Expand(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return unbroadcast(grad, ctx.inputs[0].data.shape), None
+        return unbroadcast(grad, ctx.inputs[0]._data.shape), None
 
 
 def _is_basic(index):
@@ -87,7 +87,7 @@ class GetItem(Function):
     @staticmethod
     def forward(ctx, a, index):
         try:
-            out = np.asarray(a.data[index])
+            out = np.asarray(a._data[index])
         except IndexError as error:
             raise IndexError(f"index {index!r} into a tensor of shape {a.shape}: {error}") from None
         return _view(out, a) if _is_basic(index) else _make(out)  # advanced indexing copies
@@ -95,7 +95,7 @@ class GetItem(Function):
     @staticmethod
     def backward(ctx, grad):
         a, index = ctx.inputs
-        return IndexAdd.apply(grad, a.data.shape, index), None
+        return IndexAdd.apply(grad, a._data.shape, index), None
 
 
 class IndexAdd(Function):
@@ -106,9 +106,9 @@ class IndexAdd(Function):
     def forward(ctx, source, shape, index):
         out = np.zeros(shape, dtype=source.dtype)
         if _is_basic(index):
-            out[index] = source.data
+            out[index] = source._data
         else:
-            np.add.at(out, index, source.data)
+            np.add.at(out, index, source._data)
         return _make(out)
 
     @staticmethod
@@ -122,7 +122,7 @@ class Cat(Function):
 
     @staticmethod
     def forward(ctx, dim, *tensors):
-        arrays = [t.data for t in tensors]
+        arrays = [t._data for t in tensors]
         try:
             out = np.concatenate(arrays, axis=dim)
         except (ValueError, np.exceptions.AxisError):
@@ -140,7 +140,7 @@ class Cat(Function):
         dim %= grad.ndim
         pieces, start = [None], 0
         for tensor, needed in zip(tensors, ctx.needs_input_grad[1:]):
-            size = tensor.data.shape[dim]
+            size = tensor._data.shape[dim]
             index = (slice(None),) * dim + (slice(start, start + size),)
             pieces.append(GetItem.apply(grad, index) if needed else None)
             start += size

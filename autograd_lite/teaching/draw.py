@@ -113,7 +113,7 @@ def _grad_text(item, options, grads, backward_ran):
         lines = labels.array_lines(array, options.max_elements, options.precision)
         return (lines + ["(partial: more uses to come)"] if partial else lines), None
     if tensor.grad is not None:
-        return labels.array_lines(tensor.grad.data, options.max_elements, options.precision), None
+        return labels.array_lines(tensor.grad._data, options.max_elements, options.precision), None
     if backward_ran and tensor._ctx is not None:
         return None, "grad not retained (ag.retain_grads)"
     return None, "no grad yet"
@@ -122,7 +122,7 @@ def _grad_text(item, options, grads, backward_ran):
 def tensor_node(graph, item, options, grads, backward_ran, highlight):
     tensor = item.tensor
     shape = labels.describe_shape(tensor.shape, tensor.dtype) if options.show_shapes else None
-    values = (labels.array_lines(tensor.data, options.max_elements, options.precision)
+    values = (labels.array_lines(tensor._data, options.max_elements, options.precision)
               if options.show_values else None)
     grad_lines, note = _grad_text(item, options, grads, backward_ran)
     attrs = dict(labels.KIND_STYLE[item.kind])
@@ -279,12 +279,12 @@ def _module_text(name, module, params, output, options, grads):
     for item in params:
         local = item.name[len(name) + 1:] if item.name.startswith(name + ".") else item.name
         lines.append(f"{local} {labels.describe_shape(item.tensor.shape)}")
-        count += item.tensor.data.size
+        count += item.tensor._data.size
         grad = None
         if grads is not None and id(item.tensor) in grads:
             grad = grads[id(item.tensor)][0]
         elif grads is None and item.tensor.grad is not None:
-            grad = item.tensor.grad.data
+            grad = item.tensor.grad._data
         if grad is not None and options.show_grads:
             grad_lines.append(f"|grad {local}| = {float(np.sqrt(np.sum(np.square(grad)))):.4g}")
     if params:

@@ -106,9 +106,9 @@ def recognise(ctx):
                 continue
             if other.shape != x.shape:
                 continue
-            if other.dtype == np.bool_ and np.array_equal(other.data, x.data > 0):
+            if other.dtype == np.bool_ and np.array_equal(other._data, x._data > 0):
                 return "ReLU", "recorded as Mul by the mask (x > 0)", 1 - position
-            if other.dtype == x.dtype and np.array_equal(other.data, np.sign(x.data)):
+            if other.dtype == x.dtype and np.array_equal(other._data, np.sign(x._data)):
                 return "Abs", "recorded as Mul by sign(x)", 1 - position
     return title, None, None
 
@@ -179,7 +179,7 @@ def local_rule(ctx, title) -> str | None:
 
 # ----------------------------------------------------------------------------- chain rule lines
 def _value(x):
-    return x.data if isinstance(x, Tensor) else np.asarray(x)
+    return x._data if isinstance(x, Tensor) else np.asarray(x)
 
 
 def _elementwise_factor(title, ctx, position):

@@ -86,7 +86,7 @@ class BackwardStepper:
         self.steps = []
         self._pending = {output._ctx: [None] * len(output._ctx.outputs)}
         self._pending[output._ctx][output._out_index] = seed
-        self._shown = {id(output): (seed.data, False)}
+        self._shown = {id(output): (seed._data, False)}
         self._uses_left = {id(t.tensor): len(t.consumers) for t in self.items.tensors.values()}
         self._initial = dict(self._shown)
         self._owned = set()
@@ -158,24 +158,24 @@ class BackwardStepper:
                                                                in_grads)):
                 if not needed or grad is None:
                     continue
-                if grad.data.shape != inp.data.shape:
+                if grad._data.shape != inp._data.shape:
                     raise RuntimeError(f"{node.name()}.backward returned a gradient of shape "
                                        f"{grad.shape} for an input of shape {inp.shape}")
-                if grad.data.dtype != inp.data.dtype:
+                if grad._data.dtype != inp._data.dtype:
                     grad = grad.to(inp.dtype)
-                lines.append(self._line(node, op, position, names, grads[0].data, grad.data, inp,
+                lines.append(self._line(node, op, position, names, grads[0]._data, grad._data, inp,
                                         loss))
-                sent.append((position, names[position], grad.data))
+                sent.append((position, names[position], grad._data))
                 self._deliver(inp, grad)
             if not self.retain_graph:
                 node._saved = None
-            step = BackwardStep(self, len(self.steps) + 1, op, [g.data for g in grads], sent, lines,
+            step = BackwardStep(self, len(self.steps) + 1, op, [g._data for g in grads], sent, lines,
                                 dict(self._shown))
             self.steps.append(step)
             yield step
         for leaf, grad in self._held.values():  # hooked leaves: their hooks see the summed gradient
             grad = _apply_hooks(leaf._backward_hooks, grad)
-            self._owned.add(id(grad.data))  # a hook may have kept it: the leaf keeps a copy
+            self._owned.add(id(grad._data))  # a hook may have kept it: the leaf keeps a copy
             _accumulate_leaf(leaf, grad, False, self._owned)
         self._held.clear()
 
@@ -192,7 +192,7 @@ class BackwardStepper:
         key = id(inp)
         self._uses_left[key] = self._uses_left.get(key, 1) - 1
         previous = self._shown.get(key)
-        total = grad.data if previous is None else previous[0] + grad.data
+        total = grad._data if previous is None else previous[0] + grad._data
         self._shown[key] = (total, self._uses_left[key] > 0)
         ctx = inp._ctx
         if ctx is not None:

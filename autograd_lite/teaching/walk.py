@@ -149,7 +149,7 @@ def collect(outputs, model=None, names=None) -> GraphItems:
         auto = not name
         if auto:
             if kind == "output":
-                name = "L" if len(roots) == 1 and tensor.data.size == 1 else made_up("out")
+                name = "L" if len(roots) == 1 and tensor._data.size == 1 else made_up("out")
             elif producer is not None:
                 name = made_up(producer.title.lower())
             else:

@@ -81,7 +81,7 @@ class LambdaCallback(Callback):
 
 def get_weights(model):
     """A copy of the model's state (parameters and buffers) as NumPy arrays, by name."""
-    return {name: np.array(getattr(value, "data", value), copy=True)
+    return {name: np.array(getattr(value, "_data", value), copy=True)
             for name, value in model.state_dict().items()}
 
 

@@ -35,7 +35,7 @@ def _model_float_dtype(model):
 def _as_array(values, name, float_dtype):
     """Inputs/targets as arrays: floats in the model's dtype (as Keras casts to its float type),
     integers as int64 (class labels)."""
-    array = values.data if isinstance(values, Tensor) else np.asarray(values)
+    array = values._data if isinstance(values, Tensor) else np.asarray(values)
     if array.dtype.kind == "f":
         return array.astype(float_dtype, copy=False)
     if array.dtype.kind in "iub":
@@ -72,7 +72,7 @@ def _target_like(output, target, loss_fn):
 def _warn_if_probabilities(output, loss_fn):
     """Keras models end in a softmax; ``nn.CrossEntropyLoss`` takes logits and applies its own
     log-softmax, so a final ``nn.Softmax`` trains badly without any error: say so, once."""
-    data = output.data
+    data = output._data
     if (isinstance(loss_fn, nn.CrossEntropyLoss) and data.ndim == 2 and data.shape[1] > 1
             and data.min() >= 0 and np.allclose(data.sum(axis=1), 1.0, atol=1e-4)):
         warnings.warn("fit: the model's outputs are probabilities (rows of non-negative numbers "
@@ -120,8 +120,8 @@ def evaluate(model, x, y=None, *, loss_fn=None, metrics=(), batch_size=256, from
             total += float(loss_fn(output, _target_like(output, target, loss_fn)).item()) * n
         count += n
         if metric_objects:
-            outputs.append(output.data)
-            targets.append(target.data)
+            outputs.append(output._data)
+            targets.append(target._data)
     if count == 0:
         raise ValueError("evaluate: the data is empty")
     logs = {}
@@ -145,7 +145,7 @@ def predict(model, x, batch_size=256):
     else:
         array = _as_array(x, "predict x", _model_float_dtype(model))
         batches = DataLoader(TensorDataset(array), batch_size=batch_size)
-    outputs = [output.data for output, _ in _eval_outputs(model, batches)]
+    outputs = [output._data for output, _ in _eval_outputs(model, batches)]
     if not outputs:
         raise ValueError("predict: the data is empty")
     return np.concatenate(outputs)
@@ -251,8 +251,8 @@ def fit(model, x, y=None, *, loss_fn, optimizer, epochs=1, batch_size=32, valida
             n = len(output)
             total, count = total + value * n, count + n
             if metric_objects:
-                outputs.append(output.data)
-                targets.append(target.data)
+                outputs.append(output._data)
+                targets.append(target._data)
             if verbose == 1:
                 bar.set_postfix(loss=f"{total / count:.4f}", refresh=False)
                 bar.update()
