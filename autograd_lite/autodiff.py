@@ -159,13 +159,13 @@ def run_backward(roots, gradients, retain_graph, create_graph, targets=None):
                 if grad is not None:
                     if grad.__class__ is not Tensor:
                         grad = _as_gradient(node, grad)
-                    data, expected = grad._data, inp._data
-                    if data.shape != expected.shape:
+                    data = grad._data
+                    if data.shape != inp.shape:
                         raise RuntimeError(
                             f"{node.name()}.backward returned a gradient of shape {grad.shape} for "
                             f"an input of shape {inp.shape}")
-                    if data.dtype is not expected.dtype and data.dtype != expected.dtype:
-                        grad = grad.to(expected.dtype)
+                    if data.dtype is not inp.dtype and data.dtype != inp.dtype:
+                        grad = grad.to(inp.dtype)
                         data = grad._data
                     if parent is not None:
                         slots = pending.get(parent)

@@ -25,19 +25,28 @@ from __future__ import annotations
 
 import functools
 import os
+import threading
 import traceback
 import weakref
 
 import numpy as np
 
 
-class _GradMode:
-    """Process-wide switches (the engine is single-threaded like micrograd's)."""
-    enabled = True        # record graphs?
-    anomaly = False       # check every forward/backward result for NaN/Inf?
-    retain_all = False    # keep .grad on every intermediate tensor (used by the teaching tools)
-    module_stack = []     # nn.Module.__call__ pushes the running module; ops record the innermost
-    outer_modules = {}    # id -> weakref of modules called from outside any module (draw_graph names)
+class _ThreadState(threading.local):
+    """The switches that govern recording, one set per thread (as in PyTorch: a thread evaluating
+    under ``no_grad`` never changes what a training thread records). Each thread starts with the
+    defaults below."""
+
+    def __init__(self):
+        self.enabled = True        # record graphs?
+        self.anomaly = False       # check every forward/backward result for NaN/Inf?
+        self.retain_all = False    # keep .grad on every intermediate tensor (teaching tools)
+        self.keep_inputs = False   # nodes keep their input tensors alive (teaching tools)
+        self.module_stack = []     # nn.Module.__call__ pushes the running module; ops record the innermost
+        self.outer_modules = {}    # id -> weakref of modules called from outside any module (draw_graph names)
+
+
+_GradMode = _ThreadState()
 
 
 class no_grad:
@@ -117,9 +126,22 @@ class detect_anomaly:
         _GradMode.anomaly = self._previous
 
 
-def retain_grads(enabled: bool = True):
-    """Process-wide: keep ``.grad`` on every intermediate tensor during backward (for teaching)."""
-    _GradMode.retain_all = bool(enabled)
+class retain_grads:
+    """Keep ``.grad`` on every intermediate tensor during backward, and keep every node's input
+    tensors alive so that the graph can show their values (for teaching; this thread only).
+
+    ``with ag.retain_grads():`` switches it on for a block; a plain call ``ag.retain_grads()``
+    switches it on for this thread until ``ag.retain_grads(False)``."""
+
+    def __init__(self, enabled: bool = True):
+        self._previous = (_GradMode.retain_all, _GradMode.keep_inputs)
+        _GradMode.retain_all = _GradMode.keep_inputs = bool(enabled)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        _GradMode.retain_all, _GradMode.keep_inputs = self._previous
 
 
 class _SavedOutput:
@@ -234,16 +256,64 @@ class Function(FunctionCtx):
 _new = object.__new__
 
 
+class InputRef:
+    """What a node keeps of a tensor argument that is not a leaf requiring grad: the producing node
+    and output index (the graph's edge), shape and dtype, and a weak reference to the tensor (the
+    teaching views show its value while it is alive). So a graph holds only what backward saved:
+    intermediate results and constant inputs are freed as soon as nobody else needs them."""
+    __slots__ = ("_ctx", "_out_index", "shape", "dtype", "requires_grad", "ref", "name")
+    _backward_hooks = None
+
+    def tensor(self):
+        """The tensor this stands for, or None once it was freed."""
+        return self.ref()
+
+    @property
+    def ndim(self):
+        return len(self.shape)
+
+    def __repr__(self):
+        return f"InputRef(shape={self.shape}, dtype={self.dtype}, node={self._ctx and self._ctx.name()})"
+
+
+def _input_ref(tensor):
+    ref = _new(InputRef)
+    ref._ctx, ref._out_index, ref.requires_grad = tensor._ctx, tensor._out_index, tensor.requires_grad
+    array = tensor._data
+    ref.shape, ref.dtype, ref.ref, ref.name = array.shape, array.dtype, _ref(tensor), tensor.name
+    return ref
+
+
+def _node_inputs(args):
+    """``ctx.inputs``: leaves that require grad are kept (their ``.grad`` is filled, as PyTorch's
+    AccumulateGrad keeps them), other tensors become ``InputRef``s, other arguments stay as given.
+    Under ``ag.retain_grads()`` (teaching) every tensor is kept, so its value can be shown."""
+    if _GradMode.keep_inputs:
+        return args
+    inputs = list(args)
+    for i, arg in enumerate(args):
+        if isinstance(arg, Tensor) and (arg._ctx is not None or not arg.requires_grad):
+            inputs[i] = _input_ref(arg)
+    return tuple(inputs)
+
+
+def input_tensor(node, position):
+    """The argument at ``position`` of ``node``'s forward: the Tensor while it is alive (None once
+    freed), or the plain value for non-tensor arguments."""
+    value = node.inputs[position]
+    return value.ref() if value.__class__ is InputRef else value
+
+
 def _record(cls, args):
     """apply() with recording: forward without recording, then link the outputs to the node."""
     ctx = _new(cls)
-    ctx.inputs = args
     ctx.needs_input_grad = tuple([isinstance(arg, Tensor) and arg.requires_grad for arg in args])
     _GradMode.enabled = False
     try:
         result = cls.forward(ctx, *args)
     finally:
         _GradMode.enabled = True
+    ctx.inputs = _node_inputs(args)
     if result.__class__ is not Tensor or ctx._non_differentiable or _GradMode.anomaly:
         return _link_outputs(cls, ctx, args, result)
     # The common case, kept short: one new float output.

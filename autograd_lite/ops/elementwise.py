@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..dtypes import DEFAULT_FLOAT, result_type
-from ..function import Function
+from ..function import Function, InputRef
 from ..tensor import Tensor
 
 _make = Tensor._make
@@ -22,7 +22,8 @@ def _data(x):
 
 
 def _shape(x):
-    return x._data.shape if isinstance(x, Tensor) else np.shape(x)
+    """The shape of an op's argument: a Tensor, a node's record of one (``InputRef``) or a number."""
+    return x.shape if isinstance(x, (Tensor, InputRef)) else np.shape(x)
 
 
 def unbroadcast(grad, shape):
@@ -87,8 +88,8 @@ class Add(Function):
     def backward(ctx, grad):
         a, b = ctx.inputs
         needs = ctx.needs_input_grad
-        return (unbroadcast(grad, a._data.shape) if needs[0] else None,
-                unbroadcast(grad, b._data.shape) if needs[1] else None)
+        return (unbroadcast(grad, a.shape) if needs[0] else None,
+                unbroadcast(grad, b.shape) if needs[1] else None)
 
 
 class Sub(Function):
@@ -102,8 +103,8 @@ class Sub(Function):
     def backward(ctx, grad):
         a, b = ctx.inputs
         needs = ctx.needs_input_grad
-        return (unbroadcast(grad, a._data.shape) if needs[0] else None,
-                unbroadcast(-grad, b._data.shape) if needs[1] else None)
+        return (unbroadcast(grad, a.shape) if needs[0] else None,
+                unbroadcast(-grad, b.shape) if needs[1] else None)
 
 
 class Mul(Function):

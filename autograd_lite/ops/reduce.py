@@ -37,8 +37,8 @@ class Sum(Function):
     def backward(ctx, grad):
         a, axes, keepdim = ctx.inputs
         if axes is not None and not keepdim:  # put the summed axes back as size 1
-            grad = Reshape.apply(grad, _kept_shape(a._data.shape, axes))
-        return Expand.apply(grad, a._data.shape), None, None
+            grad = Reshape.apply(grad, _kept_shape(a.shape, axes))
+        return Expand.apply(grad, a.shape), None, None
 
 
 class Max(Function):

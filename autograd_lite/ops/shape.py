@@ -36,7 +36,7 @@ class Reshape(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return Reshape.apply(grad, ctx.inputs[0]._data.shape), None
+        return Reshape.apply(grad, ctx.inputs[0].shape), None
 
 
 class Permute(Function):
@@ -70,7 +70,7 @@ class Expand(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return unbroadcast(grad, ctx.inputs[0]._data.shape), None
+        return unbroadcast(grad, ctx.inputs[0].shape), None
 
 
 def _is_basic(index):
@@ -95,7 +95,7 @@ class GetItem(Function):
     @staticmethod
     def backward(ctx, grad):
         a, index = ctx.inputs
-        return IndexAdd.apply(grad, a._data.shape, index), None
+        return IndexAdd.apply(grad, a.shape, index), None
 
 
 class IndexAdd(Function):
@@ -140,7 +140,7 @@ class Cat(Function):
         dim %= grad.ndim
         pieces, start = [None], 0
         for tensor, needed in zip(tensors, ctx.needs_input_grad[1:]):
-            size = tensor._data.shape[dim]
+            size = tensor.shape[dim]
             index = (slice(None),) * dim + (slice(start, start + size),)
             pieces.append(GetItem.apply(grad, index) if needed else None)
             start += size

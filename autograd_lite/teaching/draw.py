@@ -123,7 +123,9 @@ def tensor_node(graph, item, options, grads, backward_ran, highlight):
     tensor = item.tensor
     shape = labels.describe_shape(tensor.shape, tensor.dtype) if options.show_shapes else None
     values = (labels.array_lines(tensor._data, options.max_elements, options.precision)
-              if options.show_values else None)
+              if options.show_values and not item.freed else None)
+    if item.freed and options.show_values:
+        values = ["(value freed after use: build the graph", "under ag.retain_grads() to keep it)"]
     grad_lines, note = _grad_text(item, options, grads, backward_ran)
     attrs = dict(labels.KIND_STYLE[item.kind])
     if highlight.get(item.key) == "updated":

@@ -17,6 +17,7 @@ import inspect
 
 import numpy as np
 
+from ..function import InputRef
 from ..tensor import Tensor
 from .labels import format_number, inline_array
 
@@ -83,7 +84,7 @@ def argument_names(ctx) -> list[str]:
             params = []
         names = _SIGNATURES[cls] = [(p.name, p.kind == p.VAR_POSITIONAL) for p in params]
     out = []
-    for position in range(len(ctx.inputs)):
+    for position in range(len(node_inputs(ctx))):
         if position < len(names):
             out.append(names[position][0])
         elif names and names[-1][1]:
@@ -99,9 +100,9 @@ def recognise(ctx):
     ``note`` says honestly how a recognised composite was recorded.
     """
     title = friendly_name(ctx)
-    if title == "Mul" and len(ctx.inputs) == 2:
+    if title == "Mul" and len(node_inputs(ctx)) == 2:
         for position in (0, 1):
-            x, other = ctx.inputs[position], ctx.inputs[1 - position]
+            x, other = node_inputs(ctx)[position], node_inputs(ctx)[1 - position]
             if not (isinstance(x, Tensor) and isinstance(other, Tensor)) or other.requires_grad:
                 continue
             if other.shape != x.shape:
@@ -137,7 +138,7 @@ def short_value(value, limit: int = 28) -> str:
 def argument_details(ctx, hidden=None) -> list[str]:
     """``name=value`` for each plain (non-tensor) forward argument that says something."""
     details = []
-    for position, (name, value) in enumerate(zip(argument_names(ctx), ctx.inputs)):
+    for position, (name, value) in enumerate(zip(argument_names(ctx), node_inputs(ctx))):
         if position == hidden or isinstance(value, Tensor) or value is None or value is False:
             continue
         details.append(f"{name}={short_value(value)}")
@@ -160,7 +161,7 @@ def local_rule(ctx, title) -> str | None:
     custom = getattr(type(ctx), "derivative_rule", None)
     if custom:
         return custom
-    inputs = ctx.inputs
+    inputs = node_inputs(ctx)
     if title in ("Mul", "Div", "Pow", "Add", "Sub") and len(inputs) == 2:
         a, b = inputs
         if isinstance(a, Tensor) != isinstance(b, Tensor):
@@ -184,7 +185,7 @@ def _value(x):
 
 def _elementwise_factor(title, ctx, position):
     """(symbol, factor array) with dL/d(input) = dL/dy * factor, or None when not elementwise."""
-    inputs = ctx.inputs
+    inputs = node_inputs(ctx)
     if title in ("Sigmoid", "Tanh", "Exp"):
         out = ctx.outputs[0]()
         out = _value(out) if out is not None else None
@@ -234,7 +235,7 @@ def chain_rule_line(ctx, title, position, names, upstream, result, loss_name="L"
         return inline_array(x, precision=precision)
 
     def operand(i):
-        value = ctx.inputs[i]
+        value = node_inputs(ctx)[i]
         return names[i] if isinstance(value, Tensor) else short_value(value)
 
     out_name = names[-1]
@@ -246,7 +247,7 @@ def chain_rule_line(ctx, title, position, names, upstream, result, loss_name="L"
     element = _elementwise_factor(title, ctx, position)
     if element is not None:
         symbol, factor = element
-        symbol = symbol.format(a=operand(0), b=operand(1) if len(ctx.inputs) > 1 else "",
+        symbol = symbol.format(a=operand(0), b=operand(1) if len(node_inputs(ctx)) > 1 else "",
                                x=operand(position))
         if symbol == "1":
             return f"{lhs} = {dy}{reduce_note} = {total}"
@@ -256,7 +257,7 @@ def chain_rule_line(ctx, title, position, names, upstream, result, loss_name="L"
         return (f"{lhs} = {dy} * {symbol}{reduce_note} = {num(upstream)} * {factor_text} "
                 f"= {total}")
     if title == "Linear":
-        x, weight = _value(ctx.inputs[0]), _value(ctx.inputs[1])
+        x, weight = _value(node_inputs(ctx)[0]), _value(node_inputs(ctx)[1])
         sym_x, sym_w = operand(0), operand(1)
         if position == 0:
             return f"{lhs} = {dy} @ {sym_w} = {num(upstream)} @ {num(weight)} = {total}"
@@ -269,7 +270,7 @@ def chain_rule_line(ctx, title, position, names, upstream, result, loss_name="L"
             return f"{lhs} = {dy} = {total}"
         return f"{lhs} = {dy} summed over the batch = {total}"
     if title == "MatMul":
-        a, b = _value(ctx.inputs[0]), _value(ctx.inputs[1])
+        a, b = _value(node_inputs(ctx)[0]), _value(node_inputs(ctx)[1])
         if position == 0:
             return (f"{lhs} = {dy} @ {operand(1)}ᵀ = {num(upstream)} @ {num(np.swapaxes(b, -1, -2))} "
                     f"= {total}")
@@ -278,3 +279,20 @@ def chain_rule_line(ctx, title, position, names, upstream, result, loss_name="L"
     if title == "Sum":
         return f"{lhs} = {dy} broadcast to {tuple(np.shape(result))} = {total}"
     return f"{lhs} = {title}.backward({dy}) = {title}.backward({num(upstream)}) = {total}"
+
+
+def node_inputs(ctx):
+    """The arguments of ``ctx``'s forward, with each tensor the node no longer holds (an
+    ``InputRef``) resolved to the tensor while it is alive, or to a stand-in of its shape filled
+    with NaN once it was freed (graphs built under ``ag.retain_grads()`` keep every tensor)."""
+    return tuple(_resolve(v) for v in ctx.inputs)
+
+
+def _resolve(value):
+    if value.__class__ is not InputRef:
+        return value
+    tensor = value.ref()
+    if tensor is None:
+        tensor = Tensor._make(np.full(value.shape, np.nan, value.dtype))
+        tensor._ctx, tensor._out_index = value._ctx, value._out_index
+    return tensor

@@ -143,18 +143,17 @@ class BackwardStepper:
                 raise RuntimeError(f"{node.name()}.backward returned {len(in_grads)} gradient(s) but "
                                    f"forward took {len(node.inputs)} argument(s)")
             op = op_items[id(node)]
+            arguments = op.arguments
             if self.retain_grads:
                 for ref, grad in zip(node.outputs, grads):
                     out = ref()
                     if out is not None and out._ctx is node:
                         out.grad = grad.detach()
             names = [tensor_items[id(v)].name if isinstance(v, Tensor) and id(v) in tensor_items
-                     else None for v in node.inputs]
-            first_out = node.outputs[0]()
-            names.append(tensor_items[id(first_out)].name if first_out is not None
-                         and id(first_out) in tensor_items else "y")
+                     else None for v in arguments]
+            names.append(op.outputs[0].name if op.outputs else "y")
             lines, sent = [], []
-            for position, (inp, needed, grad) in enumerate(zip(node.inputs, node.needs_input_grad,
+            for position, (inp, needed, grad) in enumerate(zip(arguments, node.needs_input_grad,
                                                                in_grads)):
                 if not needed or grad is None:
                     continue

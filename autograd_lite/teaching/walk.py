@@ -21,8 +21,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from ..autodiff import topological_order
-from ..function import _GradMode
+from ..function import InputRef, _GradMode
 from ..tensor import Tensor
 from . import rules
 
@@ -37,6 +39,7 @@ class TensorItem:
     producer: "OpItem | None" = None
     consumers: list = field(default_factory=list)   # OpItems, once per use
     owner: object = None                             # module holding it as a parameter
+    freed: bool = False                              # a stand-in: the tensor itself was freed
 
 
 @dataclass(eq=False)
@@ -50,6 +53,7 @@ class OpItem:
     module: object
     inputs: list = field(default_factory=list)   # (position, TensorItem, role) for tensor inputs
     outputs: list = field(default_factory=list)  # TensorItems (alive outputs only)
+    arguments: tuple = ()                         # forward's arguments, tensors resolved (see resolve)
 
 
 @dataclass(eq=False)
@@ -158,6 +162,31 @@ def collect(outputs, model=None, names=None) -> GraphItems:
                                                 producer)
         return item
 
+    stand_ins, op_of = {}, {}
+
+    def resolve(value):
+        """A node's record of an input as a Tensor: the tensor itself while it is alive, else (it
+        was freed, as PyTorch frees what backward does not need) a stand-in of its shape marked
+        ``freed`` (its values are not shown)."""
+        if value.__class__ is not InputRef:
+            return value
+        tensor = value.ref()
+        if tensor is not None:
+            return tensor
+        key = (value._ctx, value._out_index) if value._ctx is not None else value
+        stand_in = stand_ins.get(key)
+        if stand_in is None:
+            stand_in = stand_ins[key] = Tensor._make(np.zeros(value.shape, value.dtype))
+            stand_in._ctx, stand_in._out_index = value._ctx, value._out_index
+            stand_in.requires_grad, stand_in.name = value.requires_grad, value.name
+            producer = op_of.get(value._ctx)
+            item = item_for(stand_in, producer)
+            item.freed = True
+            if producer is not None:
+                item.producer = producer
+                producer.outputs.append(item)
+        return stand_in
+
     root_nodes = [r._ctx for r in roots if r._ctx is not None]
     for ctx in reversed(topological_order(root_nodes)):  # producers first
         title, note, hidden = rules.recognise(ctx)
@@ -167,9 +196,11 @@ def collect(outputs, model=None, names=None) -> GraphItems:
         op = OpItem(f"op{len(ops)}", ctx, title, note, rules.argument_details(ctx, hidden),
                     rules.local_rule(ctx, title), module)
         roles = rules.argument_names(ctx)
-        tensor_inputs = [p for p, v in enumerate(ctx.inputs) if isinstance(v, Tensor) and p != hidden]
+        op_of[ctx] = op
+        inputs = op.arguments = tuple(resolve(v) for v in ctx.inputs)
+        tensor_inputs = [p for p, v in enumerate(inputs) if isinstance(v, Tensor) and p != hidden]
         for position in tensor_inputs:
-            item = item_for(ctx.inputs[position])
+            item = item_for(inputs[position])
             item.consumers.append(op)
             role = roles[position] if len(tensor_inputs) > 1 else None
             op.inputs.append((position, item, role))
