@@ -7,7 +7,8 @@ weights on disk. Layers live in the sibling package ``nn``, optimizers in ``opti
 import warnings as _warnings
 
 from .function import (Function, FunctionCtx, no_grad, enable_grad, set_grad_enabled,
-                       is_grad_enabled, detect_anomaly, retain_grads)
+                       is_grad_enabled, detect_anomaly, retain_grads, inference_mode,
+                       is_inference_mode_enabled, once_differentiable)
 from .tensor import (Tensor, float16, float32, float64, int8, int16, int32, int64, uint8, bool_)
 from .creation import (tensor, as_tensor, from_numpy, is_tensor, zeros, ones, full, empty,
                        zeros_like, ones_like, full_like, arange, linspace, eye, randn, rand,

@@ -143,7 +143,7 @@ def run_backward(roots, gradients, retain_graph, create_graph, targets=None):
                     if not node._fresh_gradients:
                         handed.update([id(g._data) for g in in_grads if isinstance(g, Tensor)])
                     if not retain_graph:
-                        node._saved = None
+                        _release(node)
             if in_grads is None:  # nothing flows on, but the producers are one consumer closer
                 for inp, needed in zip(inputs, node.needs_input_grad):
                     if needed and inp._ctx is not None:
@@ -199,12 +199,35 @@ def run_backward(roots, gradients, retain_graph, create_graph, targets=None):
     return None
 
 
+_BOOKKEEPING = frozenset(("inputs", "needs_input_grad", "outputs", "module", "_saved", "_saved_versions",
+                          "_non_differentiable", "created_at", "retains_grad", "_tensor_hooks",
+                          "_materialize_grads", "_dirty", "_released", "_output_meta"))
+
+
+def _release(node):
+    """After a backward without ``retain_graph``: drop what the node saved for it (saved tensors
+    and whatever forward stored on ``ctx``), so a graph kept alive by its output holds no arrays;
+    a second backward through it raises (PyTorch's rule)."""
+    node._saved = None
+    state = node.__dict__
+    extra = state.keys() - _BOOKKEEPING
+    if extra:
+        for key in extra:
+            del state[key]
+        node._released = True
+
+
 def _call_backward(node, grads):
     """node.backward(node, *grads) with the checks: zeros for unused outputs of multi-output ops,
     one gradient per forward argument, anomaly detection."""
+    if node.__dict__.get("_released"):
+        raise RuntimeError(
+            f"Trying to backward through the graph a second time (op {node.name()}): what it saved "
+            "for backward was freed after the first backward. Pass retain_graph=True to the first "
+            "backward() if you need to run it twice.")
     if len(grads) == 1:
         grads = grads[0],
-    elif None in grads:  # an unused output of a multi-output op: zeros
+    elif node._materialize_grads and any(g is None for g in grads):  # an unused output: zeros
         grads = [g if g is not None else _zeros_like_output(node, i) for i, g in enumerate(grads)]
     if _GradMode.anomaly:  # the ops inside a backward formula are checked as one, below
         _GradMode.anomaly = False
@@ -217,6 +240,8 @@ def _call_backward(node, grads):
         in_grads = node.backward(node, *grads)
     if in_grads.__class__ is not tuple:
         in_grads = _as_tuple(in_grads)
+    if len(in_grads) > len(node.inputs) and all(g is None for g in in_grads[len(node.inputs):]):
+        in_grads = in_grads[:len(node.inputs)]  # extra trailing Nones (optional inputs) are allowed
     if len(in_grads) != len(node.inputs):
         raise RuntimeError(
             f"{node.name()}.backward returned {len(in_grads)} gradient(s) but forward took "
@@ -299,10 +324,8 @@ def _capture_node_grads(node, grads, node_targets, captured, create_graph):
 
 
 def _zeros_like_output(node, index):
-    out = node.outputs[index]()
-    if out is None:
-        raise RuntimeError(f"{node.name()}: output {index} was freed before backward reached it")
-    return Tensor._make(np.zeros_like(out._data))
+    shape, dtype = node._output_meta[index]
+    return Tensor._make(np.zeros(shape, dtype))
 
 
 def _check_backward(node, grads, in_grads):

@@ -76,6 +76,37 @@ class no_grad:
         return wrapper
 
 
+class inference_mode(no_grad):
+    """``with ag.inference_mode():`` (or ``ag.inference_mode(False)``): like ``no_grad`` here (this
+    engine has no separate inference tensors); a decorator too."""
+
+    def __new__(cls, mode=True):
+        if callable(mode) and not isinstance(mode, bool):  # used as a bare decorator
+            return cls()(mode)
+        return object.__new__(cls)
+
+    def __init__(self, mode=True):
+        self._mode = bool(mode)
+
+    def __enter__(self):
+        self._previous = _GradMode.enabled
+        if self._mode:
+            _GradMode.enabled = False
+
+    def __call__(self, fn):
+        mode = self._mode
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with inference_mode(mode):
+                return fn(*args, **kwargs)
+        return wrapper
+
+
+def is_inference_mode_enabled() -> bool:
+    return not _GradMode.enabled
+
+
 class enable_grad(no_grad):
     """Context manager (and decorator) that switches recording back on, e.g. inside ``no_grad``."""
 
@@ -181,7 +212,24 @@ class FunctionCtx:
     """What forward may use of ``ctx``: saving tensors for backward and marking what is not needed."""
 
     def save_for_backward(self, *tensors):
+        """Keep ``tensors`` (Tensors or None) for backward, read back as ``ctx.saved_tensors``; an
+        in-place change to one of them before backward makes backward raise."""
+        for position, tensor in (() if self._builtin else enumerate(tensors)):
+            if tensor is not None and not isinstance(tensor, Tensor):
+                raise TypeError(
+                    f"save_for_backward can only save tensors (or None), but argument {position} is "
+                    f"a {type(tensor).__name__}: keep other values as attributes of ctx "
+                    "(ctx.scale = scale)")
         self._saved = tensors
+
+    def mark_dirty(self, *tensors):
+        """Declare inputs that forward modified in place (and returns): they become outputs of
+        this node, and their version counter is bumped so that earlier uses that saved them raise."""
+        self._dirty = tensors
+
+    def set_materialize_grads(self, value: bool):
+        """With False, backward receives None (not zeros) for outputs that got no gradient."""
+        self._materialize_grads = bool(value)
 
     @property
     def saved_tensors(self):
@@ -214,6 +262,10 @@ class Function(FunctionCtx):
     _saved = ()
     _saved_versions = ()
     _non_differentiable = ()
+    _dirty = ()
+    _materialize_grads = True
+    _separate_setup = False  # True for subclasses that define setup_context (PyTorch 2's style)
+    _builtin = False  # the package's own ops (they may save_for_backward plain numbers too)
     needs_input_grad = ()  # set per node when recording
     created_at = None
     module = None  # the innermost nn.Module whose forward created this node (for graph clustering)
@@ -234,9 +286,36 @@ class Function(FunctionCtx):
     def backward(ctx, *grad_outputs):
         raise NotImplementedError
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls._builtin = cls.__module__.split(".")[0] in ("autograd_lite", "nn", "optim")  # may save numbers
+        cls._separate_setup = any("setup_context" in vars(k) for k in cls.__mro__
+                                  if k is not Function and k is not FunctionCtx and k is not object)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        """PyTorch 2's alternative to a ``ctx`` argument: ``forward(*args)`` runs without ctx and
+        ``setup_context(ctx, inputs, output)`` then saves what backward needs."""
+        raise NotImplementedError
+
     @classmethod
     def name(cls) -> str:
         return cls.__name__
+
+    @property
+    def next_functions(self):
+        """Like PyTorch's ``grad_fn.next_functions``: per forward argument, ``(node, output index)``
+        for a tensor computed by a recorded op, ``(AccumulateGrad, 0)`` for a leaf that requires
+        grad, ``(None, 0)`` otherwise."""
+        edges = []
+        for value, needed in zip(self.inputs, self.needs_input_grad):
+            if not needed:
+                edges.append((None, 0))
+            elif value._ctx is not None:
+                edges.append((value._ctx, value._out_index))
+            else:
+                edges.append((AccumulateGrad(value), 0))
+        return tuple(edges)
 
     @classmethod
     def apply(cls, *args):
@@ -245,7 +324,7 @@ class Function(FunctionCtx):
             for arg in args:
                 if isinstance(arg, Tensor) and arg.requires_grad:
                     return _record(cls, args)
-        result = cls.forward(_new(cls), *args)
+        result = _forward(cls, _new(cls), args)
         if result.__class__ is not Tensor:
             result = _normalize(result)
         if _GradMode.anomaly:
@@ -254,6 +333,44 @@ class Function(FunctionCtx):
 
 
 _new = object.__new__
+
+
+def _forward(cls, ctx, args):
+    if cls._separate_setup:
+        result = cls.forward(*args)
+        cls.setup_context(ctx, args, result)
+        return result
+    return cls.forward(ctx, *args)
+
+
+class AccumulateGrad:
+    """What ``next_functions`` shows for a leaf: the step that accumulates into ``variable.grad``."""
+    __slots__ = ("variable",)
+
+    def __init__(self, variable):
+        self.variable = variable
+
+    @staticmethod
+    def name():
+        return "torch::autograd::AccumulateGrad"
+
+    next_functions = ()
+
+    def __repr__(self):
+        return f"<AccumulateGrad object for a leaf of shape {tuple(self.variable.shape)}>"
+
+
+def once_differentiable(backward):
+    """Decorator for a custom ``backward`` that is not itself differentiable: it runs without
+    recording, and a double backward through it raises instead of giving a wrong answer."""
+    @functools.wraps(backward)
+    def wrapper(ctx, *grads):
+        if _GradMode.enabled and any(isinstance(g, Tensor) and g.requires_grad for g in grads):
+            raise RuntimeError(f"{ctx.name()}.backward is marked once_differentiable: it cannot be "
+                               "differentiated again (create_graph=True)")
+        with no_grad():
+            return backward(ctx, *grads)
+    return wrapper
 
 
 class InputRef:
@@ -310,11 +427,11 @@ def _record(cls, args):
     ctx.needs_input_grad = tuple([isinstance(arg, Tensor) and arg.requires_grad for arg in args])
     _GradMode.enabled = False
     try:
-        result = cls.forward(ctx, *args)
+        result = _forward(cls, ctx, args)
     finally:
         _GradMode.enabled = True
     ctx.inputs = _node_inputs(args)
-    if result.__class__ is not Tensor or ctx._non_differentiable or _GradMode.anomaly:
+    if result.__class__ is not Tensor or ctx._non_differentiable or ctx._dirty or _GradMode.anomaly:
         return _link_outputs(cls, ctx, args, result)
     # The common case, kept short: one new float output.
     for arg in args:
@@ -352,12 +469,22 @@ def _link_outputs(cls, ctx, args, result):
     outputs = (result,) if single else _normalize(result)
     if not isinstance(outputs, tuple):
         outputs, single = (outputs,), True
-    for arg in args:  # an output must be a new tensor, never an input passed through
+    dirty = ctx._dirty
+    for arg in args:  # an output must be a new tensor, never an input passed through ...
         for out in outputs:
             if out is arg:
+                if any(arg is d for d in dirty):  # ... unless forward changed it in place
+                    if arg._ctx is None and arg.requires_grad:
+                        raise RuntimeError(
+                            f"{cls.__name__}: a leaf tensor that requires grad (shape {arg.shape}) "
+                            "was modified in place (mark_dirty); clone() it first")
+                    arg._version_counter[0] += 1
+                    continue
                 outputs = tuple(Tensor._make(o._data) if o is arg else o for o in outputs)
                 break
     ctx.outputs = tuple([_ref(out) for out in outputs])
+    if len(outputs) > 1:  # an unused output's gradient is materialised as zeros of this shape
+        ctx._output_meta = tuple([(out._data.shape, out._data.dtype) for out in outputs])
     if _GradMode.module_stack:
         ctx.module = _GradMode.module_stack[-1]
     if ctx._saved:

@@ -21,7 +21,7 @@ import warnings
 
 import numpy as np
 
-from autograd_lite.ops import LinearFn, Softmax, LogSoftmax, Sigmoid, Tanh, Where
+from autograd_lite.ops import ELU, LeakyReLU, LinearFn, Softmax, LogSoftmax, Sigmoid, Tanh, Where
 from autograd_lite.ops import conv as _conv
 from autograd_lite.random import generator
 from autograd_lite.tensor import Tensor
@@ -125,15 +125,11 @@ def relu(input, inplace=False):
 
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
-    input = _tensor(input)
-    return Where.apply(input._data > 0, input, input * negative_slope)
+    return LeakyReLU.apply(_tensor(input), negative_slope)
 
 
 def elu(input, alpha=1.0, inplace=False):
-    input = _tensor(input)
-    # exp only of min(x, 0): the unused branch must not overflow (inf * 0 = NaN in backward)
-    negative_part = (input.clip(None, 0.0).exp() - 1.0) * alpha
-    return Where.apply(input._data > 0, input, negative_part)
+    return ELU.apply(_tensor(input), alpha)
 
 
 def selu(input, inplace=False):

@@ -7,10 +7,11 @@ from .reduce import Sum, Max
 from .shape import Reshape, Permute, Expand, GetItem, IndexAdd, Cat
 from .linalg import MatMul, Linear as LinearFn
 from .nnops import Softmax, LogSoftmax
+from .activation import ReLU, ReLUMask, Abs, Maximum, Minimum, Clamp, LeakyReLU, ELU
 
 PRIMITIVES = (Add, Sub, Mul, Div, Neg, Pow, Exp, Log, Sin, Cos, Tanh, Sigmoid, Where, Cast, Clone,
               Sum, Max, Reshape, Permute, Expand, GetItem, IndexAdd, Cat, MatMul, LinearFn,
-              Softmax, LogSoftmax)
+              Softmax, LogSoftmax, ReLU, ReLUMask, Abs, Maximum, Minimum, Clamp, LeakyReLU, ELU)
 
 # Their backward formulas return new arrays (or pass the incoming gradient on), never a saved
 # tensor, so a leaf may keep their gradients without a copy (see Function._fresh_gradients).

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..dtypes import result_type
 from ..tensor import Tensor, _axes, _dim, _raw
-from . import LinearFn, MatMul, Mul, Sum, Where, Cat, Expand, GetItem
+from . import LinearFn, MatMul, Sum, Where, Cat, Expand, GetItem, ReLU, Abs, Maximum, Minimum, Clamp
 
 MinMax = namedtuple("MinMax", ["values", "indices"])
 
@@ -74,54 +74,34 @@ def where(condition, a, b):
 
 
 def relu(x):
-    """max(x, 0) = x * [x > 0], with gradient 0 at 0 (PyTorch's convention)."""
-    x = _tensor(x)
-    out = Mul.apply(x, Tensor._make(x._data > 0))
-    if out._data.dtype.kind == "f":  # x * 0 is -0.0 for negative x: print 0, as max(x, 0) does
-        np.add(out._data, 0.0, out=out._data)
-    return out
+    """max(x, 0), one recorded ``ReLU`` node (gradient 0 at 0, PyTorch's convention)."""
+    return ReLU.apply(_tensor(x))
 
 
 def abs(x):
-    """|x| = x * sign(x); the gradient at 0 is 0, as in PyTorch."""
-    return Mul.apply(x, Tensor._make(np.sign(x._data)))
-
-
-def _pick(first_wins, ties, a, b):
-    """a where ``first_wins``, b where neither wins nor ties, (a + b) / 2 on ties: the gradient of a
-    tie is shared half and half (PyTorch's rule for maximum/minimum)."""
-    if not ties.any():
-        return Where.apply(first_wins, a, b)
-    return Where.apply(first_wins, a, Where.apply(ties, (a + b) * 0.5, b))
+    """|x|, one recorded ``Abs`` node; the gradient at 0 is 0, as in PyTorch."""
+    return Abs.apply(_tensor(x))
 
 
 def maximum(a, b):
     """Elementwise max (NaN wins, as in PyTorch); on ties each operand gets half of the gradient."""
     a, b = _tensor(a, b), _tensor(b, a)
-    return _pick((a._data > b._data) | (a._data != a._data), a._data == b._data, a, b)
+    return Maximum.apply(a, b)
 
 
 def minimum(a, b):
     """Elementwise min (NaN wins, as in PyTorch); on ties each operand gets half of the gradient."""
     a, b = _tensor(a, b), _tensor(b, a)
-    return _pick((a._data < b._data) | (a._data != a._data), a._data == b._data, a, b)
+    return Minimum.apply(a, b)
 
 
 def clip(x, low=None, high=None):
-    """Clamp to [low, high]. The gradient passes to x where low <= x <= high (the boundary
-    included, PyTorch's rule) and to a tensor bound where it is the value taken."""
+    """Clamp to [low, high] (numbers or tensors), one recorded ``Clamp`` node. The gradient passes
+    to x where low <= x <= high (the boundary included, PyTorch's rule) and to a tensor bound where
+    it is the value taken."""
     if low is None and high is None:
         raise ValueError("clip: at least one of min and max must be given")
-    x = _tensor(x)
-    if isinstance(low, Tensor) or isinstance(high, Tensor):
-        out = x
-        if low is not None:
-            out = Where.apply(out._data >= _raw(low), out, low)
-        if high is not None:
-            out = Where.apply(out._data <= _raw(high), out, high)
-        return out
-    clipped = np.clip(x._data, low, high).astype(x.dtype, copy=False)
-    return Where.apply(clipped == x._data, x, clipped)
+    return Clamp.apply(_tensor(x), low, high)
 
 
 def _count(x, axes):

@@ -95,23 +95,9 @@ def argument_names(ctx) -> list[str]:
 
 
 def recognise(ctx):
-    """(title, note, index of an input to hide) for the op recorded as ``ctx``.
-
-    ``note`` says honestly how a recognised composite was recorded.
-    """
-    title = friendly_name(ctx)
-    if title == "Mul" and len(node_inputs(ctx)) == 2:
-        for position in (0, 1):
-            x, other = node_inputs(ctx)[position], node_inputs(ctx)[1 - position]
-            if not (isinstance(x, Tensor) and isinstance(other, Tensor)) or other.requires_grad:
-                continue
-            if other.shape != x.shape:
-                continue
-            if other.dtype == np.bool_ and np.array_equal(other._data, x._data > 0):
-                return "ReLU", "recorded as Mul by the mask (x > 0)", 1 - position
-            if other.dtype == x.dtype and np.array_equal(other._data, np.sign(x._data)):
-                return "Abs", "recorded as Mul by sign(x)", 1 - position
-    return title, None, None
+    """(title, note, index of an input to hide) for the op recorded as ``ctx``: every op is
+    recorded as itself (ReLU, Abs, Maximum, ... are primitives), so nothing is guessed from values."""
+    return friendly_name(ctx), None, None
 
 
 def short_value(value, limit: int = 28) -> str:
