@@ -266,6 +266,9 @@ class Function(FunctionCtx):
     _materialize_grads = True
     _separate_setup = False  # True for subclasses that define setup_context (PyTorch 2's style)
     _builtin = False  # the package's own ops (they may save_for_backward plain numbers too)
+    # how ``ag.onnx.export`` writes this op: a staticmethod (g, node, inputs, outputs), usually made
+    # by a builder of ``ops.onnx_mapping`` (``onnx = unary("Exp")``); None: no ONNX mapping
+    onnx = None
     needs_input_grad = ()  # set per node when recording
     created_at = None
     module = None  # the innermost nn.Module whose forward created this node (for graph clustering)

@@ -16,6 +16,7 @@ from scipy.special import erf as _erf_array  # scipy comes with scikit-learn, a 
 
 from autograd_lite import kernels
 from autograd_lite.function import Function
+from autograd_lite.ops.onnx_mapping import unary
 from autograd_lite.ops import ReLU, Sigmoid, Where
 from autograd_lite.tensor import Tensor
 
@@ -42,6 +43,16 @@ class Softplus(Function):
         slope = Sigmoid.apply(x * ctx.beta)
         return Where.apply(ctx.linear, grad, grad * slope), None, None
 
+    @staticmethod
+    def onnx(g, node, inputs, outputs):  # log(1 + exp(beta x)) / beta (the threshold only matters
+        _, beta, _ = node.inputs          # for precision, not for the value)
+        if beta == 1:
+            g.op("Softplus", [inputs[0]], outputs)
+            return
+        dtype = node.outputs[0]()._data.dtype
+        scaled = g.op("Mul", [inputs[0], g.constant(beta, dtype)])[0]
+        g.op("Div", [g.op("Softplus", [scaled])[0], g.constant(beta, dtype)], outputs)
+
 
 class Erf(Function):
     """erf(x) = 2/sqrt(pi) int_0^x exp(-t^2) dt; d erf / dx = 2/sqrt(pi) exp(-x^2)."""
@@ -55,6 +66,8 @@ class Erf(Function):
     def backward(ctx, grad):
         x, = ctx.saved_tensors
         return grad * ((x * x * -1.0).exp() * (2.0 / math.sqrt(math.pi)))
+
+    onnx = unary("Erf")
 
 
 ReLUFn = ReLU  # the engine's primitive (autograd_lite.ops.activation), under its old name

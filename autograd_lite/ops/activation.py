@@ -18,6 +18,7 @@ from ..dtypes import result_type
 from ..function import Function
 from ..tensor import Tensor
 from .elementwise import Where, _data, unbroadcast
+from .onnx_mapping import binary, operand, unary
 
 _make = Tensor._make
 
@@ -41,6 +42,8 @@ class ReLU(Function):
     @staticmethod
     def backward(ctx, grad):
         return ReLUMask.apply(grad, ctx.mask)
+
+    onnx = unary("Relu")
 
 
 class ReLUMask(Function):
@@ -68,6 +71,8 @@ class Abs(Function):
     @staticmethod
     def backward(ctx, grad):
         return grad * _make(ctx.sign)
+
+    onnx = unary("Abs")
 
 
 class _Extremum(Function):
@@ -100,10 +105,14 @@ class Maximum(_Extremum):
     """Elementwise max; NaN wins; ties share the gradient half and half."""
     ufunc = np.maximum
 
+    onnx = binary("Max")
+
 
 class Minimum(_Extremum):
     """Elementwise min; NaN wins; ties share the gradient half and half."""
     ufunc = np.minimum
+
+    onnx = binary("Min")
 
 
 class Clamp(Function):
@@ -143,6 +152,14 @@ class Clamp(Function):
             grads[2] = unbroadcast(_where(np.broadcast_to(taken, grad.shape), grad), np.shape(hi))
         return tuple(grads)
 
+    @staticmethod
+    def onnx(g, node, inputs, outputs):
+        value = inputs[0]
+        for position, op_type in ((1, "Max"), (2, "Min")):
+            if node.inputs[position] is not None:
+                value = g.op(op_type, [value, operand(g, node, inputs, position)])[0]
+        g.op("Identity", [value], outputs)
+
 
 class LeakyReLU(Function):
     """y = x where x > 0 else slope x; dy/dx = 1 or slope (slope at 0, as in PyTorch)."""
@@ -157,6 +174,10 @@ class LeakyReLU(Function):
     def backward(ctx, grad):
         slope = ctx.inputs[1]
         return Where.apply(ctx.positive, grad, grad * slope), None
+
+    @staticmethod
+    def onnx(g, node, inputs, outputs):
+        g.op("LeakyRelu", [inputs[0]], outputs, alpha=float(node.inputs[1]))
 
 
 class ELU(Function):
@@ -177,6 +198,10 @@ class ELU(Function):
         alpha = ctx.inputs[1]
         slope = Clamp.apply(x, None, 0.0).exp() * alpha
         return Where.apply(ctx.positive, grad, grad * slope), None
+
+    @staticmethod
+    def onnx(g, node, inputs, outputs):
+        g.op("Elu", [inputs[0]], outputs, alpha=float(node.inputs[1]))
 
 
 __all__ = ["ReLU", "ReLUMask", "Abs", "Maximum", "Minimum", "Clamp", "LeakyReLU", "ELU"]

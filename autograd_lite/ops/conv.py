@@ -56,6 +56,13 @@ class Conv2d(Function):
             grad_b = Conv2dBiasGrad.apply(grad)
         return grad_x, grad_w, grad_b, None, None
 
+    @staticmethod
+    def onnx(g, node, inputs, outputs):
+        _, weight, bias, stride, padding = node.inputs
+        args = inputs[:2] + ([inputs[2]] if bias is not None else [])
+        g.op("Conv", args, outputs, kernel_shape=list(weight.shape[2:]), strides=list(stride),
+             pads=list(padding) * 2)
+
 
 class Conv2dInputGrad(Function):
     """z = conv^T(g, w) of shape ``input_shape`` (the gradient of a convolution w.r.t. its input).
@@ -128,6 +135,12 @@ class MaxPool2d(Function):
     def backward(ctx, grad):
         return MaxPoolScatter.apply(grad, ctx.argmax, ctx.input_shape), None, None, None
 
+    @staticmethod
+    def onnx(g, node, inputs, outputs):
+        _, kernel, stride, padding = node.inputs[:4]
+        g.op("MaxPool", [inputs[0]], outputs[:1], kernel_shape=list(kernel), strides=list(stride),
+             pads=list(padding) * 2)
+
 
 class MaxPoolScatter(Function):
     """z = zeros(input_shape); z.plane[argmax] += g. Adjoint: gather at argmax."""
@@ -167,6 +180,12 @@ class AvgPool2d(Function):
     def backward(ctx, grad):
         return (AvgPoolBackward.apply(grad, ctx.input_shape, ctx.kernel, ctx.stride, ctx.padding),
                 None, None, None)
+
+    @staticmethod
+    def onnx(g, node, inputs, outputs):
+        _, kernel, stride, padding = node.inputs[:4]
+        g.op("AveragePool", [inputs[0]], outputs, kernel_shape=list(kernel), strides=list(stride),
+             pads=list(padding) * 2, count_include_pad=1)
 
 
 class AvgPoolBackward(Function):

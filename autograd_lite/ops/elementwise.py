@@ -11,6 +11,7 @@ import numpy as np
 from ..dtypes import DEFAULT_FLOAT, result_type
 from ..function import Function, InputRef
 from ..tensor import Tensor
+from .onnx_mapping import binary, operand, unary
 
 _make = Tensor._make
 _ndarray = np.ndarray
@@ -91,6 +92,8 @@ class Add(Function):
         return (unbroadcast(grad, a.shape) if needs[0] else None,
                 unbroadcast(grad, b.shape) if needs[1] else None)
 
+    onnx = binary("Add")
+
 
 class Sub(Function):
     """a - b; d/da = 1, d/db = -1."""
@@ -105,6 +108,8 @@ class Sub(Function):
         needs = ctx.needs_input_grad
         return (unbroadcast(grad, a.shape) if needs[0] else None,
                 unbroadcast(-grad, b.shape) if needs[1] else None)
+
+    onnx = binary("Sub")
 
 
 class Mul(Function):
@@ -122,6 +127,8 @@ class Mul(Function):
         return (unbroadcast(grad * b, _shape(a)) if needs[0] else None,
                 unbroadcast(grad * a, _shape(b)) if needs[1] else None)
 
+    onnx = binary("Mul")
+
 
 class Div(Function):
     """a / b (true division: integers give float32); d/da = 1/b, d/db = -a/b^2."""
@@ -138,6 +145,8 @@ class Div(Function):
         grad_b = unbroadcast(-grad_a * a / b, _shape(b)) if ctx.needs_input_grad[1] else None
         return (unbroadcast(grad_a, _shape(a)) if ctx.needs_input_grad[0] else None, grad_b)
 
+    onnx = binary("Div")
+
 
 class Neg(Function):
     """-a; d/da = -1."""
@@ -149,6 +158,8 @@ class Neg(Function):
     @staticmethod
     def backward(ctx, grad):
         return -grad
+
+    onnx = unary("Neg")
 
 
 class Pow(Function):
@@ -186,6 +197,8 @@ class Pow(Function):
             grad_b = unbroadcast(grad * out * log_base, _shape(b))
         return grad_a, grad_b
 
+    onnx = binary("Pow")
+
 
 class Exp(Function):
     """exp(a); d/da = exp(a) (the output, saved)."""
@@ -200,6 +213,8 @@ class Exp(Function):
     def backward(ctx, grad):
         out, = ctx.saved_tensors
         return grad * out
+
+    onnx = unary("Exp")
 
 
 class Log(Function):
@@ -216,6 +231,8 @@ class Log(Function):
         a, = ctx.saved_tensors
         return grad / a
 
+    onnx = unary("Log")
+
 
 class Sin(Function):
     """sin(a); d/da = cos(a)."""
@@ -229,6 +246,8 @@ class Sin(Function):
     def backward(ctx, grad):
         a, = ctx.saved_tensors
         return grad * a.cos()
+
+    onnx = unary("Sin")
 
 
 class Cos(Function):
@@ -244,6 +263,8 @@ class Cos(Function):
         a, = ctx.saved_tensors
         return -grad * a.sin()
 
+    onnx = unary("Cos")
+
 
 class Tanh(Function):
     """tanh(a); d/da = 1 - tanh(a)^2 (from the saved output)."""
@@ -258,6 +279,8 @@ class Tanh(Function):
     def backward(ctx, grad):
         out, = ctx.saved_tensors
         return grad * (1.0 - out * out)
+
+    onnx = unary("Tanh")
 
 
 def stable_sigmoid(x):
@@ -280,6 +303,8 @@ class Sigmoid(Function):
         out, = ctx.saved_tensors
         return grad * out * (1.0 - out)
 
+    onnx = unary("Sigmoid")
+
 
 class Where(Function):
     """where(condition, a, b): a where the (constant, boolean) condition holds, else b. The gradient
@@ -300,6 +325,11 @@ class Where(Function):
                 unbroadcast(Where.apply(condition, zero, grad), _shape(b))
                 if ctx.needs_input_grad[2] else None)
 
+    @staticmethod
+    def onnx(g, node, inputs, outputs):
+        condition = g.constant(np.asarray(node.inputs[0], bool))
+        g.op("Where", [condition, operand(g, node, inputs, 1), operand(g, node, inputs, 2)], outputs)
+
 
 class Cast(Function):
     """a.astype(dtype); the gradient is cast back to a's dtype."""
@@ -313,6 +343,11 @@ class Cast(Function):
     def backward(ctx, grad):
         return grad.to(ctx.dtype), None
 
+    @staticmethod
+    def onnx(g, node, inputs, outputs):
+        to = g.helper.np_dtype_to_tensor_dtype(np.dtype(node.inputs[1]))
+        g.op("Cast", [inputs[0]], outputs, to=to)
+
 
 class Clone(Function):
     """A copy of a; d/da = 1."""
@@ -324,6 +359,8 @@ class Clone(Function):
     @staticmethod
     def backward(ctx, grad):
         return grad
+
+    onnx = unary("Identity")
 
 
 from .reduce import Sum  # noqa: E402

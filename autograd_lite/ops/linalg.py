@@ -8,6 +8,7 @@ import numpy as np
 from ..dtypes import result_type
 from ..function import Function
 from ..tensor import Tensor
+from .onnx_mapping import binary
 
 _make = Tensor._make
 
@@ -49,6 +50,8 @@ class MatMul(Function):
             grad_b = unbroadcast(MatMul.apply(a.mT, grad), b.shape)
         return grad_a, grad_b
 
+    onnx = binary("MatMul")
+
 
 class Linear(Function):
     """y = x W^T + b for x (..., in), W (out, in), b (out,) -- one node instead of three.
@@ -89,6 +92,15 @@ class Linear(Function):
         if x.ndim == 1 and grad_x is not None:
             grad_x = grad_x.reshape(x.shape)
         return (grad_x, grad_w, grad_b) if len(needs) > 2 else (grad_x, grad_w)  # bias=None
+
+    @staticmethod
+    def onnx(g, node, inputs, outputs):
+        transposed = g.op("Transpose", [inputs[1]], perm=[1, 0])[0]
+        if len(inputs) < 3 or inputs[2] is None:
+            g.op("MatMul", [inputs[0], transposed], outputs)
+        else:
+            product = g.op("MatMul", [inputs[0], transposed])[0]
+            g.op("Add", [product, inputs[2]], outputs)
 
 
 def _same_dtype(a, b):

@@ -5,6 +5,7 @@ import numpy as np
 
 from ..function import Function
 from ..tensor import Tensor
+from .onnx_mapping import along_dim
 
 _make = Tensor._make
 
@@ -31,6 +32,8 @@ class Softmax(Function):
         out, = ctx.saved_tensors
         return out * (grad - (grad * out).sum(ctx.dim, keepdim=True)), None
 
+    onnx = along_dim("Softmax")
+
 
 class LogSoftmax(Function):
     """y = x - logsumexp(x); backward: g - softmax(x) * sum(g)."""
@@ -46,3 +49,7 @@ class LogSoftmax(Function):
     def backward(ctx, grad):
         out, = ctx.saved_tensors
         return grad - out.exp() * grad.sum(ctx.dim, keepdim=True), None
+
+    onnx = along_dim("LogSoftmax")
+
+

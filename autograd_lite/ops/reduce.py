@@ -8,6 +8,7 @@ import numpy as np
 
 from ..function import Function
 from ..tensor import Tensor
+from .onnx_mapping import with_axes
 
 _make = Tensor._make
 _add_reduce = np.add.reduce
@@ -40,6 +41,8 @@ class Sum(Function):
             grad = Reshape.apply(grad, _kept_shape(a.shape, axes))
         return Expand.apply(grad, a.shape), None, None
 
+    onnx = with_axes("ReduceSum", axes_as_input=True)
+
 
 class Max(Function):
     """amax over ``axes``. Backward: the gradient goes to the maximal elements, shared evenly among
@@ -64,6 +67,8 @@ class Max(Function):
         if grad._data.shape != kept:
             grad = Reshape.apply(grad, kept)
         return Expand.apply(grad, a.shape) * _make(weights.astype(a.dtype, copy=False)), None, None
+
+    onnx = with_axes("ReduceMax", axes_as_input=False)
 
 
 from .shape import Expand, Reshape  # noqa: E402

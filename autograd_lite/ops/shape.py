@@ -9,6 +9,7 @@ import numpy as np
 
 from ..function import Function
 from ..tensor import Tensor
+from .onnx_mapping import basic_index
 
 _make = Tensor._make
 
@@ -38,6 +39,11 @@ class Reshape(Function):
     def backward(ctx, grad):
         return Reshape.apply(grad, ctx.inputs[0].shape), None
 
+    @staticmethod
+    def onnx(g, node, inputs, outputs):
+        source, shape = node.inputs
+        g.op("Reshape", [inputs[0], g.reshape_target(source.shape, shape)], outputs)
+
 
 class Permute(Function):
     """a with its axes reordered; backward applies the inverse permutation."""
@@ -52,6 +58,10 @@ class Permute(Function):
     @staticmethod
     def backward(ctx, grad):
         return Permute.apply(grad, tuple(np.argsort(ctx.inputs[1]).tolist())), None
+
+    @staticmethod
+    def onnx(g, node, inputs, outputs):
+        g.op("Transpose", [inputs[0]], outputs, perm=[int(a) for a in node.inputs[1]])
 
 
 class Expand(Function):
@@ -71,6 +81,10 @@ class Expand(Function):
     @staticmethod
     def backward(ctx, grad):
         return unbroadcast(grad, ctx.inputs[0].shape), None
+
+    @staticmethod
+    def onnx(g, node, inputs, outputs):
+        g.op("Expand", [inputs[0], g.constant(np.array(node.inputs[1], np.int64))], outputs)
 
 
 def _is_basic(index):
@@ -96,6 +110,8 @@ class GetItem(Function):
     def backward(ctx, grad):
         a, index = ctx.inputs
         return IndexAdd.apply(grad, a.shape, index), None
+
+    onnx = staticmethod(basic_index)
 
 
 class IndexAdd(Function):
@@ -145,6 +161,10 @@ class Cat(Function):
             pieces.append(GetItem.apply(grad, index) if needed else None)
             start += size
         return tuple(pieces)
+
+    @staticmethod
+    def onnx(g, node, inputs, outputs):
+        g.op("Concat", inputs[1:], outputs, axis=int(node.inputs[0]))
 
 
 from ..dtypes import result_type  # noqa: E402
