@@ -220,7 +220,7 @@ def _release(node):
 def _call_backward(node, grads):
     """node.backward(node, *grads) with the checks: zeros for unused outputs of multi-output ops,
     one gradient per forward argument, anomaly detection."""
-    if node.__dict__.get("_released"):
+    if node._released:
         raise RuntimeError(
             f"Trying to backward through the graph a second time (op {node.name()}): what it saved "
             "for backward was freed after the first backward. Pass retain_graph=True to the first "

@@ -266,6 +266,7 @@ class Function(FunctionCtx):
     _materialize_grads = True
     _separate_setup = False  # True for subclasses that define setup_context (PyTorch 2's style)
     _builtin = False  # the package's own ops (they may save_for_backward plain numbers too)
+    _released = False  # set once backward freed what the node stored (see autodiff._release)
     # how ``ag.onnx.export`` writes this op: a staticmethod (g, node, inputs, outputs), usually made
     # by a builder of ``ops.onnx_mapping`` (``onnx = unary("Exp")``); None: no ONNX mapping
     onnx = None
@@ -327,7 +328,7 @@ class Function(FunctionCtx):
             for arg in args:
                 if isinstance(arg, Tensor) and arg.requires_grad:
                     return _record(cls, args)
-        result = _forward(cls, _new(cls), args)
+        result = _forward(cls, _new(cls), args) if cls._separate_setup else cls.forward(_new(cls), *args)
         if result.__class__ is not Tensor:
             result = _normalize(result)
         if _GradMode.anomaly:
@@ -425,15 +426,32 @@ def input_tensor(node, position):
 
 
 def _record(cls, args):
-    """apply() with recording: forward without recording, then link the outputs to the node."""
+    """apply() with recording: forward without recording, then link the outputs to the node.
+    ``ctx.inputs`` is what ``_node_inputs`` describes (inlined here: this is the hot path)."""
     ctx = _new(cls)
-    ctx.needs_input_grad = tuple([isinstance(arg, Tensor) and arg.requires_grad for arg in args])
+    needs, inputs, keep = [], [], _GradMode.keep_inputs
+    for arg in args:
+        if isinstance(arg, Tensor):
+            requires_grad = arg.requires_grad
+            needs.append(requires_grad)
+            if keep or requires_grad and arg._ctx is None:
+                inputs.append(arg)
+            else:
+                ref = _new(InputRef)
+                ref._ctx, ref._out_index, ref.requires_grad = arg._ctx, arg._out_index, requires_grad
+                array = arg._data
+                ref.shape, ref.dtype, ref.ref, ref.name = array.shape, array.dtype, _ref(arg), arg.name
+                inputs.append(ref)
+        else:
+            needs.append(False)
+            inputs.append(arg)
+    ctx.needs_input_grad = tuple(needs)
+    ctx.inputs = tuple(inputs)
     _GradMode.enabled = False
     try:
-        result = _forward(cls, ctx, args)
+        result = _forward(cls, ctx, args) if cls._separate_setup else cls.forward(ctx, *args)
     finally:
         _GradMode.enabled = True
-    ctx.inputs = _node_inputs(args)
     if result.__class__ is not Tensor or ctx._non_differentiable or ctx._dirty or _GradMode.anomaly:
         return _link_outputs(cls, ctx, args, result)
     # The common case, kept short: one new float output.
