@@ -2,8 +2,8 @@
 and `.numpy()` as in PyTorch, custom Functions as PyTorch documents them, piecewise ops recorded
 as themselves (with PyTorch's NaN/inf behaviour)."""
 import gc
+import os
 import threading
-import tracemalloc
 import weakref
 
 import numpy as np
@@ -118,11 +118,12 @@ def test_second_backward_raises_pytorchs_error_unless_retain_graph():
 
 
 def test_keeping_every_loss_keeps_almost_nothing():
+    """history.append(loss) for 10,000 steps of an MLP: under 10 KiB a step (PyTorch: about 0)."""
     ag.manual_seed(0)
-    model = nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 3))
+    model = nn.Sequential(nn.Linear(8, 32), nn.ReLU(), nn.Linear(32, 32), nn.ReLU(), nn.Linear(32, 3))
     opt = optim.SGD(model.parameters(), lr=0.01)
     loss_fn = nn.CrossEntropyLoss()
-    x, y = ag.randn(32, 20), ag.tensor(RNG.integers(0, 3, 32))
+    x, y = ag.randn(16, 8), ag.tensor(RNG.integers(0, 3, 16))
     history = []
 
     def run(steps):
@@ -133,16 +134,19 @@ def test_keeping_every_loss_keeps_almost_nothing():
             opt.step()
             history.append(loss)
 
-    run(200)  # warm up allocator caches
+    run(100)  # warm up allocator caches
     gc.collect()
-    tracemalloc.start()
-    before = tracemalloc.get_traced_memory()[0]
-    run(2000)
+    before = _resident_bytes()
+    run(10_000)
     gc.collect()
-    after = tracemalloc.get_traced_memory()[0]
-    tracemalloc.stop()
-    per_step = (after - before) / 2000
+    per_step = (_resident_bytes() - before) / 10_000
     assert per_step < 10 * 1024, f"each kept loss keeps {per_step / 1024:.1f} KiB"
+    assert len(history) == 10_100
+
+
+def _resident_bytes():
+    with open("/proc/self/statm") as statm:  # Linux: pages of resident memory in field 2
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
 # ----------------------------------------------------------------------------- .data and .numpy()
