@@ -86,6 +86,9 @@ def test_settings_are_checked_at_fit_with_clear_errors(cancer):
         NeuralNetClassifier(modul__hidden=3).fit(X, y)
     with pytest.raises(TypeError, match="Module class"):
         NeuralNetClassifier(module=nn.Linear(30, 2)).fit(X, y)
+    with pytest.raises(ValueError, match="unknown optimizer 'adm'"):
+        NeuralNetClassifier(optimizer="adm").fit(X, y)
+    assert isinstance(NeuralNetClassifier(optimizer="ADAM", max_epochs=1).fit(X, y).optimizer_, optim.Adam)
     with pytest.raises(ValueError, match="at least 2 classes"):
         NeuralNetClassifier().fit(X, np.zeros(len(X)))
 

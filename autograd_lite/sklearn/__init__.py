@@ -5,7 +5,8 @@
   ``GridSearchCV``, ``cross_val_score``, imbalanced-learn pipelines and on Dask through joblib;
 * ``module.py``: ``MLPModule``, the default network (its sizes are filled from the data).
 """
-from .estimator import NeuralNetClassifier, NeuralNetRegressor, ROUTED_PREFIXES
+from .estimator import NeuralNetClassifier, NeuralNetRegressor, ROUTED_PREFIXES, OPTIMIZERS
 from .module import MLPModule, ACTIVATIONS
 
-__all__ = ["NeuralNetClassifier", "NeuralNetRegressor", "MLPModule", "ACTIVATIONS", "ROUTED_PREFIXES"]
+__all__ = ["NeuralNetClassifier", "NeuralNetRegressor", "MLPModule", "ACTIVATIONS", "ROUTED_PREFIXES",
+           "OPTIMIZERS"]

@@ -10,8 +10,9 @@ Every hyperparameter is an ``__init__`` keyword, so ``get_params``/``set_params`
   (number of features; number of classes, or of regression targets).
 * ``criterion``: a loss class (default ``nn.CrossEntropyLoss`` for the classifier, whose module must
   output one logit per class, and ``nn.MSELoss`` for the regressor), built with ``criterion__*``.
-* ``optimizer``: an optimizer class (default ``optim.SGD``), built as
-  ``optimizer(module.parameters(), lr=lr, **optimizer__*)``, e.g. ``optimizer__momentum=0.9``.
+* ``optimizer``: an optimizer class (default ``optim.SGD``) or its name in ``optim``, any case
+  (``"adam"``, ``"SGD"``: searches whose values must be strings, such as Optuna's, use names),
+  built as ``optimizer(module.parameters(), lr=lr, **optimizer__*)``, e.g. ``optimizer__momentum=0.9``.
 * ``max_epochs``, ``batch_size``, ``callbacks`` (``ag.training`` callbacks such as ``EarlyStopping``;
   copied at each ``fit``), ``verbose`` (as ``fit``'s: 0, 1 or 2).
 * ``train_split``: ``None`` (train on everything) or a fraction held out (stratified for the
@@ -45,6 +46,18 @@ from ..training.metrics import class_probabilities
 from .module import MLPModule
 
 ROUTED_PREFIXES = ("module__", "optimizer__", "criterion__")
+OPTIMIZERS = {name.lower(): getattr(optim, name) for name in
+              ("SGD", "RMSprop", "Adam", "AdamW", "Adagrad", "Adadelta")}
+
+
+def optimizer_class(optimizer: type | str, owner: str = "optimizer") -> type:
+    """An optimizer class from a class or a name in ``OPTIMIZERS`` (any case)."""
+    if isinstance(optimizer, str):
+        if optimizer.lower() not in OPTIMIZERS:
+            raise ValueError(f"{owner}: unknown optimizer {optimizer!r}; known names: "
+                             f"{', '.join(OPTIMIZERS)} (or pass an optimizer class)")
+        return OPTIMIZERS[optimizer.lower()]
+    return optimizer
 
 
 class _NeuralNet(BaseEstimator):
@@ -53,7 +66,7 @@ class _NeuralNet(BaseEstimator):
     _default_criterion: type = nn.MSELoss
 
     def __init__(self, module: Callable[..., nn.Module] = MLPModule, *, criterion: type | None = None,
-                 optimizer: type = optim.SGD, lr: float = 0.01, max_epochs: int = 10,
+                 optimizer: type | str = optim.SGD, lr: float = 0.01, max_epochs: int = 10,
                  batch_size: int = 32, train_split: float | None = None,
                  callbacks: Sequence[Callback] | None = None, random_state: Any = None,
                  verbose: int = 0, device: str = "cpu", **routed_params: Any):
@@ -145,7 +158,8 @@ class _NeuralNet(BaseEstimator):
                             f"{type(module).__name__}")
         self.module_ = module
         self.criterion_ = (self.criterion or self._default_criterion)(**self._routed("criterion__"))
-        self.optimizer_ = self.optimizer(module.parameters(), lr=self.lr, **self._routed("optimizer__"))
+        optimizer = optimizer_class(self.optimizer, type(self).__name__)
+        self.optimizer_ = optimizer(module.parameters(), lr=self.lr, **self._routed("optimizer__"))
 
     def _train(self, X: np.ndarray, targets: np.ndarray, epochs: int, stratify: bool):
         validation_data = None
