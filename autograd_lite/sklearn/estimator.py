@@ -96,7 +96,7 @@ class _NeuralNet(BaseEstimator):
         params.update({name: getattr(self, name) for name in self._extra_param_names()})
         return params
 
-    def set_params(self, **params: Any):
+    def set_params(self, **params: Any) -> _NeuralNet:
         extra = set(self._extra_param_names())
         for name in [name for name in params if name.startswith(ROUTED_PREFIXES) or name in extra]:
             setattr(self, name, params.pop(name))
@@ -197,7 +197,7 @@ class NeuralNetClassifier(ClassifierMixin, _NeuralNet):
 
     _default_criterion = nn.CrossEntropyLoss
 
-    def fit(self, X, y):
+    def fit(self, X, y) -> NeuralNetClassifier:
         for name in ("module_", "history_", "classes_"):
             self.__dict__.pop(name, None)
         X, y = validate_data(self, X, y, dtype=np.float32)
@@ -210,7 +210,7 @@ class NeuralNetClassifier(ClassifierMixin, _NeuralNet):
         self._train(X, np.searchsorted(self.classes_, y), self.max_epochs, stratify=True)
         return self
 
-    def partial_fit(self, X, y, classes=None):
+    def partial_fit(self, X, y, classes: Sequence | None = None) -> NeuralNetClassifier:
         first = _check_partial_fit_first_call(self, classes)
         if first:
             self.__dict__.pop("history_", None)
@@ -241,12 +241,12 @@ class NeuralNetRegressor(RegressorMixin, _NeuralNet):
     call, building the module on the first call.
     """
 
-    def fit(self, X, y):
+    def fit(self, X, y) -> NeuralNetRegressor:
         for name in ("module_", "history_"):
             self.__dict__.pop(name, None)
         return self._fit_epochs(X, y, self.max_epochs, first=True)
 
-    def partial_fit(self, X, y):
+    def partial_fit(self, X, y) -> NeuralNetRegressor:
         return self._fit_epochs(X, y, 1, first=not hasattr(self, "module_"))
 
     def _fit_epochs(self, X, y, epochs, first):
