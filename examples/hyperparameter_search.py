@@ -6,8 +6,8 @@ Run from the repository root (after ``pip install -e ".[dask,imbalanced,optuna,t
     python examples/hyperparameter_search.py [--csv phoneme.csv] [--dask | --scheduler tcp://host:8786]
                                              [--epochs 20] [--out out] [--quick]
 
-The data: the course's Phoneme CSV when ``--csv`` is given (numeric feature columns, the class in
-the last column, a header row), else scikit-learn's breast cancer data with the malignant class
+The data: the course's Phoneme CSV when ``--csv`` is given (read by ``ag.data.load_csv``: numeric
+feature columns, the class in the last column, an optional header row), else scikit-learn's breast cancer data with the malignant class
 thinned to 29 % of the samples, Phoneme's imbalance. 20 % is held out (stratified) as a test set.
 
 The model is imbalanced-learn's ``Pipeline``: ``StandardScaler`` -> ``SMOTE`` (oversampling the
@@ -48,6 +48,7 @@ from sklearn.datasets import load_breast_cancer
 from sklearn.model_selection import GridSearchCV, RandomizedSearchCV, StratifiedKFold, train_test_split
 from sklearn.preprocessing import StandardScaler
 
+from autograd_lite.data import load_csv
 from autograd_lite.sklearn import NeuralNetClassifier
 from autograd_lite.training import TensorBoard, classification_report
 
@@ -59,11 +60,8 @@ with warnings.catch_warnings():  # optuna-integration imports a module optuna ha
 def load_data(csv_path, seed):
     """(X, y, class names): the Phoneme CSV, or breast cancer with Phoneme's 29 % minority class."""
     if csv_path:
-        table = np.genfromtxt(csv_path, delimiter=",", names=True, dtype=None, encoding="utf-8")
-        columns = table.dtype.names
-        X = np.column_stack([table[name].astype(np.float64) for name in columns[:-1]])
-        y = table[columns[-1]]
-        return X, y, [str(label) for label in np.unique(y)]
+        features, targets, classes = load_csv(csv_path)  # the class in the last column
+        return features.astype(np.float64), targets, [str(label) for label in classes]
     X, y = load_breast_cancer(return_X_y=True)  # 0 = malignant (212), 1 = benign (357)
     malignant = np.flatnonzero(y == 0)
     keep_malignant = np.random.default_rng(seed).choice(malignant, size=146, replace=False)
@@ -109,12 +107,15 @@ def run_searches(pipeline, X, y, args):
     grid_space, random_space, bayes_space = search_spaces(args.quick)
     folds = StratifiedKFold(n_splits=args.folds, shuffle=True, random_state=args.seed)
     candidates = 3 if args.quick else 8
+    with warnings.catch_warnings():  # "OptunaSearchCV is experimental"
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        bayes = OptunaSearchCV(pipeline, bayes_space, cv=folds, n_trials=candidates,
+                               scoring="balanced_accuracy", random_state=args.seed)
     searches = {
         "grid": GridSearchCV(pipeline, grid_space, cv=folds, scoring="balanced_accuracy"),
         "random": RandomizedSearchCV(pipeline, random_space, n_iter=candidates, cv=folds,
                                      scoring="balanced_accuracy", random_state=args.seed),
-        "bayesian (optuna)": OptunaSearchCV(pipeline, bayes_space, cv=folds, n_trials=candidates,
-                                            scoring="balanced_accuracy", random_state=args.seed),
+        "bayesian (optuna)": bayes,
     }
     results = {}
     with cluster(args) as client:
