@@ -212,3 +212,19 @@ def test_mlp_module_checks_its_arguments():
     with pytest.raises(ValueError, match="hidden"):
         MLPModule(3, hidden=(0,))
     assert len(list(MLPModule(3, hidden=(), output_dim=2).parameters())) == 2
+
+
+def test_use_generator_is_scoped_and_restored_on_error():
+    ag.manual_seed(3)
+    expected = ag.randn(3).numpy()
+    ag.manual_seed(3)
+    with pytest.raises(RuntimeError, match="inside"):
+        with ag.random.use_generator(np.random.default_rng(0)):
+            inside = ag.randn(3).numpy()
+            raise RuntimeError("inside")
+    np.testing.assert_array_equal(ag.randn(3).numpy(), expected)
+    with ag.random.use_generator(np.random.default_rng(0)):
+        np.testing.assert_array_equal(ag.randn(3).numpy(), inside)
+    with pytest.raises(TypeError, match="Generator"):
+        with ag.random.use_generator(0):
+            pass
