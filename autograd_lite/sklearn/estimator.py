@@ -13,8 +13,9 @@ Every hyperparameter is an ``__init__`` keyword, so ``get_params``/``set_params`
 * ``optimizer``: an optimizer class (default ``optim.SGD``) or its name in ``optim``, any case
   (``"adam"``, ``"SGD"``: searches whose values must be strings, such as Optuna's, use names),
   built as ``optimizer(module.parameters(), lr=lr, **optimizer__*)``, e.g. ``optimizer__momentum=0.9``.
-* ``max_epochs``, ``batch_size``, ``callbacks`` (``ag.training`` callbacks such as ``EarlyStopping``;
-  copied at each ``fit``), ``verbose`` (as ``fit``'s: 0, 1 or 2).
+* ``max_epochs``, ``batch_size``, ``callbacks`` (``ag.training`` callbacks such as ``EarlyStopping``,
+  used as given, so their state can be read after ``fit``; a search clones the estimator and so
+  works on copies), ``verbose`` (as ``fit``'s: 0, 1 or 2).
 * ``train_split``: ``None`` (train on everything) or a fraction held out (stratified for the
   classifier) as validation data, so callbacks can monitor ``val_loss``.
 * ``random_state``: ``None`` draws from the framework's generator (``ag.manual_seed``); an int (or a
