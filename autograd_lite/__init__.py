@@ -32,7 +32,8 @@ _warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"autograd_li
 # ag.BackwardStepper(...), ag.plots.plot_history(...).
 _LAZY = {"draw_graph": "graph", "save_graph": "graph", "BackpropGraph": "graph",
          "DotNotFoundError": "graph", "BackwardStepper": "graph", "graph": None, "plots": None,
-         "training": None, "onnx": None}  # ag.training.fit(...): imports scikit-learn and tqdm
+         "training": None, "onnx": None,  # ag.training.fit(...): imports scikit-learn and tqdm
+         "sklearn": None}  # ag.sklearn.NeuralNetClassifier(...): scikit-learn estimators
 
 
 def __getattr__(name):

@@ -2,6 +2,10 @@
 dropout and shuffling reproducible."""
 from __future__ import annotations
 
+import contextlib
+import threading
+from collections.abc import Iterator
+
 import numpy as np
 
 _state = {"generator": np.random.default_rng()}
@@ -17,3 +21,28 @@ def manual_seed(seed: int):
 
 def generator() -> np.random.Generator:
     return _state["generator"]
+
+
+_scope_lock = threading.RLock()
+
+
+@contextlib.contextmanager
+def use_generator(generator: np.random.Generator | None) -> Iterator[None]:
+    """Within the block, initialisation, dropout and shuffling draw from ``generator``; on leaving
+    it (even by an exception) the framework's generator is the one it was before, untouched, so a
+    seeded piece of work (an estimator's ``fit(random_state=0)``) leaves no trace on the host's
+    random stream. ``None`` changes nothing. Blocks in different threads run one at a time (the
+    generator is process-wide, as PyTorch's default generator is)."""
+    if generator is None:
+        yield
+        return
+    if not isinstance(generator, np.random.Generator):
+        raise TypeError(f"use_generator: expected a numpy.random.Generator or None, got "
+                        f"{type(generator).__name__}")
+    with _scope_lock:
+        previous = _state["generator"]
+        _state["generator"] = generator
+        try:
+            yield
+        finally:
+            _state["generator"] = previous

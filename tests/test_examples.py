@@ -12,7 +12,7 @@ from autograd_lite.data import write_idx
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXAMPLES = os.path.join(ROOT, "examples")
 OURS = ["quickstart", "digits_mlp", "mnist_cnn", "breast_cancer_roc", "compare_optimizers",
-        "regularization", "custom_op_gradcheck"]
+        "regularization", "custom_op_gradcheck", "hyperparameter_search", "regression_pipeline"]
 
 
 def load(name):
@@ -108,3 +108,31 @@ def test_custom_op_gradcheck_suite_runs_under_pytest_and_as_a_script():
                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "19 passed" in run.stdout
+
+
+def test_hyperparameter_search(tmp_path, capsys):
+    result = load("hyperparameter_search").main(["--quick", "--out", str(tmp_path)])
+    assert set(result["results"]) == {"grid", "random", "bayesian (optuna)"}
+    for mean, std, count in result["results"].values():
+        assert 0.8 < mean <= 1.0 and std >= 0.0 and count >= 3
+    assert result["report"]["macro avg"]["sensitivity"] > 0.8
+    assert os.listdir(os.path.join(result["log_dir"], "train"))  # the TensorBoard event file
+    out = capsys.readouterr().out
+    assert "drift (train - test)" in out and "specificity" in out and "bayesian (optuna)" in out
+
+
+def test_hyperparameter_search_reads_a_phoneme_like_csv(tmp_path):
+    rng = np.random.default_rng(0)
+    features = rng.normal(size=(120, 5))
+    labels = (features[:, 0] + 0.3 * rng.normal(size=120) > 0.6).astype(int)  # ~30 % minority
+    path = tmp_path / "phoneme.csv"
+    np.savetxt(path, np.column_stack([features, labels]), delimiter=",", comments="",
+               header="V1,V2,V3,V4,V5,Class", fmt=["%.5f"] * 5 + ["%d"])
+    result = load("hyperparameter_search").main(["--quick", "--csv", str(path), "--out", str(tmp_path)])
+    assert set(result["report"]) >= {"0", "1", "macro avg"}
+
+
+def test_regression_pipeline():
+    result = load("regression_pipeline").main(["--quick"])
+    assert len(result["search"].cv_results_["params"]) == 4
+    assert result["test"]["r2"] > 0.1 and result["test"]["rmse"] > 0

@@ -4,7 +4,8 @@
 epoch ``on_epoch_begin(epoch)``, per batch ``on_train_batch_begin(batch)`` /
 ``on_train_batch_end(batch, {"loss": ...})``, and ``on_epoch_end(epoch, logs)`` with the epoch's
 averages (``loss``, metrics, ``val_*``), finally ``on_train_end(logs)``. A callback stops training by
-setting ``self.model.stop_training = True``; ``fit`` checks it after every epoch.
+setting ``self.model.stop_training = True``; ``fit`` checks it after every batch and every epoch
+(a stop in the middle of an epoch still ends that epoch with ``on_epoch_end``, on the batches run).
 """
 from __future__ import annotations
 
@@ -16,11 +17,16 @@ from .metrics import metric_direction
 
 
 class Callback:
-    """Base class: every hook does nothing. ``self.model`` and ``self.params`` are set by ``fit``."""
+    """Base class: every hook does nothing. ``self.model`` and ``self.params`` are set by ``fit``;
+    ``self.optimizer`` is the optimizer ``fit`` steps (``params["optimizer"]``)."""
 
     def __init__(self):
         self.model = None
         self.params = {}
+
+    @property
+    def optimizer(self):
+        return self.params.get("optimizer")
 
     def set_model(self, model):
         self.model = model
@@ -90,6 +96,28 @@ def set_weights(model, weights):
     model.load_state_dict(weights)
 
 
+def monitor_direction(monitor, mode, params, owner="EarlyStopping"):
+    """``"down"`` or ``"up"``: the direction in which ``monitor`` improves, from ``mode``
+    (``"min"``/``"max"``) or, for ``mode="auto"``, from its name or the ``Metric`` passed to ``fit``
+    (see ``EarlyStopping``); ``ValueError`` when it cannot be told."""
+    if mode != "auto":
+        return "down" if mode == "min" else "up"
+    direction = metric_direction(monitor)
+    base = monitor[4:] if monitor.startswith("val_") else monitor
+    if direction is None and base.endswith(("acc", "accuracy", "auc")):
+        direction = "up"
+    for metric in params.get("metrics", ()):
+        if direction is None and metric.name == base:
+            direction = metric.direction
+    if direction is None:
+        known = ["loss"] + [m.name for m in params.get("metrics", ())]
+        raise ValueError(
+            f"{owner}(monitor={monitor!r}) cannot tell whether that quantity should "
+            f"go up or down. fit logs {', '.join(known)} and, with validation data, their val_ "
+            "versions: check the spelling, or pass mode='max' or mode='min' for another quantity")
+    return direction
+
+
 class EarlyStopping(Callback):
     """Stop training when a monitored quantity has stopped improving (Keras 3 semantics).
 
@@ -130,22 +158,7 @@ class EarlyStopping(Callback):
         self._direction = None
 
     def _resolve_direction(self):
-        if self.mode != "auto":
-            return "down" if self.mode == "min" else "up"
-        direction = metric_direction(self.monitor)
-        base = self.monitor[4:] if self.monitor.startswith("val_") else self.monitor
-        if direction is None and base.endswith(("acc", "accuracy", "auc")):
-            direction = "up"
-        for metric in self.params.get("metrics", ()):
-            if direction is None and metric.name == base:
-                direction = metric.direction
-        if direction is None:
-            known = ["loss"] + [m.name for m in self.params.get("metrics", ())]
-            raise ValueError(
-                f"EarlyStopping(monitor={self.monitor!r}) cannot tell whether that quantity should "
-                f"go up or down. fit logs {', '.join(known)} and, with validation data, their val_ "
-                "versions: check the spelling, or pass mode='max' or mode='min' for another quantity")
-        return direction
+        return monitor_direction(self.monitor, self.mode, self.params, type(self).__name__)
 
     def on_train_begin(self, logs=None):  # reset, so an instance can be reused
         self._direction = self._resolve_direction()

@@ -178,7 +178,8 @@ def fit(model, x, y=None, *, loss_fn, optimizer, epochs=1, batch_size=32, valida
     * ``validation_data=(x_val, y_val)`` (or a DataLoader), or ``validation_split``: the last fraction
       of (x, y), taken before shuffling, as Keras does. Validation runs in ``eval()`` mode under
       ``no_grad`` after every epoch; its values are logged with a ``val_`` prefix.
-    * ``metrics``: names (``"accuracy"``, ``"precision"``, ``"recall"``, ``"f1"``, ``"auc"``,
+    * ``metrics``: names (``"accuracy"``, ``"precision"``, ``"recall"``, ``"f1"``, ``"sensitivity"``,
+      ``"specificity"``, ``"auc"``,
       ``"average_precision"``, ``"mse"``, ``"mae"``), ``Metric``s or functions ``fn(y_true, y_pred)``
       (see ``training.metrics``). Training metrics are computed on the outputs of the epoch's
       batches (in train mode, weights changing along the way), as Keras reports them.
@@ -219,8 +220,9 @@ def fit(model, x, y=None, *, loss_fn, optimizer, epochs=1, batch_size=32, valida
     penalty = nn.regularization_loss if regularization else None
 
     history = History()
-    callbacks = [history, *callbacks]
-    params = {"epochs": epochs, "steps": len(train_loader), "verbose": verbose, "metrics": metric_objects}
+    callbacks = [*callbacks, history]  # last, as in Keras: it records what the others logged
+    params = {"epochs": epochs, "steps": len(train_loader), "verbose": verbose,
+              "metrics": metric_objects, "optimizer": optimizer}
     for callback in callbacks:
         callback.set_model(model)
         callback.set_params(params)
@@ -236,7 +238,7 @@ def fit(model, x, y=None, *, loss_fn, optimizer, epochs=1, batch_size=32, valida
         bar = tqdm(total=len(train_loader), desc=f"Epoch {epoch + 1}/{epochs}", unit="batch",
                    disable=verbose != 1, leave=True, dynamic_ncols=True)
         for step, (inputs, target) in enumerate(train_loader):
-            for callback in callbacks[1:]:
+            for callback in callbacks[:-1]:
                 callback.on_train_batch_begin(step, {})
             optimizer.zero_grad()
             output = model(inputs)
@@ -256,8 +258,10 @@ def fit(model, x, y=None, *, loss_fn, optimizer, epochs=1, batch_size=32, valida
             if verbose == 1:
                 bar.set_postfix(loss=f"{total / count:.4f}", refresh=False)
                 bar.update()
-            for callback in callbacks[1:]:
+            for callback in callbacks[:-1]:
                 callback.on_train_batch_end(step, {"loss": value})
+            if model.stop_training:  # e.g. TerminateOnNaN
+                break
         if count == 0:
             bar.close()
             raise ValueError("fit: the training data yielded no batch")

@@ -8,8 +8,10 @@ The model's raw outputs are interpreted by their shape:
 * ``(N,)`` or ``(N, 1)``: binary; the probability of class 1 is ``sigmoid(outputs)`` when
   ``from_logits``, else the outputs, and the predicted label is ``probability > 0.5`` (i.e. logit > 0).
 
-Accuracy is one line of NumPy; every other metric is scikit-learn's (``precision_score``,
-``recall_score``, ``f1_score`` with ``average="binary"`` for two classes and ``"macro"`` otherwise,
+Accuracy is one line of NumPy; ``sensitivity`` and ``specificity`` are imbalanced-learn's
+(``sensitivity_score``, ``specificity_score``); every other metric is scikit-learn's
+(``precision_score``, ``recall_score``, ``f1_score``; all of them with ``average="binary"`` for a
+single binary output and ``"macro"`` otherwise,
 ``roc_auc_score`` (one-vs-rest for several classes), ``average_precision_score``,
 ``mean_squared_error``, ``mean_absolute_error``).
 """
@@ -64,6 +66,17 @@ def _averaged(score):
     return metric
 
 
+def _imbalanced(score_name):
+    """imbalanced-learn's ``sensitivity_score``/``specificity_score`` (an optional extra, imported
+    when the metric is computed), averaged as ``_averaged`` does."""
+    def metric(y_true, outputs, from_logits):
+        from .report import _imblearn_metrics
+        score = getattr(_imblearn_metrics(), score_name)
+        average = "binary" if _is_binary(np.asarray(outputs)) else "macro"
+        return float(score(_labels(y_true), predicted_labels(outputs, from_logits), average=average))
+    return metric
+
+
 def _roc_auc(y_true, outputs, from_logits):
     probabilities = class_probabilities(outputs, from_logits)
     if probabilities.ndim == 1:
@@ -107,6 +120,8 @@ _BUILTIN = {
     "precision": (_averaged(_sk.precision_score), "up"),
     "recall": (_averaged(_sk.recall_score), "up"),
     "f1": (_averaged(_sk.f1_score), "up"),
+    "sensitivity": (_imbalanced("sensitivity_score"), "up"),
+    "specificity": (_imbalanced("specificity_score"), "up"),
     "auc": (_roc_auc, "up"),
     "average_precision": (_average_precision, "up"),
     "mse": (_regression(_sk.mean_squared_error), "down"),
