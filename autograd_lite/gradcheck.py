@@ -8,6 +8,10 @@ float output y, the numerical Jacobian column for element j is
 and the analytical row for output element i comes from one backward pass with grad_output = e_i.
 An entry fails when |analytical - numerical| > atol + rtol * |numerical| (NaN always fails).
 
+When ``fn`` is a Module its buffers (BatchNorm's running statistics) are saved before the probes
+and restored after them: a check of a model in training mode leaves its state unchanged (a plain
+function that closes over a model should call ``model.eval()`` or check the model itself).
+
 ``gradgradcheck`` runs the same check on the function (x, v) -> d(f(x) . v)/dx, built with
 ``create_graph=True``: its Jacobian holds the second derivatives.
 """
@@ -61,6 +65,11 @@ def _parameters(fn):
     if not hasattr(fn, "named_parameters"):
         return []
     return [(name, p) for name, p in fn.named_parameters() if p.requires_grad]
+
+
+def _buffers(fn):
+    """The buffers of a Module-like ``fn`` (BatchNorm's running statistics, ...), empty otherwise."""
+    return list(fn.buffers()) if hasattr(fn, "buffers") else []
 
 
 def _check_deterministic(fn, inputs, outputs):
@@ -146,11 +155,17 @@ def _check(fn, inputs, names, eps, atol, rtol, raise_exception, what):
                          "an input requires_grad=True, or pass the model itself as fn (an "
                          "nn.Module, e.g. one whose forward returns the loss) to check its "
                          "parameters")
+    # Every probe is a forward call: a model in training mode would update its buffers (BatchNorm's
+    # running statistics, num_batches_tracked) hundreds of times. Their values are saved here and
+    # put back afterwards, so a gradcheck leaves the model's state as it found it.
+    saved_buffers = [(b, b._data.copy()) for b in _buffers(fn)]
     try:
         analytical, numerical = _jacobians(fn, inputs, variables, eps)
     finally:
         for p, data, old_grad in restore:
             p._data, p.grad = data, old_grad
+        for buffer, data in saved_buffers:
+            buffer._data[...] = data
     message = _compare(analytical, numerical, variables, names, atol, rtol, what)
     if message is None:
         return True
@@ -186,6 +201,9 @@ class _FirstDerivative:
     def named_parameters(self):
         return _parameters(self.fn)
 
+    def buffers(self):
+        return _buffers(self.fn)
+
     def __call__(self, *args):
         xs, vs = args[:self.n_inputs], args[self.n_inputs:]
         wrt = [x for x in xs if isinstance(x, Tensor) and x.requires_grad]
@@ -204,9 +222,12 @@ def gradgradcheck(fn, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3,
     ``create_graph=True``) with respect to x, v (and a Module's parameters). ``grad_outputs`` (the v)
     default to random float64 tensors."""
     inputs = _to_float64(_as_tuple(inputs))
+    saved_buffers = [(b, b._data.copy()) for b in _buffers(fn)]
     with warnings.catch_warnings():  # only the output shapes are needed here; the check runs later
         warnings.simplefilter("ignore")
         outputs = _float_outputs(fn(*inputs))
+    for buffer, data in saved_buffers:
+        buffer._data[...] = data
     if grad_outputs is None:
         rng = np.random.default_rng(seed)
         grad_outputs = [Tensor(rng.standard_normal(o.shape), requires_grad=True) for o in outputs]
