@@ -22,6 +22,8 @@ from .activations import (ReLU, Sigmoid, Tanh, LeakyReLU, ELU, SELU, Softplus, G
                           LogSoftmax)
 from .losses import (MSELoss, L1Loss, HuberLoss, SmoothL1Loss, BCELoss, BCEWithLogitsLoss, NLLLoss,
                      CrossEntropyLoss)
+# issue 11 (normalisation, embedding): one block
+from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm, GroupNorm
 from . import functional, init, regularizers, utils
 from .regularizers import regularization_loss
 
@@ -30,4 +32,6 @@ __all__ = ["Module", "Parameter", "Sequential", "ModuleList", "Linear", "Conv2D"
            "Sigmoid", "Tanh", "LeakyReLU", "ELU", "SELU", "Softplus", "GELU", "SiLU", "Softmax",
            "LogSoftmax", "MSELoss", "L1Loss", "HuberLoss", "SmoothL1Loss", "BCELoss",
            "BCEWithLogitsLoss", "NLLLoss", "CrossEntropyLoss", "functional", "init",
-           "regularizers", "regularization_loss", "utils"]
+           "regularizers", "regularization_loss", "utils",
+           # issue 11 (normalisation, embedding)
+           "BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm"]

@@ -68,20 +68,18 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         raise ValueError(f"Expected more than 1 value per channel when training, got input size "
                          f"{tuple(input.shape)}")
     stats = moments(input._data, axes)
-    if running_mean is not None or running_var is not None:
-        mean, var = stats[0].reshape(channels), stats[1].reshape(channels)
-        if running_mean is not None:
-            data = running_mean._data
-            data *= 1.0 - momentum
-            data += momentum * mean
-            running_mean._version += 1
-        if running_var is not None:
-            data = running_var._data
-            data *= 1.0 - momentum
-            data += momentum * var * (count / (count - 1))  # the unbiased estimate
-            running_var._version += 1
-    out = Normalize.apply(input, axes, eps, stats)
-    return _affine(out, weight, bias, shape)
+    mean, var = stats[0], stats[1]  # per channel, (C,)
+    if running_mean is not None:
+        data = running_mean._data
+        data *= 1.0 - momentum
+        data += momentum * mean
+        running_mean._version += 1
+    if running_var is not None:
+        data = running_var._data
+        data *= 1.0 - momentum
+        data += momentum * var * (count / (count - 1))  # the unbiased estimate
+        running_var._version += 1
+    return Normalize.apply(input, axes, eps, stats, weight, bias)
 
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
@@ -95,7 +93,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
                          f"input with shape [*, {', '.join(map(str, normalized_shape))}], but got "
                          f"input of size {list(input.shape)}")
     axes = tuple(range(input.ndim - k, input.ndim))
-    out = Normalize.apply(input, axes, eps, None)
+    out = Normalize.apply(input, axes, eps, None, None, None)
     return _affine(out, weight, bias, normalized_shape)
 
 
@@ -108,7 +106,7 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
                          f"divisible by num_groups={num_groups}")
     n, channels = input.shape[0], input.shape[1]
     grouped = input.reshape(n, num_groups, -1)  # (N, G, C/G * spatial)
-    out = Normalize.apply(grouped, (2,), eps, None).reshape(input.shape)
+    out = Normalize.apply(grouped, (2,), eps, None, None, None).reshape(input.shape)
     return _affine(out, weight, bias, (1, channels) + (1,) * (input.ndim - 2))
 
 

@@ -1,20 +1,23 @@
 """The normalisation primitive shared by BatchNorm, LayerNorm and GroupNorm, and its helper.
 
-``Normalize.apply(x, axes, eps)`` standardises x over ``axes`` with the biased variance:
+``Normalize.apply(x, axes, eps, stats, weight, bias)`` standardises x over ``axes`` with the biased
+variance, then (BatchNorm) scales and shifts each kept channel:
 
     mean = (1/M) sum_axes x            var = (1/M) sum_axes (x - mean)^2      (M = elements reduced)
-    invstd = (var + eps)^(-1/2)        xhat = (x - mean) invstd
+    invstd = (var + eps)^(-1/2)        xhat = (x - mean) invstd               y = xhat w + b
 
-One node instead of the ~8 a composite would record, and its backward is the closed form (Ioffe &
-Szegedy 2015, appendix; written per normalised group):
+The kept dims must be contiguous (BatchNorm keeps dim 1 of (N, C, *), LayerNorm the leading dims,
+GroupNorm the (N, G) of its (N, G, rest) view), so x is seen as a 3-D array (A, K, B) reduced over A
+and B: the per-channel sums are single ``einsum`` passes. One node instead of the ~10 a composite
+records; its backward is the closed form (Ioffe & Szegedy 2015), with g = dL/dy:
 
-    dL/dx = invstd (g - mean_axes(g) - xhat mean_axes(g xhat))            (g = dL/dxhat)
+    dL/db = sum_axes g      dL/dw = sum_axes g xhat
+    dL/dx = w invstd (g - mean_axes(g) - xhat mean_axes(g xhat))
 
-The formula is written with Tensor ops on ``xhat`` (this node's saved output, so differentiable
-through the same node) and on ``invstd`` given by the small primitive ``InvStd`` (whose backward is
-d invstd/dx = -invstd^3 (x - mean)/M): second derivatives of BatchNorm/LayerNorm/GroupNorm follow.
-When backward runs without recording (an ordinary ``backward()``) the same formula is evaluated
-directly on NumPy arrays, in the fewest passes over the data: that is BatchNorm's training hot path.
+Without recording (an ordinary ``backward()``) it is evaluated on NumPy arrays in a few passes over
+the data: BatchNorm's training hot path. With ``create_graph=True`` the same formula is written with
+Tensor ops on xhat = Normalize(x) and invstd = ``InvStd``(x) (whose backward is
+d invstd/dx = -invstd^3 (x - mean)/M), so second derivatives of BatchNorm/LayerNorm/GroupNorm follow.
 """
 from __future__ import annotations
 
@@ -26,71 +29,107 @@ from autograd_lite.tensor import Tensor
 _make = Tensor._make
 
 
+def _as_3d(shape, axes):
+    """(A, K, B): ``shape`` seen as reduced dims A, kept dims K, reduced dims B (``axes`` = A + B)."""
+    kept = [d for d in range(len(shape)) if d not in axes]
+    if kept and kept != list(range(kept[0], kept[-1] + 1)):
+        raise ValueError(f"normalisation over axes {axes} of shape {shape}: the kept dims must be "
+                         "contiguous")
+    first, last = (kept[0], kept[-1] + 1) if kept else (len(shape), len(shape))
+    return (int(np.prod(shape[:first])), int(np.prod(shape[first:last])),
+            int(np.prod(shape[last:])))
+
+
 def moments(data, axes):
-    """(mean, biased variance) of the array ``data`` over ``axes``, both with keepdims."""
-    count = _count(data.shape, axes)
-    mean = data.sum(axis=axes, keepdims=True, dtype=data.dtype) / count
-    centred = data - mean
-    var = _sum_of_squares(centred, axes) / count
-    return mean.astype(data.dtype, copy=False), var.astype(data.dtype, copy=False), centred
+    """(mean (K,), biased variance (K,), centred x as (A, K, B)) of the array ``data`` over ``axes``;
+    the centred array is new (the caller may overwrite it)."""
+    a, k, b = _as_3d(data.shape, axes)
+    view = data.reshape(a, k, b)
+    count = a * b
+    mean = (np.einsum("akb->k", view) / count).astype(data.dtype, copy=False)
+    centred = view - mean[None, :, None]
+    var = (np.einsum("akb,akb->k", centred, centred) / count).astype(data.dtype, copy=False)
+    return mean, var, centred
 
 
-def _sum_of_squares(centred, axes):
-    squares = np.square(centred)
-    return squares.sum(axis=axes, keepdims=True)
-
-
-def _count(shape, axes):
-    count = 1
-    for axis in axes:
-        count *= shape[axis]
-    return count
+def _channel(values, k):
+    """A per-channel Tensor/array (K,) as (1, K, 1) for the 3-D view."""
+    return values.reshape(1, k, 1)
 
 
 class Normalize(Function):
-    """xhat = (x - mean) / sqrt(var + eps) over ``axes`` (biased variance). ``stats`` optionally
-    passes the (mean, var, centred) arrays already computed by ``moments`` for the same x."""
+    """y = (x - mean) / sqrt(var + eps) * weight + bias over ``axes`` (biased variance); weight and
+    bias (per kept channel, K elements) may be None. ``stats`` optionally passes what ``moments``
+    returned for the same x."""
     _fresh_gradients = True
 
     @staticmethod
-    def forward(ctx, x, axes, eps, stats=None):
+    def forward(ctx, x, axes, eps, stats=None, weight=None, bias=None):
         data = x._data
         mean, var, centred = stats if stats is not None else moments(data, axes)
+        k = centred.shape[1]
         invstd = (1.0 / np.sqrt(var + eps)).astype(data.dtype, copy=False)
-        centred *= invstd  # centred is ours: normalise it in place
-        out = _make(centred)
-        ctx.axes, ctx.eps, ctx.invstd = axes, eps, invstd
-        ctx.save_for_backward(x, out)
-        return out
+        centred *= invstd[None, :, None]  # ours (made by moments): xhat in place, (A, K, B)
+        xhat = centred
+        if weight is None and bias is None:
+            out = xhat
+        else:
+            out = xhat * weight._data.reshape(1, k, 1) if weight is not None else xhat.copy()
+            if bias is not None:
+                out += bias._data.reshape(1, k, 1)
+        ctx.axes, ctx.eps, ctx.invstd, ctx.xhat, ctx.k = axes, eps, invstd, xhat, k
+        ctx.save_for_backward(x, weight)
+        return _make(out.reshape(data.shape))
 
     @staticmethod
     def backward(ctx, grad):
-        x, xhat = ctx.saved_tensors
-        axes, count = ctx.axes, _count(xhat.shape, ctx.axes)
-        if not is_grad_enabled():  # first-order backward: the formula on arrays, few passes
-            g, normalised = grad._data, xhat._data
-            mean_g = g.sum(axis=axes, keepdims=True) / count
-            mean_gx = (g * normalised).sum(axis=axes, keepdims=True) / count
-            out = normalised * mean_gx.astype(g.dtype, copy=False)
-            np.subtract(g, out, out=out)
-            out -= mean_g.astype(g.dtype, copy=False)
-            out *= ctx.invstd
-            return _make(out), None, None, None
-        invstd = InvStd.apply(x, axes, ctx.eps, ctx.invstd)
-        mean_g = grad.sum(dim=axes, keepdim=True) * (1.0 / count)
-        mean_gx = (grad * xhat).sum(dim=axes, keepdim=True) * (1.0 / count)
-        return (grad - mean_g - xhat * mean_gx) * invstd, None, None, None
+        x, weight = ctx.saved_tensors
+        axes, k = ctx.axes, ctx.k
+        count = x._data.size // k
+        if not is_grad_enabled():
+            return Normalize._backward_arrays(ctx, grad._data, x, weight, count)
+        g = grad.reshape(ctx.xhat.shape)  # (A, K, B)
+        xhat = Normalize.apply(x, axes, ctx.eps, None, None, None).reshape(ctx.xhat.shape)
+        invstd = _channel(InvStd.apply(x, axes, ctx.eps, ctx.invstd), k)
+        sum_g = g.sum(dim=(0, 2), keepdim=True)
+        sum_gx = (g * xhat).sum(dim=(0, 2), keepdim=True)
+        scale = invstd if weight is None else invstd * _channel(weight, k)
+        grad_x = ((g - sum_g * (1.0 / count) - xhat * (sum_gx * (1.0 / count))) * scale)
+        needs = ctx.needs_input_grad
+        grad_w = sum_gx.reshape(k) if weight is not None and needs[4] else None
+        grad_b = sum_g.reshape(k) if len(needs) > 5 and needs[5] else None
+        return grad_x.reshape(x.shape), None, None, None, grad_w, grad_b
+
+    @staticmethod
+    def _backward_arrays(ctx, grad, x, weight, count):
+        """The backward formula on arrays (first-order backward, nothing recorded)."""
+        xhat, k = ctx.xhat, ctx.k
+        g = grad.reshape(xhat.shape)
+        sum_g = np.einsum("akb->k", g)
+        sum_gx = np.einsum("akb,akb->k", g, xhat)
+        scale = ctx.invstd if weight is None else ctx.invstd * weight._data
+        # dx = scale (g - sum_g/M - xhat sum_gx/M) = g c1 + xhat c2 + c3, per channel
+        c2 = (-scale * sum_gx / count).astype(g.dtype, copy=False)
+        c3 = (-scale * sum_g / count).astype(g.dtype, copy=False)
+        out = g * scale.astype(g.dtype, copy=False)[None, :, None]
+        out += xhat * c2[None, :, None]
+        out += c3[None, :, None]
+        needs = ctx.needs_input_grad
+        grad_w = _make(sum_gx.astype(g.dtype)) if weight is not None and needs[4] else None
+        grad_b = _make(sum_g.astype(g.dtype)) if len(needs) > 5 and needs[5] else None
+        return _make(out.reshape(x.shape)), None, None, None, grad_w, grad_b
 
 
 class InvStd(Function):
-    """invstd = (var(x) + eps)^(-1/2) over ``axes`` (keepdims), biased variance; ``value`` is that
-    array when the caller already has it. d invstd / dx_i = -invstd^3 (x_i - mean) / M."""
+    """invstd = (var(x) + eps)^(-1/2) over ``axes``, one value per kept channel (K,), biased
+    variance; ``value`` is that array when the caller already has it.
+    d invstd / dx_i = -invstd^3 (x_i - mean) / M."""
     _fresh_gradients = True
 
     @staticmethod
     def forward(ctx, x, axes, eps, value=None):
         if value is None:
-            mean, var, _ = moments(x._data, axes)
+            _, var, _ = moments(x._data, axes)
             value = (1.0 / np.sqrt(var + eps)).astype(x.dtype, copy=False)
         out = _make(np.array(value))
         ctx.axes = axes
@@ -100,7 +139,8 @@ class InvStd(Function):
     @staticmethod
     def backward(ctx, grad):
         x, invstd = ctx.saved_tensors
-        axes = ctx.axes
-        count = _count(x.shape, axes)
-        centred = x - x.sum(dim=axes, keepdim=True) * (1.0 / count)
-        return centred * (grad * invstd * invstd * invstd * (-1.0 / count)), None, None, None
+        a, k, b = _as_3d(x.shape, ctx.axes)
+        view = x.reshape(a, k, b)
+        centred = view - view.sum(dim=(0, 2), keepdim=True) * (1.0 / (a * b))
+        slope = _channel(grad * invstd * invstd * invstd, k) * (-1.0 / (a * b))
+        return (centred * slope).reshape(x.shape), None, None, None
