@@ -24,6 +24,7 @@ from .losses import (MSELoss, L1Loss, HuberLoss, SmoothL1Loss, BCELoss, BCEWithL
                      CrossEntropyLoss)
 # issue 11 (normalisation, embedding): one block
 from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm, GroupNorm
+from .embedding import Embedding
 from . import functional, init, regularizers, utils
 from .regularizers import regularization_loss
 
@@ -34,4 +35,4 @@ __all__ = ["Module", "Parameter", "Sequential", "ModuleList", "Linear", "Conv2D"
            "BCEWithLogitsLoss", "NLLLoss", "CrossEntropyLoss", "functional", "init",
            "regularizers", "regularization_loss", "utils",
            # issue 11 (normalisation, embedding)
-           "BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm"]
+           "BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm", "Embedding"]

@@ -27,6 +27,9 @@ from autograd_lite.random import generator
 from autograd_lite.tensor import Tensor
 
 from .functions import Erf, ReLUFn, Softplus
+# issue 11 (normalisation, embedding): their functional forms live beside their layers
+from .normalization import batch_norm, layer_norm, group_norm
+from .embedding import embedding
 from .loss_functions import (mse_loss, l1_loss, huber_loss, smooth_l1_loss, binary_cross_entropy,
                              binary_cross_entropy_with_logits, cross_entropy, nll_loss, one_hot)
 
@@ -34,7 +37,7 @@ __all__ = ["linear", "conv2d", "max_pool2d", "avg_pool2d", "dropout", "flatten",
            "leaky_relu", "elu", "selu", "softplus", "gelu", "silu", "sigmoid", "tanh", "softmax",
            "log_softmax", "mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss",
            "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "nll_loss",
-           "one_hot"]
+           "one_hot", "batch_norm", "layer_norm", "group_norm", "embedding"]
 
 SELU_ALPHA = 1.6732632423543772848170429916717
 SELU_SCALE = 1.0507009873554804934193349852946

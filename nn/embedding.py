@@ -1,0 +1,205 @@
+"""``Embedding`` (a lookup table of learnable rows) and ``embedding``, its functional form.
+
+    out[..., :] = weight[indices[...], :]          weight (num_embeddings, embedding_dim)
+
+The gradient with respect to the table is a scatter-add of the output gradient's rows into the rows
+that were used (a row used twice gets both contributions). It is computed by sorting the T looked-up
+indices and summing each run of equal indices with one sparse product (O(T log T + T D)), then
+writing the U distinct row sums into a fresh zero table; the leaf keeps that array as its ``.grad``
+without a copy. The zero table is the only table-sized cost: the engine hands a leaf a dense gradient
+of the leaf's shape (PyTorch's non-sparse embedding does the same: zeros plus ``index_add_``).
+
+``padding_idx``: that row's output is used as is but receives no gradient (and is initialised to
+zeros). ``max_norm``: before the lookup, every referenced row whose ``norm_type``-norm exceeds
+``max_norm`` is rescaled in place to norm ``max_norm`` (under no_grad, as PyTorch does).
+``scale_grad_by_freq``: each row's gradient is divided by how often it occurs in the batch.
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy.sparse import csr_matrix  # scipy comes with scikit-learn, a dependency
+
+from autograd_lite.function import Function, no_grad
+from autograd_lite.tensor import Tensor, as_dtype
+
+from . import init
+from .module import Module, Parameter
+
+_make = Tensor._make
+
+
+def _indices(input, num_embeddings):
+    """The index array of ``input`` (an integer Tensor, array or list), checked against the table."""
+    data = input._data if isinstance(input, Tensor) else np.asarray(input)
+    if data.dtype.kind not in "iu":
+        raise TypeError(f"embedding: indices must be an integer tensor (int64 or int32), got dtype "
+                        f"{data.dtype}")
+    if data.size:
+        low, high = int(data.min()), int(data.max())
+        bad = high if high >= num_embeddings else low
+        if high >= num_embeddings or low < 0:
+            raise IndexError(f"embedding: index {bad} is out of range for a table of "
+                             f"{num_embeddings} rows (valid indices: 0 to {num_embeddings - 1})")
+    return data
+
+
+def _row_sums(indices, rows):
+    """(distinct indices U, their summed rows (U, D), how often each occurs) of a scatter-add.
+
+    The sum is a sparse (U, T) 0/1 matrix, built from the sorted indices, times rows (T, D): SciPy's
+    compiled sparse product, one pass over the rows."""
+    flat = indices.reshape(-1)
+    order = np.argsort(flat, kind="stable")
+    ordered = flat[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]]) if flat.size else \
+        np.zeros(0, np.intp)
+    pointers = np.r_[starts, flat.size]
+    selector = csr_matrix((np.ones(flat.size, rows.dtype), order, pointers),
+                          shape=(starts.size, flat.size))
+    return ordered[starts], np.asarray(selector @ rows), np.diff(pointers)
+
+
+class EmbeddingFn(Function):
+    """out = weight[indices]; the gradient scatters into the rows used (``EmbeddingGrad``)."""
+    _fresh_gradients = True
+
+    @staticmethod
+    def forward(ctx, weight, indices, padding_idx, scale_grad_by_freq):
+        ctx.indices, ctx.padding_idx, ctx.scale = indices, padding_idx, scale_grad_by_freq
+        ctx.num_embeddings = weight.shape[0]
+        return _make(np.take(weight._data, indices, axis=0))
+
+    @staticmethod
+    def backward(ctx, grad):
+        return (EmbeddingGrad.apply(grad, ctx.indices, ctx.num_embeddings, ctx.padding_idx,
+                                    ctx.scale), None, None, None)
+
+
+class EmbeddingGrad(Function):
+    """table = zeros(num_embeddings, D); table[indices[t]] += grad[t] (row ``padding_idx`` left at
+    zero; each row divided by its count with ``scale_grad_by_freq``). Linear in grad: its backward
+    gathers the same rows, h[indices] (zero at padding, scaled likewise)."""
+    _fresh_gradients = True
+
+    @staticmethod
+    def forward(ctx, grad, indices, num_embeddings, padding_idx, scale_grad_by_freq):
+        dim = grad.shape[-1]
+        rows, sums, counts = _row_sums(indices, grad._data.reshape(-1, dim))
+        if scale_grad_by_freq:
+            sums /= counts[:, None]
+        table = np.zeros((num_embeddings, dim), grad.dtype)
+        table[rows] = sums
+        if padding_idx is not None:
+            table[padding_idx] = 0
+        ctx.indices, ctx.padding_idx, ctx.scale = indices, padding_idx, scale_grad_by_freq
+        return _make(table)
+
+    @staticmethod
+    def backward(ctx, h):
+        out = EmbeddingFn.apply(h, ctx.indices, None, False)
+        if ctx.padding_idx is not None or ctx.scale:
+            factor = np.ones(ctx.indices.shape, h.dtype)
+            if ctx.scale:
+                values, counts = np.unique(ctx.indices, return_counts=True)
+                factor = (1.0 / counts[np.searchsorted(values, ctx.indices)]).astype(h.dtype)
+            if ctx.padding_idx is not None:
+                factor[ctx.indices == ctx.padding_idx] = 0
+            out = out * _make(factor[..., None])
+        return out, None, None, None, None
+
+
+def _renorm_(weight, indices, max_norm, norm_type):
+    """Rescale, in place, each row in ``indices`` whose norm exceeds ``max_norm`` to that norm."""
+    rows = np.unique(indices)
+    with no_grad():
+        table = weight._data
+        norms = np.linalg.norm(table[rows], ord=norm_type, axis=1)
+        too_long = norms > max_norm
+        if too_long.any():
+            scale = max_norm / (norms[too_long] + 1e-7)
+            table[rows[too_long]] *= scale[:, None].astype(table.dtype)
+            weight._version += 1
+
+
+def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
+              scale_grad_by_freq=False, sparse=False):
+    """Rows of ``weight`` (num_embeddings, D) at the integer ``input`` indices: shape (*input, D)."""
+    if sparse:
+        raise NotImplementedError("embedding: sparse=True (sparse gradients) is not supported; "
+                                  "autograd-lite gives the dense gradient (sparse=False)")
+    if not isinstance(weight, Tensor) or weight.ndim != 2:
+        raise ValueError(f"embedding: weight must be a 2-D Tensor (num_embeddings, embedding_dim), "
+                         f"got {getattr(weight, 'shape', type(weight).__name__)}")
+    num_embeddings = weight.shape[0]
+    indices = _indices(input, num_embeddings)
+    if padding_idx is not None:
+        padding_idx = _padding_index(padding_idx, num_embeddings)
+    if max_norm is not None:
+        _renorm_(weight, indices, max_norm, norm_type)
+    return EmbeddingFn.apply(weight, indices, padding_idx, scale_grad_by_freq)
+
+
+def _padding_index(padding_idx, num_embeddings):
+    if not -num_embeddings <= padding_idx < num_embeddings:
+        raise ValueError(f"padding_idx {padding_idx} must be within the table of {num_embeddings} "
+                         "rows")
+    return padding_idx % num_embeddings
+
+
+class Embedding(Module):
+    """A table of ``num_embeddings`` rows of size ``embedding_dim``, initialised from N(0, 1) (row
+    ``padding_idx`` zeroed); ``forward(indices)`` returns the rows, shape (*indices.shape, dim)."""
+
+    def __init__(self, num_embeddings, embedding_dim, padding_idx=None, max_norm=None,
+                 norm_type=2.0, scale_grad_by_freq=False, sparse=False, _weight=None,
+                 _freeze=False, device=None, dtype=None):
+        super().__init__()
+        self.num_embeddings, self.embedding_dim = int(num_embeddings), int(embedding_dim)
+        if padding_idx is not None:
+            padding_idx = _padding_index(padding_idx, self.num_embeddings)
+        self.padding_idx, self.max_norm, self.norm_type = padding_idx, max_norm, norm_type
+        self.scale_grad_by_freq, self.sparse = scale_grad_by_freq, sparse
+        if _weight is None:
+            dtype = np.dtype(np.float32) if dtype is None else as_dtype(dtype)
+            self.weight = Parameter(np.empty((self.num_embeddings, self.embedding_dim), dtype),
+                                    requires_grad=not _freeze)
+            self.reset_parameters()
+        else:
+            if tuple(_weight.shape) != (self.num_embeddings, self.embedding_dim):
+                raise ValueError(f"Embedding: _weight of shape {tuple(_weight.shape)} does not match "
+                                 f"({self.num_embeddings}, {self.embedding_dim})")
+            self.weight = Parameter(_weight, requires_grad=not _freeze)
+
+    def reset_parameters(self):
+        init.normal_(self.weight)
+        if self.padding_idx is not None:
+            self.weight._data[self.padding_idx] = 0
+
+    def forward(self, input):
+        return embedding(input, self.weight, self.padding_idx, self.max_norm, self.norm_type,
+                         self.scale_grad_by_freq, self.sparse)
+
+    @classmethod
+    def from_pretrained(cls, embeddings, freeze=True, padding_idx=None, max_norm=None,
+                        norm_type=2.0, scale_grad_by_freq=False, sparse=False):
+        """An Embedding whose table is (a copy of) ``embeddings`` (2-D); frozen by default."""
+        data = embeddings._data if isinstance(embeddings, Tensor) else np.asarray(embeddings)
+        if data.ndim != 2:
+            raise ValueError(f"Embeddings parameter is expected to be 2-dimensional, got shape "
+                             f"{data.shape}")
+        return cls(data.shape[0], data.shape[1], padding_idx, max_norm, norm_type,
+                   scale_grad_by_freq, sparse, _weight=np.array(data), _freeze=freeze)
+
+    def extra_repr(self):
+        text = f"{self.num_embeddings}, {self.embedding_dim}"
+        if self.padding_idx is not None:
+            text += f", padding_idx={self.padding_idx}"
+        if self.max_norm is not None:
+            text += f", max_norm={self.max_norm}"
+        if self.norm_type != 2:
+            text += f", norm_type={self.norm_type}"
+        if self.scale_grad_by_freq is not False:
+            text += f", scale_grad_by_freq={self.scale_grad_by_freq}"
+        if self.sparse is not False:
+            text += ", sparse=True"
+        return text
