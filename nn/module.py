@@ -12,6 +12,7 @@ Registered parameters and children are also stored in the instance ``__dict__`` 
 from __future__ import annotations
 
 import difflib
+import warnings
 import weakref
 from collections import OrderedDict, namedtuple
 
@@ -20,6 +21,8 @@ import numpy as np
 from autograd_lite.function import _GradMode
 from autograd_lite.arguments import dtype_of_to
 from autograd_lite.tensor import Tensor
+
+from .module_hooks import add_hook, call_with_hooks, new_registry
 
 
 class Parameter(Tensor):
@@ -37,16 +40,6 @@ class Parameter(Tensor):
 
 
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
-
-
-class _HookHandle:
-    """Returned by ``register_forward_hook``; ``remove()`` unregisters the hook."""
-
-    def __init__(self, hooks, key):
-        self._hooks, self._key = hooks, key
-
-    def remove(self):
-        self._hooks.pop(self._key, None)
 
 
 def _remember_outer(module, keep=16):
@@ -69,7 +62,10 @@ class Module:
         set_(self, "_buffers", OrderedDict())
         set_(self, "_non_persistent_buffers", set())
         set_(self, "_modules", OrderedDict())
-        set_(self, "_forward_hooks", OrderedDict())
+        set_(self, "_forward_hooks", new_registry())         # id -> (hook, with_kwargs, always_call)
+        set_(self, "_forward_pre_hooks", new_registry())     # id -> (hook, with_kwargs)
+        set_(self, "_backward_hooks", new_registry())        # id -> hook (full backward hooks)
+        set_(self, "_backward_pre_hooks", new_registry())    # id -> hook
         set_(self, "_regularizers", OrderedDict())
         set_(self, "training", True)
 
@@ -174,6 +170,12 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} has no forward() method")
 
     def __call__(self, *args, **kwargs):
+        if (self._forward_hooks or self._forward_pre_hooks or self._backward_hooks
+                or self._backward_pre_hooks):
+            return call_with_hooks(self, args, kwargs, self._run_forward)
+        return self._run_forward(args, kwargs)
+
+    def _run_forward(self, args, kwargs):
         stack = _GradMode.module_stack
         if not stack:  # an outermost call (a model, a loss): draw_graph names parameters from it
             known = _GradMode.outer_modules.get(id(self))
@@ -181,22 +183,40 @@ class Module:
                 _remember_outer(self)
         stack.append(self)
         try:
-            out = self.forward(*args, **kwargs)
+            return self.forward(*args, **kwargs)
         finally:
             stack.pop()
-        if self._forward_hooks:
-            for hook in list(self._forward_hooks.values()):
-                result = hook(self, args, out)
-                if result is not None:
-                    out = result
-        return out
 
-    def register_forward_hook(self, hook):
-        """``hook(module, inputs, output)`` runs after every forward; returning a value replaces the
-        output. Returns a handle whose ``remove()`` unregisters it."""
-        Module._hook_counter += 1
-        self._forward_hooks[Module._hook_counter] = hook
-        return _HookHandle(self._forward_hooks, Module._hook_counter)
+    # ------------------------------------------------------------------ hooks (see module_hooks)
+    def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
+        """``hook(module, args)`` runs before every forward; returning a value replaces the
+        positional arguments (a non-tuple is wrapped). With ``with_kwargs``:
+        ``hook(module, args, kwargs)`` returning None or ``(args, kwargs)``. Returns a handle whose
+        ``remove()`` unregisters it."""
+        return add_hook(self._forward_pre_hooks, (hook, bool(with_kwargs)), prepend)
+
+    def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False, always_call=False):
+        """``hook(module, args, output)`` (``with_kwargs``: ``hook(module, args, kwargs, output)``)
+        runs after every forward; returning a value replaces the output. ``always_call`` runs it
+        even when forward raised. Returns a handle whose ``remove()`` unregisters it."""
+        return add_hook(self._forward_hooks, (hook, bool(with_kwargs), bool(always_call)), prepend)
+
+    def register_full_backward_pre_hook(self, hook, prepend=False):
+        """``hook(module, grad_output)`` runs when the gradients with respect to the module's
+        outputs are known; returning a tuple replaces grad_output."""
+        return add_hook(self._backward_pre_hooks, hook, prepend)
+
+    def register_full_backward_hook(self, hook, prepend=False):
+        """``hook(module, grad_input, grad_output)`` runs when the gradients with respect to the
+        module's Tensor inputs are known; returning a tuple replaces grad_input."""
+        return add_hook(self._backward_hooks, hook, prepend)
+
+    def register_backward_hook(self, hook):
+        """Deprecated (as in PyTorch): registers ``hook`` as a full backward hook."""
+        warnings.warn("Module.register_backward_hook is deprecated; use "
+                      "register_full_backward_hook (it behaves as one here)", FutureWarning,
+                      stacklevel=2)
+        return add_hook(self._backward_hooks, hook)
 
     # ------------------------------------------------------------------ traversal
     def named_modules(self, memo=None, prefix=""):
@@ -304,6 +324,9 @@ class Module:
 
     def double(self):
         return self.to(np.float64)
+
+    def half(self):
+        return self.to(np.float16)
 
     def float(self):
         return self.to(np.float32)
