@@ -5,7 +5,9 @@
 * ``rmsprop``: ``RMSprop`` (momentum, centered)
 * ``adam``: ``Adam`` (amsgrad, weight decay) and ``AdamW`` (decoupled weight decay)
 * ``adagrad``: ``Adagrad`` and ``Adadelta``
-* ``lr_scheduler``: ``StepLR ExponentialLR CosineAnnealingLR CyclicLR ReduceLROnPlateau``
+* ``lr_scheduler``: ``StepLR ExponentialLR CosineAnnealingLR CyclicLR ReduceLROnPlateau``, and from
+  ``lr_scheduler_more``: ``MultiStepLR LambdaLR MultiplicativeLR LinearLR ConstantLR PolynomialLR
+  CosineAnnealingWarmRestarts OneCycleLR SequentialLR ChainedScheduler``
 
 Each optimizer's docstring gives its update rule as math.
 """

@@ -10,11 +10,15 @@ changes ``lr`` in between.
 from __future__ import annotations
 
 import math
+import warnings
 
 from .optimizer import Optimizer
 
 __all__ = ["LRScheduler", "StepLR", "ExponentialLR", "CosineAnnealingLR", "CyclicLR",
-           "ReduceLROnPlateau"]
+           "ReduceLROnPlateau",
+           # lr_scheduler_more (re-exported at the end of this file)
+           "MultiStepLR", "LambdaLR", "MultiplicativeLR", "LinearLR", "ConstantLR", "PolynomialLR",
+           "CosineAnnealingWarmRestarts", "OneCycleLR", "SequentialLR", "ChainedScheduler"]
 
 
 class LRScheduler:
@@ -40,9 +44,24 @@ class LRScheduler:
     def get_last_lr(self):
         return list(self._last_lr)
 
-    def step(self):
-        self.last_epoch += 1
-        for group, lr in zip(self.optimizer.param_groups, self.get_lr()):
+    def step(self, epoch=None):
+        """Advance one step. ``epoch`` (deprecated in PyTorch) jumps to that step instead, using
+        the schedule's closed form where it has one."""
+        if epoch is not None:
+            warnings.warn("The epoch parameter in `scheduler.step()` was not necessary and is being "
+                          "deprecated where possible. Please use `scheduler.step()` to step the "
+                          "scheduler.", UserWarning, stacklevel=2)
+        self._update_lr(epoch)
+
+    def _update_lr(self, epoch=None):
+        if epoch is None:
+            self.last_epoch += 1
+            values = self.get_lr()
+        else:
+            self.last_epoch = epoch
+            closed_form = getattr(self, "_get_closed_form_lr", None)
+            values = closed_form() if closed_form is not None else self.get_lr()
+        for group, lr in zip(self.optimizer.param_groups, values):
             group["lr"] = lr
         self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
 
@@ -76,6 +95,9 @@ class StepLR(LRScheduler):
             return [group["lr"] for group in self.optimizer.param_groups]
         return [group["lr"] * self.gamma for group in self.optimizer.param_groups]
 
+    def _get_closed_form_lr(self):
+        return [base * self.gamma ** (self.last_epoch // self.step_size) for base in self.base_lrs]
+
 
 class ExponentialLR(LRScheduler):
     """lr = initial_lr * gamma ** epoch."""
@@ -88,6 +110,9 @@ class ExponentialLR(LRScheduler):
         if self.last_epoch == 0:
             return [group["lr"] for group in self.optimizer.param_groups]
         return [group["lr"] * self.gamma for group in self.optimizer.param_groups]
+
+    def _get_closed_form_lr(self):
+        return [base * self.gamma ** self.last_epoch for base in self.base_lrs]
 
 
 class CosineAnnealingLR(LRScheduler):
@@ -112,6 +137,10 @@ class CosineAnnealingLR(LRScheduler):
                     for base, group in zip(self.base_lrs, groups)]
         ratio = (1 + math.cos(math.pi * t / T)) / (1 + math.cos(math.pi * (t - 1) / T))
         return [ratio * (group["lr"] - self.eta_min) + self.eta_min for group in groups]
+
+    def _get_closed_form_lr(self):
+        return [self.eta_min + (base - self.eta_min) *
+                (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2 for base in self.base_lrs]
 
 
 class CyclicLR(LRScheduler):
@@ -276,3 +305,8 @@ class ReduceLROnPlateau:
 
     def load_state_dict(self, state_dict):
         self.__dict__.update(state_dict)
+
+
+from .lr_scheduler_more import (MultiStepLR, LambdaLR, MultiplicativeLR, LinearLR,  # noqa: E402
+                                ConstantLR, PolynomialLR, CosineAnnealingWarmRestarts, OneCycleLR,
+                                SequentialLR, ChainedScheduler)
