@@ -1,0 +1,127 @@
+"""Embedding and F.embedding against PyTorch (float64, copied table): outputs and table gradients
+with padding_idx, scale_grad_by_freq and max_norm; from_pretrained; gradcheck/gradgradcheck; the
+errors for out-of-range and non-integer indices; the table gradient touching only the rows used."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import autograd_lite as ag
+import nn
+import nn.functional as F
+
+RNG = np.random.default_rng(1)
+INDICES = np.array([[1, 4, 1, 0], [7, 4, 4, 9]])
+
+
+@pytest.mark.parametrize("options", [{}, {"padding_idx": 4}, {"padding_idx": -1},
+                                     {"scale_grad_by_freq": True},
+                                     {"padding_idx": 1, "scale_grad_by_freq": True},
+                                     {"max_norm": 1.0}, {"max_norm": 2.0, "norm_type": 1.0}],
+                         ids=str)
+def test_embedding_matches_pytorch(options):
+    ours = nn.Embedding(10, 3, dtype=np.float64, **options)
+    theirs = torch.nn.Embedding(10, 3, dtype=torch.float64, **options)
+    assert repr(ours) == repr(theirs)
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    table = RNG.standard_normal((10, 3)) * 2
+    ours.weight._data[...] = table
+    with torch.no_grad():
+        theirs.weight.copy_(torch.from_numpy(table))
+    for step in range(2):
+        out_ours = ours(ag.Tensor(INDICES))
+        out_theirs = theirs(torch.from_numpy(INDICES))
+        np.testing.assert_allclose(out_ours.detach().numpy(), out_theirs.detach().numpy(),
+                                   rtol=1e-12)
+        g = RNG.standard_normal(out_ours.shape)
+        out_ours.backward(ag.Tensor(g))
+        out_theirs.backward(torch.from_numpy(g))
+        np.testing.assert_allclose(ours.weight.grad.numpy(), theirs.weight.grad.numpy(),
+                                   rtol=1e-12, atol=1e-14)
+        # max_norm renormalised the rows used, in place, as PyTorch does
+        np.testing.assert_allclose(ours.weight.detach().numpy(), theirs.weight.detach().numpy(),
+                                   rtol=1e-12)
+
+
+def test_defaults_and_padding_row_initialisation():
+    ag.manual_seed(0)
+    layer = nn.Embedding(1000, 16, padding_idx=3)
+    assert layer.weight.dtype == np.float32 and layer.weight.requires_grad
+    assert not layer.weight.detach().numpy()[3].any()
+    values = np.delete(layer.weight.detach().numpy(), 3, axis=0)
+    assert abs(values.mean()) < 0.02 and abs(values.std() - 1.0) < 0.02  # N(0, 1)
+    assert layer(ag.Tensor(np.array([3, 5]))).shape == (2, 16)
+
+
+def test_from_pretrained():
+    table = RNG.standard_normal((5, 2))
+    frozen = nn.Embedding.from_pretrained(ag.Tensor(table))
+    assert not frozen.weight.requires_grad
+    np.testing.assert_array_equal(frozen(ag.Tensor(np.array([4, 0]))).numpy(), table[[4, 0]])
+    trainable = nn.Embedding.from_pretrained(table, freeze=False, padding_idx=0)
+    assert trainable.weight.requires_grad and trainable.padding_idx == 0
+    assert repr(trainable) == repr(torch.nn.Embedding.from_pretrained(
+        torch.from_numpy(table), freeze=False, padding_idx=0))
+    with pytest.raises(ValueError, match="2-dimensional"):
+        nn.Embedding.from_pretrained(np.zeros(3))
+
+
+def test_gradcheck_and_gradgradcheck():
+    table = ag.Tensor(RNG.standard_normal((10, 3)), requires_grad=True)
+    assert ag.gradcheck(lambda w: F.embedding(INDICES, w), table)
+    assert ag.gradgradcheck(lambda w: F.embedding(INDICES, w) ** 2, table)
+
+
+def test_gradgradcheck_of_the_modified_gradient():
+    """padding_idx and scale_grad_by_freq change the gradient on purpose (so gradcheck, in PyTorch
+    too, disagrees with finite differences); the backward itself, linear in the output gradient,
+    must still differentiate correctly."""
+    table = ag.Tensor(RNG.standard_normal((10, 3)), requires_grad=True)
+    options = {"padding_idx": 4, "scale_grad_by_freq": True}
+    assert ag.gradgradcheck(lambda w: F.embedding(INDICES, w, **options), table)
+    assert not ag.gradcheck(lambda w: F.embedding(INDICES, w, **options), table,
+                            raise_exception=False)
+
+
+def test_gradient_flows_only_into_the_rows_used():
+    layer = nn.Embedding(50, 4)
+    layer(ag.Tensor(np.array([[2, 2, 7]]))).sum().backward()
+    grad = layer.weight.grad.numpy()
+    assert grad.shape == (50, 4) and grad.dtype == np.float32
+    np.testing.assert_array_equal(grad[2], 2.0)
+    np.testing.assert_array_equal(grad[7], 1.0)
+    assert not np.delete(grad, [2, 7], axis=0).any()
+    layer(ag.Tensor(np.array([7]))).sum().backward()  # accumulates, as in PyTorch
+    np.testing.assert_array_equal(layer.weight.grad.numpy()[7], 2.0)
+
+
+def test_errors_name_the_index_and_the_table():
+    layer = nn.Embedding(10, 3)
+    with pytest.raises(IndexError, match=r"index 10 is out of range for a table of 10 rows"):
+        layer(ag.Tensor(np.array([1, 10])))
+    with pytest.raises(IndexError, match=r"index -2 is out of range"):
+        layer(ag.Tensor(np.array([-2, 3])))
+    with pytest.raises(TypeError, match="float32"):
+        layer(ag.Tensor(np.array([1.0, 2.0], np.float32)))
+    with pytest.raises(ValueError, match="padding_idx 12"):
+        nn.Embedding(10, 3, padding_idx=12)
+    with pytest.raises(NotImplementedError, match="sparse"):
+        nn.Embedding(10, 3, sparse=True)(ag.Tensor(np.array([1])))
+
+
+def test_in_a_model_with_an_optimizer():
+    import optim
+    ag.manual_seed(0)
+    model = nn.Sequential(nn.Embedding(20, 8), nn.Flatten(), nn.Linear(24, 2))
+    optimizer = optim.Adam(model.parameters(), lr=0.05)
+    tokens = ag.Tensor(RNG.integers(0, 20, (16, 3)))
+    labels = ag.Tensor((tokens.numpy()[:, 0] % 2).astype(np.int64))
+    losses = []
+    for _ in range(30):
+        optimizer.zero_grad()
+        loss = F.cross_entropy(model(tokens), labels)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.5 * losses[0]
