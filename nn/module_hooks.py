@@ -8,7 +8,8 @@
     full backward pre-hooks   hook(module, grad_output) -> None or a replacement grad_output
     full backward hooks       hook(module, grad_input, grad_output) -> None or a replacement
                               grad_input; grad_input holds the gradients with respect to the
-                              module's positional Tensor arguments (None for those without grad)
+                              module's positional Tensor arguments (zeros for those that need
+                              none, as PyTorch gives; all None when no input needs a gradient)
 
 Backward hooks work as PyTorch's do: the Tensor arguments that require grad go through an identity
 ``Function`` (``BackwardHookFunction``) before ``forward``, and the output Tensors through another
@@ -20,6 +21,8 @@ without hooks takes none of these paths (``Module.__call__`` tests four dicts).
 from __future__ import annotations
 
 import warnings
+
+import numpy as np
 
 from autograd_lite.function import Function, is_grad_enabled
 from autograd_lite.hooks import RemovableHandle, _Hooks
@@ -83,6 +86,8 @@ class _BackwardHooks:
         self.input_count = len(positions)
         wrapped = [i for i in positions if args[i].requires_grad]
         self.input_slots = [positions.index(i) for i in wrapped]
+        # PyTorch hands the hooks zeros for the Tensor inputs that need no gradient
+        self.input_like = [args[i] for i in positions]
         if not wrapped or not is_grad_enabled():
             self.input_slots = []
             return args
@@ -124,7 +129,7 @@ class _BackwardHooks:
 
     def inputs_reached(self, grads):
         module = self.module
-        grad_input = [None] * self.input_count
+        grad_input = [Tensor._make(np.zeros_like(t._data)) for t in self.input_like]
         for slot, grad in zip(self.input_slots, grads):
             grad_input[slot] = grad
         grad_input = tuple(grad_input)
