@@ -3,6 +3,10 @@
 It runs one forward pass on zeros of shape (1, *input_shape) in eval mode and without recording a
 graph (so dropout draws no random numbers), collecting each leaf layer's output shape with a
 forward hook. The batch dimension is printed as ``None``, as Keras does.
+
+Parameter counts follow Keras: a layer's count includes its floating-point buffers (BatchNorm's
+running mean and variance, Keras' "moving_mean"/"moving_variance"), and the totals count them as
+non-trainable, with frozen parameters (``requires_grad=False``).
 """
 from __future__ import annotations
 
@@ -24,6 +28,18 @@ def _shape_text(output):
 
 def _row(cells):
     return "".join(f" {str(cell):<{width - 1}}" for cell, width in zip(cells, _WIDTHS)).rstrip()
+
+
+def _counted_buffers(module, recurse=True):
+    """The buffers Keras would count as non-trainable weights: the floating-point ones saved in the
+    state_dict (BatchNorm's running mean and variance; not its integer num_batches_tracked)."""
+    found = []
+    for owner in (module.modules() if recurse else [module]):
+        for name, buffer in owner._buffers.items():
+            if buffer is not None and name not in owner._non_persistent_buffers and \
+                    buffer._data.dtype.kind == "f":
+                found.append(buffer)
+    return found
 
 
 def summary(model, input_shape, dtype=None, print_fn=print):
@@ -60,12 +76,14 @@ def summary(model, input_shape, dtype=None, print_fn=print):
              _row(("Layer (type)", "Output Shape", "Param #")), "=" * sum(_WIDTHS)]
     for index, (name, module) in enumerate(leaves):
         count = sum(p._data.size for p in module.parameters(recurse=False))
+        count += sum(b._data.size for b in _counted_buffers(module, recurse=False))
         label = f"{name or type(module).__name__.lower()} ({type(module).__name__})"
         lines.append(_row((label, shapes.get(name, "(not called)"), f"{count:,}")))
         if index < len(leaves) - 1:
             lines.append("")
     trainable = sum(p._data.size for p in model.parameters() if p.requires_grad)
     frozen = sum(p._data.size for p in model.parameters() if not p.requires_grad)
+    frozen += sum(b._data.size for b in _counted_buffers(model))
     lines += ["=" * sum(_WIDTHS), f"Total params: {trainable + frozen:,}",
               f"Trainable params: {trainable:,}", f"Non-trainable params: {frozen:,}", rule]
     text = "\n".join(lines)

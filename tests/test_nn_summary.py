@@ -62,3 +62,20 @@ def test_summary_takes_keras_batch_none_and_names_a_bad_shape():
     with pytest.raises(ValueError, match=r"input_shape must be positive ints without the batch "
                                          r"dimension, e.g. \(1, 28, 28\), got \(4, None\)"):
         model.summary((4, None), print_fn=None)
+
+
+def test_summary_counts_normalisation_buffers_as_non_trainable_like_keras():
+    """Keras: BatchNormalization(16) has 64 parameters, 32 of them (moving mean and variance)
+    non-trainable; LayerNormalization and Embedding have only trainable weights."""
+    model = nn.Sequential(nn.Embedding(50, 8), nn.Flatten(), nn.Linear(24, 16), nn.BatchNorm1d(16),
+                          nn.LayerNorm(16), nn.Linear(16, 2))
+    text = model.summary((3,), dtype=np.int64, print_fn=None)
+    rows = {line.split()[0]: line.split() for line in text.splitlines()
+            if line.startswith(" ") and line.split()[0].isdigit()}
+    assert rows["0"][-1] == "400" and rows["0"][-4:-1] == ["(None,", "3,", "8)"]
+    assert rows["3"][-1] == "64"     # 16 weight + 16 bias + 16 running_mean + 16 running_var
+    assert rows["4"][-1] == "32"
+    total = 400 + (24 * 16 + 16) + 64 + 32 + (16 * 2 + 2)
+    assert f"Total params: {total:,}" in text
+    assert f"Trainable params: {total - 32:,}" in text
+    assert "Non-trainable params: 32" in text
