@@ -22,7 +22,7 @@ import numpy as np
 from autograd_lite.tensor import Tensor, as_dtype
 
 from .module import Module, Parameter
-from .normalization_functions import Normalize, moments
+from .normalization_functions import FrozenNormalize, Normalize, moments
 
 
 def _as_input(input, name):
@@ -54,15 +54,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     if not training:
         if running_mean is None or running_var is None:
             raise ValueError("batch_norm: running_mean and running_var are needed when training=False")
-        mean = running_mean._data.reshape(shape)
-        invstd = (1.0 / np.sqrt(running_var._data.reshape(shape) + eps)).astype(input.dtype)
-        # An affine map of x with constant coefficients: scale = weight * invstd, shift = bias - mean scale
-        scale = Tensor._make(invstd) if weight is None else weight.reshape(shape) * invstd
-        shift = (Tensor._make(-mean * invstd) if weight is None
-                 else scale * Tensor._make(-mean.astype(input.dtype)))
-        if bias is not None:
-            shift = shift + bias.reshape(shape)
-        return input * scale + shift
+        return FrozenNormalize.apply(input, running_mean, running_var, weight, bias, eps)
     count = input._data.size // channels
     if count <= 1:
         raise ValueError(f"Expected more than 1 value per channel when training, got input size "

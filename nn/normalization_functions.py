@@ -144,3 +144,43 @@ class InvStd(Function):
         centred = view - view.sum(dim=(0, 2), keepdim=True) * (1.0 / (a * b))
         slope = _channel(grad * invstd * invstd * invstd, k) * (-1.0 / (a * b))
         return (centred * slope).reshape(x.shape), None, None, None
+
+
+class FrozenNormalize(Function):
+    """BatchNorm in eval mode: y = (x - running_mean) invstd weight + bias per channel (dim 1), with
+    invstd = (running_var + eps)^(-1/2); the running statistics are inputs of the node (so graph
+    drawings show them) but constants of the derivative:
+
+        dL/dx = g weight invstd      dL/dweight = sum g xhat      dL/dbias = sum g
+    """
+    _fresh_gradients = True
+
+    @staticmethod
+    def forward(ctx, x, running_mean, running_var, weight, bias, eps):
+        shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
+        invstd = (1.0 / np.sqrt(running_var._data + eps)).astype(x.dtype, copy=False)
+        scale = invstd if weight is None else invstd * weight._data
+        shift = -running_mean._data * scale
+        if bias is not None:
+            shift = shift + bias._data
+        out = x._data * scale.reshape(shape).astype(x.dtype, copy=False)
+        out += shift.reshape(shape).astype(x.dtype, copy=False)
+        ctx.shape, ctx.invstd = shape, invstd.reshape(shape)
+        ctx.mean = running_mean._data.reshape(shape).astype(x.dtype, copy=False)
+        ctx.save_for_backward(x, weight)
+        return _make(out)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, weight = ctx.saved_tensors
+        needs, shape = ctx.needs_input_grad, ctx.shape
+        axes = (0,) + tuple(range(2, grad.ndim))
+        invstd = _make(ctx.invstd)
+        scale = invstd if weight is None else weight.reshape(shape) * invstd
+        grad_x = grad * scale if needs[0] else None
+        grad_w = grad_b = None
+        if weight is not None and needs[3]:
+            grad_w = (grad * ((x - _make(ctx.mean)) * invstd)).sum(dim=axes)
+        if len(needs) > 4 and needs[4]:
+            grad_b = grad.sum(dim=axes)
+        return grad_x, None, None, grad_w, grad_b, None
