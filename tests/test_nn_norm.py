@@ -206,3 +206,11 @@ def test_float32_training_step_runs_in_float32():
     out.sum().backward()
     assert out.dtype == np.float32 and x.grad.dtype == np.float32
     assert layer.weight.grad.dtype == np.float32 and layer.running_var.dtype == np.float32
+
+
+def test_draw_graph_labels_running_statistics_as_buffers():
+    model = nn.Sequential(nn.Linear(3, 2), nn.BatchNorm1d(2)).eval()
+    x = ag.Tensor(RNG.standard_normal((4, 3)).astype(np.float32))
+    source = ag.draw_graph(model(x).sum(), model=model).source
+    assert "1.running_mean" in source and "1.running_var" in source
+    assert "buffer (module state, no grad)" in source  # the legend names the kind

@@ -16,12 +16,14 @@ KIND_STYLE = {
     "parameter": {"fillcolor": "#FFE9B3", "color": "#B7950B", "style": "rounded,filled"},
     "input": {"fillcolor": "#D6EAF8", "color": "#2471A3", "style": "rounded,filled"},
     "constant": {"fillcolor": "#F2F3F4", "color": "#99A3A4", "style": "rounded,filled,dashed"},
+    "buffer": {"fillcolor": "#EAF2F8", "color": "#5D6D7E", "style": "rounded,filled,dashed"},
     "intermediate": {"fillcolor": "#FFFFFF", "color": "#808B96", "style": "rounded,filled"},
     "output": {"fillcolor": "#D5F5E3", "color": "#1E8449", "style": "rounded,filled",
                "penwidth": "2"},
 }
 KIND_CAPTION = {
     "parameter": "parameter", "input": "leaf (requires grad)", "constant": "constant (no grad)",
+    "buffer": "buffer (module state, no grad)",
     "intermediate": "intermediate value", "output": "output",
 }
 OP_STYLE = {"shape": "box", "style": "rounded,filled", "fillcolor": "#E8DAEF", "color": "#7D3C98"}

@@ -11,6 +11,7 @@ else by their class name.
 Kinds, told apart by style in the drawing:
 
 * ``parameter``    -- a leaf registered in a Module (or of a class named ``Parameter``);
+* ``buffer``       -- a Module's buffer (BatchNorm's running statistics in eval mode);
 * ``input``        -- any other leaf that requires a gradient;
 * ``constant``     -- a leaf that does not (data, targets, masks);
 * ``intermediate`` -- produced by an op;
@@ -131,6 +132,8 @@ def collect(outputs, model=None, names=None) -> GraphItems:
     if model is None:
         model = _model_that_made([r._ctx for r in roots if r._ctx is not None])
     param_names, module_names = _model_names(model)
+    buffer_names = ({id(b): name for name, b in model.named_buffers()}
+                    if hasattr(model, "named_buffers") else {})
     counters, tensors, ops = {}, {}, []
     root_ids = {id(r) for r in roots}
 
@@ -142,10 +145,12 @@ def collect(outputs, model=None, names=None) -> GraphItems:
         item = tensors.get(id(tensor))
         if item is not None:
             return item
-        name = given.get(id(tensor)) or param_names.get(id(tensor)) or tensor.name
+        name = (given.get(id(tensor)) or param_names.get(id(tensor)) or buffer_names.get(id(tensor))
+                or tensor.name)
         if tensor._ctx is None and producer is None:
             is_param = id(tensor) in param_names or type(tensor).__name__ == "Parameter"
-            kind = "parameter" if is_param else "input" if tensor.requires_grad else "constant"
+            kind = ("parameter" if is_param else "buffer" if id(tensor) in buffer_names
+                    else "input" if tensor.requires_grad else "constant")
         else:
             kind = "intermediate"
         if id(tensor) in root_ids:
