@@ -13,6 +13,10 @@
 * ``summary``: the Keras-style ``model.summary(input_shape)`` table
 * ``utils``: gradient clipping, ``clip_grad_norm_`` and ``clip_grad_value_``
 * ``functions``: the few extra ``Function`` nodes the layers use (ReLU, Softplus, Erf)
+* ``normalization``: ``BatchNorm1d``, ``BatchNorm2d``, ``LayerNorm``, ``GroupNorm`` (their one-node
+  primitives in ``normalization_functions``)
+* ``embedding``: ``Embedding`` (lookup table with a row-scatter backward)
+* ``module_hooks``: what ``Module.__call__`` runs when forward/backward hooks are registered
 """
 from .module import Module, Parameter
 from .containers import Sequential, ModuleList
