@@ -78,12 +78,15 @@ class Normalize(Function):
             if bias is not None:
                 out += bias._data.reshape(1, k, 1)
         ctx.axes, ctx.eps, ctx.invstd, ctx.xhat, ctx.k = axes, eps, invstd, xhat, k
-        ctx.save_for_backward(x, weight)
-        return _make(out.reshape(data.shape))
+        result = _make(out.reshape(data.shape))
+        # Without an affine map the output is xhat itself: saved as such, so that an in-place change
+        # of the output before backward is refused (by the version check) instead of used.
+        ctx.save_for_backward(x, weight, result if out is xhat else None)
+        return result
 
     @staticmethod
     def backward(ctx, grad):
-        x, weight = ctx.saved_tensors
+        x, weight, _ = ctx.saved_tensors
         axes, k = ctx.axes, ctx.k
         count = x._data.size // k
         if not is_grad_enabled():

@@ -214,3 +214,12 @@ def test_draw_graph_labels_running_statistics_as_buffers():
     source = ag.draw_graph(model(x).sum(), model=model).source
     assert "1.running_mean" in source and "1.running_var" in source
     assert "buffer (module state, no grad)" in source  # the legend names the kind
+
+
+def test_changing_the_output_in_place_before_backward_is_refused():
+    x = ag.Tensor(RNG.standard_normal((3, 4)), requires_grad=True)
+    out = nn.LayerNorm(4, elementwise_affine=False, dtype=np.float64)(x)
+    with ag.no_grad():
+        out.mul_(2.0)
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        out.sum().backward()
