@@ -65,6 +65,7 @@ class EmbeddingFn(Function):
 
     @staticmethod
     def forward(ctx, weight, indices, padding_idx, scale_grad_by_freq):
+        indices = indices._data if isinstance(indices, Tensor) else indices  # the checked index tensor
         ctx.indices, ctx.padding_idx, ctx.scale = indices, padding_idx, scale_grad_by_freq
         ctx.num_embeddings = weight.shape[0]
         return _make(np.take(weight._data, indices, axis=0))
@@ -73,6 +74,11 @@ class EmbeddingFn(Function):
     def backward(ctx, grad):
         return (EmbeddingGrad.apply(grad, ctx.indices, ctx.num_embeddings, ctx.padding_idx,
                                     ctx.scale), None, None, None)
+
+    @staticmethod
+    def onnx(g, node, inputs, outputs):
+        indices = g.op("Cast", [inputs[1]], to=g.onnx.TensorProto.INT64)[0]
+        g.op("Gather", [inputs[0], indices], outputs, axis=0)
 
 
 class EmbeddingGrad(Function):
@@ -136,7 +142,10 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
         padding_idx = _padding_index(padding_idx, num_embeddings)
     if max_norm is not None:
         _renorm_(weight, indices, max_norm, norm_type)
-    return EmbeddingFn.apply(weight, indices, padding_idx, scale_grad_by_freq)
+    # the index tensor itself is the node's argument (not a copy), so that an exported graph
+    # (ag.onnx.export) reads the indices from its input
+    index_tensor = input if isinstance(input, Tensor) else Tensor._make(indices)
+    return EmbeddingFn.apply(weight, index_tensor, padding_idx, scale_grad_by_freq)
 
 
 def _padding_index(padding_idx, num_embeddings):

@@ -123,6 +123,23 @@ class Normalize(Function):
         return _make(out.reshape(x.shape)), None, None, None, grad_w, grad_b
 
 
+    @staticmethod
+    def onnx(g, node, inputs, outputs):
+        """Mean and biased variance over ``axes`` (ReduceMean), then (x - mean) / sqrt(var + eps);
+        the affine map, when the node has one (BatchNorm in training), is not exported."""
+        from autograd_lite.onnx import UnsupportedOperatorError
+        _, axes, eps, _, weight, bias = node.inputs
+        if weight is not None or bias is not None:
+            raise UnsupportedOperatorError("export: Normalize with a fused affine map (BatchNorm in "
+                                           "training mode) has no ONNX mapping: export in eval mode")
+        dtype = node.outputs[0]()._data.dtype
+        mean = g.op("ReduceMean", [inputs[0]], axes=list(axes), keepdims=1)[0]
+        centred = g.op("Sub", [inputs[0], mean])[0]
+        var = g.op("ReduceMean", [g.op("Mul", [centred, centred])[0]], axes=list(axes), keepdims=1)[0]
+        std = g.op("Sqrt", [g.op("Add", [var, g.constant(eps, dtype)])[0]])[0]
+        g.op("Div", [centred, std], outputs)
+
+
 class InvStd(Function):
     """invstd = (var(x) + eps)^(-1/2) over ``axes``, one value per kept channel (K,), biased
     variance; ``value`` is that array when the caller already has it.
@@ -187,3 +204,12 @@ class FrozenNormalize(Function):
         if len(needs) > 4 and needs[4]:
             grad_b = grad.sum(dim=axes)
         return grad_x, None, None, grad_w, grad_b, None
+
+    @staticmethod
+    def onnx(g, node, inputs, outputs):
+        x, mean, var, weight, bias, eps = node.inputs
+        channels, dtype = x.shape[1], node.outputs[0]()._data.dtype
+        scale = inputs[3] if weight is not None else g.constant(np.ones(channels, dtype))
+        shift = inputs[4] if bias is not None else g.constant(np.zeros(channels, dtype))
+        g.op("BatchNormalization", [inputs[0], scale, shift, inputs[1], inputs[2]], outputs,
+             epsilon=float(eps))

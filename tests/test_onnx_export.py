@@ -94,3 +94,18 @@ def test_an_op_without_mapping_is_named(tmp_path):
     model = nn.Sequential(nn.Linear(3, 3))
     with pytest.raises(UnsupportedOperatorError, match="op Unmapped has no ONNX mapping"):
         ag.onnx.export(lambda x: Unmapped.apply(model(x)), ag.randn(2, 3), tmp_path / "x.onnx")
+
+
+def test_batchnorm_in_eval_and_layernorm(tmp_path):
+    model = nn.Sequential(nn.Conv2d(2, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.Flatten(),
+                          nn.Linear(4 * 5 * 5, 6), nn.LayerNorm(6), nn.BatchNorm1d(6), nn.Linear(6, 2))
+    model.train()
+    for _ in range(3):  # running statistics that are not the initial ones
+        model(ag.randn(8, 2, 5, 5))
+    check(model, ag.randn(2, 2, 5, 5), tmp_path / "norm.onnx", batch_sizes=(1, 6), atol=1e-4)
+
+
+def test_embedding_reads_its_indices_from_the_input(tmp_path):
+    model = nn.Sequential(nn.Embedding(20, 5, padding_idx=0), nn.Flatten(), nn.Linear(15, 3))
+    check(model, ag.tensor(RNG.integers(0, 20, (2, 3))), tmp_path / "emb.onnx", batch_sizes=(1, 4),
+          data=lambda batch: RNG.integers(0, 20, (batch, 3)))
