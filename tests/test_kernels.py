@@ -210,7 +210,7 @@ def test_relu_kernels_equal_reference(dtype, size):
                                   reference.mask_select(grad, mask))
 
 
-def test_relu_dispatch_sends_small_and_strided_tensors_to_numpy(monkeypatch):
+def test_relu_dispatch_sends_small_and_strided_tensors_to_numpy(monkeypatch, eager):
     used = []
     monkeypatch.setattr(elementwise, "relu_forward", lambda x: used.append(x.size) or
                         reference.relu_forward(x))
@@ -221,7 +221,15 @@ def test_relu_dispatch_sends_small_and_strided_tensors_to_numpy(monkeypatch):
 
 
 # ----------------------------------------------------------------------------- dispatch and threads
-def test_backend_switch_and_rule(monkeypatch):
+@pytest.fixture
+def eager():
+    """Kernels compile on first use in the test's thread (not in the helper process)."""
+    kernels.set_compile_mode("eager")
+    yield
+    kernels.set_compile_mode("background")
+
+
+def test_backend_switch_and_rule(monkeypatch, eager):
     calls = []
     monkeypatch.setattr(reference, "conv2d_forward", lambda *a: calls.append("numpy") or 0)
     x, w = np.zeros((1, 1, 3, 3), np.float32), np.zeros((1, 1, 2, 2), np.float32)
@@ -236,19 +244,23 @@ def test_backend_switch_and_rule(monkeypatch):
         assert calls == ["numpy", "numpy"]             # no float16 kernel: the reference runs
     finally:
         kernels.set_backend("numba")
+    assert kernels.paths()["conv2d_forward"]["numba"] >= 1
     with pytest.raises(ValueError, match="unknown kernel backend 'cuda'"):
         kernels.set_backend("cuda")
+    with pytest.raises(ValueError, match="unknown compile mode 'later'"):
+        kernels.set_compile_mode("later")
 
 
-def test_matmul_dispatch_uses_the_gemm_only_for_large_products_beside_one_blas_thread(monkeypatch):
+def test_matmul_dispatch_uses_the_gemm_only_for_large_products_once_numba_kernels_ran(
+        monkeypatch, eager):
     used = []
     monkeypatch.setattr(matmul, "matmul", lambda a, b: used.append(a.shape) or np.matmul(a, b))
     big = np.ones((512, 512), np.float32)
-    monkeypatch.setitem(kernels._state, "blas_threads", None)  # BLAS on all its threads: it wins
+    monkeypatch.setitem(kernels._state, "numba_ran", False)  # a program of matrix products only
     kernels.matmul(big, big)
     assert used == []
     kernels.conv2d_forward(np.zeros((1, 1, 3, 3)), np.zeros((1, 1, 2, 2)), (1, 1), (0, 0))
-    monkeypatch.setitem(kernels._state, "blas_threads", 1)     # as after the first Numba kernel
+    assert kernels._state["numba_ran"]
     kernels.matmul(np.ones((64, 784), np.float32), np.ones((784, 128), np.float32))  # MLP: BLAS
     kernels.matmul(np.ones((128, 128), np.float32), np.ones((128, 128), np.float32))  # too small
     kernels.matmul(big, big)
@@ -256,19 +268,26 @@ def test_matmul_dispatch_uses_the_gemm_only_for_large_products_beside_one_blas_t
     kernels.matmul(np.ones((4096, 64), np.float32), np.ones((64, 4096), np.float32))
     kernels.matmul(np.ones((256, 256), np.float32), np.ones((256, 256), np.float32))
     assert used == [(512, 512), (4096, 64), (256, 256)]
-    monkeypatch.setitem(kernels._state, "blas_threads", 2)     # AUTOGRAD_LITE_BLAS_THREADS=2
-    kernels.matmul(big, big)
-    assert len(used) == 3
 
 
-def test_blas_is_limited_to_one_thread_once_numba_kernels_run():
-    """NumPy's BLAS (the one np.matmul runs on). SciPy's own BLAS, which Numba may load later
-    for its np.linalg support, never runs here."""
-    from threadpoolctl import threadpool_info
-    kernels.conv2d_forward(np.zeros((1, 1, 3, 3)), np.zeros((1, 1, 2, 2)), (1, 1), (0, 0))
-    blas = [pool_["num_threads"] for pool_ in threadpool_info()
-            if pool_["user_api"] == "blas" and "numpy" in pool_["filepath"]]
-    assert blas and all(n == 1 for n in blas)
+def test_blas_runs_our_products_on_one_thread_and_is_restored_after_each():
+    """Inside ``one_blas_thread`` NumPy's BLAS has one thread (nested uses too); after it, the
+    count the program had, whatever it was."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+    from autograd_lite.kernels import threads
+
+    def blas_threads():
+        return [pool_["num_threads"] for pool_ in threadpool_info() if pool_["user_api"] == "blas"]
+    before = blas_threads()
+    with threadpool_limits(2, user_api="blas"):
+        program = blas_threads()
+        with threads.one_blas_thread():
+            assert set(blas_threads()) == {1}
+            with threads.one_blas_thread():
+                assert set(blas_threads()) == {1}
+            assert set(blas_threads()) == {1}
+        assert blas_threads() == program
+    assert blas_threads() == before
 
 
 def test_stale_numba_cache_is_dropped_when_a_kernel_source_changes(tmp_path):

@@ -28,8 +28,9 @@ Shallow filters (K <= 18, e.g. a first layer on grey images) go forward through 
 from __future__ import annotations
 
 import numpy as np
-from numba import get_num_threads, njit, prange
+from numba import get_num_threads, prange
 
+from .cache import njit
 from .conv_input import input_grad
 from .conv_input_cols import input_grad as input_grad_cols
 from .conv_shallow import SHALLOW_MAX_DEPTH, forward as shallow_forward

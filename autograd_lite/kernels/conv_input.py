@@ -26,8 +26,9 @@ area). NumPy reference: ``reference.conv2d_input_grad``.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
+from .cache import njit
 from .gemm import MR, micro_kernel, pack_b, packed_size, shifted_rows
 from .im2col import pixel_positions
 

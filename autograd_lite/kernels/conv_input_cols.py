@@ -17,8 +17,9 @@ kernel's time; from C = 16 the tap kernel is faster: 0.72 of this one's). NumPy 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
+from .cache import njit
 from .gemm import MR, matrix_rows, pack_a, packed_size, sliver_rows, sliver_steps, tile
 from .simd import lanes_of
 

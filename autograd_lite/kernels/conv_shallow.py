@@ -23,8 +23,9 @@ K = 9, 0.74-0.86 at K = 18, 0.9-1.2 at K = 27, 1.2-1.5 from K = 54). NumPy refer
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
 
+from .cache import njit
 from .gemm import MR, matrix_rows, pack_a, packed_size, sliver_rows, sliver_steps, tile
 from .im2col import shift_offsets
 

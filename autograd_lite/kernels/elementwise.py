@@ -15,7 +15,9 @@ output keeps NaN and turns -0.0 into 0.0. NumPy references: ``reference.relu_for
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
+
+from .cache import njit
 
 CHUNK = 16384
 _NAN_SAFE = {"nsz", "arcp", "contract", "afn", "reassoc"}  # fastmath, but NaN/inf kept

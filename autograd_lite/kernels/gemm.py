@@ -23,7 +23,7 @@ the registers during the depth loop. NumPy reference: ``reference.matmul`` (C = 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from .cache import njit
 
 from .simd import add, broadcast, fma, lanes_of, load, store, zeros_like
 

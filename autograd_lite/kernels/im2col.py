@@ -11,7 +11,7 @@ which the micro-kernel reads in place. Its adjoint (col2im) is fused into the in
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from .cache import njit
 
 from .simd import lanes_of
 

@@ -19,8 +19,9 @@ NumPy reference: ``reference.matmul``.
 from __future__ import annotations
 
 import numpy as np
-from numba import get_num_threads, njit, prange
+from numba import get_num_threads, prange
 
+from .cache import njit
 from .gemm import (MR, matrix_rows, pack_a, pack_b, packed_size, panel_depth, sliver_rows,
                    sliver_steps, tile)
 from .simd import lanes_of

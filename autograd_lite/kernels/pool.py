@@ -18,7 +18,9 @@ NumPy references: ``reference.max_pool2d_forward`` and friends.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
+
+from .cache import njit
 
 _NAN_SAFE = {"nsz", "arcp", "contract", "afn", "reassoc"}  # fastmath, but NaN/inf kept
 

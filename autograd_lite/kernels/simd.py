@@ -19,11 +19,10 @@ from __future__ import annotations
 
 import numpy as np
 from llvmlite import ir
-from numba import njit
 from numba.core import cgutils, config, types
 from numba.extending import intrinsic, models, register_model
 
-from .cache import drop_stale_cache
+from .cache import drop_stale_cache, njit
 
 REGISTER_BYTES = 64
 
@@ -39,8 +38,9 @@ def lanes_of(array):
     return REGISTER_BYTES // array.itemsize
 
 
-if not config.DISABLE_JIT:  # the kernels' cache folder is this cached function's
-    drop_stale_cache(lanes_of._cache._cache_path)
+_folder = getattr(getattr(lanes_of, "_cache", None), "_cache_path", None)
+if _folder and not config.DISABLE_JIT:  # the kernels' cache folder is this cached function's
+    drop_stale_cache(_folder)
 
 
 # ----------------------------------------------------------------------------- pure-Python meaning

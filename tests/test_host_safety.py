@@ -1,0 +1,156 @@
+"""autograd-lite inside someone else's program: it leaves NumPy's BLAS threads and the C library's
+malloc settings as it found them, and a missing, read-only or damaged Numba cache costs a warning,
+never an error.
+
+Each check runs in a fresh subprocess (thread pools, malloc settings and Numba's cache are
+process-wide). To stay fast they compile one small Numba kernel, the parallel ReLU (a tensor of
+>= 2^16 elements), into a cache folder shared by the tests of this file.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# Runs in the subprocess: the ReLU kernel on a large tensor, then a report as one JSON line.
+RELU = textwrap.dedent("""
+    import json, warnings
+    import numpy as np
+    warnings.simplefilter("always")
+    from autograd_lite import kernels
+    from autograd_lite.kernels import reference
+    x = np.linspace(-1, 1, 2 ** 17, dtype=np.float32)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out, mask = kernels.relu_forward(x)
+        kernels.wait()
+        again, _ = kernels.relu_forward(x)
+    expected, expected_mask = reference.relu_forward(x)
+    print(json.dumps({"equal": bool((out == expected).all() and (again == expected).all()
+                                    and (mask == expected_mask).all()),
+                      "paths": kernels.paths()["relu_forward"],
+                      "warnings": [str(w.message) for w in caught]}))
+""")
+
+
+def run_python(code, cache_dir, extra_env=None, path=ROOT):
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(cache_dir), PYTHONPATH=path)
+    env.pop("AUTOGRAD_LITE_KERNELS", None)
+    env.update(extra_env or {})
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                            text=True, timeout=300, cwd=path)  # cwd: first on sys.path
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1]), result.stderr
+
+
+@pytest.fixture(scope="module")
+def warm_cache(tmp_path_factory):
+    """A Numba cache folder holding the compiled ReLU kernel (compiled in a helper process, while
+    the first call is served by the NumPy reference)."""
+    folder = tmp_path_factory.mktemp("numba-cache")
+    report, stderr = run_python(RELU, folder)
+    assert report["equal"] and report["warnings"] == []
+    assert report["paths"] == {"numpy": 1, "numba": 1}, report   # reference first, then Numba
+    assert stderr.count("compiling Numba kernels") == 1          # the one line about compiling
+    return folder
+
+
+def kernel_files(folder, suffix):
+    return [os.path.join(root, name) for root, _, names in os.walk(folder) for name in names
+            if name.startswith("elementwise.") and name.endswith(suffix)]
+
+
+def test_training_leaves_blas_threads_and_malloc_settings_as_they_were(warm_cache):
+    """BLAS keeps the program's thread count; glibc keeps its dynamic mmap threshold (a fresh
+    24 MiB block is still served by mmap; raising the threshold, as autograd-lite once did,
+    would serve it from the heap)."""
+    code = textwrap.dedent("""
+        import ctypes, json
+        import numpy as np
+        from threadpoolctl import threadpool_info, threadpool_limits
+
+        def blas():
+            return {p["filepath"]: p["num_threads"] for p in threadpool_info()
+                    if p["user_api"] == "blas"}
+
+        threadpool_limits(2, user_api="blas")
+        before = blas()
+        import autograd_lite as ag, nn, optim
+        from autograd_lite import kernels
+        model = nn.Sequential(nn.Linear(64, 1024), nn.ReLU(), nn.Linear(1024, 10))
+        opt = optim.SGD(model.parameters(), lr=0.1)
+        rng = np.random.default_rng(0)
+        for _ in range(3):
+            opt.zero_grad()
+            x = ag.tensor(rng.standard_normal((128, 64)).astype(np.float32))
+            loss = nn.CrossEntropyLoss()(model(x), rng.integers(0, 10, 128))
+            loss.backward()
+            opt.step()
+        after = blas()
+
+        class MallInfo(ctypes.Structure):
+            _fields_ = [(name, ctypes.c_size_t) for name in (
+                "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks",
+                "uordblks", "fordblks", "keepcost")]
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallinfo2.restype, libc.malloc.restype = MallInfo, ctypes.c_void_p
+        libc.free.argtypes = [ctypes.c_void_p]
+        mapped = libc.mallinfo2().hblkhd
+        block = libc.malloc(24 << 20)
+        mmapped = libc.mallinfo2().hblkhd - mapped >= 24 << 20
+        libc.free(block)
+        print(json.dumps({"before": before, "after": after, "mmapped": mmapped,
+                          "paths": kernels.paths()}))
+    """)
+    report, _ = run_python(code, warm_cache)
+    assert report["paths"]["relu_forward"]["numba"] >= 1   # our kernels ran beside BLAS
+    assert report["before"]                                  # NumPy's BLAS at least
+    assert {path: report["after"][path] for path in report["before"]} == report["before"]
+    assert report["mmapped"]
+
+
+def test_unwritable_cache_folder_compiles_in_memory_with_one_warning(tmp_path):
+    """No writable cache folder anywhere (NUMBA_CACHE_DIR and the user's cache folder inside a
+    file, a file where the package's __pycache__ would go; as root, permissions would not stop
+    the writes): Numba refuses cache=True; the kernels compile in memory."""
+    package = tmp_path / "package"
+    shutil.copytree(os.path.join(ROOT, "autograd_lite"), package / "autograd_lite",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    (package / "autograd_lite" / "kernels" / "__pycache__").write_text("not a folder")
+    (tmp_path / "file").write_text("not a folder")
+    report, _ = run_python(RELU, tmp_path / "file" / "cache", path=str(package),
+                           extra_env={"PYTHONDONTWRITEBYTECODE": "1",
+                                      "XDG_CACHE_HOME": str(tmp_path / "file" / "user")})
+    assert report["equal"]
+    assert report["paths"]["numba"] >= 1
+    assert len(report["warnings"]) == 1 and "no writable cache folder" in report["warnings"][0]
+
+
+@pytest.mark.parametrize("damage", ["truncated index", "garbage data"])
+def test_damaged_cache_files_are_replaced_with_one_warning(warm_cache, tmp_path, damage):
+    folder = tmp_path / "cache"
+    shutil.copytree(warm_cache, folder)
+    targets = kernel_files(folder, ".nbi" if damage == "truncated index" else ".nbc")
+    assert targets
+    for name in targets:
+        with open(name, "r+b") as handle:
+            if damage == "truncated index":
+                handle.truncate(os.path.getsize(name) // 2)
+            else:
+                size = os.path.getsize(name)
+                handle.seek(size // 3)
+                handle.write(b"\x00garbage\xff" * 40)
+    report, _ = run_python(RELU, folder)
+    assert report["equal"]
+    assert report["paths"]["numba"] >= 1
+    assert len(report["warnings"]) == 1, report["warnings"]
+    assert "could not be read" in report["warnings"][0]
+    report, _ = run_python(RELU, folder)        # the files were rewritten: no warning next time
+    assert report["equal"] and report["warnings"] == [] and report["paths"]["numba"] == 2
