@@ -10,11 +10,42 @@ from __future__ import annotations
 
 import argparse
 import os
+import platform
 import statistics
 import time
 from dataclasses import dataclass
 
 MNIST_DIR = os.path.join("..", "shared", "datasets", "mnist")  # relative to the repository root
+
+
+def cpu_model():
+    """The CPU's model name (``/proc/cpuinfo``; elsewhere what ``platform`` knows) and core count."""
+    name = None
+    try:
+        with open("/proc/cpuinfo") as info:
+            name = next((line.split(":", 1)[1].strip() for line in info
+                         if line.startswith("model name")), None)
+    except OSError:
+        pass
+    return f"{name or platform.processor() or platform.machine()}, {os.cpu_count()} logical CPUs"
+
+
+def print_machine():
+    """First line of every benchmark: where the figures were measured."""
+    print(f"# CPU: {cpu_model()}")
+
+
+def print_kernel_paths():
+    """Which implementation served each dispatched op (Numba kernel or NumPy reference), counted
+    over the whole run: a figure says which kernels produced it."""
+    from autograd_lite import kernels
+    used = kernels.paths()
+    if not used:
+        print("# kernel paths: none dispatched (matrix products on BLAS)")
+        return
+    parts = [f"{op} " + "/".join(f"{path} {count}" for path, count in counts.items() if count)
+             for op, counts in sorted(used.items())]
+    print("# kernel paths (calls): " + "; ".join(parts))
 
 
 def training_arguments(description, rounds, steps):
@@ -33,6 +64,9 @@ def limit_threads(count):
     import numba
     import torch
     from threadpoolctl import threadpool_limits
+
+    from autograd_lite.kernels import threads
+    threads.choose_threading_layer()  # before Numba's pool starts: the layer the library picks
     torch.set_num_threads(count)
     threadpool_limits(count)
     numba.set_num_threads(min(count, numba.config.NUMBA_NUM_THREADS))

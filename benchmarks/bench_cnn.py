@@ -12,12 +12,17 @@ autograd-lite / PyTorch (<= 1.0: at least as fast). Two-thread figures need an o
 machine: a busy core makes every parallel region wait.
 
 ``--startup`` instead measures, in fresh processes, the time to import autograd_lite, nn and optim
-and run the first training step: once with an empty Numba cache (cold: every kernel compiles) and
-twice more with that cache filled (warm).
+and run the first training step: once with an empty Numba cache (cold) and twice more with that
+cache filled (warm); ``bench_startup.py`` does the same for the CNN and the MLP with medians.
+
+``--under-load`` times the step on an idle machine and then beside two busy processes (two
+``while True: pass`` loops, as many as this machine's 2 cores), and prints both and their ratio
+(goal <= 3: the kernels' threads must not spin-wait for cores that other processes hold).
 
 Run from the repository root:
     python benchmarks/bench_cnn.py [--data-dir ../shared/datasets/mnist] [--rounds 9] [--steps 10]
     python benchmarks/bench_cnn.py --startup
+    python benchmarks/bench_cnn.py --under-load [--rounds 5] [--steps 10]
 """
 from __future__ import annotations
 
@@ -34,7 +39,7 @@ ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 sys.path.insert(0, ROOT)
 BATCH, PAUSE = 64, 0.15
 
-from _timing import training_step  # noqa: E402  (standard library imports only)
+from _timing import print_kernel_paths, print_machine, training_step  # noqa: E402
 
 
 def load_images(data_dir):
@@ -99,6 +104,8 @@ def main():
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--threads", type=int, default=None, help="default: all cores")
     parser.add_argument("--startup", action="store_true")
+    parser.add_argument("--under-load", action="store_true",
+                        help="idle against beside two busy processes")
     parser.add_argument("--startup-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.startup_child:
@@ -111,6 +118,10 @@ def main():
     import autograd_lite as ag
     import nn
     import optim
+    from autograd_lite import kernels
+    kernels.set_compile_mode("eager")  # time the Numba kernels from the first step
+    print_machine()
+    kernels.threads.choose_threading_layer()  # before Numba's pool starts (set_num_threads)
     threads = args.threads or numba.config.NUMBA_NUM_THREADS
     numba.set_num_threads(threads)
     torch.set_num_threads(threads)
@@ -126,6 +137,8 @@ def main():
     theirs_data = [(torch.from_numpy(x.detach().numpy()), torch.from_numpy(y)) for x, y in ours_data]
     first = ours_step(*ours_data[0]).item(), theirs_step(*theirs_data[0]).item()
     assert abs(first[0] - first[1]) < 1e-4, first   # same weights, same batch: same loss
+    if args.under_load:
+        return under_load(ours_step, ours_data, theirs_step, theirs_data, args, threads)
 
     times = {"ours": [], "theirs": []}
     last_loss = {}
@@ -147,6 +160,44 @@ def main():
     print(f"step-time ratio autograd-lite / PyTorch: {ours_median / theirs_median:.2f} "
           f"(goal <= 1.5, target 1.0); last losses {last_loss['ours']:.4f} (ours), "
           f"{last_loss['theirs']:.4f} (PyTorch, same initial weights and batches)")
+    print_kernel_paths()
+
+
+def median_step(step, data, rounds, steps):
+    """Median seconds per step over ``rounds`` blocks of ``steps`` steps."""
+    times = []
+    for _ in range(rounds):
+        for i in range(steps):
+            begin = time.perf_counter()
+            step(*data[i % len(data)])
+            times.append(time.perf_counter() - begin)
+        time.sleep(PAUSE)
+    return statistics.median(times)
+
+
+def under_load(ours_step, ours_data, theirs_step, theirs_data, args, threads):
+    """Step times idle, then with two busy processes running, for both frameworks."""
+    idle = [median_step(s, d, args.rounds, args.steps)
+            for s, d in ((ours_step, ours_data), (theirs_step, theirs_data))]
+    busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
+    try:
+        time.sleep(0.5)
+        loaded = [median_step(s, d, args.rounds, args.steps)
+                  for s, d in ((ours_step, ours_data), (theirs_step, theirs_data))]
+    finally:
+        for process in busy:
+            process.terminate()
+            process.wait()
+    print(f"# course CNN, batch {BATCH}, {threads} thread(s); idle, then beside two busy "
+          f"processes; medians of {args.rounds} x {args.steps} steps")
+    print(f"{'':<14} {'idle ms':>8} {'loaded ms':>10} {'loaded/idle':>12}")
+    for name, quiet, noisy in zip(("autograd-lite", "PyTorch"), idle, loaded):
+        print(f"{name:<14} {quiet * 1e3:8.2f} {noisy * 1e3:10.2f} {noisy / quiet:12.2f}")
+    ratio = loaded[0] / idle[0]
+    print(f"autograd-lite loaded/idle: {ratio:.2f} -- goal <= 3: {'met' if ratio <= 3 else 'not met'}")
+    from numba import threading_layer
+    print(f"# Numba threading layer: {threading_layer()}")
+    print_kernel_paths()
 
 
 if __name__ == "__main__":

@@ -35,6 +35,7 @@ import torch.nn.functional as F  # noqa: E402
 import autograd_lite as ag  # noqa: E402
 from autograd_lite import kernels  # noqa: E402
 from autograd_lite.ops.conv import conv2d  # noqa: E402
+from _timing import print_kernel_paths, print_machine  # noqa: E402
 
 PAUSE = 0.15
 
@@ -102,8 +103,11 @@ def main():
     args = parser.parse_args()
     global STRIDE, PADDING
     STRIDE, PADDING = args.stride, args.padding
+    kernels.threads.choose_threading_layer()  # before Numba's pool starts (set_num_threads)
     numba.set_num_threads(args.threads)
     torch.set_num_threads(args.threads)
+    kernels.set_compile_mode("eager")  # time the Numba kernels from the first call
+    print_machine()
     rng = np.random.default_rng(0)
     x = rng.standard_normal((args.batch, args.in_channels, args.size, args.size), dtype=np.float32)
     w = rng.standard_normal((args.out_channels, args.in_channels, args.kernel, args.kernel),
@@ -126,6 +130,7 @@ def main():
               f"{both[name] * 1e3:11.2f} {both[name] / both['pytorch']:6.2f}")
     if args.per_kernel:
         per_kernel(x, w, b, g, args.rounds, args.reps)
+    print_kernel_paths()
 
 
 def per_kernel(x, w, b, g, rounds, reps):

@@ -9,8 +9,7 @@ two backward products), prints GFLOP/s (2 M N K / median time) of
 
 and the ratios numba/blas and numba/blas-1 (> 1: the kernel is faster). The contenders run in
 interleaved blocks separated by a short pause, because an idle thread pool keeps spinning for a while
-after its last call (OpenBLAS about 0.1 s) and would slow down whichever runs next. Both run with
-the framework's malloc settings (``kernels.memory``: large blocks stay in the heap). Two-thread
+after its last call (OpenBLAS about 0.1 s) and would slow down whichever runs next. Two-thread
 figures need an otherwise idle machine: another busy process makes every barrier wait.
 
 Run from the repository root:
@@ -30,7 +29,8 @@ import numba  # noqa: E402
 import numpy as np  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
-from autograd_lite.kernels import matmul_numba, memory  # noqa: E402
+from autograd_lite.kernels import matmul_numba  # noqa: E402
+from _timing import print_machine  # noqa: E402
 
 PAUSE = 0.15  # seconds between blocks: longer than the pools' spin-wait
 
@@ -80,7 +80,7 @@ def main():
     parser.add_argument("--threads", type=int, default=numba.config.NUMBA_NUM_THREADS)
     args = parser.parse_args()
     numba.set_num_threads(args.threads)
-    memory.keep_large_blocks()
+    print_machine()
     rng = np.random.default_rng(0)
     dtype = np.dtype(args.dtype)
     print(f"# matmul GFLOP/s, {dtype}, {args.threads} thread(s), medians of {args.rounds} "

@@ -26,7 +26,8 @@ import autograd_lite as ag  # noqa: E402
 import nn  # noqa: E402
 import optim  # noqa: E402
 from _timing import (StepTimer, batches, first_step_and_warm_up, interleaved,  # noqa: E402
-                     limit_threads, print_step_times, training_arguments, training_step)
+                     limit_threads, print_kernel_paths, print_machine, print_step_times,
+                     training_arguments, training_step)
 
 BATCH, LR = 64, 0.05
 
@@ -56,6 +57,7 @@ def build_models():
 def main():
     args = training_arguments(__doc__.splitlines()[0], rounds=15, steps=40)
     limit_threads(args.threads)
+    print_machine()
     images, labels, source = load_data(args.data_dir)
     ours_model, theirs_model = build_models()
     ours = StepTimer(training_step(ours_model, optim.SGD(ours_model.parameters(), lr=LR),
@@ -74,6 +76,7 @@ def main():
     low, high = timing.ratio_range
     print(f"step-time ratio autograd-lite / PyTorch: {timing.ratio:.2f} (per-round {low:.2f}.."
           f"{high:.2f}) -- goal <= 1.0: {'met' if timing.ratio <= 1.0 else 'not met'}")
+    print_kernel_paths()
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 import autograd_lite as ag  # noqa: E402
-from _timing import interleaved, limit_threads  # noqa: E402
+from _timing import interleaved, limit_threads, print_kernel_paths, print_machine  # noqa: E402
 
 
 def tiny_graph(a, b):
@@ -103,6 +103,7 @@ def main():
     parser.add_argument("--threads", type=int, default=1, help="BLAS/Numba and PyTorch threads")
     args = parser.parse_args()
     limit_threads(args.threads)
+    print_machine()
 
     a, b = (ag.Tensor(np.arange(1, 5, dtype=np.float32), requires_grad=True),
             ag.Tensor(np.arange(5, 9, dtype=np.float32), requires_grad=True))
@@ -119,6 +120,7 @@ def main():
             max(5, args.rounds // 3), max(20, args.repeat // 40))
     print(f"overhead ratio (tiny graph, autograd-lite / PyTorch): {ratio:.2f}"
           f" -- goal <= 1.0: {'met' if ratio <= 1.0 else 'not met'}")
+    print_kernel_paths()
 
 
 if __name__ == "__main__":

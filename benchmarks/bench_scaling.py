@@ -1,0 +1,143 @@
+"""How step time grows with batch size and width: autograd-lite against PyTorch in the same run.
+
+Training steps (zero_grad, forward, cross-entropy, backward, optimizer step; float32, synthetic data,
+same initial weights in both frameworks) of
+* the MLP 784-128-64-10 (SGD) at batch 1, 8, 64, 256, 1024,
+* the course CNN (Conv 32 - ReLU - pool - Conv 64 - ReLU - pool - Dense 64 - Dense 10, Adam) at the
+  same batch sizes,
+* the MLP 784-W-64-10 at batch 64 for widths W = 128, 256, 512, 1024, 2048.
+Each configuration runs in interleaved rounds (a block of ours, a block of PyTorch's); the script
+prints medians, samples/s and the ratio autograd-lite / PyTorch as a table, and writes
+``scaling.png`` (step time and samples/s against batch size, log axes) and ``scaling.csv`` to
+``--out``. Goals (issue 15): from batch 8 up the ratios of ``bench_mlp``/``bench_cnn`` (MLP <= 0.85
+on one thread, CNN <= 0.7); at batch 1 no worse than 1.0.
+
+Run from the repository root:
+    python benchmarks/bench_scaling.py [--out scaling] [--threads 1] [--rounds 5]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+import autograd_lite as ag  # noqa: E402
+import nn  # noqa: E402
+import optim  # noqa: E402
+from _timing import (StepTimer, interleaved, limit_threads, print_kernel_paths,  # noqa: E402
+                     print_machine, training_step)
+
+BATCHES = (1, 8, 64, 256, 1024)
+WIDTHS = (128, 256, 512, 1024, 2048)
+
+
+def mlp(width, framework):
+    layers = framework.nn if framework is torch else nn
+    return layers.Sequential(layers.Linear(784, width), layers.ReLU(), layers.Linear(width, 64),
+                             layers.ReLU(), layers.Linear(64, 10))
+
+
+def cnn(framework):
+    layers = framework.nn if framework is torch else nn
+    conv = layers.Conv2d if framework is torch else nn.Conv2D
+    pool = layers.MaxPool2d if framework is torch else nn.MaxPool2D
+    return layers.Sequential(conv(1, 32, 3), layers.ReLU(), pool(2), conv(32, 64, 3),
+                             layers.ReLU(), pool(2), layers.Flatten(), layers.Linear(1600, 64),
+                             layers.ReLU(), layers.Linear(64, 10))
+
+
+def compare(kind, batch, width, rounds):
+    """(ours, theirs) median seconds per step for one configuration."""
+    theirs_model = mlp(width, torch) if kind == "mlp" else cnn(torch)
+    ours_model = mlp(width, ag) if kind == "mlp" else cnn(ag)
+    ours_model.load_state_dict({k: v.detach().numpy() for k, v in theirs_model.state_dict().items()})
+    if kind == "mlp":
+        ours_opt, theirs_opt = (optim.SGD(ours_model.parameters(), lr=0.05),
+                                torch.optim.SGD(theirs_model.parameters(), lr=0.05))
+    else:
+        ours_opt, theirs_opt = (optim.Adam(ours_model.parameters(), lr=1e-3),
+                                torch.optim.Adam(theirs_model.parameters(), lr=1e-3))
+    rng = np.random.default_rng(batch)
+    shape = (batch, 784) if kind == "mlp" else (batch, 1, 28, 28)
+    data = [(rng.random(shape, dtype=np.float32), rng.integers(0, 10, batch)) for _ in range(4)]
+    ours = StepTimer(training_step(ours_model, ours_opt, nn.CrossEntropyLoss()),
+                     [(ag.Tensor(x), y) for x, y in data])
+    theirs = StepTimer(training_step(theirs_model, theirs_opt, torch.nn.CrossEntropyLoss()),
+                       [(torch.from_numpy(x), torch.from_numpy(y)) for x, y in data])
+    steps = max(2, min(50, 4096 // (batch * (1 if kind == "mlp" else 16))))
+    ours.run(2)
+    theirs.run(2)
+    timing = interleaved(lambda: ours.run(steps), lambda: theirs.run(steps), rounds)
+    return timing.ours_median, timing.theirs_median
+
+
+def plot(rows, out):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    figure, (time_axes, rate_axes) = plt.subplots(1, 2, figsize=(11, 4.2))
+    for kind, style in (("mlp", "-"), ("cnn", "--")):
+        chosen = [r for r in rows if r[0] == kind and (kind == "cnn" or r[2] == 128)]
+        batches = [r[1] for r in chosen]
+        for index, (name, color) in enumerate((("autograd-lite", "C0"), ("PyTorch", "C1"))):
+            seconds = [r[3 + index] for r in chosen]
+            label = f"{kind.upper()} {name}"
+            time_axes.plot(batches, [s * 1e3 for s in seconds], style, color=color, marker="o",
+                           label=label)
+            rate_axes.plot(batches, [b / s for b, s in zip(batches, seconds)], style, color=color,
+                           marker="o", label=label)
+    for axes, ylabel in ((time_axes, "ms per training step"), (rate_axes, "samples / s")):
+        axes.set_xscale("log")
+        axes.set_yscale("log")
+        axes.set_xlabel("batch size")
+        axes.set_ylabel(ylabel)
+        axes.grid(True, which="both", alpha=0.3)
+        axes.legend(fontsize=8)
+    figure.suptitle("autograd-lite vs PyTorch: training step against batch size")
+    figure.tight_layout()
+    path = os.path.join(out, "scaling.png")
+    figure.savefig(path, dpi=110)
+    return path
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default="scaling", help="folder for scaling.png and scaling.csv")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--batches", type=int, nargs="*", default=list(BATCHES))
+    parser.add_argument("--widths", type=int, nargs="*", default=list(WIDTHS))
+    args = parser.parse_args()
+    from autograd_lite import kernels
+    kernels.set_compile_mode("eager")
+    limit_threads(args.threads)
+    print_machine()
+    print(f"# {args.threads} thread(s), medians of {args.rounds} interleaved rounds")
+    print(f"{'model':<18} {'batch':>6} {'ours ms':>9} {'torch ms':>9} {'ours smp/s':>11} "
+          f"{'ratio':>6}")
+    rows = []
+    configurations = ([("mlp", b, 128) for b in args.batches] +
+                      [("cnn", b, 0) for b in args.batches] +
+                      [("mlp", 64, w) for w in args.widths if w != 128])
+    for kind, batch, width in configurations:
+        ours, theirs = compare(kind, batch, width, args.rounds)
+        rows.append((kind, batch, width, ours, theirs))
+        name = f"MLP 784-{width}-64-10" if kind == "mlp" else "course CNN"
+        print(f"{name:<18} {batch:6d} {ours * 1e3:9.3f} {theirs * 1e3:9.3f} {batch / ours:11,.0f} "
+              f"{ours / theirs:6.2f}", flush=True)
+    os.makedirs(args.out, exist_ok=True)
+    with open(os.path.join(args.out, "scaling.csv"), "w") as table:
+        table.write("model,batch,width,ours_s,pytorch_s,ratio\n")
+        for kind, batch, width, ours, theirs in rows:
+            table.write(f"{kind},{batch},{width},{ours:.6g},{theirs:.6g},{ours / theirs:.4f}\n")
+    print(f"# plot: {plot(rows, args.out)}")
+    print_kernel_paths()
+
+
+if __name__ == "__main__":
+    main()
