@@ -5,9 +5,7 @@ Conv2D(32, 64, 3) - ReLU - MaxPool(2) - Flatten - Dense(1600, 64) - ReLU - Dense
 Adam(lr=1e-3), batch 64 of 28 x 28 float32 images (real MNIST test images when --data-dir holds them,
 else synthetic data, which is said on the first line). A step is zero_grad, forward, loss, backward,
 optimizer step. Steps run in interleaved blocks (one framework, a short pause so its idle threads
-stop spinning, then the other) with the same thread count and, being one process, the same malloc
-settings (autograd-lite raises glibc's mmap threshold on its first kernel call: see
-``autograd_lite/kernels/memory.py``); the script prints medians, samples/s and the ratio
+stop spinning, then the other) with the same thread count; the script prints medians, samples/s and the ratio
 autograd-lite / PyTorch (<= 1.0: at least as fast). Two-thread figures need an otherwise idle
 machine: a busy core makes every parallel region wait.
 
