@@ -20,6 +20,7 @@ import warnings
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 STAMP = "autograd_lite_kernels.stamp"
+NOT_COMPILED = ("__init__.py", "compiler.py", "reference.py", "threads.py")  # no Numba code inside
 _dispatchers = []
 _warned = []
 
@@ -84,7 +85,7 @@ def module_is_cached(module_name) -> bool:
 
 def sources_digest() -> str:
     digest = hashlib.sha1()
-    for name in sorted(f for f in os.listdir(HERE) if f.endswith(".py")):
+    for name in sorted(f for f in os.listdir(HERE) if f.endswith(".py") and f not in NOT_COMPILED):
         with open(os.path.join(HERE, name), "rb") as source:
             digest.update(name.encode() + source.read())
     return digest.hexdigest()

@@ -42,6 +42,7 @@ import numpy as np
 from . import cache, threads
 
 _MODES = ("background", "eager")
+MAX_PENDING = 64  # calls queued with the helper at most (more shapes wait on the references)
 _ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 _state = {"mode": os.environ.get("AUTOGRAD_LITE_COMPILE", "background").lower(),
           "families": set(), "done": set(), "pending": set(), "helper": None,
@@ -88,14 +89,15 @@ def run(family, function, args):
     if family in _state["families"]:
         return _call(function, args, first=False)
     job = _job(function, args)
-    key = json.dumps(job)
+    key = json.dumps(job, default=_plain)
     with _lock:
         if key in _state["pending"]:
             return None
         background = (key not in _state["done"] and _state["mode"] == "background"
                       and cache.cache_folder() is not None and not _module_is_warm(function))
         if background:
-            _send(key, job)
+            if len(_state["pending"]) < MAX_PENDING:
+                _send(key, job)
             return None
     if not _state["announced"] and key not in _state["done"] and not _module_is_warm(function):
         _announce("compiling Numba kernels for this machine (once; cached afterwards)")
@@ -166,6 +168,11 @@ def _job(function, args):
         else:
             described.append(["value", arg])
     return [function.__module__, function.__name__, described]
+
+
+def _plain(value):
+    """NumPy scalars (in a stride tuple, say) as Python numbers; anything else by name."""
+    return value.item() if isinstance(value, np.generic) else repr(value)
 
 
 def _arguments(described):
