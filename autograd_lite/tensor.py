@@ -277,8 +277,11 @@ class Tensor:
     __le__ = lambda self, other: Tensor._make(np.asarray(self._data <= _raw(other)))
     __gt__ = lambda self, other: Tensor._make(np.asarray(self._data > _raw(other)))
     __ge__ = lambda self, other: Tensor._make(np.asarray(self._data >= _raw(other)))
-    __eq__ = lambda self, other: Tensor._make(np.asarray(self._data == _raw(other)))
-    __ne__ = lambda self, other: Tensor._make(np.asarray(self._data != _raw(other)))
+    # t == None is False and t != None True, as in PyTorch (so `None in list_of_tensors` works)
+    __eq__ = lambda self, other: False if other is None else \
+        Tensor._make(np.asarray(self._data == _raw(other)))
+    __ne__ = lambda self, other: True if other is None else \
+        Tensor._make(np.asarray(self._data != _raw(other)))
     __invert__ = lambda self: Tensor._make(np.asarray(~self._data))
     __and__ = lambda self, other: Tensor._make(np.asarray(self._data & _raw(other)))
     __or__ = lambda self, other: Tensor._make(np.asarray(self._data | _raw(other)))

@@ -17,6 +17,8 @@
   primitives in ``normalization_functions``)
 * ``embedding``: ``Embedding`` (lookup table with a row-scatter backward)
 * ``module_hooks``: what ``Module.__call__`` runs when forward/backward hooks are registered
+* ``recurrent``, ``recurrent_cells``: ``RNN``, ``LSTM``, ``GRU`` and ``RNNCell``, ``LSTMCell``,
+  ``GRUCell``; ``recurrent_functions``: their time steps
 """
 from .module import Module, Parameter
 from .containers import Sequential, ModuleList
@@ -29,6 +31,9 @@ from .losses import (MSELoss, L1Loss, HuberLoss, SmoothL1Loss, BCELoss, BCEWithL
 # issue 11 (normalisation, embedding): one block
 from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm, GroupNorm
 from .embedding import Embedding
+# issue 11 (recurrent layers): one block
+from .recurrent import RNNBase, RNN, LSTM, GRU
+from .recurrent_cells import RNNCellBase, RNNCell, LSTMCell, GRUCell
 from . import functional, init, regularizers, utils
 from .regularizers import regularization_loss
 
@@ -40,3 +45,4 @@ __all__ = ["Module", "Parameter", "Sequential", "ModuleList", "Linear", "Conv2D"
            "regularizers", "regularization_loss", "utils",
            # issue 11 (normalisation, embedding)
            "BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm", "Embedding"]
+__all__ += ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
