@@ -24,7 +24,6 @@ import numpy as np
 
 from autograd_lite.function import Function, is_grad_enabled
 from autograd_lite.ops import Cat, LinearFn, MatMul, Reshape
-from autograd_lite.ops.elementwise import stable_sigmoid
 from autograd_lite.ops.linalg import matmul_arrays
 from autograd_lite.tensor import Tensor
 
@@ -55,11 +54,19 @@ def unbind(a):
     return steps if isinstance(steps, tuple) else (steps,)
 
 
+def _sigmoid_into(x, out):
+    """out = sigmoid(x) = (1 + tanh(x / 2)) / 2: no overflow for any x, and no temporaries."""
+    np.multiply(x, 0.5, out=out)
+    np.tanh(out, out=out)
+    out *= 0.5
+    out += 0.5
+
+
 def _gate_activations(gates, hidden):
     """sigmoid on the i, f, o columns and tanh on the g columns of gates (B, 4H), in place."""
-    gates[:, :2 * hidden] = stable_sigmoid(gates[:, :2 * hidden])
-    gates[:, 2 * hidden:3 * hidden] = np.tanh(gates[:, 2 * hidden:3 * hidden])
-    gates[:, 3 * hidden:] = stable_sigmoid(gates[:, 3 * hidden:])
+    _sigmoid_into(gates[:, :2 * hidden], gates[:, :2 * hidden])
+    np.tanh(gates[:, 2 * hidden:3 * hidden], out=gates[:, 2 * hidden:3 * hidden])
+    _sigmoid_into(gates[:, 3 * hidden:], gates[:, 3 * hidden:])
     return gates
 
 
@@ -84,9 +91,10 @@ class LSTMCellStep(Function):
             raise ValueError(f"LSTM cell: x_proj {x_proj.shape}, h {h.shape}, c {c.shape} and "
                              f"weight_hh {weight_hh.shape} do not fit (expected x_proj (B, 4H), "
                              "c (B, H), weight_hh (4H, h's width))")
-        gates = matmul_arrays(h._data, weight_hh._data.T) + x_proj._data
-        state = np.empty(gates.shape[:-1] + (6 * hidden,), gates.dtype)
-        state[:, 2 * hidden:] = _gate_activations(gates, hidden)
+        state = np.empty(h.shape[:-1] + (6 * hidden,), np.result_type(x_proj._data, h._data))
+        gates = state[:, 2 * hidden:]
+        np.add(matmul_arrays(h._data, weight_hh._data.T), x_proj._data, out=gates)
+        _gate_activations(gates, hidden)
         i, f = gates[:, :hidden], gates[:, hidden:2 * hidden]
         g, o = gates[:, 2 * hidden:3 * hidden], gates[:, 3 * hidden:]
         c_new = state[:, hidden:2 * hidden]

@@ -12,7 +12,8 @@ from autograd_lite.data import write_idx
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXAMPLES = os.path.join(ROOT, "examples")
 OURS = ["quickstart", "digits_mlp", "mnist_cnn", "breast_cancer_roc", "compare_optimizers",
-        "regularization", "custom_op_gradcheck", "hyperparameter_search", "regression_pipeline"]
+        "regularization", "custom_op_gradcheck", "hyperparameter_search", "regression_pipeline",
+        "sequence_classification"]
 
 
 def load(name):
@@ -136,3 +137,14 @@ def test_regression_pipeline():
     result = load("regression_pipeline").main(["--quick"])
     assert len(result["search"].cv_results_["params"]) == 4
     assert result["test"]["r2"] > 0.1 and result["test"]["rmse"] > 0
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_sequence_classification(cell, capsys):
+    result = load("sequence_classification").main(
+        ["--cell", cell, "--epochs", "2", "--length", "8", "--train-size", "400", "--test-size",
+         "200", "--lr", "0.03"])
+    history = result["history"]
+    assert len(history["loss"]) == 2 and history["loss"][1] < history["loss"][0]
+    assert result["test_accuracy"] > result["chance"] + 0.1  # it learned something in two epochs
+    assert f"{cell.upper()} test accuracy" in capsys.readouterr().out
