@@ -55,11 +55,13 @@ def unbind(a):
 
 
 def _sigmoid_into(x, out):
-    """out = sigmoid(x) = (1 + tanh(x / 2)) / 2: no overflow for any x, and no temporaries."""
-    np.multiply(x, 0.5, out=out)
-    np.tanh(out, out=out)
-    out *= 0.5
-    out += 0.5
+    """out = 1 / (1 + exp(-x)), in place (NumPy's exp is about twice as fast as its tanh). For
+    x < -88 (float32) exp overflows to inf and the result is the correct 0: the warning is muted."""
+    np.negative(x, out=out)
+    with np.errstate(over="ignore"):
+        np.exp(out, out=out)
+    out += 1.0
+    np.reciprocal(out, out=out)
 
 
 def _gate_activations(gates, hidden):
