@@ -73,7 +73,7 @@ def torch_pass(model, x):
 
 def time_speed(args):
     import torch
-    from _timing import interleaved, limit_threads
+    from _timing import Comparison, interleaved, limit_threads
     limit_threads(args.threads)
     ours, theirs, x = build(STEPS)
     loss_ours, loss_theirs = our_pass(ours, x), torch_pass(theirs, x)
@@ -84,15 +84,19 @@ def time_speed(args):
         our_pass(ours, x)
         torch_pass(theirs, x)
 
-    def block(run, model):
+    cpu = {"ours": [], "torch": []}  # process CPU time: less sensitive to other jobs (1 thread)
+
+    def block(run, model, name):
         def timed():
-            begin = time.perf_counter()
+            begin, begin_cpu = time.perf_counter(), time.process_time()
             for _ in range(args.repeat):
                 run(model, x)
+            cpu[name].append((time.process_time() - begin_cpu) / args.repeat)
             return (time.perf_counter() - begin) / args.repeat
         return timed
 
-    timing = interleaved(block(our_pass, ours), block(torch_pass, theirs), args.rounds)
+    timing = interleaved(block(our_pass, ours, "ours"), block(torch_pass, theirs, "torch"),
+                         args.rounds)
     low, high = timing.ratio_range
     print(f"LSTM input {INPUT}, hidden {HIDDEN}, {LAYERS} layers, batch {BATCH}, {STEPS} steps, "
           f"float32, forward+backward; {args.threads} thread(s) (torch {torch.get_num_threads()}); "
@@ -101,6 +105,11 @@ def time_speed(args):
     print(f"  PyTorch       {timing.theirs_median * 1e3:8.2f} ms/pass")
     print(f"time ratio autograd-lite / PyTorch: {timing.ratio:.2f} (per-round {low:.2f}..{high:.2f})"
           f" -- goal <= 1.5: {'met' if timing.ratio <= 1.5 else 'not met'}")
+    cpu_timing = Comparison(cpu["ours"], cpu["torch"])
+    low, high = cpu_timing.ratio_range
+    print(f"CPU-time ratio (process time, {cpu_timing.ours_median * 1e3:.1f} ms against "
+          f"{cpu_timing.theirs_median * 1e3:.1f} ms): {cpu_timing.ratio:.2f} (per-round "
+          f"{low:.2f}..{high:.2f})")
 
 
 def _resident_bytes():

@@ -286,3 +286,12 @@ def test_errors_name_the_problem():
         nn.RNN(3, 4, nonlinearity="sigmoid")
     with pytest.raises(ValueError, match="inconsistent input_size: got 2 expected 3"):
         nn.GRUCell(3, 4)(ag.zeros(5, 2))
+
+
+@pytest.mark.parametrize("mode", LAYERS)
+def test_unused_final_states_are_dropped_before_backward(mode):
+    layer = LAYERS[mode][0](3, 4, num_layers=2, bidirectional=True)
+    output, _ = layer(ag.ones(5, 2, 3), None)  # h_n (and c_n) freed before backward
+    output.sum().backward()
+    assert all(p.grad is not None for p in layer.parameters())
+    assert (ag.tensor([1.0]) == None) is False and (ag.tensor([1.0]) != None) is True  # noqa: E711
