@@ -11,7 +11,8 @@ most often (sequences with a tie are redrawn). A one-layer LSTM (or GRU) reads t
 model is trained end to end with Adam and cross-entropy on 2,000 sequences, then tested on 1,000
 new ones. It prints the model, one line per epoch (loss, training and test accuracy, seconds) and the
 final test accuracy: with the defaults 0.978 (LSTM) and 0.992 (GRU) (chance, always guessing the most
-frequent class, is about 0.26), in 15 to 30 seconds of CPU time (about a minute on a busy shared machine).
+frequent class, is about 0.26), in 15 to 30 seconds of CPU time (about a minute on a busy shared
+machine).
 """
 from __future__ import annotations
 
