@@ -257,7 +257,17 @@ class FunctionCtx:
 
 
 class Function(FunctionCtx):
-    """Base class of every differentiable operation; an instance is the ``ctx`` / graph node."""
+    """Base class of every differentiable operation; an instance is the ``ctx`` / graph node.
+
+    ``rule``: the op's local derivative rule as the teaching views show it (graph nodes with
+    ``rules=True``, ``BackwardStepper``), written beside forward and backward. A str, e.g.
+    ``rule = "d/da = b, d/db = a"`` (``a``, ``b``, ... are forward's tensor arguments in order,
+    ``g`` the incoming gradient; ``\n`` breaks lines), or a dict by language when it has words,
+    ``rule = {"en": "grad reshaped back", "es": "grad devuelto a la forma original"}``.
+    Every Function of the package must set it (``tests/test_teaching_rules.py`` checks).
+    """
+
+    rule = None
 
     _saved = ()
     _saved_versions = ()

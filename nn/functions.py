@@ -26,6 +26,7 @@ _make = Tensor._make
 class Softplus(Function):
     """y = log(1 + exp(beta x)) / beta, and y = x where beta x > threshold (PyTorch's switch to the
     identity for numerical stability). dy/dx = sigmoid(beta x) (1 above the threshold)."""
+    rule = "d/da = σ(a)"
 
     @staticmethod
     def forward(ctx, x, beta, threshold):
@@ -56,6 +57,7 @@ class Softplus(Function):
 
 class Erf(Function):
     """erf(x) = 2/sqrt(pi) int_0^x exp(-t^2) dt; d erf / dx = 2/sqrt(pi) exp(-x^2)."""
+    rule = "d/da = 2/√π · exp(-a²)"
 
     @staticmethod
     def forward(ctx, x):

@@ -35,6 +35,8 @@ _make = Tensor._make
 class Conv2d(Function):
     """y = conv(x, w) + b; grads: x <- Conv2dInputGrad(g, w), w <- Conv2dWeightGrad(x, g),
     b <- sum of g over (N, OH, OW)."""
+    rule = {"en": "dL/dx = g ⋆ᵀ W (transposed conv)\ndL/dW = x ⋆ g,  dL/db = Σ g",
+            "es": "dL/dx = g ⋆ᵀ W (conv transpuesta)\ndL/dW = x ⋆ g,  dL/db = Σ g"}
 
     @staticmethod
     def forward(ctx, x, weight, bias, stride, padding):
@@ -69,6 +71,8 @@ class Conv2dInputGrad(Function):
 
     For L = <h, z> = <conv(h, w), g>:  dL/dg = conv(h, w),  dL/dw = Conv2dWeightGrad(h, g).
     """
+    rule = {"en": "linear in g and W: d/dg = conv with W, d/dW = corr with g",
+            "es": "lineal en g y W: d/dg = conv con W, d/dW = corr con g"}
 
     @staticmethod
     def forward(ctx, grad, weight, input_shape, stride, padding):
@@ -91,6 +95,8 @@ class Conv2dWeightGrad(Function):
 
     For L = <h, z> = <conv(x, h), g>:  dL/dx = Conv2dInputGrad(g, h),  dL/dg = conv(x, h).
     """
+    rule = {"en": "linear in x and g: d/dx = conv^T with g, d/dg = conv of x",
+            "es": "lineal en x y g: d/dx = conv^T con g, d/dg = conv de x"}
 
     @staticmethod
     def forward(ctx, x, grad, weight_shape, stride, padding):
@@ -110,6 +116,7 @@ class Conv2dWeightGrad(Function):
 
 class Conv2dBiasGrad(Function):
     """z[o] = sum over (n, i, j) of g[n, o, i, j] (dL/db). Adjoint: h broadcast over (N, OH, OW)."""
+    rule = {"en": "d/dg = 1 (grad broadcast back)", "es": "d/dg = 1 (grad difundido de vuelta)"}
 
     @staticmethod
     def forward(ctx, grad):
@@ -124,6 +131,7 @@ class Conv2dBiasGrad(Function):
 # ----------------------------------------------------------------------------- pooling
 class MaxPool2d(Function):
     """y = max over each window (padding is -inf); grad x <- MaxPoolScatter(g) at the argmax."""
+    rule = {"en": "grad goes to the max of each window", "es": "el grad va al máximo de cada ventana"}
 
     @staticmethod
     def forward(ctx, x, kernel, stride, padding):
@@ -144,6 +152,7 @@ class MaxPool2d(Function):
 
 class MaxPoolScatter(Function):
     """z = zeros(input_shape); z.plane[argmax] += g. Adjoint: gather at argmax."""
+    rule = {"en": "grad gathered at the argmax places", "es": "grad tomado en las posiciones del argmax"}
 
     @staticmethod
     def forward(ctx, grad, argmax, input_shape):
@@ -157,6 +166,7 @@ class MaxPoolScatter(Function):
 
 class MaxPoolGather(Function):
     """z = values.plane[argmax] (the shape of argmax). Adjoint: scatter-add at argmax."""
+    rule = {"en": "grad scattered to the argmax places", "es": "grad repartido a las posiciones del argmax"}
 
     @staticmethod
     def forward(ctx, values, argmax):
@@ -170,6 +180,7 @@ class MaxPoolGather(Function):
 
 class AvgPool2d(Function):
     """y = mean over each window, zero padding counted (count_include_pad=True). Linear in x."""
+    rule = {"en": "grad shared evenly over each window", "es": "grad repartido por igual en cada ventana"}
 
     @staticmethod
     def forward(ctx, x, kernel, stride, padding):
@@ -190,6 +201,7 @@ class AvgPool2d(Function):
 
 class AvgPoolBackward(Function):
     """z = spread g / (kH kW) over each window. Adjoint: average pooling."""
+    rule = {"en": "grad averaged over each window", "es": "grad promediado en cada ventana"}
 
     @staticmethod
     def forward(ctx, grad, input_shape, kernel, stride, padding):

@@ -80,6 +80,7 @@ def _promoted(out, a, b, x, y, true_divide=False):
 
 class Add(Function):
     """a + b; d/da = 1, d/db = 1 (each summed back to its input's shape)."""
+    rule = "d/da = 1, d/db = 1"
 
     @staticmethod
     def forward(ctx, a, b):
@@ -97,6 +98,7 @@ class Add(Function):
 
 class Sub(Function):
     """a - b; d/da = 1, d/db = -1."""
+    rule = "d/da = 1, d/db = -1"
 
     @staticmethod
     def forward(ctx, a, b):
@@ -114,6 +116,7 @@ class Sub(Function):
 
 class Mul(Function):
     """a * b; d/da = b, d/db = a."""
+    rule = "d/da = b, d/db = a"
 
     @staticmethod
     def forward(ctx, a, b):
@@ -132,6 +135,7 @@ class Mul(Function):
 
 class Div(Function):
     """a / b (true division: integers give float32); d/da = 1/b, d/db = -a/b^2."""
+    rule = "d/da = 1/b, d/db = -a/b²"
 
     @staticmethod
     def forward(ctx, a, b):
@@ -150,6 +154,7 @@ class Div(Function):
 
 class Neg(Function):
     """-a; d/da = -1."""
+    rule = "d/da = -1"
 
     @staticmethod
     def forward(ctx, a):
@@ -168,6 +173,7 @@ class Pow(Function):
     d/da = b a^(b-1), taken as 0 where b == 0 (so 0 ** 0 has gradient 0, like PyTorch);
     d/db = a^b log(a), taken as 0 where a == 0 and b >= 0 (PyTorch's rule; log(0) would give NaN).
     """
+    rule = "d/da = b·a^(b-1), d/db = a^b·ln a"
 
     @staticmethod
     def forward(ctx, a, b):
@@ -202,6 +208,7 @@ class Pow(Function):
 
 class Exp(Function):
     """exp(a); d/da = exp(a) (the output, saved)."""
+    rule = "d/da = exp(a)"
 
     @staticmethod
     def forward(ctx, a):
@@ -219,6 +226,7 @@ class Exp(Function):
 
 class Log(Function):
     """log(a); d/da = 1/a."""
+    rule = "d/da = 1/a"
 
     @staticmethod
     def forward(ctx, a):
@@ -236,6 +244,7 @@ class Log(Function):
 
 class Sin(Function):
     """sin(a); d/da = cos(a)."""
+    rule = "d/da = cos a"
 
     @staticmethod
     def forward(ctx, a):
@@ -252,6 +261,7 @@ class Sin(Function):
 
 class Cos(Function):
     """cos(a); d/da = -sin(a)."""
+    rule = "d/da = -sin a"
 
     @staticmethod
     def forward(ctx, a):
@@ -268,6 +278,7 @@ class Cos(Function):
 
 class Tanh(Function):
     """tanh(a); d/da = 1 - tanh(a)^2 (from the saved output)."""
+    rule = "d/da = 1 - tanh²(a)"
 
     @staticmethod
     def forward(ctx, a):
@@ -291,6 +302,7 @@ def stable_sigmoid(x):
 
 class Sigmoid(Function):
     """s = 1 / (1 + exp(-a)); d/da = s (1 - s)."""
+    rule = "d/da = σ(a)·(1 - σ(a))"
 
     @staticmethod
     def forward(ctx, a):
@@ -309,6 +321,8 @@ class Sigmoid(Function):
 class Where(Function):
     """where(condition, a, b): a where the (constant, boolean) condition holds, else b. The gradient
     goes to a where the condition holds and to b elsewhere."""
+    rule = {"en": "grad routed to a where the condition holds, else to b",
+            "es": "el grad va a a donde se cumple la condición, si no a b"}
 
     @staticmethod
     def forward(ctx, condition, a, b):
@@ -333,6 +347,7 @@ class Where(Function):
 
 class Cast(Function):
     """a.astype(dtype); the gradient is cast back to a's dtype."""
+    rule = {"en": "grad cast back to the input dtype", "es": "grad convertido al dtype de la entrada"}
 
     @staticmethod
     def forward(ctx, a, dtype):
@@ -351,6 +366,7 @@ class Cast(Function):
 
 class Clone(Function):
     """A copy of a; d/da = 1."""
+    rule = "d/da = 1"
 
     @staticmethod
     def forward(ctx, a):

@@ -31,6 +31,7 @@ class MatMul(Function):
 
     grad_a = grad @ b^T and grad_b = a^T @ grad, each summed back over broadcast batch dims.
     """
+    rule = "C = A·B\ndL/dA = g·Bᵀ\ndL/dB = Aᵀ·g"
 
     @staticmethod
     def forward(ctx, a, b):
@@ -58,6 +59,7 @@ class Linear(Function):
 
     grad_x = grad W; grad_W = grad^T x (over all leading dims); grad_b = grad summed over leading dims.
     """
+    rule = "y = x·Wᵀ + b\ndL/dx = g·W\ndL/dW = gᵀ·x,  dL/db = Σ g"
 
     @staticmethod
     def forward(ctx, x, weight, bias=None):

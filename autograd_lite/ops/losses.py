@@ -30,6 +30,7 @@ class CrossEntropyIndices(Function):
     With ``create_graph=True`` it is built from Tensor ops on a differentiable ``Softmax(x)``, so
     second derivatives flow through it; otherwise the same formula runs on the cached p in NumPy
     (in place, no graph), which is what a training step pays for."""
+    rule = "loss = -log softmax(z)[target]\ndL/dz = softmax(z) - onehot(target)"
 
     @staticmethod
     def forward(ctx, logits, target, weight, ignore_index, reduction):
@@ -99,6 +100,7 @@ class BinaryCrossEntropy(Function):
     The clamps keep loss and gradients finite where a sigmoid saturated to exactly 0 or 1 (a
     composite of log and clip would give 0 * inf = NaN there). The target's gradient uses the
     clamped logs too, so it stays finite where PyTorch's is +-inf. ``weight`` may be None."""
+    rule = "loss = -(t·log p + (1-t)·log(1-p))\ndL/dp = (p - t) / (p·(1 - p))"
 
     @staticmethod
     def forward(ctx, x, y, weight):

@@ -18,6 +18,7 @@ def log_softmax_array(x, axis):
 
 class Softmax(Function):
     """s = exp(x - max) / sum(exp(x - max)); backward: s * (g - sum(g * s))."""
+    rule = "dL/dx = s·(g - Σ g·s)"
 
     @staticmethod
     def forward(ctx, a, dim):
@@ -37,6 +38,7 @@ class Softmax(Function):
 
 class LogSoftmax(Function):
     """y = x - logsumexp(x); backward: g - softmax(x) * sum(g)."""
+    rule = "dL/dx = g - softmax(x)·Σ g"
 
     @staticmethod
     def forward(ctx, a, dim):

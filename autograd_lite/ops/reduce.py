@@ -24,6 +24,7 @@ def _kept_shape(shape, axes):
 class Sum(Function):
     """sum over ``axes`` (None: all). Backward: the gradient, broadcast back over the summed axes.
     Integer and bool tensors sum to int64, as in PyTorch."""
+    rule = {"en": "d/da = 1\n(grad broadcast back)", "es": "d/da = 1\n(grad difundido de vuelta)"}
 
     @staticmethod
     def forward(ctx, a, axes, keepdim):
@@ -47,6 +48,7 @@ class Sum(Function):
 class Max(Function):
     """amax over ``axes``. Backward: the gradient goes to the maximal elements, shared evenly among
     ties (PyTorch's rule for ``amax`` and for ``max()`` without a dim)."""
+    rule = {"en": "grad goes to the max element(s)", "es": "el grad va a el/los elemento(s) máximo(s)"}
 
     @staticmethod
     def forward(ctx, a, axes, keepdim):

@@ -25,6 +25,7 @@ def _view(array, base):
 
 class Reshape(Function):
     """a viewed with another shape (``-1`` infers one size); backward reshapes the gradient back."""
+    rule = {"en": "grad reshaped back", "es": "grad devuelto a la forma original"}
 
     @staticmethod
     def forward(ctx, a, shape):
@@ -47,6 +48,7 @@ class Reshape(Function):
 
 class Permute(Function):
     """a with its axes reordered; backward applies the inverse permutation."""
+    rule = {"en": "grad permuted back", "es": "grad con la permutación inversa"}
 
     @staticmethod
     def forward(ctx, a, axes):
@@ -67,6 +69,7 @@ class Permute(Function):
 class Expand(Function):
     """Broadcast to ``shape`` (materialised: cheaper than a broadcast view for the small arrays
     autodiff mostly expands, and the result owns writable memory); backward sums back."""
+    rule = {"en": "grad summed over the expanded dims", "es": "grad sumado en las dims expandidas"}
 
     @staticmethod
     def forward(ctx, a, shape):
@@ -97,6 +100,8 @@ def _is_basic(index):
 class GetItem(Function):
     """a[index] with NumPy indexing (ints, slices, None, Ellipsis, integer and boolean arrays).
     Backward scatter-adds the gradient into zeros of a's shape: repeated indices accumulate."""
+    rule = {"en": "grad scattered back to the indexed places",
+            "es": "grad repartido a las posiciones indexadas"}
 
     @staticmethod
     def forward(ctx, a, index):
@@ -117,6 +122,8 @@ class GetItem(Function):
 class IndexAdd(Function):
     """zeros(shape) with ``source`` scatter-added at ``index`` (repeated indices accumulate);
     backward gathers the gradient at ``index``."""
+    rule = {"en": "grad gathered from the indexed places",
+            "es": "grad tomado de las posiciones indexadas"}
 
     @staticmethod
     def forward(ctx, source, shape, index):
@@ -135,6 +142,7 @@ class IndexAdd(Function):
 class Cat(Function):
     """cat(tensors, dim) (``Cat.apply(dim, *tensors)``); backward slices the gradient back into
     pieces. Mixed dtypes promote like PyTorch."""
+    rule = {"en": "grad split back into the pieces", "es": "grad dividido en los trozos"}
 
     @staticmethod
     def forward(ctx, dim, *tensors):

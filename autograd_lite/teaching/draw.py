@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import labels
+from .language import check_language, localized, text
 from .render import BackpropGraph
 from .walk import collect
 
@@ -36,8 +37,12 @@ class DrawOptions:
     max_elements: int = 36
     precision: int = 4
     title: str | None = None
+    lang: str | None = None
+    size: str | None = None
+    node_sizes: dict | None = None  # node key -> (width, height) inches: frames share one layout
 
     def __post_init__(self):
+        self.lang = check_language(self.lang)
         self.direction = str(self.direction).upper()
         if self.direction not in DIRECTIONS:
             raise ValueError(f"draw_graph: direction={self.direction!r} is not one of {DIRECTIONS}")
@@ -49,7 +54,8 @@ class DrawOptions:
 
 def draw_graph(output, model=None, names=None, *, direction="LR", show_values=True, show_grads=True,
                show_shapes=True, cluster_modules=False, collapse_modules=False, rules=False,
-               legend=True, max_elements=36, precision=4, title=None) -> BackpropGraph:
+               legend=True, max_elements=36, precision=4, title=None, lang=None,
+               size=None) -> BackpropGraph:
     """Draw the graph that produced ``output`` (a Tensor, or a list of them).
 
     Args:
@@ -63,12 +69,15 @@ def draw_graph(output, model=None, names=None, *, direction="LR", show_values=Tr
         cluster_modules: box the nodes of each module. collapse_modules: one node per module.
         rules: teaching mode -- op nodes show their local derivative rule (``Mul: d/da = b``).
         legend: add the legend cluster. title: a caption at the top.
+        lang: "en" or "es" for every text of the drawing (default: ``ag.teaching.set_language``).
+        size: graphviz's ``size`` (inches, e.g. ``"16,9"``) to fit a slide; the default layout
+            turns top-to-bottom when a left-to-right graph would be far wider than 16:9.
 
     Returns a ``BackpropGraph`` (a ``graphviz.Digraph``): ``.source`` is the DOT text; save with
     ``.write("graph.svg")`` or ``ag.save_graph``; Jupyter shows it inline.
     """
     options = DrawOptions(direction, show_values, show_grads, show_shapes, cluster_modules,
-                          collapse_modules, rules, legend, max_elements, precision, title)
+                          collapse_modules, rules, legend, max_elements, precision, title, lang, size)
     return render_items(collect(output, model, names), options)
 
 
@@ -84,6 +93,8 @@ def render_items(items, options, grads=None, highlight=None, caption=None) -> Ba
         node_attr={"fontname": "DejaVu Sans", "shape": "box", "margin": "0.08,0.04"},
         edge_attr={"color": "#566573", "arrowsize": "0.7", "fontname": "DejaVu Sans",
                    "fontsize": "9", "fontcolor": labels.MUTED_COLOUR})
+    if options.size:
+        graph.attr(size=str(options.size))
     top = [labels.title_row(options.title)] if options.title else []
     if caption or top:
         rows = top + (labels._rows(caption, size=12) if caption else [])
@@ -108,15 +119,15 @@ def _grad_text(item, options, grads, backward_ran):
     if grads is not None:
         entry = grads.get(id(tensor))
         if entry is None:
-            return None, "no grad yet"
+            return None, text("no_grad_yet", options.lang)
         array, partial = entry
         lines = labels.array_lines(array, options.max_elements, options.precision)
-        return (lines + ["(partial: more uses to come)"] if partial else lines), None
+        return (lines + [text("partial", options.lang)] if partial else lines), None
     if tensor.grad is not None:
         return labels.array_lines(tensor.grad._data, options.max_elements, options.precision), None
     if backward_ran and tensor._ctx is not None:
-        return None, "grad not retained (ag.retain_grads)"
-    return None, "no grad yet"
+        return None, text("not_retained", options.lang)
+    return None, text("no_grad_yet", options.lang)
 
 
 def tensor_node(graph, item, options, grads, backward_ran, highlight):
@@ -125,21 +136,29 @@ def tensor_node(graph, item, options, grads, backward_ran, highlight):
     values = (labels.array_lines(tensor._data, options.max_elements, options.precision)
               if options.show_values and not item.freed else None)
     if item.freed and options.show_values:
-        values = ["(value freed after use: build the graph", "under ag.retain_grads() to keep it)"]
+        values = [text("freed1", options.lang), text("freed2", options.lang)]
     grad_lines, note = _grad_text(item, options, grads, backward_ran)
-    attrs = dict(labels.KIND_STYLE[item.kind])
+    attrs = dict(labels.KIND_STYLE[item.kind], **_fixed_size(options, item.key))
     if highlight.get(item.key) == "updated":
         attrs.update(color=labels.HIGHLIGHT_STYLE["color"], penwidth="2.5")
     graph.node(item.key, labels.tensor_label(item.name, item.auto_named, shape, values, grad_lines,
-                                             note), **attrs)
+                                             note, text("grad", options.lang)), **attrs)
+
+
+def _fixed_size(options, key):
+    size = (options.node_sizes or {}).get(key)
+    if size is None:
+        return {}
+    return {"fixedsize": "true", "width": f"{size[0]:.3f}", "height": f"{size[1]:.3f}"}
 
 
 def op_node(graph, op, options, highlight):
     details = ([op.note] if op.note else []) + op.details
-    attrs = dict(labels.OP_STYLE)
+    attrs = dict(labels.OP_STYLE, **_fixed_size(options, op.key))
     if highlight.get(op.key) == "current":
         attrs.update(labels.HIGHLIGHT_STYLE)
-    graph.node(op.key, labels.op_label(op.title, details, op.rule if options.rules else None), **attrs)
+    rule = localized(op.rule, options.lang) if options.rules else None
+    graph.node(op.key, labels.op_label(op.title, details, rule), **attrs)
 
 
 def _module_of(items, op):
@@ -173,7 +192,7 @@ def _full(graph, items, options, grads, backward_ran, highlight):
         hot = op.key in current_edges
         for _, item, role in op.inputs:
             attrs = {"label": role} if role else {}
-            if hot:
+            if hot and item.tensor.requires_grad:  # constants get no gradient arrow
                 attrs.update(color=labels.HIGHLIGHT_STYLE["color"], penwidth="2", dir="back")
             graph.edge(item.key, op.key, **attrs)
         for item in op.outputs:
@@ -266,7 +285,8 @@ def _collapsed(graph, items, options, grads, backward_ran, highlight):
     current = {group.get(k) for k, v in highlight.items() if v == "current"}
     labelled = {source for (source, _), label in edges.items() if label}
     for name, module in modules.items():
-        style = dict(labels.MODULE_STYLE, **(labels.HIGHLIGHT_STYLE if name in current else {}))
+        style = dict(labels.MODULE_STYLE, **(labels.HIGHLIGHT_STYLE if name in current else {}),
+                     **_fixed_size(options, module_keys[name]))
         shown_out = None if module_keys[name] in labelled else outputs.get(name)
         graph.node(module_keys[name], _module_text(name, module, folded.get(name, ()), shown_out,
                                                    options, grads), **style)
@@ -290,17 +310,19 @@ def _module_text(name, module, params, output, options, grads):
         if grad is not None and options.show_grads:
             grad_lines.append(f"|grad {local}| = {float(np.sqrt(np.sum(np.square(grad)))):.4g}")
     if params:
-        lines.append(f"{count:,} parameters")
+        lines.append(text("parameters", options.lang, count=f"{count:,}"))
     return labels.module_label(name, type(module).__name__, lines,
-                               f"out {output}" if output and options.show_shapes else None, grad_lines)
+                               text("out", options.lang, shape=output) if output and options.show_shapes
+                               else None, grad_lines)
 
 
 def _legend(graph, kinds, options, modules=False):
     """One table node explaining the colours of the kinds of nodes drawn (``kinds`` may hold "op")."""
-    entries = [(labels.KIND_CAPTION[k], labels.KIND_STYLE[k]) for k in labels.KIND_STYLE if k in kinds]
+    lang = options.lang
+    entries = [(text("kind." + k, lang), labels.KIND_STYLE[k]) for k in labels.KIND_STYLE if k in kinds]
     if "op" in kinds:
-        entries.append(("op (forward)", labels.OP_STYLE))
+        entries.append((text("kind.op", lang), labels.OP_STYLE))
     if modules:
-        entries.append(("module", labels.MODULE_STYLE))
-    graph.node("legend", labels.legend_label(entries, options.show_grads), shape="plaintext",
-               margin="0")
+        entries.append((text("kind.module", lang), labels.MODULE_STYLE))
+    graph.node("legend", labels.legend_label(entries, options.show_grads, text("legend", lang),
+                                             text("legend.grad", lang)), shape="plaintext", margin="0")

@@ -21,11 +21,6 @@ KIND_STYLE = {
     "output": {"fillcolor": "#D5F5E3", "color": "#1E8449", "style": "rounded,filled",
                "penwidth": "2"},
 }
-KIND_CAPTION = {
-    "parameter": "parameter", "input": "leaf (requires grad)", "constant": "constant (no grad)",
-    "buffer": "buffer (module state, no grad)",
-    "intermediate": "intermediate value", "output": "output",
-}
 OP_STYLE = {"shape": "box", "style": "rounded,filled", "fillcolor": "#E8DAEF", "color": "#7D3C98"}
 MODULE_STYLE = {"shape": "box3d", "style": "filled", "fillcolor": "#FDF2E9", "color": "#BA4A00"}
 HIGHLIGHT_STYLE = {"color": "#E74C3C", "penwidth": "3.5", "fillcolor": "#FADBD8"}
@@ -121,7 +116,8 @@ def text_rows(lines, colour=MUTED_COLOUR, size=10, mono=False, italic=False) -> 
     return rows
 
 
-def tensor_label(name, auto_named, shape_text, value_lines, grad_lines, grad_note) -> str:
+def tensor_label(name, auto_named, shape_text, value_lines, grad_lines, grad_note,
+                 grad_word="grad:") -> str:
     """Name (bold; italic grey when made up), shape and dtype, value, then the gradient in red.
 
     ``shape_text``/``value_lines``/``grad_lines`` may be None (hidden by an option); ``grad_note``
@@ -133,9 +129,10 @@ def tensor_label(name, auto_named, shape_text, value_lines, grad_lines, grad_not
     if value_lines:
         rows += _rows(value_lines)
     if grad_lines:
-        rows += _rows(["grad:"] + list(grad_lines), colour=GRAD_COLOUR)
+        rows += _rows([grad_word] + list(grad_lines), colour=GRAD_COLOUR)
     elif grad_note:
-        rows += text_rows([grad_note], colour=GRAD_COLOUR if "partial" in grad_note else MUTED_COLOUR,
+        partial = grad_note.startswith("(parcial") or "partial" in grad_note
+        rows += text_rows([grad_note], colour=GRAD_COLOUR if partial else MUTED_COLOUR,
                           italic=True)
     return table(rows)
 
@@ -161,15 +158,17 @@ def module_label(name, type_name, param_lines, output_text, grad_lines=()) -> st
     return table(rows)
 
 
-def legend_label(entries, show_grads=True) -> str:
+def legend_label(entries, show_grads=True, heading="legend",
+                 grad_caption="red: grad = dL/d(tensor)") -> str:
     """A small table: one coloured cell per (caption, style) entry, then the gradient colour."""
-    rows = ['<TR><TD BORDER="0"><FONT POINT-SIZE="11" COLOR="#566573"><B>legend</B></FONT></TD></TR>']
+    rows = [f'<TR><TD BORDER="0"><FONT POINT-SIZE="11" COLOR="#566573"><B>{escape(heading)}</B>'
+            '</FONT></TD></TR>']
     for caption, style in entries:
         rows.append(f'<TR><TD BGCOLOR="{style["fillcolor"]}" COLOR="{style["color"]}">'
                     f'<FONT POINT-SIZE="10">{escape(caption)}</FONT></TD></TR>')
     if show_grads:
         rows.append(f'<TR><TD BORDER="0"><FONT POINT-SIZE="10" COLOR="{GRAD_COLOUR}">'
-                    "red: grad = dL/d(tensor)</FONT></TD></TR>")
+                    f"{escape(grad_caption)}</FONT></TD></TR>")
     return ('<<TABLE BORDER="1" COLOR="#BDC3C7" CELLBORDER="1" CELLSPACING="3" CELLPADDING="3" '
             'STYLE="rounded">' + "".join(rows) + "</TABLE>>")
 

@@ -9,7 +9,8 @@ that the engine records as a ``Mul`` are recognised from the recorded numbers (n
 The chain rule of one backward step, for an input ``a`` of an op with output ``y``, reads
 ``dL/da = dL/dy * (dy/da)`` elementwise, or with a matrix product for ``Linear``/``MatMul``; the
 numbers shown on the right of the last ``=`` are the gradient the engine actually computed.
-A custom ``Function`` may set a class attribute ``derivative_rule = "d/dx = ..."`` to be shown.
+The local rule of an op is its class's ``rule`` attribute (written beside its forward and backward;
+see ``Function``), a str or a dict by language; ``derivative_rule`` is accepted as an older name.
 """
 from __future__ import annotations
 
@@ -20,44 +21,10 @@ import numpy as np
 from ..function import InputRef
 from ..tensor import Tensor
 from .labels import format_number, inline_array
+from .language import text
 
-LOCAL_RULES = {
-    "Add": "d/da = 1, d/db = 1",
-    "Sub": "d/da = 1, d/db = -1",
-    "Mul": "d/da = b, d/db = a",
-    "Div": "d/da = 1/b, d/db = -a/b²",
-    "Neg": "d/da = -1",
-    "Pow": "d/da = b·a^(b-1), d/db = a^b·ln a",
-    "Exp": "d/da = exp(a)",
-    "Log": "d/da = 1/a",
-    "Sin": "d/da = cos a",
-    "Cos": "d/da = -sin a",
-    "Tanh": "d/da = 1 - tanh²(a)",
-    "Sigmoid": "d/da = σ(a)·(1 - σ(a))",
-    "ReLU": "d/da = 1 if a > 0 else 0",
-    "Abs": "d/da = sign(a)",
-    "Sum": "d/da = 1\n(grad broadcast back)",
-    "Max": "grad goes to the max element(s)",
-    "Linear": "y = x·Wᵀ + b\ndL/dx = g·W\ndL/dW = gᵀ·x,  dL/db = Σ g",
-    "MatMul": "C = A·B\ndL/dA = g·Bᵀ\ndL/dB = Aᵀ·g",
-    "Reshape": "grad reshaped back",
-    "Permute": "grad permuted back",
-    "Expand": "grad summed over the expanded dims",
-    "GetItem": "grad scattered back to the indexed places",
-    "IndexAdd": "grad gathered from the indexed places",
-    "Cat": "grad split back into the pieces",
-    "Where": "grad routed to a where the condition holds, else to b",
-    "Softmax": "dL/dx = s·(g - Σ g·s)",
-    "LogSoftmax": "dL/dx = g - softmax(x)·Σ g",
-    "Cast": "grad cast back to the input dtype",
-    "Clone": "d/da = 1",
-    "Conv2d": "dL/dx = g ⋆ᵀ W (transposed conv)\ndL/dW = x ⋆ g,  dL/db = Σ g",
-    "MaxPool2d": "grad goes to the max of each window",
-    "AvgPool2d": "grad shared evenly over each window",
-    "CrossEntropy": "loss = -log softmax(z)[target]\ndL/dz = softmax(z) - onehot(target)",
-    "Softplus": "d/da = σ(a)",
-    "Erf": "d/da = 2/√π · exp(-a²)",
-}
+# Composites recorded as another op (recognised above) have no class of their own to hold a rule.
+_RECOGNISED_RULES = {"ReLU": "d/da = 1 if a > 0 else 0", "Abs": "d/da = sign(a)"}
 _RENAMED = {"CrossEntropyIndices": "CrossEntropy"}
 
 _SIGNATURES = {}
@@ -142,11 +109,12 @@ def _power_text(base, exponent):
     return f"{short_value(exponent)}·{base}^{short_value(int(power) if power.is_integer() else power)}"
 
 
-def local_rule(ctx, title) -> str | None:
-    """The op's local derivatives; with a plain-number operand the number is filled in."""
-    custom = getattr(type(ctx), "derivative_rule", None)
-    if custom:
-        return custom
+def local_rule(ctx, title):
+    """The op's local derivatives (a str, or a dict by language); with a plain-number operand the
+    number is filled in."""
+    if title in _RECOGNISED_RULES and title != friendly_name(ctx):
+        return _RECOGNISED_RULES[title]
+    custom = getattr(type(ctx), "rule", None) or getattr(type(ctx), "derivative_rule", None)
     inputs = node_inputs(ctx)
     if title in ("Mul", "Div", "Pow", "Add", "Sub") and len(inputs) == 2:
         a, b = inputs
@@ -161,7 +129,7 @@ def local_rule(ctx, title) -> str | None:
                     ("Add", 0): "d/da = 1", ("Add", 1): "d/db = 1",
                     ("Sub", 0): "d/da = 1", ("Sub", 1): "d/db = -1"}
             return rule[(title, 0 if isinstance(a, Tensor) else 1)]
-    return LOCAL_RULES.get(title)
+    return custom
 
 
 # ----------------------------------------------------------------------------- chain rule lines
@@ -211,7 +179,7 @@ def _elementwise_factor(title, ctx, position):
 
 
 def chain_rule_line(ctx, title, position, names, upstream, result, loss_name="L",
-                    precision=4) -> str:
+                    precision=4, lang=None) -> str:
     """One line ``dL/da = dL/dy * local = [numbers] * [numbers] = [numbers]`` for input ``position``.
 
     ``names`` are the display names of ctx's inputs (None for non-tensors) and of its first output
@@ -229,7 +197,7 @@ def chain_rule_line(ctx, title, position, names, upstream, result, loss_name="L"
     dy = f"d{loss_name}/d{out_name}"
     total = num(result)
     summed = np.shape(result) != np.shape(upstream)
-    reduce_note = " (summed over broadcast dims)" if summed else ""
+    reduce_note = text("summed", lang) if summed else ""
     element = _elementwise_factor(title, ctx, position)
     if element is not None:
         symbol, factor = element
@@ -254,7 +222,7 @@ def chain_rule_line(ctx, title, position, names, upstream, result, loss_name="L"
             return f"{lhs} = ({dy})ᵀ @ {sym_x} = {num(upstream)}ᵀ @ {num(x)} = {total}"
         if np.ndim(upstream) == 1:
             return f"{lhs} = {dy} = {total}"
-        return f"{lhs} = {dy} summed over the batch = {total}"
+        return f"{lhs} = {dy} {text('summed_batch', lang)} = {total}"
     if title == "MatMul":
         a, b = _value(node_inputs(ctx)[0]), _value(node_inputs(ctx)[1])
         if position == 0:
@@ -263,7 +231,7 @@ def chain_rule_line(ctx, title, position, names, upstream, result, loss_name="L"
         return (f"{lhs} = {operand(0)}ᵀ @ {dy} = {num(np.swapaxes(a, -1, -2))} @ {num(upstream)} "
                 f"= {total}")
     if title == "Sum":
-        return f"{lhs} = {dy} broadcast to {tuple(np.shape(result))} = {total}"
+        return f"{lhs} = {dy} {text('broadcast_to', lang)} {tuple(np.shape(result))} = {total}"
     return f"{lhs} = {title}.backward({dy}) = {title}.backward({num(upstream)}) = {total}"
 
 

@@ -21,15 +21,46 @@ Leaves accumulate into ``.grad`` exactly as with ``backward()``; intermediate te
 from __future__ import annotations
 
 import io
+import json
 import os
+import re
 
 from ..autodiff import _accumulate_leaf, _root_gradient, _zeros_like_output, topological_order
 from ..hooks import _apply_hooks
 from ..function import no_grad
 from ..tensor import Tensor
 from .draw import DrawOptions, render_items
+from .render import BackpropGraph
+from .language import text
 from .rules import chain_rule_line
 from .walk import collect
+
+
+_NODE_LINE = re.compile(r"^\t+(\w+) (\[.*)$", re.S)
+
+
+def _node_sizes(graphs):
+    """{node key: (width, height)} in inches over ``graphs``: every node statement of every graph
+    laid out in one ``dot`` run (no edges: only the sizes of the labels matter, and one run is
+    far quicker than one per frame)."""
+    combined = BackpropGraph("sizes", graph_attr=dict(graphs[0].graph_attr),
+                             node_attr=dict(graphs[0].node_attr))
+    keys = {}
+    for number, graph in enumerate(graphs):
+        for line in graph.body:
+            match = _NODE_LINE.match(line)
+            if match and match.group(1) not in ("node", "edge", "graph"):
+                name = f"f{number}_{match.group(1)}"
+                keys[name] = match.group(1)
+                combined.body.append(f"\t{name} {match.group(2)}")
+    sizes = {}
+    layout = json.loads(combined.pipe(format="json", encoding="utf-8"))
+    for obj in layout.get("objects", ()):
+        if obj.get("name") in keys and "width" in obj:
+            key, size = keys[obj["name"]], (float(obj["width"]), float(obj["height"]))
+            old = sizes.get(key, (0.0, 0.0))
+            sizes[key] = (max(size[0], old[0]), max(size[1], old[1]))
+    return sizes
 
 
 class BackwardStep:
@@ -44,16 +75,22 @@ class BackwardStep:
 
     @property
     def caption(self):
-        return [f"step {self.index} of {self.stepper.total}: backward of {self.op.title}"] + self.lines
+        return [text("step", self.stepper.options.lang, index=self.index, total=self.stepper.total,
+                     op=self.op.title)] + self.lines
 
-    def graph(self):
-        """The backprop graph at the end of this step, the current op highlighted."""
+    def graph(self, caption=True):
+        """The backprop graph at the end of this step, the current op highlighted (every step's
+        graph has the same layout)."""
         highlight = {self.op.key: "current"}
         for _, item, _ in self.op.inputs:
             if id(item.tensor) in self._snapshot:
                 highlight[item.key] = "updated"
-        return render_items(self.stepper.items, self.stepper.options, self._snapshot, highlight,
-                            self.caption)
+        return render_items(self.stepper.items, self.stepper._stable_options(), self._snapshot,
+                            highlight, self.caption if caption else None)
+
+    def _raw_graph(self):
+        highlight = {self.op.key: "current"}
+        return render_items(self.stepper.items, self.stepper.options, self._snapshot, highlight)
 
     def __str__(self):
         return "\n".join(self.caption)
@@ -65,8 +102,13 @@ class BackwardStep:
 class BackwardStepper:
     """Iterate over the steps of ``output.backward(gradient)``; see the module docstring.
 
-    Draw options (``direction``, ``collapse_modules``, ``show_values``, ...) are those of
-    ``draw_graph``; ``rules`` (local derivative rules on op nodes) defaults to True here.
+    Draw options (``direction``, ``collapse_modules``, ``show_values``, ``lang``, ``size``, ...) are
+    those of ``draw_graph``; ``rules`` (local derivative rules on op nodes) defaults to True here.
+    Every frame is laid out with the same node sizes (the largest each node takes in any frame),
+    so nodes stay in place from step to step.
+
+    ``to_html(path)`` writes the interactive walk (one self-contained file), ``to_latex()`` the
+    chain rule as a LaTeX document; in Jupyter the stepper shows as the interactive walk.
     """
 
     def __init__(self, output, gradient=None, model=None, names=None, *, retain_grads=True,
@@ -92,6 +134,7 @@ class BackwardStepper:
         self._owned = set()
         self._held = {}  # id(leaf) -> (leaf, summed gradient) for leaves with hooks
         self._iterator = self._run()
+        self._sizes = None
 
     @property
     def loss_name(self):
@@ -99,8 +142,25 @@ class BackwardStepper:
 
     def initial_graph(self):
         """The graph before the first step (only dL/dL = 1 known)."""
-        return render_items(self.items, self.options, self._initial, {},
-                            [f"before backward: d{self.loss_name}/d{self.loss_name} = 1"])
+        return self._initial_graph(self._stable_options())
+
+    def _initial_graph(self, options, caption=True):
+        lines = [text("before", options.lang, loss=self.loss_name)] if caption else None
+        return render_items(self.items, options, self._initial, {}, lines)
+
+    def _stable_options(self):
+        """The draw options with every node's size fixed to the largest it takes in any frame."""
+        if self._sizes is None:
+            steps = self.run()
+            sizes = {}
+            raw = [self._initial_graph(self.options, False)] + [step._raw_graph() for step in steps]
+            for key, size in _node_sizes(raw).items():
+                old = sizes.get(key, (0.0, 0.0))
+                sizes[key] = (max(size[0], old[0]), max(size[1], old[1]))
+            self._sizes = sizes
+        options = DrawOptions(**{k: v for k, v in vars(self.options).items()})
+        options.node_sizes = self._sizes
+        return options
 
     def __iter__(self):
         # Not ``yield from self._iterator``: closing an abandoned loop would close the stepper too.
@@ -180,11 +240,12 @@ class BackwardStepper:
 
     def _line(self, node, op, position, names, upstream, grad, inp, loss):
         line = chain_rule_line(node, op.title, position, names, upstream, grad, loss,
-                               self.options.precision)
+                               self.options.precision, self.options.lang)
         uses = len(self.items.tensors[id(inp)].consumers) if id(inp) in self.items.tensors else 1
         if uses > 1:
             done = uses - self._uses_left.get(id(inp), uses) + 1
-            line = line.replace(" = ", " += ", 1) + f"   (use {done} of {uses}: contributions add up)"
+            line = (line.replace(" = ", " += ", 1) + "   "
+                    + text("use_of", self.options.lang, done=done, uses=uses))
         return line
 
     def _deliver(self, inp, grad):
@@ -205,9 +266,49 @@ class BackwardStepper:
             _accumulate_leaf(inp, grad, False, self._owned)
 
     # ----------------------------------------------------------------- frames
-    def frames(self):
+    def frames(self, captions=True):
         """The graphs: before backward, then one per step (runs the remaining steps)."""
-        return [self.initial_graph()] + [step.graph() for step in self.run()]
+        options = self._stable_options()
+        return ([self._initial_graph(options, captions)]
+                + [step.graph(captions) for step in self.run()])
+
+    # ----------------------------------------------------------------- HTML and LaTeX
+    def to_html(self, path=None, lang=None, seconds_per_frame=1.5) -> str:
+        """The interactive walk as one self-contained HTML page (no network access needed):
+        the graph with the current node highlighted, the chain-rule lines with numbers, the node's
+        value and gradient, Previous/Next/Play buttons and the arrow keys. Writes it to ``path``
+        when given; returns the HTML text."""
+        from .html import page
+
+        document = page(self, lang or self.options.lang, seconds_per_frame)
+        if path is not None:
+            if os.path.dirname(str(path)):
+                os.makedirs(os.path.dirname(str(path)), exist_ok=True)
+            with open(path, "w", encoding="utf-8") as handle:
+                handle.write(document)
+        return document
+
+    def _repr_html_(self):
+        from .html import widget
+
+        return widget(self, self.options.lang)
+
+    def to_latex(self, path=None, lang=None, standalone=True) -> str:
+        """The chain-rule steps in LaTeX (``\\frac{\\partial L}{\\partial W^{[2]}}``, course
+        notation: ``W2`` is written ``W^{[2]}``), a standalone document unless ``standalone=False``
+        (then the body only); written to ``path`` when given."""
+        from .latex import document
+
+        source = document(self, lang or self.options.lang, standalone)
+        if path is not None:
+            with open(path, "w", encoding="utf-8") as handle:
+                handle.write(source)
+        return source
+
+    def _repr_latex_(self):
+        from .latex import document
+
+        return document(self, self.options.lang, standalone=False, display=True)
 
     def write_frames(self, directory="out/steps", format="png", prefix="step", dpi=96):
         """Write numbered frames ``step_000.<format>`` (before backward), ``step_001`` ... to
@@ -242,11 +343,18 @@ class BackwardStepper:
         images = [Image.open(io.BytesIO(data)).convert("RGB") for data in sources]
         width = max(image.width for image in images)
         height = max(image.height for image in images)
-        canvas = []
-        for image in images:  # frames differ in size: centre each on a white canvas
+        frames = []
+        for image in images:  # frames share one layout: pin each to the top left of the canvas
             frame = Image.new("RGB", (width, height), "white")
-            frame.paste(image, ((width - image.width) // 2, (height - image.height) // 2))
-            canvas.append(frame.quantize(colors=128, method=Image.Quantize.FASTOCTREE))
+            frame.paste(image, (0, 0))
+            frames.append(frame)
+        # One palette for every frame, taken from all of them with an exact count of colours, so
+        # the light fills of the legend kinds (and the highlight) survive and stay distinct.
+        strip = Image.new("RGB", (width, height * len(frames)), "white")
+        for number, frame in enumerate(frames):
+            strip.paste(frame, (0, number * height))
+        palette = strip.quantize(colors=255, method=Image.Quantize.MEDIANCUT)
+        canvas = [frame.quantize(palette=palette, dither=Image.Dither.NONE) for frame in frames]
         if os.path.dirname(path):
             os.makedirs(os.path.dirname(path), exist_ok=True)
         canvas[0].save(path, save_all=True, append_images=canvas[1:],
