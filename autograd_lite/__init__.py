@@ -31,7 +31,8 @@ _warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"autograd_li
 # Graph drawing and plots import graphviz/matplotlib, so they load on first use: ag.draw_graph(...),
 # ag.BackwardStepper(...), ag.plots.plot_history(...).
 _LAZY = {"draw_graph": "graph", "save_graph": "graph", "BackpropGraph": "graph",
-         "DotNotFoundError": "graph", "BackwardStepper": "graph", "graph": None, "plots": None,
+         "DotNotFoundError": "graph", "BackwardStepper": "graph", "draw_network": "graph", "graph": None,
+         "teaching": None, "plots": None,
          "training": None, "onnx": None,  # ag.training.fit(...): imports scikit-learn and tqdm
          "sklearn": None}  # ag.sklearn.NeuralNetClassifier(...): scikit-learn estimators
 

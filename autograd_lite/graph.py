@@ -18,10 +18,10 @@ from contextlib import contextmanager
 
 from .function import _GradMode, retain_grads
 from .teaching import (BackpropGraph, BackwardStep, BackwardStepper, DotNotFoundError, draw_graph,
-                       save_graph)
+                       draw_network, save_graph)
 
 __all__ = ["draw_graph", "save_graph", "BackpropGraph", "DotNotFoundError", "BackwardStepper",
-           "BackwardStep", "retaining_grads"]
+           "BackwardStep", "retaining_grads", "draw_network"]
 
 
 @contextmanager

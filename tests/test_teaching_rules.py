@@ -18,7 +18,7 @@ def _import_all(package):
 
 
 def all_functions():
-    _import_all(ag)
+    _import_all(ag.ops)
     _import_all(nn)
     found, todo = [], list(Function.__subclasses__())
     while todo:

@@ -70,6 +70,8 @@ TEXTS = {
     "net.more": ("… {count} more units not drawn", "… {count} unidades más sin dibujar"),
     "net.legend": ("net = net input, a = activation, δ = -dL/dnet; edges: weight (grad)",
                    "net = entrada neta, a = activación, δ = -dL/dnet; aristas: peso (grad)"),
+    "net.unlabelled": ("layers with more than {count} edges: weights not labelled",
+                       "capas con más de {count} aristas: pesos sin etiqueta"),
     # plots
     "plot.epoch": ("epoch", "época"),
     "plot.confusion": ("Confusion matrix", "Matriz de confusión"),
