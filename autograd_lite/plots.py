@@ -9,7 +9,8 @@
   (``sklearn.metrics.precision_recall_curve``);
 * ``plot_runs``             -- several runs (e.g. optimizers) on one axis, for one metric.
 
-Every function returns the ``matplotlib.figure.Figure`` and saves it when given ``save="path.png"``.
+Every function returns the ``matplotlib.figure.Figure`` and saves it when given ``save="path.png"``;
+``lang="es"`` (or ``ag.teaching.set_language("es")``) gives Spanish titles and axis labels.
 Inputs may be Tensors, NumPy arrays or lists. Call ``matplotlib.use("Agg")`` first where there is no
 display (scripts, CI).
 """
@@ -20,7 +21,10 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from sklearn import metrics as skmetrics
 
+from .teaching.language import text
 from .tensor import Tensor
+
+DEFAULT = "default"  # title=DEFAULT: the plot's usual title in the chosen language; None: no title
 
 
 def _array(values, name):
@@ -45,9 +49,9 @@ def _finish(figure, save, dpi=120):
     return figure
 
 
-def _label_epoch_axes(ax, metric):
+def _label_epoch_axes(ax, metric, lang=None):
     """Epochs (whole numbers) along x, ``metric`` up y, a light grid and the legend."""
-    ax.set_xlabel("epoch")
+    ax.set_xlabel(text("plot.epoch", lang))
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel(metric)
     ax.grid(alpha=0.3)
@@ -75,7 +79,7 @@ def _history_dict(history):
             for k, vals in history.items()}
 
 
-def plot_history(history, metrics=None, title=None, save=None, figsize=None):
+def plot_history(history, metrics=None, title=None, save=None, figsize=None, lang=None):
     """One panel per metric, the training curve and its ``val_`` counterpart, against the epoch.
 
     ``metrics`` picks and orders the panels (default: every key without the ``val_`` prefix, loss
@@ -90,11 +94,12 @@ def plot_history(history, metrics=None, title=None, save=None, figsize=None):
     figure = Figure(figsize=figsize or (4.2 * len(names), 3.4), layout="constrained")
     axes = figure.subplots(1, len(names), squeeze=False)[0]
     for ax, name in zip(axes, names):
-        for key, label, style in ((name, "train", "-o"), ("val_" + name, "validation", "--s")):
+        for key, label, style in ((name, text("plot.train", lang), "-o"),
+                                  ("val_" + name, text("plot.validation", lang), "--s")):
             if key in history:
                 values = history[key]
                 ax.plot(range(1, len(values) + 1), values, style, markersize=3, label=label)
-        _label_epoch_axes(ax, name)
+        _label_epoch_axes(ax, name, lang)
         ax.set_title(name)
     if title:
         figure.suptitle(title)
@@ -102,7 +107,7 @@ def plot_history(history, metrics=None, title=None, save=None, figsize=None):
 
 
 def plot_confusion_matrix(y_true, y_pred, labels=None, class_names=None, normalize=None, ax=None,
-                          cmap="Blues", title="Confusion matrix", save=None):
+                          cmap="Blues", title=DEFAULT, save=None, lang=None):
     """Rows are true classes, columns predicted ones; each cell is annotated with its count (or rate
     when ``normalize`` is "true", "pred" or "all", as in ``sklearn.metrics.confusion_matrix``).
     ``y_pred`` holds predicted labels, or (N, C) scores/logits whose argmax is taken."""
@@ -129,8 +134,9 @@ def plot_confusion_matrix(y_true, y_pred, labels=None, class_names=None, normali
                 color="white" if value > threshold else "black")
     ax.set_xticks(range(len(names)), names, rotation=45 if max(map(len, names)) > 3 else 0)
     ax.set_yticks(range(len(names)), names)
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("true")
+    ax.set_xlabel(text("plot.predicted", lang))
+    ax.set_ylabel(text("plot.true", lang))
+    title = text("plot.confusion", lang) if title == DEFAULT else title
     if title:
         ax.set_title(title)
     return _finish(figure, save)
@@ -155,7 +161,7 @@ def _per_class_scores(y_true, y_score, class_names):
     return [(str(names[c]), (y_true == c).astype(int), y_score[:, c]) for c in range(classes)]
 
 
-def plot_roc(y_true, y_score, class_names=None, ax=None, title="ROC curve", save=None):
+def plot_roc(y_true, y_score, class_names=None, ax=None, title=DEFAULT, save=None, lang=None):
     """ROC curve(s) with AUC in the legend; multi-class scores (n, classes) give one-vs-rest curves.
 
     ``y_score`` holds scores for the positive class (binary) or one column per class.
@@ -164,13 +170,14 @@ def plot_roc(y_true, y_score, class_names=None, ax=None, title="ROC curve", save
     for name, truth, score in _per_class_scores(y_true, y_score, class_names):
         fpr, tpr, _ = skmetrics.roc_curve(truth, score)
         ax.plot(fpr, tpr, label=f"{name} (AUC = {skmetrics.auc(fpr, tpr):.3f})")
-    ax.plot([0, 1], [0, 1], ":", color="grey", label="chance")
-    _label_rate_axes(ax, "false positive rate", "true positive rate", title, "lower right")
+    ax.plot([0, 1], [0, 1], ":", color="grey", label=text("plot.chance", lang))
+    title = text("plot.roc", lang) if title == DEFAULT else title
+    _label_rate_axes(ax, text("plot.fpr", lang), text("plot.tpr", lang), title, "lower right")
     return _finish(figure, save)
 
 
-def plot_precision_recall(y_true, y_score, class_names=None, ax=None, title="Precision-recall",
-                          save=None):
+def plot_precision_recall(y_true, y_score, class_names=None, ax=None, title=DEFAULT,
+                          save=None, lang=None):
     """Precision-recall curve(s), drawn as steps; the legend gives the area under each curve
     (trapezoids over the curve points, ``sklearn.metrics.auc``) and the average precision (the
     step-wise area, ``average_precision_score``, the less optimistic of the two)."""
@@ -181,11 +188,13 @@ def plot_precision_recall(y_true, y_score, class_names=None, ax=None, title="Pre
         average = skmetrics.average_precision_score(truth, score)
         ax.plot(recall, precision, drawstyle="steps-post",
                 label=f"{name} (AUC = {area:.3f}, AP = {average:.3f})")
-    _label_rate_axes(ax, "recall", "precision", title, "lower left", y_top=1.05)
+    title = text("plot.pr", lang) if title == DEFAULT else title
+    _label_rate_axes(ax, text("plot.recall", lang), text("plot.precision", lang), title,
+                     "lower left", y_top=1.05)
     return _finish(figure, save)
 
 
-def plot_runs(runs, metric="loss", ax=None, log_scale=False, title=None, save=None):
+def plot_runs(runs, metric="loss", ax=None, log_scale=False, title=None, save=None, lang=None):
     """Several runs on one axis: ``runs`` maps a label (e.g. "Adam") to a history dict (``metric``
     is looked up in it) or directly to the values per epoch."""
     if not hasattr(runs, "items") or not runs:
@@ -202,6 +211,6 @@ def plot_runs(runs, metric="loss", ax=None, log_scale=False, title=None, save=No
         ax.plot(range(1, len(values) + 1), values, label=str(label))
     if log_scale:
         ax.set_yscale("log")
-    _label_epoch_axes(ax, metric)
-    ax.set_title(title or f"{metric} per epoch")
+    _label_epoch_axes(ax, metric, lang)
+    ax.set_title(title or text("plot.per_epoch", lang, metric=metric))
     return _finish(figure, save)

@@ -409,11 +409,12 @@ class Module:
             return f"{self._get_name()}({extra_lines[0]})"
         return f"{self._get_name()}(\n  " + "\n  ".join(lines) + "\n)"
 
-    def summary(self, input_shape, dtype=None, print_fn=print):
+    def summary(self, input_shape, dtype=None, print_fn=print, lang=None):
         """Print (and return) a Keras-style table: layer, output shape, parameter count, totals.
-        ``input_shape`` excludes the batch dimension. See ``nn.summary.summary``."""
+        ``input_shape`` excludes the batch dimension; ``lang="es"`` for Spanish headings. See
+        ``nn.summary.summary``."""
         from .summary import summary
-        return summary(self, input_shape, dtype=dtype, print_fn=print_fn)
+        return summary(self, input_shape, dtype=dtype, print_fn=print_fn, lang=lang)
 
     def __dir__(self):
         return sorted(set(super().__dir__()) | set(self._parameters) | set(self._modules))

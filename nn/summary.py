@@ -42,9 +42,12 @@ def _counted_buffers(module, recurse=True):
     return found
 
 
-def summary(model, input_shape, dtype=None, print_fn=print):
+def summary(model, input_shape, dtype=None, print_fn=print, lang=None):
     """Print the table through ``print_fn`` and return it as a string. ``input_shape`` excludes the
-    batch dimension (a leading None, as in Keras' ``build((None, 4))``, is dropped)."""
+    batch dimension (a leading None, as in Keras' ``build((None, 4))``, is dropped). ``lang="es"``
+    (or ``ag.teaching.set_language("es")``) prints the headings in Spanish."""
+    from autograd_lite.teaching.language import text
+
     input_shape = (input_shape,) if isinstance(input_shape, int) else tuple(input_shape)
     if input_shape and input_shape[0] is None:  # Keras' build((None, 4)): None is the batch
         input_shape = input_shape[1:]
@@ -72,20 +75,22 @@ def summary(model, input_shape, dtype=None, print_fn=print):
         for module in model.modules():
             object.__setattr__(module, "training", modes[id(module)])
     rule = "_" * sum(_WIDTHS)
-    lines = [f'Model: "{type(model).__name__}"', rule,
-             _row(("Layer (type)", "Output Shape", "Param #")), "=" * sum(_WIDTHS)]
+    lines = [text("summary.model", lang, name=type(model).__name__), rule,
+             _row((text("summary.layer", lang), text("summary.shape", lang),
+                   text("summary.params", lang))), "=" * sum(_WIDTHS)]
     for index, (name, module) in enumerate(leaves):
         count = sum(p._data.size for p in module.parameters(recurse=False))
         count += sum(b._data.size for b in _counted_buffers(module, recurse=False))
         label = f"{name or type(module).__name__.lower()} ({type(module).__name__})"
-        lines.append(_row((label, shapes.get(name, "(not called)"), f"{count:,}")))
+        lines.append(_row((label, shapes.get(name, text("summary.not_called", lang)), f"{count:,}")))
         if index < len(leaves) - 1:
             lines.append("")
     trainable = sum(p._data.size for p in model.parameters() if p.requires_grad)
     frozen = sum(p._data.size for p in model.parameters() if not p.requires_grad)
     frozen += sum(b._data.size for b in _counted_buffers(model))
-    lines += ["=" * sum(_WIDTHS), f"Total params: {trainable + frozen:,}",
-              f"Trainable params: {trainable:,}", f"Non-trainable params: {frozen:,}", rule]
+    lines += ["=" * sum(_WIDTHS), text("summary.total", lang, count=f"{trainable + frozen:,}"),
+              text("summary.trainable", lang, count=f"{trainable:,}"),
+              text("summary.frozen", lang, count=f"{frozen:,}"), rule]
     text = "\n".join(lines)
     if print_fn is not None:
         print_fn(text)

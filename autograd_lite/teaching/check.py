@@ -35,6 +35,7 @@ class CheckedNumber:
     right: bool
     line: str            # how the engine computes it (the chain-rule line for a gradient)
     follows: bool = False  # wrong, and it depends on an earlier wrong number
+    places: int = 4        # decimals the student wrote (the expected value is shown with as many)
 
 
 def _decimals(value) -> int:
@@ -48,12 +49,13 @@ def _decimals(value) -> int:
 
 
 def _as_numbers(value):
-    """(float array, tolerance) of a student's answer: the precision of its most precise entry."""
-    flat = list(np.ravel(np.asarray(value, dtype=object)))
-    array = np.asarray(np.asarray(value, dtype=object).astype(float), dtype=np.float64)
-    places = max(_decimals(v) for v in flat) if flat else 0
-    tolerance = 0.5 * 10.0 ** -places if places else 1e-9
-    return array, tolerance
+    """(float array, tolerance array, decimals) of a student's answer: each number to the precision
+    it was written with (an integer such as 0 is taken as exact)."""
+    objects = np.asarray(value, dtype=object)
+    array = objects.astype(np.float64)
+    places = np.vectorize(_decimals, otypes=[int])(objects) if objects.size else np.zeros(0, int)
+    tolerance = np.where(places > 0, 0.5 * 10.0 ** -places.astype(float), 1e-9)
+    return array, tolerance, int(places.max()) if places.size else 0
 
 
 class CheckReport:
@@ -90,7 +92,7 @@ class CheckReport:
             wrong = self.first_wrong
             lines.append(text("check.first_wrong", lang, name=wrong.name,
                               given=inline_array(wrong.given, 12, 6),
-                              expected=inline_array(wrong.expected, 12, 6)))
+                              expected=inline_array(wrong.expected, 12, wrong.places)))
             lines.append(text("check.chain", lang, line=wrong.line))
         return "\n".join(lines)
 
@@ -130,12 +132,14 @@ def check(output, answers, *, lr=None, model=None, names=None, lang=None) -> Che
 
     numbers = []
     for name, value in answers.items():
-        given, tolerance = _as_numbers(value)
+        given, tolerance, places = _as_numbers(value)
         kind, base = _parse(name, loss)
         item = by_name.get(base)
         if item is None:
             raise KeyError(text("check.unknown", lang, name=name, known=", ".join(sorted(by_name))))
         if kind == "value":
+            if item.freed:
+                raise ValueError(text("check.freed", lang, name=base))
             expected = item.tensor._data
             op = producers.get(item.key)
             line = (f"{base} = {op.title}({', '.join(i.name for _, i, _ in op.inputs)})"
@@ -156,13 +160,13 @@ def check(output, answers, *, lr=None, model=None, names=None, lang=None) -> Che
                     f"{lr}·{inline_array(grad)} = {inline_array(expected)}")
             rank = (2, order[item.key])
         expected = np.asarray(expected, dtype=np.float64)
-        if given.shape != expected.shape:
-            right = given.size == expected.size and bool(
-                np.all(np.abs(given.reshape(expected.shape) - expected) <= tolerance + 1e-12))
-        else:
-            right = bool(np.all(np.abs(given - expected) <= tolerance + 1e-12))
-        numbers.append((rank, CheckedNumber(name, given, expected, tolerance, right, line),
-                        kind, item))
+        if given.size != expected.size:
+            raise ValueError(f"check: {name!r} has {given.size} number(s), the engine's has "
+                             f"{expected.size} (shape {expected.shape})")
+        given, tolerance = given.reshape(expected.shape), np.broadcast_to(tolerance, expected.shape)
+        right = bool(np.all(np.abs(given - expected) <= tolerance + 1e-12))
+        numbers.append((rank, CheckedNumber(name, given, expected, tolerance, right, line,
+                                            places=max(places, 1)), kind, item))
     numbers.sort(key=lambda entry: entry[0])
     first = next(((kind, item) for _, n, kind, item in numbers if not n.right), None)
     if first is not None:

@@ -62,6 +62,10 @@ TEXTS = {
                      "Comprobación de {count} números calculados a mano (con la precisión dada):"),
     "check.unknown": ("unknown quantity {name!r}; known: {known}",
                       "cantidad desconocida {name!r}; conocidas: {known}"),
+    "check.freed": ("check: the value of {name!r} was freed after use (as in PyTorch): build the "
+                    "graph under `with ag.retain_grads():` to check values",
+                    "check: el valor de {name!r} se liberó tras usarse (como en PyTorch): construya "
+                    "el grafo bajo `with ag.retain_grads():` para comprobar valores"),
     # network diagram
     "net.input": ("input", "entrada"),
     "net.hidden": ("hidden {index}", "oculta {index}"),
@@ -74,6 +78,8 @@ TEXTS = {
                        "capas con más de {count} aristas: pesos sin etiqueta"),
     # plots
     "plot.epoch": ("epoch", "época"),
+    "plot.train": ("train", "entrenamiento"),
+    "plot.validation": ("validation", "validación"),
     "plot.confusion": ("Confusion matrix", "Matriz de confusión"),
     "plot.predicted": ("predicted", "predicho"),
     "plot.true": ("true", "real"),
