@@ -21,7 +21,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from sklearn import metrics as skmetrics
 
-from .teaching.language import text
+from .teaching.language import text as _tr
 from .tensor import Tensor
 
 DEFAULT = "default"  # title=DEFAULT: the plot's usual title in the chosen language; None: no title
@@ -51,7 +51,7 @@ def _finish(figure, save, dpi=120):
 
 def _label_epoch_axes(ax, metric, lang=None):
     """Epochs (whole numbers) along x, ``metric`` up y, a light grid and the legend."""
-    ax.set_xlabel(text("plot.epoch", lang))
+    ax.set_xlabel(_tr("plot.epoch", lang))
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel(metric)
     ax.grid(alpha=0.3)
@@ -94,8 +94,8 @@ def plot_history(history, metrics=None, title=None, save=None, figsize=None, lan
     figure = Figure(figsize=figsize or (4.2 * len(names), 3.4), layout="constrained")
     axes = figure.subplots(1, len(names), squeeze=False)[0]
     for ax, name in zip(axes, names):
-        for key, label, style in ((name, text("plot.train", lang), "-o"),
-                                  ("val_" + name, text("plot.validation", lang), "--s")):
+        for key, label, style in ((name, _tr("plot.train", lang), "-o"),
+                                  ("val_" + name, _tr("plot.validation", lang), "--s")):
             if key in history:
                 values = history[key]
                 ax.plot(range(1, len(values) + 1), values, style, markersize=3, label=label)
@@ -134,9 +134,9 @@ def plot_confusion_matrix(y_true, y_pred, labels=None, class_names=None, normali
                 color="white" if value > threshold else "black")
     ax.set_xticks(range(len(names)), names, rotation=45 if max(map(len, names)) > 3 else 0)
     ax.set_yticks(range(len(names)), names)
-    ax.set_xlabel(text("plot.predicted", lang))
-    ax.set_ylabel(text("plot.true", lang))
-    title = text("plot.confusion", lang) if title == DEFAULT else title
+    ax.set_xlabel(_tr("plot.predicted", lang))
+    ax.set_ylabel(_tr("plot.true", lang))
+    title = _tr("plot.confusion", lang) if title == DEFAULT else title
     if title:
         ax.set_title(title)
     return _finish(figure, save)
@@ -170,9 +170,9 @@ def plot_roc(y_true, y_score, class_names=None, ax=None, title=DEFAULT, save=Non
     for name, truth, score in _per_class_scores(y_true, y_score, class_names):
         fpr, tpr, _ = skmetrics.roc_curve(truth, score)
         ax.plot(fpr, tpr, label=f"{name} (AUC = {skmetrics.auc(fpr, tpr):.3f})")
-    ax.plot([0, 1], [0, 1], ":", color="grey", label=text("plot.chance", lang))
-    title = text("plot.roc", lang) if title == DEFAULT else title
-    _label_rate_axes(ax, text("plot.fpr", lang), text("plot.tpr", lang), title, "lower right")
+    ax.plot([0, 1], [0, 1], ":", color="grey", label=_tr("plot.chance", lang))
+    title = _tr("plot.roc", lang) if title == DEFAULT else title
+    _label_rate_axes(ax, _tr("plot.fpr", lang), _tr("plot.tpr", lang), title, "lower right")
     return _finish(figure, save)
 
 
@@ -188,8 +188,8 @@ def plot_precision_recall(y_true, y_score, class_names=None, ax=None, title=DEFA
         average = skmetrics.average_precision_score(truth, score)
         ax.plot(recall, precision, drawstyle="steps-post",
                 label=f"{name} (AUC = {area:.3f}, AP = {average:.3f})")
-    title = text("plot.pr", lang) if title == DEFAULT else title
-    _label_rate_axes(ax, text("plot.recall", lang), text("plot.precision", lang), title,
+    title = _tr("plot.pr", lang) if title == DEFAULT else title
+    _label_rate_axes(ax, _tr("plot.recall", lang), _tr("plot.precision", lang), title,
                      "lower left", y_top=1.05)
     return _finish(figure, save)
 
@@ -212,5 +212,5 @@ def plot_runs(runs, metric="loss", ax=None, log_scale=False, title=None, save=No
     if log_scale:
         ax.set_yscale("log")
     _label_epoch_axes(ax, metric, lang)
-    ax.set_title(title or text("plot.per_epoch", lang, metric=metric))
+    ax.set_title(title or _tr("plot.per_epoch", lang, metric=metric))
     return _finish(figure, save)

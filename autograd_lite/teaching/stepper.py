@@ -25,6 +25,8 @@ import json
 import os
 import re
 
+import numpy as np
+
 from ..autodiff import _accumulate_leaf, _root_gradient, _zeros_like_output, topological_order
 from ..hooks import _apply_hooks
 from ..function import no_grad
@@ -348,13 +350,27 @@ class BackwardStepper:
             frame = Image.new("RGB", (width, height), "white")
             frame.paste(image, (0, 0))
             frames.append(frame)
-        # One palette for every frame, taken from all of them with an exact count of colours, so
-        # the light fills of the legend kinds (and the highlight) survive and stay distinct.
-        strip = Image.new("RGB", (width, height * len(frames)), "white")
-        for number, frame in enumerate(frames):
-            strip.paste(frame, (0, number * height))
-        palette = strip.quantize(colors=255, method=Image.Quantize.MEDIANCUT)
-        canvas = [frame.quantize(palette=palette, dither=Image.Dither.NONE) for frame in frames]
+        # One palette for every frame: the 256 commonest exact colours of all frames (the flat
+        # fills of the node kinds, the highlight and the text colours cover most pixels), so the
+        # light fills of the legend kinds survive exactly and stay distinct; anti-aliased edge
+        # pixels go to their nearest palette colour.
+        counts = {}
+        for frame in frames:
+            for count, colour in frame.getcolors(width * height):
+                counts[colour] = counts.get(colour, 0) + count
+        common = np.array(sorted(counts, key=counts.get, reverse=True)[:256], dtype=np.int64)
+        flat_palette = [int(v) for v in common.ravel()] + [0] * (3 * (256 - len(common)))
+        canvas = []
+        for frame in frames:
+            pixels = np.asarray(frame, dtype=np.int64).reshape(-1, 3)
+            packed = (pixels[:, 0] << 16) | (pixels[:, 1] << 8) | pixels[:, 2]
+            packed_codes, inverse = np.unique(packed, return_inverse=True)
+            codes = np.stack([packed_codes >> 16, (packed_codes >> 8) & 255, packed_codes & 255], 1)
+            distance = ((codes[:, None, :] - common[None, :, :]) ** 2).sum(axis=2)
+            index = distance.argmin(axis=1).astype(np.uint8)[np.ravel(inverse)]
+            image = Image.fromarray(index.reshape(height, width), "P")
+            image.putpalette(flat_palette)
+            canvas.append(image)
         if os.path.dirname(path):
             os.makedirs(os.path.dirname(path), exist_ok=True)
         canvas[0].save(path, save_all=True, append_images=canvas[1:],
