@@ -17,8 +17,9 @@ Run from the repository root (after ``pip install -e .``):
 It prints the forward values, the chain rule of every backward step with its numbers, the deltas
 and the sum of squared errors before and after the SGD step, and writes to --out-dir:
 backprop_before.{svg,png} (forward values, no gradients yet), backprop_after.{svg,png} (with every
-gradient), steps/step_000.png ... (one frame per backward step, the current op highlighted) and
-backward.gif.
+gradient), backward_walk.html (the interactive walk: one self-contained page, arrow keys step through
+backward), backward_chain_rule.tex (the chain rule in LaTeX), steps/step_000.png ... (one frame per
+backward step, the current op highlighted) and backward.gif.
 """
 from __future__ import annotations
 
@@ -78,7 +79,8 @@ def run(out_dir=None, frames=True, verbose=True):
     x = named(ag.Tensor(np.array(X, dtype=np.float64)), "x")
     y = named(ag.Tensor(np.array(Y, dtype=np.float64)), "y")
     params = make_parameters()
-    values = forward(x, y, params)
+    with ag.retain_grads():  # keep every intermediate value for the drawings (PyTorch frees them)
+        values = forward(x, y, params)
     net_h, o, net_o, loss = values["net_h"], values["o"], values["net_o"], values["loss"]
     sse_before = float(values["sse"].item())
     np.set_printoptions(precision=8, suppress=True)
@@ -109,6 +111,8 @@ def run(out_dir=None, frames=True, verbose=True):
         after = ag.draw_graph(loss, rules=True, title="after backward: every gradient dL/d(tensor)")
         for suffix in ("svg", "png"):
             after.write(os.path.join(out_dir, f"backprop_after.{suffix}"))
+        stepper.to_html(os.path.join(out_dir, "backward_walk.html"))
+        stepper.to_latex(os.path.join(out_dir, "backward_chain_rule.tex"))
         if frames:
             paths = stepper.write_frames(os.path.join(out_dir, "steps"), format="png")
             stepper.write_gif(os.path.join(out_dir, "backward.gif"), png_files=paths)

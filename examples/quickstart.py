@@ -9,8 +9,9 @@ out, stratified. The loop is the plain PyTorch one: ``zero_grad``, forward, loss
 ``step``. It prints the model, the loss and accuracy on the training and held-out sets after every
 epoch and the final test accuracy, and writes
 
-    <out>/quickstart_backprop.svg   the backprop graph of the loss on 3 training flowers: every op,
-                                    value and gradient, parameters named by their layer (fc1.weight)
+    <out>/quickstart_backprop.svg   the backprop graph of the untrained model's loss on 3 training
+                                    flowers, one of each species: every op, value and gradient,
+                                    parameters named by their layer (fc1.weight)
     <out>/quickstart_curves.png     loss and accuracy per epoch, training against held-out
 """
 from __future__ import annotations
@@ -79,6 +80,18 @@ def main(argv=None):
     optimizer = optim.Adam(model.parameters(), lr=args.lr)
     loader = DataLoader(TensorDataset(x_train, y_train), batch_size=args.batch_size, shuffle=True)
 
+    # The backprop graph at a teachable moment: before training (gradients are large), on 3 flowers,
+    # one of each species, so every value and gradient fits in its node. retain_grads keeps the
+    # intermediate values and gradients (PyTorch frees them) for the drawing.
+    flowers = np.array([int(np.flatnonzero(y_train.numpy() == c)[0]) for c in range(3)])
+    with ag.retain_grads():
+        loss = loss_fn(model(x_train[flowers]), y_train[flowers])
+        loss.backward()
+    graph = ag.draw_graph(loss, model=model, names={"x": x_train[flowers]}, cluster_modules=True,
+                          title="Iris MLP 4-2-3 before training: cross-entropy of 3 flowers, "
+                                "one per species")
+    optimizer.zero_grad()
+
     history = {"loss": [], "accuracy": [], "val_loss": [], "val_accuracy": []}
     for epoch in range(args.epochs):
         for inputs, targets in loader:
@@ -97,17 +110,6 @@ def main(argv=None):
     print(f"test accuracy: {test_accuracy:.3f} ({round(test_accuracy * len(y_test))}/{len(y_test)} "
           "flowers)")
 
-    # The backprop graph of one small step: 3 flowers, so every value and gradient fits in its node.
-    ag.retain_grads(True)  # keep .grad on intermediate tensors too, for the drawing
-    try:
-        optimizer.zero_grad()
-        flowers = x_train[:3]
-        loss = loss_fn(model(flowers), y_train[:3])
-        loss.backward()
-        graph = ag.draw_graph(loss, model=model, names={"x": flowers}, cluster_modules=True,
-                              title="Iris MLP 4-2-3: cross-entropy of 3 training flowers")
-    finally:
-        ag.retain_grads(False)
     graph_path = graph.write(os.path.join(args.out, "quickstart_backprop.svg"))
     curves_path = os.path.join(args.out, "quickstart_curves.png")
     ag.plots.plot_history(history, title="Iris MLP 4-2-3", save=curves_path)
