@@ -177,3 +177,16 @@ def test_gif_keeps_the_legend_colours(tmp_path):
     for fill in ("#F2F3F4", "#FFFFFF", "#FFE9B3", "#E8DAEF", "#D5F5E3"):  # constant vs intermediate
         rgb = tuple(int(fill[i:i + 2], 16) for i in (1, 3, 5))
         assert rgb in colours, fill
+
+
+def test_jupyter_shows_the_walk_and_the_graph_as_html():
+    weight = nn.Parameter(np.array([1.0, -2.0]))
+    loss = (weight * ag.tensor([3.0, 4.0])).sum()
+    graph_html = ag.draw_graph(loss)._repr_html_()
+    assert graph_html.startswith('<div class="agw-graph"') and "<svg" in graph_html
+    stepper = ag.BackwardStepper(loss)
+    html = stepper._repr_html_()
+    assert html.startswith('<div class="agw"') and "<script>" in html and "<!DOCTYPE" not in html
+    # without scripts every frame shows, each with its chain-rule lines (the static fallback)
+    assert html.count('<pre class="static">') == html.count("<svg") == stepper.total + 1
+    assert ".agw.js .frame{visibility:hidden" in html.replace("\n", "")

@@ -33,7 +33,8 @@ STYLE = """
 .agw.js .frame{visibility:hidden;margin-bottom:0}
 .agw.js .frame.current{visibility:visible}
 .agw .frame svg{max-width:100%;height:auto}
-.agw .info{display:grid;grid-template-columns:auto 1fr;gap:2px 12px;font-size:14px;margin-top:4px}
+.agw .info{display:grid;grid-template-columns:auto 1fr;gap:2px 12px;font-size:14px;margin-top:4px;
+ align-items:center}
 .agw .info .k{color:#566573}
 .agw pre{font-family:"DejaVu Sans Mono",monospace;font-size:13px;background:#f8f9f9;margin:0;
  padding:6px 8px;border-left:4px solid #e74c3c;white-space:pre-wrap}
@@ -106,16 +107,19 @@ def frame_data(stepper, lang):
     loss = stepper.loss_name
     frames = [{"counter": f"0 / {stepper.total}", "node": stepper.items.roots[0].key,
                "node_title": loss, "lines": [text("before", lang, loss=loss)],
-               "value": _text_of(stepper.output._data, options), "grad": "1"}]
+               "value": f"{loss} = {_text_of(stepper.output._data, options)}",
+               "grad": f"d{loss}/d{loss} = 1"}]
     for step in steps:
         outputs = step.op.outputs
+        out = outputs[0].name if outputs else "y"
         if outputs and not outputs[0].freed:
             value = _text_of(outputs[0].tensor._data, options)
         else:
             value = text("freed_value", lang)
         frames.append({"counter": f"{step.index} / {stepper.total}", "node": step.op.key,
                        "node_title": step.op.title, "lines": step.caption[1:],
-                       "value": value, "grad": _text_of(step.upstream[0], options)})
+                       "value": f"{out} = {value}",
+                       "grad": f"d{loss}/d{out} = {_text_of(step.upstream[0], options)}"})
     return frames
 
 
@@ -139,7 +143,7 @@ def widget(stepper, lang=None, page=False, seconds_per_frame=1.5) -> str:
              '<div class="panel"><div class="info">',
              f'<span class="k">{escape(text("current_node", lang))}</span><span class="node-name"></span>',
              f'<span class="k">{escape(text("value", lang))}</span><pre class="value"></pre>',
-             f'<span class="k">{escape(text("gradient", lang))} dL/dy</span><pre class="grad"></pre>',
+             f'<span class="k">{escape(text("gradient", lang))}</span><pre class="grad"></pre>',
              '</div><pre class="lines" style="margin-top:6px"></pre></div>',
              '<div class="stage">']
     for number, (frame, svg) in enumerate(zip(frames, svgs)):

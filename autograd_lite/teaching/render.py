@@ -47,6 +47,15 @@ class BackpropGraph(graphviz.Digraph):
     def _repr_svg_(self):
         return self.pipe(format="svg", encoding="utf-8")
 
+    def _repr_html_(self):
+        """Jupyter: the graph in the same frame as the stepper's walk, scaled to the cell's width
+        (the SVG itself; ``_repr_svg_`` stays the plain fallback)."""
+        svg = self._repr_svg_()
+        svg = svg[svg.find("<svg"):] if "<svg" in svg else svg
+        return ('<div class="agw-graph" style="border:1px solid #d5d8dc;border-radius:6px;'
+                'padding:4px;background:#fff;max-width:100%;overflow:auto">'
+                f'<style>.agw-graph svg{{max-width:100%;height:auto}}</style>{svg}</div>')
+
     def write(self, path, format=None):
         """Save to ``path`` (format from its suffix unless given); returns the path."""
         return save_graph(self, path, format)
