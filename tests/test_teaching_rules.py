@@ -18,13 +18,15 @@ def _import_all(package):
 
 
 def all_functions():
+    """Every Function subclass of the package (private bases such as ``_Extremum`` excepted: their
+    public subclasses carry the rules)."""
     _import_all(ag.ops)
     _import_all(nn)
     found, todo = [], list(Function.__subclasses__())
     while todo:
         cls = todo.pop()
         todo += cls.__subclasses__()
-        if cls.__module__.split(".")[0] in ("autograd_lite", "nn"):
+        if cls.__module__.split(".")[0] in ("autograd_lite", "nn") and not cls.__name__.startswith("_"):
             found.append(cls)
     return sorted(found, key=lambda c: (c.__module__, c.__name__))
 

@@ -33,6 +33,7 @@ class ReLU(Function):
 
     Only a boolean mask is kept; large tensors go through a parallel kernel (``kernels.relu_forward``).
     The backward g * mask (``ReLUMask``) is linear in g and its own derivative is the same mask."""
+    rule = "d/da = 1 if a > 0 else 0"
 
     @staticmethod
     def forward(ctx, x):
@@ -49,6 +50,7 @@ class ReLU(Function):
 class ReLUMask(Function):
     """z = g where mask else 0 (not g * mask: a NaN gradient where the mask is off gives 0, as in
     PyTorch). Linear in g and self-adjoint: its backward is itself with the same mask."""
+    rule = {"en": "d/dg = mask (a > 0)", "es": "d/dg = máscara (a > 0)"}
 
     @staticmethod
     def forward(ctx, grad, mask):
@@ -62,6 +64,7 @@ class ReLUMask(Function):
 
 class Abs(Function):
     """y = |x|; dy/dx = sign(x) (0 at 0, as in PyTorch)."""
+    rule = "d/da = sign(a)"
 
     @staticmethod
     def forward(ctx, x):
@@ -103,6 +106,8 @@ class _Extremum(Function):
 
 class Maximum(_Extremum):
     """Elementwise max; NaN wins; ties share the gradient half and half."""
+    rule = {"en": "d/da = 1 where a > b, d/db = 1 where b > a\n(ties: ½ each)",
+            "es": "d/da = 1 donde a > b, d/db = 1 donde b > a\n(empates: ½ cada uno)"}
     ufunc = np.maximum
 
     onnx = binary("Max")
@@ -110,6 +115,8 @@ class Maximum(_Extremum):
 
 class Minimum(_Extremum):
     """Elementwise min; NaN wins; ties share the gradient half and half."""
+    rule = {"en": "d/da = 1 where a < b, d/db = 1 where b < a\n(ties: ½ each)",
+            "es": "d/da = 1 donde a < b, d/db = 1 donde b < a\n(empates: ½ cada uno)"}
     ufunc = np.minimum
 
     onnx = binary("Min")
@@ -119,6 +126,7 @@ class Clamp(Function):
     """y = min(max(x, low), high), the bounds numbers, Tensors or None. The gradient passes to x
     where low <= x <= high (boundaries included, PyTorch's rule; 0 at NaN), and to a tensor bound
     where it is the value taken."""
+    rule = {"en": "d/da = 1 inside [low, high], 0 outside", "es": "d/da = 1 dentro de [low, high], 0 fuera"}
 
     @staticmethod
     def forward(ctx, x, low, high):
@@ -163,6 +171,7 @@ class Clamp(Function):
 
 class LeakyReLU(Function):
     """y = x where x > 0 else slope x; dy/dx = 1 or slope (slope at 0, as in PyTorch)."""
+    rule = "d/da = 1 if a > 0 else slope"
 
     @staticmethod
     def forward(ctx, x, negative_slope):
@@ -183,6 +192,7 @@ class LeakyReLU(Function):
 class ELU(Function):
     """y = x where x > 0 else alpha (exp(x) - 1) (Clevert et al. 2015); dy/dx = 1 or alpha exp(x).
     exp is taken of min(x, 0) only, so the unused branch never overflows."""
+    rule = "d/da = 1 if a > 0 else α·exp(a)"
 
     @staticmethod
     def forward(ctx, x, alpha):
