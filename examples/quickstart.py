@@ -84,10 +84,11 @@ def main(argv=None):
     # one of each species, so every value and gradient fits in its node. retain_grads keeps the
     # intermediate values and gradients (PyTorch frees them) for the drawing.
     flowers = np.array([int(np.flatnonzero(y_train.numpy() == c)[0]) for c in range(3)])
+    batch = x_train[flowers]
     with ag.retain_grads():
-        loss = loss_fn(model(x_train[flowers]), y_train[flowers])
+        loss = loss_fn(model(batch), y_train[flowers])
         loss.backward()
-    graph = ag.draw_graph(loss, model=model, names={"x": x_train[flowers]}, cluster_modules=True,
+    graph = ag.draw_graph(loss, model=model, names={"x": batch}, cluster_modules=True,
                           title="Iris MLP 4-2-3 before training: cross-entropy of 3 flowers, "
                                 "one per species")
     optimizer.zero_grad()
