@@ -40,6 +40,7 @@ class DrawOptions:
     lang: str | None = None
     size: str | None = None
     node_sizes: dict | None = None  # node key -> (width, height) inches: frames share one layout
+    positions: dict | None = None   # node key -> (x, y) inches, pinned (the stepper's wrapped rows)
 
     def __post_init__(self):
         self.lang = check_language(self.lang)
@@ -95,6 +96,9 @@ def render_items(items, options, grads=None, highlight=None, caption=None) -> Ba
                    "fontsize": "9", "fontcolor": labels.MUTED_COLOUR})
     if options.size:
         graph.attr(size=str(options.size))
+    if options.positions:  # every node pinned: neato keeps them and routes the edges
+        graph.engine = "neato"
+        graph.attr(splines="true", overlap="true")
     top = [labels.title_row(options.title)] if options.title else []
     if caption or top:
         rows = top + (labels._rows(caption, size=12) if caption else [])
@@ -146,10 +150,14 @@ def tensor_node(graph, item, options, grads, backward_ran, highlight):
 
 
 def _fixed_size(options, key):
+    attrs = {}
     size = (options.node_sizes or {}).get(key)
-    if size is None:
-        return {}
-    return {"fixedsize": "true", "width": f"{size[0]:.3f}", "height": f"{size[1]:.3f}"}
+    if size is not None:
+        attrs.update(fixedsize="true", width=f"{size[0]:.3f}", height=f"{size[1]:.3f}")
+    position = (options.positions or {}).get(key)
+    if position is not None:
+        attrs["pos"] = f"{position[0]:.3f},{position[1]:.3f}!"
+    return attrs
 
 
 def op_node(graph, op, options, highlight):
@@ -325,4 +333,5 @@ def _legend(graph, kinds, options, modules=False):
     if modules:
         entries.append((text("kind.module", lang), labels.MODULE_STYLE))
     graph.node("legend", labels.legend_label(entries, options.show_grads, text("legend", lang),
-                                             text("legend.grad", lang)), shape="plaintext", margin="0")
+                                             text("legend.grad", lang)), shape="plaintext", margin="0",
+               **_fixed_size(options, "legend"))

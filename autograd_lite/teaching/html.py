@@ -32,7 +32,7 @@ STYLE = """
  margin-bottom:8px}
 .agw.js .frame{visibility:hidden;margin-bottom:0}
 .agw.js .frame.current{visibility:visible}
-.agw .frame svg{max-width:100%;height:auto}
+.agw .frame svg{max-width:100%;max-height:calc(100vh - 190px);width:auto;height:auto}
 .agw .info{display:grid;grid-template-columns:auto 1fr;gap:2px 12px;font-size:14px;margin-top:4px;
  align-items:center}
 .agw .info .k{color:#566573}
