@@ -87,7 +87,7 @@ def test_both_languages_render_everything():
     stepper = ag.BackwardStepper(loss, lang="es")
     first = next(iter(stepper))
     assert str(first).startswith("paso 1 de 8: backward de Mul")
-    assert "antes de backward" in stepper.to_html()
+    assert stepper.initial_graph().source.count("antes de backward") == 1
     model = course_model()
     table = model.summary((4,), lang="es", print_fn=None)
     assert "Capa (tipo)" in table and "Parámetros totales: 19" in table
