@@ -61,6 +61,8 @@ def _row_sums(indices, rows):
 
 class EmbeddingFn(Function):
     """out = weight[indices]; the gradient scatters into the rows used (``EmbeddingGrad``)."""
+    rule = {"en": "grad added into the rows used (EmbeddingGrad)",
+            "es": "grad sumado en las filas usadas (EmbeddingGrad)"}
     _fresh_gradients = True
 
     @staticmethod
@@ -85,6 +87,8 @@ class EmbeddingGrad(Function):
     """table = zeros(num_embeddings, D); table[indices[t]] += grad[t] (row ``padding_idx`` left at
     zero; each row divided by its count with ``scale_grad_by_freq``). Linear in grad: its backward
     gathers the same rows, h[indices] (zero at padding, scaled likewise)."""
+    rule = {"en": "linear in g: d/dg gathers the same rows",
+            "es": "lineal en g: d/dg toma las mismas filas"}
     _fresh_gradients = True
 
     @staticmethod

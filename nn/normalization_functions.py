@@ -61,6 +61,7 @@ class Normalize(Function):
     """y = (x - mean) / sqrt(var + eps) * weight + bias over ``axes`` (biased variance); weight and
     bias (per kept channel, K elements) may be None. ``stats`` optionally passes what ``moments``
     returned for the same x."""
+    rule = "x̂ = (x - μ)/σ, y = x̂·w + b\ndL/dx = (g·w - mean(g·w) - x̂·mean(g·w·x̂))/σ\ndL/dw = Σ g·x̂,  dL/db = Σ g"
     _fresh_gradients = True
 
     @staticmethod
@@ -144,6 +145,7 @@ class InvStd(Function):
     """invstd = (var(x) + eps)^(-1/2) over ``axes``, one value per kept channel (K,), biased
     variance; ``value`` is that array when the caller already has it.
     d invstd / dx_i = -invstd^3 (x_i - mean) / M."""
+    rule = "d invstd/dx = -invstd³·(x - μ)/M"
     _fresh_gradients = True
 
     @staticmethod
@@ -173,6 +175,8 @@ class FrozenNormalize(Function):
 
         dL/dx = g weight invstd      dL/dweight = sum g xhat      dL/dbias = sum g
     """
+    rule = {"en": "y = (x - μ_run)·invstd·w + b\ndL/dx = g·w·invstd (running stats constant)",
+            "es": "y = (x - μ_run)·invstd·w + b\ndL/dx = g·w·invstd (estadísticas fijas)"}
     _fresh_gradients = True
 
     @staticmethod
