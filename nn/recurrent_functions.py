@@ -36,6 +36,8 @@ class Unbind(Function):
     Backward stacks the n gradients (unused steps get zeros): indexing a[t] once per step instead
     would scatter each step's gradient into a zero array of the whole sequence's shape (quadratic in
     the sequence length)."""
+    rule = {"en": "grads of the slices stacked back (zeros for unused ones)",
+            "es": "los grads de los trozos apilados de vuelta (ceros si no se usan)"}
 
     @staticmethod
     def forward(ctx, a):
@@ -85,6 +87,7 @@ class LSTMCellStep(Function):
         d_gates = ([d_i, d_f, d_g, d_o] + g_gates) * [i(1-i), f(1-f), 1-g^2, o(1-o)]
         grad x_proj = d_gates,  grad h = d_gates W_hh,  grad c = dc f,  grad W_hh = d_gates^T h
     """
+    rule = "c' = f·c + i·g, h' = o·tanh(c')\ndL/dc = dL/dc'·f + dL/dh'·o·(1 - tanh²(c'))·f\ngates through σ' and tanh'"
 
     @staticmethod
     def forward(ctx, x_proj, h, c, weight_hh):
