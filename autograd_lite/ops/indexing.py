@@ -339,7 +339,7 @@ def topk(x, k, dim=-1, largest=True, sorted=True):
     if x.ndim == 0:
         return SortResult(x * 1, _make(np.zeros((), np.int64)))
     indices = _order(x, dim, largest, True)[(slice(None),) * dim + (slice(0, k),)]
-    return SortResult(gather(x, dim, indices), _make(np.ascontiguousarray(indices)))
+    return SortResult(gather(x, dim, indices), _make(np.array(indices)))
 
 
 def kthvalue(x, k, dim=-1, keepdim=False):
@@ -355,7 +355,7 @@ def kthvalue(x, k, dim=-1, keepdim=False):
     values = gather(x, dim, indices)
     if not keepdim:
         values, indices = values.squeeze(dim), indices.squeeze(dim)
-    return SortResult(values, _make(np.ascontiguousarray(indices)))
+    return SortResult(values, _make(np.array(indices)))
 
 
 def median(x, dim=None, keepdim=False):
