@@ -208,12 +208,13 @@ def rand_like(input, dtype=None, layout=None, device=None, requires_grad=False, 
 def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None, layout=None,
             device=None, requires_grad=False):
     """Integers uniform on [low, high): ``randint(high, size)`` or ``randint(low, high, size)``."""
-    if size is None:  # randint(high, size)
-        if high is None:
-            raise TypeError("randint: missing the size argument, e.g. randint(0, 10, (3,))")
-        low, high, size = 0, low, high
-    if high is None:
-        raise TypeError("randint: missing high, e.g. randint(10, (3,)) or randint(0, 10, (3,))")
+    if high is not None and size is None and isinstance(high, (tuple, list, Tensor)):
+        low, high, size = 0, low, high  # randint(high, size)
+    elif high is None:
+        low, high = 0, low  # randint(high, size=...)
+    if size is None:
+        raise TypeError("randint: missing the size argument, e.g. randint(10, (3,)) or "
+                        "randint(0, 10, (3,))")
     if high <= low:
         raise ValueError(f"randint: high ({high}) must be greater than low ({low})")
     array = _generator(generator).integers(low, high, size=_shape_arg((size,)))
