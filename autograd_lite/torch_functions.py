@@ -6,6 +6,8 @@ where PyTorch has it. Most are the functional form of a Tensor method; the legac
 """
 from __future__ import annotations
 
+import builtins
+
 import numpy as np
 
 from .creation import tensor as _new_tensor, zeros as _zeros
@@ -69,7 +71,7 @@ METHOD_FUNCTIONS = (
     "isnan isinf isposinf isneginf isfinite isclose allclose equal nonzero argwhere count_nonzero "
     "unique logical_and logical_or logical_xor logical_not bitwise_and bitwise_or bitwise_xor "
     "bitwise_not").split()
-for _name in METHOD_FUNCTIONS:
+for _name in METHOD_FUNCTIONS:  # note: this binds sum, max, all, ... here (use builtins.all)
     globals()[_name] = _method_function(_name)
 del _name
 
@@ -146,7 +148,7 @@ def stack(tensors, dim=0, *, out=None):
 
 def hstack(tensors):
     tensors = [_as_tensor(t) for t in tensors]
-    return composite.cat(tensors, 0 if all(t.ndim == 1 for t in tensors) else 1)
+    return composite.cat(tensors, 0 if builtins.all(t.ndim == 1 for t in tensors) else 1)
 
 
 def vstack(tensors):

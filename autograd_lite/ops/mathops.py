@@ -219,9 +219,12 @@ def round(x, decimals=0):  # noqa: A001  (PyTorch's name)
 
 
 def sign(x):
-    """-1, 0 or 1; the gradient is 0."""
+    """-1, 0 or 1 (0 for NaN, as PyTorch); the gradient is 0."""
     x = _tensor(x)
-    return zero_gradient(x, np.sign(x._data))
+    signs = np.sign(x._data)
+    if signs.dtype.kind == "f":
+        signs = np.where(np.isnan(signs), 0, signs).astype(signs.dtype, copy=False)
+    return zero_gradient(x, signs)
 
 
 def frac(x):
