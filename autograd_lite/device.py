@@ -11,6 +11,7 @@ RuntimeError that says what to write instead.
 """
 from __future__ import annotations
 
+import sys
 import types
 
 _KNOWN_TYPES = ("cpu", "cuda", "mps", "xpu", "meta", "hip", "xla", "npu", "hpu", "mtia", "privateuseone")
@@ -152,3 +153,8 @@ accelerator = types.ModuleType("autograd_lite.accelerator", "torch.accelerator: 
 accelerator.is_available = _false
 accelerator.current_accelerator = _nothing
 accelerator.device_count = lambda: 0
+
+# ``import autograd_lite.cuda`` / ``from autograd_lite.backends import cudnn`` work like attribute access
+for _module in (cuda, backends, mps, cudnn, accelerator):
+    sys.modules.setdefault(_module.__name__, _module)
+del _module

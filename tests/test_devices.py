@@ -32,6 +32,9 @@ def test_accelerator_queries_say_there_is_none():
     ag.backends.cudnn.benchmark = False
     assert ag.accelerator.is_available() is False and ag.accelerator.current_accelerator() is None
     ag.cuda.manual_seed_all(0)  # harmless, as on a machine without a GPU
+    from autograd_lite.backends import cudnn
+    import autograd_lite.cuda
+    assert cudnn is ag.backends.cudnn and autograd_lite.cuda is ag.cuda
     device = ag.device("cuda" if ag.cuda.is_available() else "cpu")
     assert device == "cpu" and ag.zeros(2, device=device).device == device
     ag.set_default_device("cpu")
