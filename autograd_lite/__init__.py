@@ -2,7 +2,10 @@
 
 ``import autograd_lite as ag`` gives the Tensor and its constructors, backward/grad, no_grad,
 custom ``Function``s, gradcheck, and (in submodules) graph drawing, data loading, kernels and
-weights on disk. Layers live in the sibling package ``nn``, optimizers in ``optim``.
+weights on disk. Layers live in the sibling package ``nn``, optimizers in ``optim``, also reachable
+under PyTorch's names: ``import autograd_lite as torch`` gives ``torch.nn``, ``torch.optim``,
+``torch.utils.data``, ``torch.autograd``, ``torch.device``, ``torch.cuda.is_available()`` (False)
+and PyTorch's top-level functions (``torch.add``, ``torch.gather``, ...).
 """
 import warnings as _warnings
 
@@ -59,7 +62,7 @@ def __getattr__(name):
 # Python's builtins there (sum, max, min, abs, round, pow, all, any, float, int, bool), which stay
 # reachable as ag.sum, ag.float, ...
 _BUILTINS = {"sum", "max", "min", "abs", "round", "pow", "all", "any", "float", "int", "bool"}
-__all__ = sorted(
+__all__ = sorted((
     {"Function", "FunctionCtx", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
      "detect_anomaly", "retain_grads", "Tensor", "Size", "float16", "float32", "float64", "int8",
      "int16", "int32", "int64", "uint8", "bool_", "double", "half", "long", "short",
@@ -71,7 +74,7 @@ __all__ = sorted(
      "GradcheckError", "linear", "data", "autograd", "utils", "linalg", "save", "load",
      "FloatTensor", "DoubleTensor", "HalfTensor", "LongTensor", "IntTensor", "ShortTensor",
      "CharTensor", "ByteTensor", "BoolTensor", "nn", "optim"}
-    | set(_torch_functions.__all__)) 
+    | set(_torch_functions.__all__)) - _BUILTINS)
 
 # PyTorch's dtype names (ag.long, ag.float, ...), bound last: they shadow builtins in this module
 float, double, half, long, int, short, bool = float32, float64, float16, int64, int32, int16, bool_
