@@ -64,7 +64,8 @@ def __getattr__(name):
 _BUILTINS = {"sum", "max", "min", "abs", "round", "pow", "all", "any", "float", "int", "bool"}
 __all__ = sorted((
     {"Function", "FunctionCtx", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
-     "detect_anomaly", "retain_grads", "Tensor", "Size", "float16", "float32", "float64", "int8",
+     "detect_anomaly", "retain_grads", "inference_mode", "is_inference_mode_enabled",
+     "once_differentiable", "Tensor", "Size", "float16", "float32", "float64", "int8",
      "int16", "int32", "int64", "uint8", "bool_", "double", "half", "long", "short",
      "get_default_dtype", "set_default_dtype", "device", "cuda", "backends", "accelerator",
      "set_default_device", "get_default_device", "tensor", "as_tensor", "from_numpy", "is_tensor",
