@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .dtypes import as_dtype
+from . import device as _device
+from .dtypes import as_dtype, default_float
 
 
 def to_array(data, dtype):
@@ -21,7 +22,7 @@ def to_array(data, dtype):
     else:
         array = np.asarray(data)
         if array.dtype.kind == "f":
-            array = array.astype(np.float32)  # Python floats become float32, as in PyTorch
+            array = array.astype(default_float())  # Python floats become float32, as in PyTorch
         elif array.dtype.kind in "iu":
             array = array.astype(np.int64)
         elif array.dtype.kind != "b":
@@ -80,30 +81,21 @@ def shape_from_args(shape):
         raise TypeError(f"a shape must be ints, got {shape!r}") from None
 
 
-def check_device(device):
+def check_device(device, where="device"):
     """Accept PyTorch code's ``device`` arguments: the CPU (``"cpu"``, ``"cpu:0"``, a
     ``torch.device("cpu")``) is the only device; anything else raises naming it."""
-    if device is None:
-        return
-    if str(device).split(":")[0] != "cpu":
-        raise RuntimeError(f"autograd-lite computes on the CPU (NumPy) only; got device {device!r} "
-                           "(use 'cpu')")
-
-
-def _looks_like_device(value):
-    return (isinstance(value, str) and value.split(":")[0] in ("cpu", "cuda", "mps", "xpu", "meta")
-            or type(value).__name__ == "device")
+    return _device.check_device(device, where)
 
 
 def dtype_of_to(args, dtype, device):
     """The dtype named by ``to(*args, dtype=, device=)`` (``to(dtype)``, ``to(device)``,
     ``to(device, dtype)``, ``to(other_tensor)``), or None to keep the current one."""
     for arg in args:
-        if _looks_like_device(arg):
+        if _device.is_device_like(arg) or isinstance(arg, int) and not isinstance(arg, bool):
             device = arg
         elif hasattr(arg, "data") and hasattr(arg, "dtype") and not isinstance(arg, (type, np.dtype)):
             dtype = arg.dtype  # another tensor: take its dtype
         else:
             dtype = arg
-    check_device(device)
+    check_device(device, "to(device)")
     return as_dtype(dtype)

@@ -53,7 +53,7 @@ def _operand_kind(x):
     if isinstance(data, int):
         return 2, DEFAULT_INT
     if isinstance(data, float):
-        return 2, DEFAULT_FLOAT
+        return 2, _DEFAULT_FOR[2]
     raise TypeError(f"unsupported operand type {type(x).__name__}")
 
 
@@ -66,6 +66,25 @@ def result_type(*operands):
         if members:
             return np.result_type(*members) if priority < 2 else _DEFAULT_FOR[top]
     raise AssertionError("unreachable")
+
+
+def default_float():
+    """The dtype of tensors made from Python floats (float32 unless ``set_default_dtype`` changed it)."""
+    return _DEFAULT_FOR[2]
+
+
+def get_default_dtype():
+    """PyTorch's ``torch.get_default_dtype()``: the current default float dtype (float32)."""
+    return _DEFAULT_FOR[2].type
+
+
+def set_default_dtype(dtype):
+    """PyTorch's ``torch.set_default_dtype``: float32 or float64 becomes the dtype of tensors made
+    from Python floats, of float factories (``zeros``, ``randn``, ...) and of integer division."""
+    chosen = as_dtype(dtype)
+    if chosen not in (np.dtype(np.float32), np.dtype(np.float64)):
+        raise TypeError(f"set_default_dtype: only float32 and float64 are supported, got {chosen}")
+    _DEFAULT_FOR[2] = chosen
 
 
 def is_float(dtype) -> bool:

@@ -46,3 +46,38 @@ def use_generator(generator: np.random.Generator | None) -> Iterator[None]:
             yield
         finally:
             _state["generator"] = previous
+
+
+class Generator(np.random.Generator):
+    """PyTorch's ``torch.Generator``: a random stream of its own, passed as ``generator=`` to
+    ``randn``/``rand``/``randint``/``randperm``, ``DataLoader`` and ``random_split``. It is a NumPy
+    ``Generator`` (PCG64), so NumPy's methods work on it too."""
+
+    def __init__(self, device="cpu"):
+        from .device import check_device
+        check_device(device, "Generator(device)")
+        self._initial_seed = int(np.random.SeedSequence().entropy % 2 ** 63)
+        super().__init__(np.random.PCG64(self._initial_seed))
+
+    def manual_seed(self, seed):
+        """Restart the stream from ``seed``; returns the generator (``Generator().manual_seed(0)``)."""
+        if not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise ValueError(f"manual_seed: seed must be a non-negative int, got {seed!r}")
+        self._initial_seed = int(seed)
+        self.bit_generator.state = np.random.PCG64(int(seed)).state
+        return self
+
+    def initial_seed(self):
+        return self._initial_seed
+
+    def seed(self):
+        """Reseed from fresh entropy and return the new seed."""
+        self.manual_seed(int(np.random.SeedSequence().entropy % 2 ** 63))
+        return self._initial_seed
+
+    def get_state(self):
+        return self.bit_generator.state
+
+    def set_state(self, state):
+        self.bit_generator.state = state
+        return self

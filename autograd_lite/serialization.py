@@ -9,7 +9,8 @@ Two layouts, chosen by what is saved:
 
 * **Flat** -- a mapping {str: Tensor or array}, e.g. ``model.state_dict()``: one safetensors entry
   per key, and ``load`` returns an ordered {name: Tensor}, exactly as PyTorch's tools expect.
-* **Structured** -- anything else that is a mapping: an optimizer's ``state_dict()``
+* **Structured** -- anything else: a bare tensor (stored as ``value``), a list or tuple of
+  tensors, or a nested mapping such as an optimizer's ``state_dict()``
   ({'state': {0: {'step': 3, 'exp_avg': array}}, 'param_groups': [{'lr': 0.1, 'betas': (0.9,
   0.999), ..., 'params': [0, 1]}]}), a scheduler's, or a checkpoint such as
   ``{"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": 3}``. Every tensor,
@@ -146,6 +147,7 @@ class _Encoder:
                 "items": [[key, self.encode(item, _join(path, key))] for key, item in value.items()]}
 
     def _tensor(self, kind, value, path):
+        path = path or "value"  # a bare tensor saved on its own
         name, copy = path, 2
         while name in self.arrays or name == "__metadata__":   # reserved by safetensors
             name, copy = f"{path}#{copy}", copy + 1
@@ -215,17 +217,18 @@ def _refuse_constant(name):
 
 # ---------------------------------------------------------------------------------- public API
 def save(obj, path, metadata=None):
-    """Write ``obj`` to ``path`` (safetensors). ``obj`` is a mapping: either {name: Tensor or
-    array} (``model.state_dict()``, stored flat) or a nested state such as ``opt.state_dict()`` or
+    """Write ``obj`` to ``path`` (safetensors). ``obj`` is {name: Tensor or array}
+    (``model.state_dict()``, stored flat) or anything else built of tensors, arrays, numbers and
+    strings in dicts, lists and tuples: a bare tensor, a list of tensors, ``opt.state_dict()``,
     ``{"model": ..., "optimizer": ..., "epoch": 3}`` (see the module docstring for the layout).
     ``metadata`` is an optional {str: str} stored in the header."""
     from safetensors.numpy import save_file
     if hasattr(obj, "state_dict") and not hasattr(obj, "items"):
         raise TypeError(f"ag.save takes a state dict: pass model.state_dict() or "
                         f"optimizer.state_dict(), not the {type(obj).__name__} itself")
-    if not isinstance(obj, Mapping):
-        raise TypeError(f"ag.save: expected a mapping (a state dict or a checkpoint dict), got "
-                        f"{type(obj).__name__}")
+    if not isinstance(obj, (Mapping, list, tuple)) and not _is_array_like(obj):
+        raise TypeError(f"ag.save: expected a tensor, or a dict, list or tuple of them (a state "
+                        f"dict, a checkpoint), got {type(obj).__name__}")
     meta = {}
     for key, value in (metadata or {}).items():
         if not isinstance(key, str) or not isinstance(value, str):
@@ -233,7 +236,8 @@ def save(obj, path, metadata=None):
         if key.startswith("autograd_lite."):
             raise ValueError(f"ag.save: metadata key {key!r} is reserved for autograd_lite")
         meta[key] = value
-    flat = all(type(key) is str for key in obj) and all(_is_array_like(v) for v in obj.values())
+    flat = isinstance(obj, Mapping) and all(type(key) is str for key in obj) and \
+        all(_is_array_like(v) for v in obj.values())
     if flat:
         if "__metadata__" in obj:
             raise ValueError("ag.save: '__metadata__' is reserved by safetensors and can't be a "
@@ -251,11 +255,14 @@ def save(obj, path, metadata=None):
     save_file(dict(arrays), os.fspath(path), metadata=meta)
 
 
-def load(path):
+def load(path, map_location=None, weights_only=True, mmap=None, **ignored):
     """Read a file written by ``save`` (or any safetensors file). A flat file gives an ordered
-    {name: Tensor}; a structured one gives back the saved structure. Raises ValueError naming the
-    file when it is truncated, corrupted or not a safetensors file."""
+    {name: Tensor}; a structured one gives back the saved structure (a tensor, list, tuple or dict,
+    as saved). Raises ValueError naming the file when it is truncated, corrupted or not a
+    safetensors file. ``map_location`` (the CPU only) and ``weights_only`` are accepted as in
+    PyTorch; the file never holds code either way."""
     from safetensors import SafetensorError, safe_open
+    _check_map_location(map_location)
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"ag.load: no such file: {path}")
@@ -293,6 +300,17 @@ def load(path):
             array = array.copy()
         out[name] = Tensor(array)
     return out
+
+
+def _check_map_location(map_location):
+    """PyTorch's ``map_location``: a device, its name, a {saved: target} dict or a function; every
+    target must be the CPU (a function is trusted to return the CPU, the only place tensors live)."""
+    from .device import check_device
+    if map_location is None or callable(map_location) and not isinstance(map_location, (str, bytes)):
+        return
+    targets = map_location.values() if isinstance(map_location, Mapping) else [map_location]
+    for target in targets:
+        check_device(target, "ag.load(map_location)")
 
 
 def _load_structure(path, structure, arrays):

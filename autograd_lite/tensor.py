@@ -471,6 +471,7 @@ from .ops import composite  # noqa: E402
 from . import autodiff as _autodiff  # noqa: E402
 from . import hooks as _hooks  # noqa: E402
 from . import tensor_inplace  # noqa: E402,F401  (adds the in-place methods to Tensor)
+from . import tensor_api  # noqa: E402,F401  (adds the rest of PyTorch's Tensor methods)
 
 _Add, _Sub, _Mul, _Div, _Pow, _Neg = (ops.Add.apply, ops.Sub.apply, ops.Mul.apply, ops.Div.apply,
                                       ops.Pow.apply, ops.Neg.apply)

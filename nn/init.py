@@ -21,7 +21,7 @@ import numpy as np
 from autograd_lite.random import generator
 from autograd_lite.tensor import Tensor
 
-__all__ = ["calculate_gain", "uniform_", "normal_", "constant_", "zeros_", "ones_",
+__all__ = ["calculate_gain", "uniform_", "normal_", "constant_", "zeros_", "ones_", "eye_",
            "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_",
            "glorot_uniform_", "glorot_normal_", "he_uniform_", "he_normal_"]
 
@@ -91,6 +91,13 @@ def zeros_(tensor):
 
 def ones_(tensor):
     return _fill(tensor, 1)
+
+
+def eye_(tensor):
+    """The identity matrix (ones on the main diagonal of a 2-D tensor, zeros elsewhere)."""
+    if tensor.ndim != 2:
+        raise ValueError(f"eye_: only 2-D tensors are supported, got shape {tensor.shape}")
+    return _fill(tensor, np.eye(*tensor.shape))
 
 
 def xavier_uniform_(tensor, gain=1.0):

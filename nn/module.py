@@ -322,6 +322,11 @@ class Module:
     def cpu(self):
         return self
 
+    def cuda(self, device=None):
+        """Refused: autograd-lite computes on the CPU only (the error says what to write)."""
+        from autograd_lite.device import CPU_ONLY_HINT
+        raise RuntimeError(f"{type(self).__name__}.cuda() was called, but {CPU_ONLY_HINT}")
+
     def double(self):
         return self.to(np.float64)
 

@@ -342,3 +342,8 @@ def _torch_index(index):
     if isinstance(index, tuple):
         return tuple(T.as_tensor(i) if isinstance(i, np.ndarray) else i for i in index)
     return index
+
+
+from op_table_api import ops as _api_ops  # noqa: E402  (the wider Tensor API; it imports this module)
+
+OPS += _api_ops

@@ -113,3 +113,41 @@ def test_save_argument_errors(tmp_path):
         ag.save({"step": {"a": print}}, tmp_path / "m.safetensors")  # save; a function does not
     with pytest.raises(TypeError, match="str to str"):
         ag.save({"w": np.ones(1)}, tmp_path / "m.safetensors", metadata={"epoch": 3})
+
+
+@pytest.mark.parametrize("value", [
+    ag.tensor([[1.5, -2.0]]), [ag.ones(2), ag.zeros(3, dtype=ag.int64)], (ag.ones(1), [ag.zeros(2)], 3),
+    {"weights": [ag.ones(2)], "nested": {"a": (ag.zeros(1),)}, "epoch": 4}, [],
+])
+def test_any_tensor_list_tuple_or_dict_round_trips_with_its_types(tmp_path, value):
+    path = tmp_path / "value.safetensors"
+    ag.save(value, path)
+    loaded = ag.load(path, weights_only=True, map_location="cpu")
+
+    def check(got, want):
+        assert type(got) is type(want) or isinstance(want, dict) and isinstance(got, dict)
+        if isinstance(want, ag.Tensor):
+            assert got.dtype == want.dtype and got.tolist() == want.tolist()
+        elif isinstance(want, (list, tuple)):
+            assert len(got) == len(want)
+            for g, w in zip(got, want):
+                check(g, w)
+        elif isinstance(want, dict):
+            assert list(got) == list(want)
+            for key in want:
+                check(got[key], want[key])
+        else:
+            assert got == want
+
+    check(loaded, value)
+
+
+def test_load_accepts_cpu_map_locations_and_refuses_gpus(tmp_path):
+    path = tmp_path / "t.safetensors"
+    ag.save({"w": ag.ones(2)}, path)
+    for location in ("cpu", ag.device("cpu"), {"cuda:0": "cpu"}, lambda storage, where: storage):
+        assert ag.load(path, map_location=location)["w"].tolist() == [1.0, 1.0]
+    with pytest.raises(RuntimeError, match="CPU .*only.*device=\"cpu\""):
+        ag.load(path, map_location="cuda:0")
+    with pytest.raises(TypeError, match="got int|dict, list or tuple|got set"):
+        ag.save({1, 2}, path)

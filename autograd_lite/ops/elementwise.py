@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..dtypes import DEFAULT_FLOAT, result_type
+from ..dtypes import default_float, result_type
 from ..function import Function, InputRef
 from ..tensor import Tensor
 from .onnx_mapping import binary, operand, unary
@@ -74,7 +74,7 @@ def _promoted(out, a, b, x, y, true_divide=False):
             return out
     expected = result_type(a, b)
     if true_divide and expected.kind != "f":
-        expected = DEFAULT_FLOAT
+        expected = default_float()
     return out if expected == dtype else out.astype(expected)
 
 
