@@ -18,6 +18,7 @@ from ..function import Function, is_grad_enabled
 from ..tensor import Tensor
 from .elementwise import Where, unbroadcast, _promoted
 from .shape import GetItem
+from .onnx_mapping import unary
 
 _make = Tensor._make
 
@@ -31,6 +32,12 @@ def _tensor(x, like=None):
 
 class Log1p(Function):
     """log(1 + a), computed by ``np.log1p`` (exact for small a); d/da = 1 / (1 + a)."""
+    rule = "d/da = 1/(1 + a)"
+
+    @staticmethod
+    def onnx(g, node, inputs, outputs):  # ONNX has no log1p: log(1 + a)
+        one = g.constant(1, node.outputs[0]()._data.dtype)
+        g.op("Log", [g.op("Add", [inputs[0], one])[0]], outputs)
 
     @staticmethod
     def forward(ctx, a):
@@ -46,6 +53,12 @@ class Log1p(Function):
 
 class Expm1(Function):
     """exp(a) - 1, computed by ``np.expm1`` (exact for small a); d/da = exp(a) = out + 1."""
+    rule = "d/da = exp(a)"
+
+    @staticmethod
+    def onnx(g, node, inputs, outputs):  # ONNX has no expm1: exp(a) - 1
+        one = g.constant(1, node.outputs[0]()._data.dtype)
+        g.op("Sub", [g.op("Exp", [inputs[0]])[0], one], outputs)
 
     @staticmethod
     def forward(ctx, a):
@@ -61,6 +74,8 @@ class Expm1(Function):
 
 class Erf(Function):
     """erf(x) = 2/sqrt(pi) int_0^x exp(-t^2) dt; d erf / dx = 2/sqrt(pi) exp(-x^2)."""
+    rule = "d/da = 2/√π · exp(-a²)"
+    onnx = unary("Erf")
 
     @staticmethod
     def forward(ctx, x):
@@ -75,6 +90,7 @@ class Erf(Function):
 
 class Atan2(Function):
     """atan2(y, x), the angle of the point (x, y); d/dy = x / (x^2 + y^2), d/dx = -y / (x^2 + y^2)."""
+    rule = "d/da = b/(a² + b²), d/db = -a/(a² + b²)"
 
     @staticmethod
     def forward(ctx, y, x):
@@ -93,6 +109,7 @@ class Atan2(Function):
 class Cumsum(Function):
     """Running sum along ``dim``; backward is the reversed running sum of the gradient:
     d out_k / d a_i = [i <= k], so grad_a_i = sum_{k >= i} grad_k."""
+    rule = "d/da = reversed cumulative sum of the gradient"
 
     @staticmethod
     def forward(ctx, a, dim):
@@ -138,6 +155,7 @@ def cumprod(x, dim, dtype=None):
 
 class Cumprod(Function):
     """Running product along ``dim`` (see ``cumprod``)."""
+    rule = "d/da_i = Σ_{j≥i} grad_j · prod_j / a_i"
 
     @staticmethod
     def forward(ctx, a, dim):
