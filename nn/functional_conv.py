@@ -82,7 +82,8 @@ def _same_padding(padding, kernel, stride, dilation, fn):
             zero = (0,) * len(kernel)
             return zero, zero
         if padding != "same":
-            raise ValueError(f"{fn}: padding must be an int, a tuple, 'valid' or 'same', got "
+            what = "a pair" if len(kernel) == 2 else "a tuple"
+            raise ValueError(f"{fn}: padding must be an int, {what}, 'valid' or 'same', got "
                              f"{padding!r}")
         if any(s != 1 for s in stride):
             raise ValueError(f"{fn}: padding='same' is not supported for strided convolutions "
