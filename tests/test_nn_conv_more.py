@@ -11,6 +11,8 @@ import autograd_lite as ag
 import nn
 import nn.functional as F
 
+pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")
+
 RNG = np.random.default_rng(11)
 
 
@@ -99,15 +101,15 @@ def test_conv_transpose2d_is_the_input_gradient_of_conv2d():
 
 @pytest.mark.parametrize("fn, shapes", [
     (lambda x, w, b: F.conv_transpose2d(x, w, b, stride=2, padding=1, output_padding=1),
-     [(2, 4, 3, 3), (4, 2, 3, 3), (2,)]),
+     [(1, 2, 2, 2), (2, 1, 3, 3), (1,)]),
     (lambda x, w, b: F.conv_transpose2d(x, w, b, stride=(1, 2), groups=2, dilation=(2, 1)),
-     [(1, 4, 3, 3), (4, 1, 2, 2), (2,)]),
+     [(1, 2, 2, 2), (2, 1, 2, 2), (2,)]),
     (lambda x, w, b: F.conv1d(x, w, b, stride=2, padding=1, dilation=2, groups=2),
-     [(2, 4, 7), (4, 2, 3), (4,)]),
+     [(1, 4, 5), (2, 2, 2), (2,)]),
     (lambda x, w, b: F.conv2d(x, w, b, padding="same", dilation=(1, 2), groups=2),
-     [(1, 4, 5, 5), (2, 2, 2, 3), (2,)]),
+     [(1, 2, 3, 3), (2, 1, 2, 2), (2,)]),
 ])
-def test_gradcheck_and_gradgradcheck(fn, shapes):
+def test_gradcheck_and_gradgradcheck(fn, shapes):  # small shapes: every element is probed
     inputs = [ag.tensor(RNG.standard_normal(s), requires_grad=True) for s in shapes]
     assert ag.gradcheck(fn, inputs)
     assert ag.gradgradcheck(fn, inputs)
