@@ -113,6 +113,9 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         raise ValueError(f"{fn}: input of shape {input.shape} has {input.shape[-3]} channels but "
                          f"the weight of shape {weight.shape} with groups={groups} expects "
                          f"{weight.shape[1] * groups}")
+    if bias is not None and bias.shape != (weight.shape[0],):
+        raise ValueError(f"{fn}: bias must have shape ({weight.shape[0]},) (one per output "
+                         f"channel), got shape {bias.shape}")
     before, after = _same_padding(padding, weight.shape[2:], stride, dilation, fn)
     if before != after:  # "same" with an even total: the extra row/column goes bottom/right
         extra = tuple(a - b for a, b in zip(after, before))

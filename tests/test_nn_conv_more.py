@@ -156,6 +156,8 @@ def test_lazy_conv2d_materialises_on_the_first_call():
     (lambda: nn.ConvTranspose2d(3, 6, 3, padding="same"), ValueError, "padding must be an int"),
     (lambda: F.conv2d(ag.zeros(1, 4, 5, 5), ag.zeros(2, 3, 3, 3), groups=2), ValueError,
      "4 channels but the weight of shape .* with groups=2 expects 6"),
+    (lambda: F.conv2d(ag.zeros(1, 4, 5, 5), ag.zeros(2, 2, 3, 3), ag.zeros(3), groups=2),
+     ValueError, r"bias must have shape \(2,\)"),
     (lambda: F.conv_transpose2d(ag.zeros(1, 4, 5, 5), ag.zeros(3, 2, 3, 3)), ValueError,
      "4 channels but the weight"),
     (lambda: F.conv1d(ag.zeros(1, 4, 5, 5), ag.zeros(2, 4, 3)), ValueError, r"\(N, C, L\)"),
