@@ -165,3 +165,19 @@ def test_lazy_conv2d_materialises_on_the_first_call():
 def test_bad_arguments_name_the_argument(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+def test_conv_transpose2d_exports_to_onnx(tmp_path):
+    import onnxruntime
+    model = nn.Sequential(nn.ConvTranspose2d(3, 4, 3, stride=2, padding=1, output_padding=1),
+                          nn.ReLU(), nn.ConvTranspose2d(4, 2, (2, 3), stride=(1, 2), bias=False))
+    x = RNG.standard_normal((2, 3, 5, 4)).astype(np.float32)
+    ag.onnx.export(model, ag.tensor(x), tmp_path / "up.onnx", input_names=["input"],
+                   output_names=["output"])
+    session = onnxruntime.InferenceSession(str(tmp_path / "up.onnx"),
+                                           providers=["CPUExecutionProvider"])
+    theirs, = session.run(None, {"input": x})
+    with ag.no_grad():
+        ours = model(ag.tensor(x)).numpy()
+    assert ours.shape == (2, 2, 11, 17)
+    np.testing.assert_allclose(theirs, ours, rtol=1e-5, atol=1e-5)

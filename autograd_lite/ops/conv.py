@@ -158,6 +158,16 @@ class ConvTranspose2d(Function):
             grad_b = Conv2dBiasGrad.apply(grad)
         return grad_x, grad_w, grad_b, None, None, None
 
+    @staticmethod
+    def onnx(g, node, inputs, outputs):
+        x, weight, bias, stride, padding, output_size = node.inputs
+        kernel = weight.shape[2:]
+        extra = [size - ((n - 1) * s - 2 * p + k) for size, n, s, p, k in
+                 zip(output_size, x.shape[2:], stride, padding, kernel)]
+        args = inputs[:2] + ([inputs[2]] if bias is not None else [])
+        g.op("ConvTranspose", args, outputs, kernel_shape=list(kernel), strides=list(stride),
+             pads=list(padding) * 2, output_padding=extra)
+
 
 # ----------------------------------------------------------------------------- pooling
 class MaxPool2d(Function):
