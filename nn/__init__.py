@@ -1,13 +1,19 @@
 """Neural-network building blocks, PyTorch's ``torch.nn`` API on autograd-lite.
 
 * ``module``: ``Module`` (parameter registry, state_dict, train/eval, repr) and ``Parameter``
-* ``containers``: ``Sequential``, ``ModuleList``
-* ``layers``: ``Linear``, ``Conv2D`` (``Conv2d``), ``MaxPool2D``, ``AvgPool2D``, ``Identity``,
-  ``Flatten``, ``Dropout``
+* ``containers``: ``Sequential``, ``ModuleList``, ``ModuleDict``; ``parameter_containers``:
+  ``ParameterList``, ``ParameterDict``
+* ``layers``: ``Linear``, ``Identity``, ``Flatten``, ``Unflatten``, ``Dropout``, ``Dropout1d``,
+  ``Dropout2d``
+* ``convolution``: ``Conv1d``, ``Conv2D`` (``Conv2d``), ``ConvTranspose2d``; ``pooling``:
+  ``MaxPool2D``/``AvgPool2D`` (``MaxPool2d``/``AvgPool2d``), ``MaxPool1d``, ``AvgPool1d``,
+  ``AdaptiveAvgPool2d``, ``AdaptiveMaxPool2d``, ``AdaptiveAvgPool1d``, ``AdaptiveMaxPool1d``;
+  ``lazy``: ``LazyLinear``, ``LazyConv2d``, ``UninitializedParameter``
 * ``activations``: ``ReLU Sigmoid Tanh LeakyReLU ELU SELU Softplus GELU SiLU Softmax LogSoftmax``
 * ``losses``: ``MSELoss L1Loss HuberLoss SmoothL1Loss BCELoss BCEWithLogitsLoss CrossEntropyLoss
   NLLLoss``
 * ``functional`` (``import nn.functional as F``): the functional form of all of the above
+  (``functional_conv`` and ``functional_pool`` hold the convolutions' and pooling's)
 * ``init``: Xavier/Glorot, Kaiming/He, uniform, normal, zeros, ...
 * ``regularizers``: Keras-style ``l1``, ``l2``, ``l1_l2`` and ``regularization_loss(model)``
 * ``summary``: the Keras-style ``model.summary(input_shape)`` table
@@ -22,8 +28,20 @@
 """
 from .module import Module, Parameter
 from .containers import Sequential, ModuleList
-from .layers import (Linear, Conv2D, Conv2d, MaxPool2D, MaxPool2d, AvgPool2D, AvgPool2d, Identity,
-                     Flatten, Dropout)
+from .layers import Linear, Identity, Flatten, Dropout
+# issue 11 item 4: convolutions, pooling, channel dropout, containers and lazy layers
+from .convolution import Conv1d, Conv2D, Conv2d, ConvTranspose2d
+from .pooling import (MaxPool2D, MaxPool2d, AvgPool2D, AvgPool2d, MaxPool1d, AvgPool1d,
+                      AdaptiveAvgPool2d, AdaptiveMaxPool2d, AdaptiveAvgPool1d, AdaptiveMaxPool1d)
+from .layers import Unflatten, Dropout1d, Dropout2d
+from .containers import ModuleDict
+from .parameter_containers import ParameterList, ParameterDict
+from .lazy import UninitializedParameter, LazyLinear, LazyConv2d
+_LAYERS_MORE = ["Conv1d", "ConvTranspose2d", "MaxPool1d", "AvgPool1d", "AdaptiveAvgPool2d",
+                "AdaptiveMaxPool2d", "AdaptiveAvgPool1d", "AdaptiveMaxPool1d", "Unflatten",
+                "Dropout1d", "Dropout2d", "ModuleDict", "ParameterList", "ParameterDict",
+                "UninitializedParameter", "LazyLinear", "LazyConv2d"]
+# end of issue 11 item 4
 from .activations import (ReLU, Sigmoid, Tanh, LeakyReLU, ELU, SELU, Softplus, GELU, SiLU, Softmax,
                           LogSoftmax)
 from .losses import (MSELoss, L1Loss, HuberLoss, SmoothL1Loss, BCELoss, BCEWithLogitsLoss, NLLLoss,
@@ -44,5 +62,5 @@ __all__ = ["Module", "Parameter", "Sequential", "ModuleList", "Linear", "Conv2D"
            "BCEWithLogitsLoss", "NLLLoss", "CrossEntropyLoss", "functional", "init",
            "regularizers", "regularization_loss", "utils",
            # issue 11 (normalisation, embedding)
-           "BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm", "Embedding"]
+           "BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm", "Embedding"] + _LAYERS_MORE
 __all__ += ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]

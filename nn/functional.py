@@ -22,10 +22,13 @@ import warnings
 import numpy as np
 
 from autograd_lite.ops import ELU, LeakyReLU, LinearFn, Softmax, LogSoftmax, Sigmoid, Tanh, Where
-from autograd_lite.ops import conv as _conv
 from autograd_lite.random import generator
 from autograd_lite.tensor import Tensor
 
+from . import functional_conv as _conv_more
+from .functional_conv import conv1d, conv_transpose2d
+from .functional_pool import (max_pool2d, avg_pool2d, max_pool1d, avg_pool1d, adaptive_avg_pool2d,
+                              adaptive_max_pool2d, adaptive_avg_pool1d, adaptive_max_pool1d)
 from .functions import Erf, ReLUFn, Softplus
 # issue 11 (normalisation, embedding): their functional forms live beside their layers
 from .normalization import batch_norm, layer_norm, group_norm
@@ -33,7 +36,10 @@ from .embedding import embedding
 from .loss_functions import (mse_loss, l1_loss, huber_loss, smooth_l1_loss, binary_cross_entropy,
                              binary_cross_entropy_with_logits, cross_entropy, nll_loss, one_hot)
 
-__all__ = ["linear", "conv2d", "max_pool2d", "avg_pool2d", "dropout", "flatten", "relu",
+__all__ = ["linear", "conv1d", "conv2d", "conv_transpose2d", "max_pool1d", "max_pool2d",
+           "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d",
+           "adaptive_max_pool1d", "adaptive_max_pool2d", "dropout", "dropout1d", "dropout2d",
+           "flatten", "relu",
            "leaky_relu", "elu", "selu", "softplus", "gelu", "silu", "sigmoid", "tanh", "softmax",
            "log_softmax", "mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss",
            "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "nll_loss",
@@ -64,42 +70,17 @@ def linear(input, weight, bias=None):
     return LinearFn.apply(input, weight, bias)  # bias may be None (passed: one grad per argument)
 
 
-def conv2d(input, weight, bias=None, stride=1, padding=0):
-    """2-D cross-correlation, NCHW: input (N, C, H, W), weight (C_out, C, kH, kW). ``padding`` is
-    an int, a pair, ``"valid"`` (no padding) or ``"same"`` (output size = input size; stride 1 and
-    odd kernel sizes only, where it is symmetric)."""
-    if isinstance(padding, str):
-        padding = same_padding(padding, weight.shape[2:], stride, "conv2d")
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """2-D cross-correlation, NCHW: input (N, C, H, W), weight (C_out, C / groups, kH, kW).
+    ``padding`` is an int, a pair, ``"valid"`` (no padding) or ``"same"`` (output size = input
+    size, stride 1). See ``nn.functional_conv`` for dilation and groups."""
     input = _tensor(input, like=weight)
-    channels = weight.shape[1]
+    channels = weight.shape[1] * groups if isinstance(groups, int) else weight.shape[1]
     if input.ndim == 4 and input.shape[1] != channels and input.shape[3] == channels:
         raise ValueError(f"conv2d: input of shape {input.shape} looks channels-last (N, H, W, C), as "
                          f"Keras stores images; this layer expects (N, C, H, W) with C={channels}: "
                          "use x.permute(0, 3, 1, 2), or np.transpose(images, (0, 3, 1, 2)) once")
-    return _conv.conv2d(input, weight, bias, stride, padding)
-
-
-def same_padding(padding, kernel_size, stride, where):
-    """The int pair for ``padding="valid"`` or ``"same"`` (PyTorch's names)."""
-    if padding == "valid":
-        return (0, 0)
-    if padding != "same":
-        raise ValueError(f"{where}: padding must be an int, a pair, 'valid' or 'same', got {padding!r}")
-    if stride not in (1, (1, 1)):
-        raise ValueError(f"{where}: padding='same' is not supported for strided convolutions "
-                         f"(stride={stride}), as in PyTorch; give the padding as an int")
-    if any(k % 2 == 0 for k in kernel_size):
-        raise ValueError(f"{where}: padding='same' needs odd kernel sizes here (got "
-                         f"{tuple(kernel_size)}): an even kernel would need uneven padding")
-    return tuple(int(k) // 2 for k in kernel_size)
-
-
-def max_pool2d(input, kernel_size, stride=None, padding=0):
-    return _conv.max_pool2d(_tensor(input), kernel_size, stride, padding)
-
-
-def avg_pool2d(input, kernel_size, stride=None, padding=0):
-    return _conv.avg_pool2d(_tensor(input), kernel_size, stride, padding)
+    return _conv_more.conv2d(input, weight, bias, stride, padding, dilation, groups)
 
 
 def dropout(input, p=0.5, training=True):
@@ -115,6 +96,44 @@ def dropout(input, p=0.5, training=True):
         return input * 0.0
     keep = generator().random(input.shape) >= p
     return input * (keep * (1.0 / (1.0 - p))).astype(input.dtype)
+
+
+def _channel_dropout(input, p, training, name, channel_dims):
+    """Zero whole channels: the mask has shape input.shape[:channel_dims] + (1, ...)."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"{name}: dropout probability has to be between 0 and 1, but got p={p}")
+    if not training or p == 0.0:
+        return input
+    if p == 1.0:
+        return input * 0.0
+    shape = input.shape[:channel_dims] + (1,) * (input.ndim - channel_dims)
+    keep = generator().random(shape) >= p
+    return input * (keep * (1.0 / (1.0 - p))).astype(input.dtype)
+
+
+def dropout2d(input, p=0.5, training=True, inplace=False):
+    """Channel-wise dropout of (N, C, H, W): each channel of each image is zeroed with probability
+    p (survivors scaled by 1/(1-p)), for convolutional features whose neighbouring pixels are
+    correlated (Tompson et al. 2015). As in PyTorch, a 3-D input is taken as (N, C, L) with a
+    warning (use dropout1d for that)."""
+    input = _tensor(input)
+    if input.ndim not in (3, 4):
+        raise ValueError(f"dropout2d: expected input of shape (N, C, H, W), got shape {input.shape}")
+    if input.ndim == 3:
+        warnings.warn("dropout2d: Received a 3D input to dropout2d and assuming that channel-wise "
+                      "1D dropout behavior is desired - input is interpreted as shape (N, C, L), "
+                      "where C is the channel dim. To maintain the 1D channel-wise dropout "
+                      "behavior, please switch to using dropout1d instead.", stacklevel=2)
+    return _channel_dropout(input, p, training, "dropout2d", 2)
+
+
+def dropout1d(input, p=0.5, training=True, inplace=False):
+    """Channel-wise dropout of (N, C, L) or unbatched (C, L)."""
+    input = _tensor(input)
+    if input.ndim not in (2, 3):
+        raise ValueError(f"dropout1d: expected input of shape (N, C, L) or (C, L), got shape "
+                         f"{input.shape}")
+    return _channel_dropout(input, p, training, "dropout1d", input.ndim - 1)
 
 
 def flatten(input, start_dim=1, end_dim=-1):

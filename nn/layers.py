@@ -1,9 +1,9 @@
-"""Layers with parameters or settings: Linear, Conv2D, MaxPool2D, AvgPool2D, Identity, Flatten,
-Dropout.
+"""Layers with parameters or settings: Linear, Identity, Flatten, Unflatten, Dropout, Dropout1d,
+Dropout2d (convolutions are in ``convolution``, pooling in ``pooling``, lazy layers in ``lazy``).
 
-Default initialisation is PyTorch's: Linear and Conv2D draw weight and bias from
-U(-1/sqrt(fan_in), 1/sqrt(fan_in)) (``kaiming_uniform_(a=sqrt(5))`` for the weight), where fan_in is
-in_features, or in_channels * kH * kW.
+Default initialisation is PyTorch's: Linear draws weight and bias from
+U(-1/sqrt(fan_in), 1/sqrt(fan_in)) (``kaiming_uniform_(a=sqrt(5))`` for the weight), fan_in =
+in_features.
 
 Linear and Conv2D take keyword-only ``weight_regularizer=`` / ``bias_regularizer=`` (Keras'
 ``kernel_regularizer=`` is accepted as an alias), e.g.
@@ -36,15 +36,6 @@ def _positive_int(value, name, layer):
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
         raise ValueError(f"{layer}: {name} must be a positive int, got {value!r}")
     return int(value)
-
-
-def _pair(value, name, layer, minimum=1):
-    pair = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
-    if len(pair) != 2 or any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) or
-                             v < minimum for v in pair):
-        raise ValueError(f"{layer}: {name} must be an int >= {minimum} or a pair of them, got "
-                         f"{value!r}")
-    return tuple(int(v) for v in pair)
 
 
 def _attach_regularizers(layer, weight_regularizer, bias_regularizer, kernel_regularizer):
@@ -92,83 +83,6 @@ class Linear(Module):
                 f"bias={self.bias is not None}")
 
 
-class Conv2D(Module):
-    """2-D convolution (cross-correlation), NCHW: (N, C_in, H, W) -> (N, C_out, H', W') with
-    H' = (H + 2 padding - kH) // stride + 1. weight (C_out, C_in, kH, kW), bias (C_out,).
-    ``padding`` may also be ``"valid"`` (0) or ``"same"`` (kernel_size // 2: stride 1, odd kernels)."""
-
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, bias=True, *,
-                 device=None, dtype=None, weight_regularizer=None, bias_regularizer=None,
-                 kernel_regularizer=None):
-        super().__init__()
-        check_device(device)
-        self.in_channels = _positive_int(in_channels, "in_channels", "Conv2D")
-        self.out_channels = _positive_int(out_channels, "out_channels", "Conv2D")
-        self.kernel_size = _pair(kernel_size, "kernel_size", "Conv2D")
-        self.stride = _pair(stride, "stride", "Conv2D")
-        if isinstance(padding, str):  # "valid" or "same", resolved once here
-            padding = F.same_padding(padding, self.kernel_size, self.stride, "Conv2D")
-        self.padding = _pair(padding, "padding", "Conv2D", minimum=0)
-        dtype = _dtype(dtype)
-        self.weight = Parameter(np.empty((self.out_channels, self.in_channels) + self.kernel_size,
-                                         dtype))
-        self.bias = Parameter(np.empty(self.out_channels, dtype)) if bias else None
-        self.reset_parameters()
-        _attach_regularizers(self, weight_regularizer, bias_regularizer, kernel_regularizer)
-
-    def reset_parameters(self):
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            bound = 1.0 / math.sqrt(self.in_channels * self.kernel_size[0] * self.kernel_size[1])
-            init.uniform_(self.bias, -bound, bound)
-
-    def forward(self, input):
-        return F.conv2d(input, self.weight, self.bias, self.stride, self.padding)
-
-    def extra_repr(self):
-        text = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-                f"stride={self.stride}")
-        if self.padding != (0, 0):
-            text += f", padding={self.padding}"
-        if self.bias is None:
-            text += ", bias=False"
-        return text
-
-
-class _Pool2D(Module):
-    _function = None
-
-    def __init__(self, kernel_size, stride=None, padding=0):
-        super().__init__()
-        name = type(self).__name__
-        self.kernel_size = kernel_size
-        self.stride = stride if stride is not None else kernel_size
-        self.padding = padding
-        kernel = _pair(kernel_size, "kernel_size", name)
-        _pair(self.stride, "stride", name)
-        pad = _pair(padding, "padding", name, minimum=0)
-        if pad[0] * 2 > kernel[0] or pad[1] * 2 > kernel[1]:
-            raise ValueError(f"{name}: padding {padding} should be at most half of kernel_size "
-                             f"{kernel_size}")
-
-    def forward(self, input):
-        return type(self)._function(input, self.kernel_size, self.stride, self.padding)
-
-    def extra_repr(self):
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
-
-
-class MaxPool2D(_Pool2D):
-    """Maximum over each kH x kW window (stride defaults to the kernel size); padding is -inf."""
-    _function = staticmethod(F.max_pool2d)
-
-
-class AvgPool2D(_Pool2D):
-    """Mean over each kH x kW window (stride defaults to the kernel size); zero padding counts in
-    the mean (PyTorch's count_include_pad=True)."""
-    _function = staticmethod(F.avg_pool2d)
-
-
 class Identity(Module):
     """Returns its input unchanged (a placeholder layer; extra arguments are ignored, as in
     PyTorch)."""
@@ -194,9 +108,42 @@ class Flatten(Module):
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
 
 
+class Unflatten(Module):
+    """Split dim ``dim`` into ``unflattened_size``: Unflatten(1, (C, H, W)) turns (N, C H W) into
+    (N, C, H, W), undoing Flatten. One entry may be -1 (inferred)."""
+
+    def __init__(self, dim, unflattened_size):
+        super().__init__()
+        if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
+            raise TypeError(f"Unflatten: dim must be an int, got {dim!r}")
+        sizes = tuple(unflattened_size) if isinstance(unflattened_size, (tuple, list)) else None
+        if not sizes or any(isinstance(s, bool) or not isinstance(s, (int, np.integer)) or
+                            (s < 1 and s != -1) for s in sizes) or sizes.count(-1) > 1:
+            raise TypeError(f"Unflatten: unflattened_size must be a tuple of positive ints (one "
+                            f"may be -1), got {unflattened_size!r}")
+        self.dim, self.unflattened_size = int(dim), unflattened_size
+
+    def forward(self, input):
+        shape = input.shape
+        if not -len(shape) <= self.dim < len(shape):
+            raise IndexError(f"Unflatten: dim {self.dim} is out of range for input of shape {shape}")
+        dim = self.dim % len(shape)
+        sizes = tuple(self.unflattened_size)
+        known = int(np.prod([s for s in sizes if s != -1]))
+        if (-1 in sizes and shape[dim] % known) or (-1 not in sizes and known != shape[dim]):
+            raise ValueError(f"Unflatten: unflattened_size {sizes} does not multiply to the size "
+                             f"{shape[dim]} of dim {self.dim} of input of shape {shape}")
+        return input.reshape(*shape[:dim], *sizes, *shape[dim + 1:])
+
+    def extra_repr(self):
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
+
+
 class Dropout(Module):
     """Inverted dropout: in training, zero each element with probability p and scale survivors by
     1/(1-p); the identity in eval(). Masks come from the generator behind ``ag.manual_seed``."""
+
+    _function = staticmethod(F.dropout)
 
     def __init__(self, p=0.5, inplace=False):
         super().__init__()
@@ -205,10 +152,21 @@ class Dropout(Module):
         self.p, self.inplace = float(p), inplace
 
     def forward(self, input):
-        return F.dropout(input, self.p, self.training)
+        return type(self)._function(input, self.p, self.training)
 
     def extra_repr(self):
         return f"p={self.p}, inplace={self.inplace}"
 
 
-Conv2d, MaxPool2d, AvgPool2d = Conv2D, MaxPool2D, AvgPool2D
+class Dropout2d(Dropout):
+    """Channel-wise dropout of (N, C, H, W): whole channels are zeroed with probability p and the
+    rest scaled by 1/(1-p) in training; the identity in eval(). A 3-D input is taken as (N, C, L),
+    with PyTorch's warning."""
+
+    _function = staticmethod(F.dropout2d)
+
+
+class Dropout1d(Dropout):
+    """Channel-wise dropout of (N, C, L) or unbatched (C, L)."""
+
+    _function = staticmethod(F.dropout1d)

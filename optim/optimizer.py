@@ -85,6 +85,8 @@ class Optimizer:
             raise ValueError("some parameters appear in more than one parameter group (or twice "
                              "in one)")
         self.param_groups.append(group)
+        if any(getattr(type(p), "_uninitialized", False) for p in params):
+            self._lazy_parameters = True  # checked by step() until a forward pass materialises them
 
     def zero_grad(self, set_to_none=True):
         for group in self.param_groups:
@@ -102,6 +104,8 @@ class Optimizer:
         if closure is not None:
             with enable_grad():
                 loss = closure()
+        if self._lazy_parameters:
+            self._check_materialised()
         previous = _GradMode.enabled
         _GradMode.enabled = False
         try:
@@ -113,6 +117,22 @@ class Optimizer:
 
     def _update(self, group):
         raise NotImplementedError
+
+    _lazy_parameters = False
+
+    def _check_materialised(self):
+        """Raise if a Lazy layer's parameter (nn.LazyLinear, nn.LazyConv2d) is still uninitialized:
+        building the optimizer first is fine (they are materialised in place), stepping before
+        any forward pass is not."""
+        for g, group in enumerate(self.param_groups):
+            for index, p in enumerate(group["params"]):
+                if getattr(type(p), "_uninitialized", False):
+                    raise RuntimeError(
+                        f"optimizer.step(): param_groups[{g}]['params'][{index}] is an "
+                        "uninitialized parameter of a Lazy layer (nn.LazyLinear, nn.LazyConv2d): "
+                        "run one forward pass (e.g. model(example_batch)) before stepping, so its "
+                        "shape is known")
+        self._lazy_parameters = False
 
     # ------------------------------------------------------------------ helpers for subclasses
     _decoupled_weight_decay = False  # True (AdamW): weight decay shrinks p, g is left alone

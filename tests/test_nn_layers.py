@@ -183,7 +183,7 @@ def test_layer_reprs_match_torch():
     assert repr(nn.Conv2D(1, 8, (3, 5), 2, 1, bias=False)) == \
         repr(torch.nn.Conv2d(1, 8, (3, 5), 2, 1, bias=False)).replace("Conv2d", "Conv2D")
     assert repr(nn.Flatten()) == repr(torch.nn.Flatten())
-    assert repr(nn.MaxPool2D(2)) == "MaxPool2D(kernel_size=2, stride=2, padding=0)"
+    assert repr(nn.MaxPool2D(2)) == repr(torch.nn.MaxPool2d(2)).replace("MaxPool2d", "MaxPool2D")
 
 
 def test_layer_argument_errors():
@@ -303,8 +303,8 @@ def test_conv2d_padding_same_and_valid_match_torch():
     assert F.conv2d(ag.tensor(x), weight, padding="same").shape == (2, 4, 7, 6)
     with pytest.raises(ValueError, match="padding='same' is not supported for strided convolutions"):
         nn.Conv2d(3, 4, 3, stride=2, padding="same")
-    with pytest.raises(ValueError, match=r"padding='same' needs odd kernel sizes here \(got \(2, 2\)\)"):
-        nn.Conv2d(3, 4, 2, padding="same")
+    # an even kernel pads the extra row/column on the bottom/right, as PyTorch does
+    _compare_module(nn.Conv2d(3, 4, (2, 4), padding="same"), torch.nn.Conv2d(3, 4, (2, 4), padding="same"), x)
     with pytest.raises(ValueError, match="padding must be an int, a pair, 'valid' or 'same', got 'full'"):
         nn.Conv2d(3, 4, 3, padding="full")
 

@@ -75,9 +75,7 @@ def test_named_parameters_and_state_dict_keys_match_torch():
 
 def test_repr_matches_torch():
     ours, theirs = _sequential_pair()
-    assert repr(ours) == repr(theirs).replace("Conv2d", "Conv2D").replace(
-        "MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)",
-        "MaxPool2D(kernel_size=2, stride=2, padding=0)")
+    assert repr(ours) == repr(theirs).replace("Conv2d", "Conv2D").replace("MaxPool2d", "MaxPool2D")
     assert repr(Block(nn)) == repr(TorchBlock()).replace("TorchBlock", "Block")
 
 

@@ -13,6 +13,8 @@ y is bilinear in (x, w), so both gradients are linear maps that are themselves o
 
 The three are mutually adjoint, so each one's backward is written with the other two (see each class);
 that closes the set under differentiation and gives second (and higher) derivatives.
+``ConvTranspose2d(x, w)`` is ``Conv2dInputGrad`` used as a layer (plus a bias), with its own backward
+from the same three maps.
 
 Max pooling routes the gradient to each window's argmax (``MaxPoolScatter``); the scatter's adjoint is
 the gather at the same argmax (``MaxPoolGather``) and vice versa. Average pooling is linear: its backward
@@ -128,6 +130,52 @@ class Conv2dBiasGrad(Function):
         return h.reshape(1, -1, 1, 1).expand(*ctx.shape)
 
 
+class ConvTranspose2d(Function):
+    """y = conv^T(x, w) + b of spatial size ``output_size``: the input-gradient of a convolution
+    whose weight is w (C_in, C_out, kH, kW), PyTorch's layout for the transposed convolution:
+
+        y[n, o, i sH + a - pH, j sW + b - pW] += x[n, c, i, j] w[c, o, a, b]
+
+    The output size (H - 1) sH - 2 pH + kH + output_padding is chosen by the caller: the extra
+    ``output_padding`` rows receive no term. y is bilinear in (x, w); for L = <g, y>:
+    dL/dx = conv(g, w), dL/dw = Conv2dWeightGrad(g, x), dL/db = g summed over (N, OH, OW)."""
+
+    derivative_rule = "dL/dx = g ⋆ W (convolution)\ndL/dW = g ⋆ x,  dL/db = Σ g"
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, stride, padding, output_size):
+        ctx.save_for_backward(x, weight)
+        ctx.stride, ctx.padding = stride, padding
+        shape = (x.shape[0], weight.shape[1]) + tuple(output_size)
+        out = kernels.conv2d_input_grad(x._data, weight._data, shape, stride, padding)
+        if bias is not None:
+            out += bias._data.reshape(1, -1, 1, 1)
+        return _make(out)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, weight = ctx.saved_tensors
+        needs = ctx.needs_input_grad
+        grad_x = grad_w = grad_b = None
+        if needs[0]:
+            grad_x = Conv2d.apply(grad, weight, None, ctx.stride, ctx.padding)
+        if needs[1]:
+            grad_w = Conv2dWeightGrad.apply(grad, x, weight.shape, ctx.stride, ctx.padding)
+        if needs[2]:
+            grad_b = Conv2dBiasGrad.apply(grad)
+        return grad_x, grad_w, grad_b, None, None, None
+
+    @staticmethod
+    def onnx(g, node, inputs, outputs):
+        x, weight, bias, stride, padding, output_size = node.inputs
+        kernel = weight.shape[2:]
+        extra = [size - ((n - 1) * s - 2 * p + k) for size, n, s, p, k in
+                 zip(output_size, x.shape[2:], stride, padding, kernel)]
+        args = inputs[:2] + ([inputs[2]] if bias is not None else [])
+        g.op("ConvTranspose", args, outputs, kernel_shape=list(kernel), strides=list(stride),
+             pads=list(padding) * 2, output_padding=extra)
+
+
 # ----------------------------------------------------------------------------- pooling
 class MaxPool2d(Function):
     """y = max over each window (padding is -inf); grad x <- MaxPoolScatter(g) at the argmax."""
@@ -215,8 +263,8 @@ class AvgPoolBackward(Function):
 
 # Their backward formulas return arrays the kernels just made, never a saved tensor, so a leaf may
 # keep them as .grad without a copy (see Function._fresh_gradients and ops/__init__.py).
-for _function in (Conv2d, Conv2dInputGrad, Conv2dWeightGrad, Conv2dBiasGrad, MaxPool2d,
-                  MaxPoolScatter, MaxPoolGather, AvgPool2d, AvgPoolBackward):
+for _function in (Conv2d, ConvTranspose2d, Conv2dInputGrad, Conv2dWeightGrad, Conv2dBiasGrad,
+                  MaxPool2d, MaxPoolScatter, MaxPoolGather, AvgPool2d, AvgPoolBackward):
     _function._fresh_gradients = True
 del _function
 
