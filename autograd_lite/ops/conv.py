@@ -140,7 +140,7 @@ class ConvTranspose2d(Function):
     ``output_padding`` rows receive no term. y is bilinear in (x, w); for L = <g, y>:
     dL/dx = conv(g, w), dL/dw = Conv2dWeightGrad(g, x), dL/db = g summed over (N, OH, OW)."""
 
-    derivative_rule = "dL/dx = g ⋆ W (convolution)\ndL/dW = g ⋆ x,  dL/db = Σ g"
+    rule = "dL/dx = g ⋆ W (convolution)\ndL/dW = g ⋆ x,  dL/db = Σ g"
 
     @staticmethod
     def forward(ctx, x, weight, bias, stride, padding, output_size):
