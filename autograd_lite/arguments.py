@@ -19,7 +19,7 @@ def to_array(data, dtype):
         if array.dtype.kind not in "fiub":
             raise TypeError(f"unsupported NumPy dtype {array.dtype}: use a float, integer or bool array")
     else:
-        array = np.asarray(data)
+        array = _from_python(data, dtype)
         if array.dtype.kind == "f":
             array = array.astype(np.float32)  # Python floats become float32, as in PyTorch
         elif array.dtype.kind in "iu":
@@ -30,6 +30,51 @@ def to_array(data, dtype):
     if dtype is not None:
         array = array.astype(as_dtype(dtype), copy=False)
     return array
+
+
+class IntegerOverflowError(OverflowError, ValueError):
+    """A Python int that does not fit int64 (PyTorch raises ValueError "Overflow when unpacking long
+    long" there; Python's own conversions raise OverflowError: both catch this)."""
+
+
+_INT64_LIMIT = 2.0 ** 63
+
+
+def _from_python(data, dtype):
+    """``np.asarray(data)`` for Python numbers and nested lists, refusing integers outside int64
+    (NumPy would store them as uint64, float64 or objects, and the int64 cast would wrap) unless a
+    float ``dtype`` asks for them as floats, as PyTorch does."""
+    if dtype is not None and as_dtype(dtype).kind == "f":
+        try:
+            return np.asarray(data, dtype=as_dtype(dtype))
+        except (TypeError, ValueError):
+            pass  # the generic error below names what was wrong
+    array = np.asarray(data)
+    kind = array.dtype.kind
+    if (kind in "uO" or kind == "f" and array.size and np.abs(array).max() >= _INT64_LIMIT) \
+            and _has_huge_int(data):
+        if _has_float(data):  # a float among them makes the whole tensor float, as in PyTorch
+            return np.asarray(data, dtype=np.float64)
+        raise IntegerOverflowError("Overflow when unpacking long long: an integer in the data does not "
+                                   "fit int64 (expected values in [-2**63, 2**63 - 1]; pass "
+                                   "dtype=float64 or Python floats for larger numbers)")
+    return array
+
+
+def _walk(data):
+    if isinstance(data, (list, tuple)):
+        for item in data:
+            yield from _walk(item)
+    else:
+        yield data
+
+
+def _has_huge_int(data):
+    return any(isinstance(v, int) and not -2 ** 63 <= v < 2 ** 63 for v in _walk(data))
+
+
+def _has_float(data):
+    return any(isinstance(v, (float, np.floating)) for v in _walk(data))
 
 
 def check_dim(d, ndim, what):

@@ -24,13 +24,13 @@ class Tensor:
     ``Tensor(data, requires_grad=False, dtype=None)``: Python floats become float32 (the default float
     dtype), Python ints int64; a NumPy array keeps its dtype (float64 stays float64) and is not copied.
     """
-    __slots__ = ("_data", "grad", "requires_grad", "_ctx", "_out_index", "_version_counter", "name",
+    __slots__ = ("_data", "_grad", "requires_grad", "_ctx", "_out_index", "_version_counter", "name",
                  "_retains_grad", "_backward_hooks", "__weakref__")
     __array_priority__ = 1000  # ndarray (op) Tensor defers to Tensor's reflected operator
 
     def __init__(self, data, requires_grad=False, dtype=None, name=None):
         self._data = _to_array(data, dtype)
-        self.grad = self._ctx = self._backward_hooks = None
+        self._grad = self._ctx = self._backward_hooks = None
         self._out_index = 0
         # a Tensor made from a Tensor shares its memory, so it shares its version counter too
         self._version_counter = (data._version_counter if isinstance(data, Tensor) and
@@ -46,7 +46,7 @@ class Tensor:
         ufuncs return for 0-d inputs, becomes a 0-d array)."""
         t = _new(Tensor)
         t._data = array if array.__class__ is _ndarray else np.asarray(array)
-        t.grad = t._ctx = t.name = t._backward_hooks = None
+        t._grad = t._ctx = t.name = t._backward_hooks = None
         t._out_index = 0
         t._version_counter = [0]
         t._retains_grad = t.requires_grad = False
@@ -110,6 +110,27 @@ class Tensor:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use "
                                "tensor.detach().numpy() instead.")
         return self._data
+
+    @property
+    def grad(self):
+        """The accumulated gradient (a Tensor of this tensor's shape and dtype), or None."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        """``t.grad = g`` checks ``g`` as PyTorch does: a Tensor (or None) of the same shape and dtype,
+        so that a wrong gradient is refused here rather than broadcast by an optimizer's ``step()``."""
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of type "
+                                f"{type(value).__name__}")
+            if value._data.shape != self._data.shape:
+                raise RuntimeError(f"assigned grad has data of a different size: grad shape "
+                                   f"{value.shape}, tensor shape {self.shape}")
+            if value._data.dtype != self._data.dtype:
+                raise RuntimeError(f"assigned grad has data of a different type: grad dtype "
+                                   f"{value.dtype}, tensor dtype {self.dtype}")
+        self._grad = value
 
     @property
     def data(self):
@@ -330,8 +351,9 @@ class Tensor:
                              _correction(unbiased, correction))
 
     def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None):
-        """Square root of ``var`` (same arguments)."""
-        return self.var(dim, unbiased, keepdim, correction=correction, axis=axis) ** 0.5
+        """Square root of ``var`` (same arguments); its gradient is 0 where the variance is 0."""
+        return composite.std(self, _axes(dim, axis, self._data.ndim), keepdim,
+                             _correction(unbiased, correction))
 
     def amax(self, dim=None, keepdim=False, axis=None):
         """Largest value over ``dim``; the gradient is shared evenly among ties."""

@@ -130,6 +130,17 @@ def var(x, axes=None, keepdim=False, correction=1):
         return total * (1.0 / denominator) if denominator > 0 else total / 0.0
 
 
+def std(x, axes=None, keepdim=False, correction=1):
+    """sqrt(var). Where the variance is exactly 0 (a constant input) the gradient is 0, as in
+    PyTorch, not 0 * d sqrt(v)/dv = 0 * inf = NaN: the square root is taken of 1 there and the
+    result replaced by 0, so no infinite local derivative enters the graph."""
+    variance = var(x, axes, keepdim, correction)
+    zero = variance._data == 0
+    if not zero.any():
+        return variance ** 0.5
+    return where(zero, 0.0, where(zero, 1.0, variance) ** 0.5)
+
+
 def logsumexp(x, axes=None, keepdim=False):
     """log(sum(exp(x))) computed as m + log(sum(exp(x - m))) with m = max(x) held constant (the
     result does not depend on m, so it needs no gradient)."""
@@ -220,5 +231,5 @@ def stack(tensors, dim=0):
 
 
 __all__ = ["MinMax", "matmul", "mm", "linear", "where", "relu", "abs", "maximum", "minimum", "clip", "mean",
-           "var", "logsumexp", "max_along", "flatten", "squeeze", "unsqueeze", "expand", "cat",
+           "var", "std", "logsumexp", "max_along", "flatten", "squeeze", "unsqueeze", "expand", "cat",
            "stack"]
