@@ -125,11 +125,13 @@ class Tensor:
                 raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of type "
                                 f"{type(value).__name__}")
             if value._data.shape != self._data.shape:
-                raise RuntimeError(f"assigned grad has data of a different size: grad shape "
-                                   f"{value.shape}, tensor shape {self.shape}")
+                raise RuntimeError(f"attempting to assign a gradient of size {list(value.shape)} to a "
+                                   f"tensor of size {list(self.shape)}: the gradient and the tensor "
+                                   "must have the same size (assigned grad has data of a different size)")
             if value._data.dtype != self._data.dtype:
-                raise RuntimeError(f"assigned grad has data of a different type: grad dtype "
-                                   f"{value.dtype}, tensor dtype {self.dtype}")
+                raise RuntimeError(f"attempting to assign a gradient with dtype {value.dtype} to a "
+                                   f"tensor with dtype {self.dtype}: they must match (assigned grad has "
+                                   "data of a different type)")
         self._grad = value
 
     @property
