@@ -3,6 +3,8 @@ correction, ``to(...)``'s dtype and device. Each function either returns the can
 an error naming the argument."""
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 
 from .dtypes import as_dtype
@@ -49,7 +51,11 @@ def _from_python(data, dtype):
             return np.asarray(data, dtype=as_dtype(dtype))
         except (TypeError, ValueError):
             pass  # the generic error below names what was wrong
-    array = np.asarray(data)
+    try:
+        array = np.asarray(data)
+    except ValueError:
+        raise ValueError(f"cannot make a tensor from ragged nested lists: the lists at each level must "
+                         f"have the same length (got {_outline(data)})") from None
     kind = array.dtype.kind
     if (kind in "uO" or kind == "f" and array.size and np.abs(array).max() >= _INT64_LIMIT) \
             and _has_huge_int(data):
@@ -59,6 +65,14 @@ def _from_python(data, dtype):
                                    "fit int64 (expected values in [-2**63, 2**63 - 1]; pass "
                                    "dtype=float64 or Python floats for larger numbers)")
     return array
+
+
+def _outline(data):
+    """The lengths in a nested list, for messages: [[1, 2], [3]] -> '[2 item(s), 1 item(s)]'."""
+    if len(data) > 4:
+        return f"{len(data)} items"
+    return "[" + ", ".join(f"{len(item)} item(s)" if isinstance(item, (list, tuple)) else type(item).__name__
+                           for item in data) + "]"
 
 
 def _walk(data):
@@ -97,6 +111,8 @@ def reduction_axes(dim, axis, ndim):
         raise TypeError("pass dim or axis, not both")
     if dim is None:
         return None
+    if not isinstance(dim, (int, np.integer, tuple, list)):
+        raise TypeError(f"reduction: dim must be an int or a tuple of ints, got {dim!r}")
     dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
     if not dims:
         return None
@@ -120,9 +136,26 @@ def shape_from_args(shape):
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = shape[0]
     try:
-        return tuple(int(s) for s in shape)
-    except (TypeError, ValueError):
-        raise TypeError(f"a shape must be ints, got {shape!r}") from None
+        return tuple(operator.index(s) for s in shape)  # 2.5 and "2" are refused, not truncated
+    except TypeError:
+        raise TypeError(f"a shape must be ints, got {tuple(shape)!r}") from None
+
+
+def check_sizes(shape, what):
+    """``shape`` (ints) for a new tensor: every size must be >= 0."""
+    for size in shape:
+        if size < 0:
+            raise ValueError(f"{what}: negative dimension {size} in shape {shape} (sizes must be >= 0)")
+    return shape
+
+
+def check_count(value, name, what):
+    """A non-negative int argument such as ``steps`` or ``n``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{what}: {name} must be a non-negative int, got {value!r}")
+    if value < 0:
+        raise ValueError(f"{what}: {name} must be a non-negative int, got {value}")
+    return int(value)
 
 
 def check_device(device):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from .random import generator
+from .arguments import check_count, check_sizes
 from .tensor import Tensor, _shape_arg, as_dtype
 
 
@@ -46,19 +47,19 @@ def is_tensor(obj):
 
 
 def zeros(*shape, dtype=None, requires_grad=False):
-    return _make(np.zeros(_shape_arg(shape), _dtype(dtype)), requires_grad)
+    return _make(np.zeros(_sizes(shape, "zeros"), _dtype(dtype)), requires_grad)
 
 
 def ones(*shape, dtype=None, requires_grad=False):
-    return _make(np.ones(_shape_arg(shape), _dtype(dtype)), requires_grad)
+    return _make(np.ones(_sizes(shape, "ones"), _dtype(dtype)), requires_grad)
 
 
 def full(shape, fill_value, dtype=None, requires_grad=False):
-    return _make(np.full(_shape_arg((shape,)), fill_value, _dtype(dtype)), requires_grad)
+    return _make(np.full(_sizes((shape,), "full"), fill_value, _dtype(dtype)), requires_grad)
 
 
 def empty(*shape, dtype=None, requires_grad=False):
-    return _make(np.empty(_shape_arg(shape), _dtype(dtype)), requires_grad)
+    return _make(np.empty(_sizes(shape, "empty"), _dtype(dtype)), requires_grad)
 
 
 def zeros_like(t, dtype=None, requires_grad=False):
@@ -74,27 +75,43 @@ def full_like(t, fill_value, dtype=None, requires_grad=False):
 
 
 def arange(start, end=None, step=1, dtype=None, requires_grad=False):
+    """Values from ``start`` up to (not including) ``end`` in steps of ``step``."""
     if end is None:
         start, end = 0, start
+    start, end, step = (v.item() if isinstance(v, (Tensor, np.ndarray)) and np.ndim(v) == 0 else v
+                        for v in (start, end, step))
+    for name, value in (("start", start), ("end", end), ("step", step)):
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+            raise TypeError(f"arange: {name} must be a number, got {value!r}")
+        if not np.isfinite(value):
+            raise ValueError(f"arange: {name} must be finite, got {value}")
+    if step == 0:
+        raise ValueError("arange: step must be non-zero, got 0")
+    if (end - start) * step < 0:
+        raise ValueError(f"arange: upper bound and larger bound inconsistent with step sign: step "
+                         f"{step} cannot go from start {start} to end {end}")
     is_int = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
     return _make(np.arange(start, end, step, dtype=_dtype(dtype, np.int64 if is_int else np.float32)),
                  requires_grad)
 
 
 def linspace(start, end, steps, dtype=None, requires_grad=False):
+    steps = check_count(steps, "steps", "linspace")
     return _make(np.linspace(start, end, steps, dtype=_dtype(dtype)), requires_grad)
 
 
 def eye(n, m=None, dtype=None, requires_grad=False):
+    n = check_count(n, "n", "eye")
+    m = None if m is None else check_count(m, "m", "eye")
     return _make(np.eye(n, m, dtype=_dtype(dtype)), requires_grad)
 
 
 def randn(*shape, dtype=None, requires_grad=False):
-    return _make(generator().standard_normal(_shape_arg(shape)).astype(_dtype(dtype)), requires_grad)
+    return _make(generator().standard_normal(_sizes(shape, "randn")).astype(_dtype(dtype)), requires_grad)
 
 
 def rand(*shape, dtype=None, requires_grad=False):
-    return _make(generator().random(_shape_arg(shape)).astype(_dtype(dtype)), requires_grad)
+    return _make(generator().random(_sizes(shape, "rand")).astype(_dtype(dtype)), requires_grad)
 
 
 def randn_like(t, dtype=None, requires_grad=False):
@@ -108,9 +125,16 @@ def rand_like(t, dtype=None, requires_grad=False):
 def randint(low, high=None, size=(), dtype=None):
     if high is None:
         low, high = 0, low
-    return _make(generator().integers(low, high, size=_shape_arg((size,))).astype(_dtype(dtype, np.int64)),
-                 False)
+    if not low < high:
+        raise ValueError(f"randint: low ({low}) must be less than high ({high})")
+    return _make(generator().integers(low, high, size=_sizes((size,), "randint")).astype(
+        _dtype(dtype, np.int64)), False)
 
 
 def randperm(n, dtype=None):
+    n = check_count(n, "n", "randperm")
     return _make(generator().permutation(n).astype(_dtype(dtype, np.int64)), False)
+
+
+def _sizes(shape, what):
+    return check_sizes(_shape_arg(shape), what)

@@ -296,16 +296,20 @@ class Tensor:
     neg = __neg__
 
     # comparisons and logic: no gradient, bool result (like PyTorch, == is elementwise)
-    __lt__ = lambda self, other: Tensor._make(np.asarray(self._data < _raw(other)))
-    __le__ = lambda self, other: Tensor._make(np.asarray(self._data <= _raw(other)))
-    __gt__ = lambda self, other: Tensor._make(np.asarray(self._data > _raw(other)))
-    __ge__ = lambda self, other: Tensor._make(np.asarray(self._data >= _raw(other)))
-    __eq__ = lambda self, other: Tensor._make(np.asarray(self._data == _raw(other)))
-    __ne__ = lambda self, other: Tensor._make(np.asarray(self._data != _raw(other)))
-    __invert__ = lambda self: Tensor._make(np.asarray(~self._data))
-    __and__ = lambda self, other: Tensor._make(np.asarray(self._data & _raw(other)))
-    __or__ = lambda self, other: Tensor._make(np.asarray(self._data | _raw(other)))
-    __xor__ = lambda self, other: Tensor._make(np.asarray(self._data ^ _raw(other)))
+    __lt__ = lambda self, other: _no_grad_binary(np.less, "<", self, other)
+    __le__ = lambda self, other: _no_grad_binary(np.less_equal, "<=", self, other)
+    __gt__ = lambda self, other: _no_grad_binary(np.greater, ">", self, other)
+    __ge__ = lambda self, other: _no_grad_binary(np.greater_equal, ">=", self, other)
+    __eq__ = lambda self, other: _no_grad_binary(np.equal, "==", self, other)
+    __ne__ = lambda self, other: _no_grad_binary(np.not_equal, "!=", self, other)
+    __and__ = lambda self, other: _no_grad_binary(np.bitwise_and, "&", self, other)
+    __or__ = lambda self, other: _no_grad_binary(np.bitwise_or, "|", self, other)
+    __xor__ = lambda self, other: _no_grad_binary(np.bitwise_xor, "^", self, other)
+
+    def __invert__(self):
+        if self._data.dtype.kind not in "biu":
+            raise TypeError(f"~ is only defined for bool or integer tensors, got dtype {self.dtype}")
+        return Tensor._make(np.asarray(~self._data))
     eq, ne, lt, le, gt, ge = __eq__, __ne__, __lt__, __le__, __gt__, __ge__
     equal = lambda self, other: bool(np.array_equal(self._data, _raw(other)))
     isnan = lambda self: Tensor._make(np.asarray(np.isnan(self._data)))
@@ -335,8 +339,8 @@ class Tensor:
     clamp = clip
     where = lambda self, condition, other: composite.where(condition, self, other)
     masked_fill = lambda self, mask, value: composite.where(mask, value, self)
-    softmax = lambda self, dim=-1: ops.Softmax.apply(self, dim)
-    log_softmax = lambda self, dim=-1: ops.LogSoftmax.apply(self, dim)
+    softmax = lambda self, dim=-1: ops.Softmax.apply(self, _dim(dim, self._data.ndim, "softmax"))
+    log_softmax = lambda self, dim=-1: ops.LogSoftmax.apply(self, _dim(dim, self._data.ndim, "log_softmax"))
     clone = lambda self: ops.Clone.apply(self)
 
     # ----------------------------------------------------------------- reductions
@@ -399,7 +403,12 @@ class Tensor:
     # ----------------------------------------------------------------- shape
     def reshape(self, *shape):
         shape = _shape_arg(shape)
-        return self if shape == self._data.shape else ops.Reshape.apply(self, shape)
+        if shape == self._data.shape:
+            return self
+        if shape.count(-1) > 1 or any(size < -1 for size in shape):
+            raise ValueError(f"reshape: invalid shape {shape}: sizes must be >= 0, and only one "
+                             "dimension can be -1")
+        return ops.Reshape.apply(self, shape)
 
     view = reshape
     view_as = lambda self, other: self.reshape(other.shape)
@@ -462,6 +471,20 @@ def _operand(value):
     if isinstance(value, (np.ndarray, list, tuple)):
         return Tensor(value)
     raise TypeError(f"unsupported operand type {type(value).__name__} for a Tensor")
+
+
+def _no_grad_binary(ufunc, symbol, tensor, other):
+    """A comparison or logical operator: a bool (or integer) tensor without gradient, with errors
+    that name the operator, shapes and dtypes instead of NumPy's."""
+    other = _raw(other)
+    try:
+        return Tensor._make(np.asarray(ufunc(tensor._data, other)))
+    except ValueError:
+        raise ValueError(f"{symbol}: shapes {tensor.shape} and {np.shape(other)} cannot be broadcast "
+                         "together") from None
+    except TypeError:
+        raise TypeError(f"{symbol} is only defined for bool or integer tensors, got dtypes "
+                        f"{tensor.dtype} and {np.asarray(other).dtype}") from None
 
 
 def _arg_reduce(fn, tensor, dim, keepdim):

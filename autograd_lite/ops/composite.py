@@ -68,6 +68,7 @@ def where(condition, a, b):
     condition = np.asarray(_raw(condition))
     if condition.dtype != np.bool_:
         raise TypeError(f"where: the condition must be a bool tensor or array, got dtype {condition.dtype}")
+    _broadcastable("where", condition.shape, np.shape(_raw(a)), np.shape(_raw(b)))
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):  # numbers: PyTorch's dtype
         return Tensor(np.asarray(np.where(condition, a, b)).astype(result_type(a, b)))
     return Where.apply(condition, a, b)
@@ -83,15 +84,25 @@ def abs(x):
     return Abs.apply(_tensor(x))
 
 
+def _broadcastable(name, *shapes):
+    try:
+        np.broadcast_shapes(*shapes)
+    except ValueError:
+        raise ValueError(f"{name}: shapes {' and '.join(map(str, shapes))} cannot be broadcast "
+                         "together") from None
+
+
 def maximum(a, b):
     """Elementwise max (NaN wins, as in PyTorch); on ties each operand gets half of the gradient."""
     a, b = _tensor(a, b), _tensor(b, a)
+    _broadcastable("maximum", a.shape, b.shape)
     return Maximum.apply(a, b)
 
 
 def minimum(a, b):
     """Elementwise min (NaN wins, as in PyTorch); on ties each operand gets half of the gradient."""
     a, b = _tensor(a, b), _tensor(b, a)
+    _broadcastable("minimum", a.shape, b.shape)
     return Minimum.apply(a, b)
 
 
