@@ -105,7 +105,13 @@ class Tensor:
 
     def numpy(self, *, force=False):
         """The NumPy array behind this tensor (shared memory, not a copy). Refused while the tensor
-        requires grad, as in PyTorch: write ``t.detach().numpy()``."""
+        requires grad, as in PyTorch: write ``t.detach().numpy()``.
+
+        Writes through the returned array are not seen by the version counter (NumPy cannot report
+        them, and PyTorch does not see them either): changing a tensor that a pending backward has
+        saved this way gives wrong gradients without an error. Read freely; to change values
+        between forward and backward use the tensor's in-place methods (``t[0] = 5``,
+        ``t.add_(...)``), which backward checks, or write into ``t.numpy().copy()``."""
         if self.requires_grad and not force:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use "
                                "tensor.detach().numpy() instead.")
