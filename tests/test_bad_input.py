@@ -356,3 +356,14 @@ def test_bad_input_raises_a_clear_error(call, error, pattern, tmp_path, monkeypa
 def test_the_matrix_has_at_least_150_calls_with_distinct_ids():
     ids = [case[0] for case in CASES]
     assert len(ids) >= 150 and len(set(ids)) == len(ids)
+
+
+def test_the_readme_names_only_environment_variables_the_code_reads():
+    import pathlib
+    import re
+    root = pathlib.Path(__file__).resolve().parent.parent
+    named = set(re.findall(r"AUTOGRAD_LITE_[A-Z_]+", (root / "README.md").read_text()))
+    source = "".join(path.read_text() for path in (root / "autograd_lite").rglob("*.py"))
+    read = set(re.findall(r"""environ(?:\.get)?\(\s*["'](AUTOGRAD_LITE_[A-Z_]+)|environ\[["'](AUTOGRAD_LITE_[A-Z_]+)""", source))
+    read = {name for pair in read for name in pair if name}
+    assert named and named <= read, f"README names {sorted(named - read)}, which the code never reads"
