@@ -3,6 +3,8 @@ correction, ``to(...)``'s dtype and device. Each function either returns the can
 an error naming the argument."""
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 
 from . import device as _device
@@ -20,7 +22,7 @@ def to_array(data, dtype):
         if array.dtype.kind not in "fiub":
             raise TypeError(f"unsupported NumPy dtype {array.dtype}: use a float, integer or bool array")
     else:
-        array = np.asarray(data)
+        array = _from_python(data, dtype)
         if array.dtype.kind == "f":
             array = array.astype(default_float())  # Python floats become float32, as in PyTorch
         elif array.dtype.kind in "iu":
@@ -31,6 +33,63 @@ def to_array(data, dtype):
     if dtype is not None:
         array = array.astype(as_dtype(dtype), copy=False)
     return array
+
+
+class IntegerOverflowError(OverflowError, ValueError):
+    """A Python int that does not fit int64 (PyTorch raises ValueError "Overflow when unpacking long
+    long" there; Python's own conversions raise OverflowError: both catch this)."""
+
+
+_INT64_LIMIT = 2.0 ** 63
+
+
+def _from_python(data, dtype):
+    """``np.asarray(data)`` for Python numbers and nested lists, refusing integers outside int64
+    (NumPy would store them as uint64, float64 or objects, and the int64 cast would wrap) unless a
+    float ``dtype`` asks for them as floats, as PyTorch does."""
+    if dtype is not None and as_dtype(dtype).kind == "f":
+        try:
+            return np.asarray(data, dtype=as_dtype(dtype))
+        except (TypeError, ValueError):
+            pass  # the generic error below names what was wrong
+    try:
+        array = np.asarray(data)
+    except ValueError:
+        raise ValueError(f"cannot make a tensor from ragged nested lists: the lists at each level must "
+                         f"have the same length (got {_outline(data)})") from None
+    kind = array.dtype.kind
+    if (kind in "uO" or kind == "f" and array.size and np.abs(array).max() >= _INT64_LIMIT) \
+            and _has_huge_int(data):
+        if _has_float(data):  # a float among them makes the whole tensor float, as in PyTorch
+            return np.asarray(data, dtype=np.float64)
+        raise IntegerOverflowError("Overflow when unpacking long long: an integer in the data does not "
+                                   "fit int64 (expected values in [-2**63, 2**63 - 1]; pass "
+                                   "dtype=float64 or Python floats for larger numbers)")
+    return array
+
+
+def _outline(data):
+    """The lengths in a nested list, for messages: [[1, 2], [3]] -> '[2 item(s), 1 item(s)]'."""
+    if len(data) > 4:
+        return f"{len(data)} items"
+    return "[" + ", ".join(f"{len(item)} item(s)" if isinstance(item, (list, tuple)) else type(item).__name__
+                           for item in data) + "]"
+
+
+def _walk(data):
+    if isinstance(data, (list, tuple)):
+        for item in data:
+            yield from _walk(item)
+    else:
+        yield data
+
+
+def _has_huge_int(data):
+    return any(isinstance(v, int) and not -2 ** 63 <= v < 2 ** 63 for v in _walk(data))
+
+
+def _has_float(data):
+    return any(isinstance(v, (float, np.floating)) for v in _walk(data))
 
 
 def check_dim(d, ndim, what):
@@ -53,6 +112,8 @@ def reduction_axes(dim, axis, ndim):
         raise TypeError("pass dim or axis, not both")
     if dim is None:
         return None
+    if not isinstance(dim, (int, np.integer, tuple, list)):
+        raise TypeError(f"reduction: dim must be an int or a tuple of ints, got {dim!r}")
     dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
     if not dims:
         return None
@@ -76,9 +137,26 @@ def shape_from_args(shape):
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = shape[0]
     try:
-        return tuple(int(s) for s in shape)
-    except (TypeError, ValueError):
-        raise TypeError(f"a shape must be ints, got {shape!r}") from None
+        return tuple(operator.index(s) for s in shape)  # 2.5 and "2" are refused, not truncated
+    except TypeError:
+        raise TypeError(f"a shape must be ints, got {tuple(shape)!r}") from None
+
+
+def check_sizes(shape, what):
+    """``shape`` (ints) for a new tensor: every size must be >= 0."""
+    for size in shape:
+        if size < 0:
+            raise ValueError(f"{what}: negative dimension {size} in shape {shape} (sizes must be >= 0)")
+    return shape
+
+
+def check_count(value, name, what):
+    """A non-negative int argument such as ``steps`` or ``n``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{what}: {name} must be a non-negative int, got {value!r}")
+    if value < 0:
+        raise ValueError(f"{what}: {name} must be a non-negative int, got {value}")
+    return int(value)
 
 
 def check_device(device, where="device"):

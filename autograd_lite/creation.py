@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .arguments import check_count, check_sizes
 from .device import check_device
 from .dtypes import default_float
 from .random import generator as _framework_generator
@@ -27,7 +28,7 @@ def _shape(args, size, what):
         if args:
             raise TypeError(f"{what}: pass the shape positionally or as size=, not both")
         args = (size,)
-    return _shape_arg(args)
+    return check_sizes(_shape_arg(args), what)
 
 
 def _finish(array, requires_grad=False, device=None, out=None, what="factory"):
@@ -155,16 +156,23 @@ def arange(start, end=None, step=1, *, out=None, dtype=None, layout=None, device
     if end is None:
         start, end = 0, start
     start, end, step = (_raw_value(v) for v in (start, end, step))
+    for name, value in (("start", start), ("end", end), ("step", step)):
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+            raise TypeError(f"arange: {name} must be a number, got {value!r}")
+        if not np.isfinite(value):
+            raise ValueError(f"arange: {name} must be finite, got {value}")
     if step == 0:
-        raise ValueError("arange: step must be nonzero")
+        raise ValueError("arange: step must be non-zero, got 0")
+    if (end - start) * step < 0:
+        raise ValueError(f"arange: upper bound and larger bound inconsistent with step sign: step "
+                         f"{step} cannot go from start {start} to end {end}")
     is_int = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
     array = np.arange(start, end, step, dtype=_dtype(dtype, np.int64 if is_int else None))
     return _finish(array, requires_grad, device, out, "arange")
 
 
 def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=None, requires_grad=False):
-    if not isinstance(steps, (int, np.integer)) or steps < 0:
-        raise ValueError(f"linspace: steps must be a non-negative int, got {steps!r}")
+    steps = check_count(steps, "steps", "linspace")
     array = np.linspace(_raw_value(start), _raw_value(end), steps).astype(_dtype(dtype))
     return _finish(array, requires_grad, device, out, "linspace")
 
@@ -179,6 +187,7 @@ def logspace(start, end, steps, base=10.0, *, out=None, dtype=None, layout=None,
 
 
 def eye(n, m=None, *, out=None, dtype=None, layout=None, device=None, requires_grad=False):
+    n, m = check_count(n, "n", "eye"), None if m is None else check_count(m, "m", "eye")
     return _finish(np.eye(n, m, dtype=_dtype(dtype)), requires_grad, device, out, "eye")
 
 
@@ -231,5 +240,6 @@ def randint_like(input, low=0, high=None, *, dtype=None, layout=None, device=Non
 
 def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=None,
              requires_grad=False, pin_memory=False):
+    n = check_count(n, "n", "randperm")
     array = _generator(generator).permutation(n).astype(_dtype(dtype, np.int64))
     return _finish(array, requires_grad, device, out, "randperm")

@@ -49,6 +49,9 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from .arguments import check_device
+from .serialization_io import (DEFAULT_MAX_HEADER_BYTES, read_header, read_widened, widened_entries,
+                               write_atomically)
 from .tensor import Tensor
 
 __all__ = ["save", "load"]
@@ -59,6 +62,8 @@ _STRUCTURE_KEY = "autograd_lite.structure"
 _FORMAT = 1
 _TAG = "__ag__"
 _SUPPORTED_KINDS = "fiub"
+_READABLE_DTYPES = {"F64", "F32", "F16", "BF16", "F8_E4M3", "F8_E5M2", "I64", "I32", "I16", "I8",
+                    "U64", "U32", "U16", "U8", "BOOL"}
 _NON_FINITE = {"inf": math.inf, "-inf": -math.inf, "nan": math.nan}
 _SUPPORTED_VALUES = ("tensors, arrays, NumPy scalars, None, bool, int, float, str, and lists, "
                      "tuples and dicts of these")
@@ -166,7 +171,8 @@ class _Decoder:
         self.arrays, self.where, self.used = arrays, where, set()
 
     def fail(self, what):
-        raise ValueError(f"ag.load: {self.where} is corrupted: its structure metadata {what}")
+        raise ValueError(f"ag.load: {self.where} is corrupted: its structure metadata (entry "
+                         f"'{_STRUCTURE_KEY}') {what}")
 
     def decode(self, data):
         if data is None or type(data) in (bool, int, float, str):
@@ -221,8 +227,9 @@ def save(obj, path, metadata=None):
     (``model.state_dict()``, stored flat) or anything else built of tensors, arrays, numbers and
     strings in dicts, lists and tuples: a bare tensor, a list of tensors, ``opt.state_dict()``,
     ``{"model": ..., "optimizer": ..., "epoch": 3}`` (see the module docstring for the layout).
-    ``metadata`` is an optional {str: str} stored in the header."""
-    from safetensors.numpy import save_file
+    ``metadata`` is an optional {str: str} stored in the header. The file appears complete or not
+    at all (see ``serialization_io``), with the permissions ``open()`` would give it."""
+    from safetensors.numpy import save as save_bytes
     if hasattr(obj, "state_dict") and not hasattr(obj, "items"):
         raise TypeError(f"ag.save takes a state dict: pass model.state_dict() or "
                         f"optimizer.state_dict(), not the {type(obj).__name__} itself")
@@ -252,35 +259,39 @@ def save(obj, path, metadata=None):
         structure = json.dumps({"format": _FORMAT, "root": root}, allow_nan=False)
         meta[_STRUCTURE_KEY] = structure
         meta[_CHECKSUM_KEY] = _checksum(arrays, structure)
-    save_file(dict(arrays), os.fspath(path), metadata=meta)
+    write_atomically(os.fspath(path), save_bytes(dict(arrays), metadata=meta))
 
 
-def load(path, map_location=None, weights_only=True, mmap=None, **ignored):
-    """Read a file written by ``save`` (or any safetensors file). A flat file gives an ordered
-    {name: Tensor}; a structured one gives back the saved structure (a tensor, list, tuple or dict,
-    as saved). Raises ValueError naming the file when it is truncated, corrupted or not a
-    safetensors file. ``map_location`` (the CPU only) and ``weights_only`` are accepted as in
-    PyTorch; the file never holds code either way."""
+def load(path, map_location=None, weights_only=True, mmap=None, *,
+         max_header_bytes=DEFAULT_MAX_HEADER_BYTES, **ignored):
+    """Read a file written by ``save`` (or any safetensors file, e.g. PyTorch's). A flat file gives
+    an ordered {name: Tensor}; a structured one gives back the saved structure (a tensor, list,
+    tuple or dict, as saved). Raises ValueError naming the file when it is truncated, corrupted or
+    not a safetensors file, and refuses a header above ``max_header_bytes`` before reading it.
+    bfloat16 and float8 tensors load as float32 (with a one-time note), float16 as float16; other
+    dtypes NumPy cannot hold are refused by name. ``map_location`` (the CPU only), ``weights_only``
+    and ``mmap`` are accepted as in PyTorch: a safetensors file only holds data."""
     from safetensors import SafetensorError, safe_open
     _check_map_location(map_location)
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"ag.load: no such file: {path}")
-    size = os.path.getsize(path)
-    with open(path, "rb") as handle:
-        head = handle.read(8)
-    if len(head) < 8:
-        raise ValueError(f"ag.load: {path} is not a safetensors file ({size} bytes: too short to "
-                         "hold a header; truncated?)")
-    header_size = int.from_bytes(head, "little")
-    if header_size + 8 > size:
-        raise ValueError(f"ag.load: {path} is truncated or not a safetensors file: its header "
-                         f"claims {header_size} bytes but the file has {size}")
+    header = read_header(path, os.path.getsize(path), max_header_bytes)
+    for name, entry in header.items():
+        dtype = entry.get("dtype") if isinstance(entry, dict) else None
+        if name != "__metadata__" and dtype not in _READABLE_DTYPES:
+            raise ValueError(f"ag.load: {path}: tensor '{name}' has dtype {dtype}, which autograd-lite "
+                             f"cannot load (it reads {', '.join(sorted(_READABLE_DTYPES))})")
+    widened = widened_entries(header)
     try:
+        arrays = read_widened(path, header, widened)
         with safe_open(path, framework="numpy") as reader:
             metadata = reader.metadata() or {}
-            arrays = {name: reader.get_tensor(name) for name in reader.keys()}
-    except (SafetensorError, OSError, ValueError, UnicodeDecodeError) as error:
+            arrays.update((name, reader.get_tensor(name)) for name in reader.keys()
+                          if name not in arrays)
+    except (SafetensorError, OSError, ValueError, UnicodeDecodeError, KeyError, TypeError) as error:
+        if str(error).startswith("ag.load"):
+            raise
         raise ValueError(f"ag.load: {path} is truncated or corrupted (not a valid safetensors "
                          f"file): {error}") from None
     structure = metadata.get(_STRUCTURE_KEY)
@@ -290,8 +301,8 @@ def load(path, map_location=None, weights_only=True, mmap=None, **ignored):
                          "match the one recorded when it was saved")
     if structure is not None:
         return _load_structure(path, structure, arrays)
-    order = json.loads(metadata[_ORDER_KEY]) if _ORDER_KEY in metadata else sorted(arrays)
-    if sorted(order) != sorted(arrays):
+    order = _metadata_json(path, metadata, _ORDER_KEY) if _ORDER_KEY in metadata else sorted(arrays)
+    if not isinstance(order, list) or sorted(map(str, order)) != sorted(arrays):
         order = sorted(arrays)
     out = OrderedDict()
     for name in order:
@@ -311,6 +322,14 @@ def _check_map_location(map_location):
     targets = map_location.values() if isinstance(map_location, Mapping) else [map_location]
     for target in targets:
         check_device(target, "ag.load(map_location)")
+
+
+def _metadata_json(path, metadata, key):
+    try:
+        return json.loads(metadata[key], parse_constant=_refuse_constant)
+    except (ValueError, RecursionError) as error:
+        raise ValueError(f"ag.load: {path} is corrupted: its metadata entry '{key}' is not valid "
+                         f"JSON ({error})") from None
 
 
 def _load_structure(path, structure, arrays):

@@ -24,13 +24,13 @@ class Tensor:
     ``Tensor(data, requires_grad=False, dtype=None)``: Python floats become float32 (the default float
     dtype), Python ints int64; a NumPy array keeps its dtype (float64 stays float64) and is not copied.
     """
-    __slots__ = ("_data", "grad", "requires_grad", "_ctx", "_out_index", "_version_counter", "name",
+    __slots__ = ("_data", "_grad", "requires_grad", "_ctx", "_out_index", "_version_counter", "name",
                  "_retains_grad", "_backward_hooks", "__weakref__")
     __array_priority__ = 1000  # ndarray (op) Tensor defers to Tensor's reflected operator
 
     def __init__(self, data, requires_grad=False, dtype=None, name=None):
         self._data = _to_array(data, dtype)
-        self.grad = self._ctx = self._backward_hooks = None
+        self._grad = self._ctx = self._backward_hooks = None
         self._out_index = 0
         # a Tensor made from a Tensor shares its memory, so it shares its version counter too
         self._version_counter = (data._version_counter if isinstance(data, Tensor) and
@@ -46,7 +46,7 @@ class Tensor:
         ufuncs return for 0-d inputs, becomes a 0-d array)."""
         t = _new(Tensor)
         t._data = array if array.__class__ is _ndarray else np.asarray(array)
-        t.grad = t._ctx = t.name = t._backward_hooks = None
+        t._grad = t._ctx = t.name = t._backward_hooks = None
         t._out_index = 0
         t._version_counter = [0]
         t._retains_grad = t.requires_grad = False
@@ -105,11 +105,40 @@ class Tensor:
 
     def numpy(self, *, force=False):
         """The NumPy array behind this tensor (shared memory, not a copy). Refused while the tensor
-        requires grad, as in PyTorch: write ``t.detach().numpy()``."""
+        requires grad, as in PyTorch: write ``t.detach().numpy()``.
+
+        Writes through the returned array are not seen by the version counter (NumPy cannot report
+        them, and PyTorch does not see them either): changing a tensor that a pending backward has
+        saved this way gives wrong gradients without an error. Read freely; to change values
+        between forward and backward use the tensor's in-place methods (``t[0] = 5``,
+        ``t.add_(...)``), which backward checks, or write into ``t.numpy().copy()``."""
         if self.requires_grad and not force:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use "
                                "tensor.detach().numpy() instead.")
         return self._data
+
+    @property
+    def grad(self):
+        """The accumulated gradient (a Tensor of this tensor's shape and dtype), or None."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        """``t.grad = g`` checks ``g`` as PyTorch does: a Tensor (or None) of the same shape and dtype,
+        so that a wrong gradient is refused here rather than broadcast by an optimizer's ``step()``."""
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of type "
+                                f"{type(value).__name__}")
+            if value._data.shape != self._data.shape:
+                raise RuntimeError(f"attempting to assign a gradient of size {list(value.shape)} to a "
+                                   f"tensor of size {list(self.shape)}: the gradient and the tensor "
+                                   "must have the same size (assigned grad has data of a different size)")
+            if value._data.dtype != self._data.dtype:
+                raise RuntimeError(f"attempting to assign a gradient with dtype {value.dtype} to a "
+                                   f"tensor with dtype {self.dtype}: they must match (assigned grad has "
+                                   "data of a different type)")
+        self._grad = value
 
     @property
     def data(self):
@@ -273,19 +302,21 @@ class Tensor:
     neg = __neg__
 
     # comparisons and logic: no gradient, bool result (like PyTorch, == is elementwise)
-    __lt__ = lambda self, other: Tensor._make(np.asarray(self._data < _raw(other)))
-    __le__ = lambda self, other: Tensor._make(np.asarray(self._data <= _raw(other)))
-    __gt__ = lambda self, other: Tensor._make(np.asarray(self._data > _raw(other)))
-    __ge__ = lambda self, other: Tensor._make(np.asarray(self._data >= _raw(other)))
+    __lt__ = lambda self, other: _no_grad_binary(np.less, "<", self, other)
+    __le__ = lambda self, other: _no_grad_binary(np.less_equal, "<=", self, other)
+    __gt__ = lambda self, other: _no_grad_binary(np.greater, ">", self, other)
+    __ge__ = lambda self, other: _no_grad_binary(np.greater_equal, ">=", self, other)
     # t == None is False and t != None True, as in PyTorch (so `None in list_of_tensors` works)
-    __eq__ = lambda self, other: False if other is None else \
-        Tensor._make(np.asarray(self._data == _raw(other)))
-    __ne__ = lambda self, other: True if other is None else \
-        Tensor._make(np.asarray(self._data != _raw(other)))
-    __invert__ = lambda self: Tensor._make(np.asarray(~self._data))
-    __and__ = lambda self, other: Tensor._make(np.asarray(self._data & _raw(other)))
-    __or__ = lambda self, other: Tensor._make(np.asarray(self._data | _raw(other)))
-    __xor__ = lambda self, other: Tensor._make(np.asarray(self._data ^ _raw(other)))
+    __eq__ = lambda self, other: False if other is None else _no_grad_binary(np.equal, "==", self, other)
+    __ne__ = lambda self, other: True if other is None else _no_grad_binary(np.not_equal, "!=", self, other)
+    __and__ = lambda self, other: _no_grad_binary(np.bitwise_and, "&", self, other)
+    __or__ = lambda self, other: _no_grad_binary(np.bitwise_or, "|", self, other)
+    __xor__ = lambda self, other: _no_grad_binary(np.bitwise_xor, "^", self, other)
+
+    def __invert__(self):
+        if self._data.dtype.kind not in "biu":
+            raise TypeError(f"~ is only defined for bool or integer tensors, got dtype {self.dtype}")
+        return Tensor._make(np.asarray(~self._data))
     eq, ne, lt, le, gt, ge = __eq__, __ne__, __lt__, __le__, __gt__, __ge__
     equal = lambda self, other: bool(np.array_equal(self._data, _raw(other)))
     isnan = lambda self: Tensor._make(np.asarray(np.isnan(self._data)))
@@ -315,8 +346,8 @@ class Tensor:
     clamp = clip
     where = lambda self, condition, other: composite.where(condition, self, other)
     masked_fill = lambda self, mask, value: composite.where(mask, value, self)
-    softmax = lambda self, dim=-1: ops.Softmax.apply(self, dim)
-    log_softmax = lambda self, dim=-1: ops.LogSoftmax.apply(self, dim)
+    softmax = lambda self, dim=-1: ops.Softmax.apply(self, _dim(dim, self._data.ndim, "softmax"))
+    log_softmax = lambda self, dim=-1: ops.LogSoftmax.apply(self, _dim(dim, self._data.ndim, "log_softmax"))
     clone = lambda self: ops.Clone.apply(self)
 
     # ----------------------------------------------------------------- reductions
@@ -333,8 +364,9 @@ class Tensor:
                              _correction(unbiased, correction))
 
     def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None):
-        """Square root of ``var`` (same arguments)."""
-        return self.var(dim, unbiased, keepdim, correction=correction, axis=axis) ** 0.5
+        """Square root of ``var`` (same arguments); its gradient is 0 where the variance is 0."""
+        return composite.std(self, _axes(dim, axis, self._data.ndim), keepdim,
+                             _correction(unbiased, correction))
 
     def amax(self, dim=None, keepdim=False, axis=None):
         """Largest value over ``dim``; the gradient is shared evenly among ties."""
@@ -378,7 +410,12 @@ class Tensor:
     # ----------------------------------------------------------------- shape
     def reshape(self, *shape):
         shape = _shape_arg(shape)
-        return self if shape == self._data.shape else ops.Reshape.apply(self, shape)
+        if shape == self._data.shape:
+            return self
+        if shape.count(-1) > 1 or any(size < -1 for size in shape):
+            raise ValueError(f"reshape: invalid shape {shape}: sizes must be >= 0, and only one "
+                             "dimension can be -1")
+        return ops.Reshape.apply(self, shape)
 
     view = reshape
     view_as = lambda self, other: self.reshape(other.shape)
@@ -441,6 +478,20 @@ def _operand(value):
     if isinstance(value, (np.ndarray, list, tuple)):
         return Tensor(value)
     raise TypeError(f"unsupported operand type {type(value).__name__} for a Tensor")
+
+
+def _no_grad_binary(ufunc, symbol, tensor, other):
+    """A comparison or logical operator: a bool (or integer) tensor without gradient, with errors
+    that name the operator, shapes and dtypes instead of NumPy's."""
+    other = _raw(other)
+    try:
+        return Tensor._make(np.asarray(ufunc(tensor._data, other)))
+    except ValueError:
+        raise ValueError(f"{symbol}: shapes {tensor.shape} and {np.shape(other)} cannot be broadcast "
+                         "together") from None
+    except TypeError:
+        raise TypeError(f"{symbol} is only defined for bool or integer tensors, got dtypes "
+                        f"{tensor.dtype} and {np.asarray(other).dtype}") from None
 
 
 def _arg_reduce(fn, tensor, dim, keepdim):

@@ -144,6 +144,8 @@ def __setitem__(self, index, value):
     array = _inplace(self, "__setitem__ (t[...] = value)", value)
     try:
         array[_index(index)] = _raw(value)
+    except IndexError as error:
+        raise IndexError(f"t[{index!r}] = value on a tensor of shape {self.shape}: {error}") from None
     except ValueError as error:
         raise ValueError(f"t[{index!r}] = value: a value of shape {np.shape(_raw(value))} does not fit "
                          f"the selection of a tensor of shape {self.shape} ({error})") from None

@@ -22,6 +22,7 @@ import warnings
 import numpy as np
 
 from autograd_lite.ops import ELU, LeakyReLU, LinearFn, Softmax, LogSoftmax, Sigmoid, Tanh, Where
+from autograd_lite.arguments import check_dim
 from autograd_lite.random import generator
 from autograd_lite.tensor import Tensor
 
@@ -192,9 +193,7 @@ def _softmax_dim(ndim, dim, name):
         warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call "
                       "to include dim=X as an argument.", stacklevel=3)
         return 0 if ndim in (0, 1, 3) else 1
-    if not -max(ndim, 1) <= dim < max(ndim, 1):
-        raise IndexError(f"{name}: dim {dim} is out of range for a tensor with {ndim} dims")
-    return dim % max(ndim, 1)
+    return check_dim(dim, ndim, name)
 
 
 def softmax(input, dim=None):

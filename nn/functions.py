@@ -32,7 +32,8 @@ class Softplus(Function):
     def forward(ctx, x, beta, threshold):
         scaled = x._data * beta
         linear = scaled > threshold
-        out = np.logaddexp(0, scaled) / beta
+        with np.errstate(invalid="ignore"):  # NaN in, NaN out, without a warning
+            out = np.logaddexp(0, scaled) / beta
         out = np.where(linear, x._data, out).astype(x.dtype, copy=False)
         ctx.beta, ctx.linear = beta, linear
         ctx.save_for_backward(x)

@@ -297,11 +297,11 @@ class Module:
 
     def zero_grad(self, set_to_none=True):
         for param in self.parameters():
-            if param.grad is not None:
+            if param._grad is not None:  # the slot behind .grad: no assignment check needed
                 if set_to_none:
-                    param.grad = None
+                    param._grad = None
                 else:
-                    param.grad._data[...] = 0
+                    param._grad._data[...] = 0
 
     def to(self, *args, dtype=None, device=None, non_blocking=False):
         """Cast every floating-point parameter and buffer to ``dtype`` (in place, like PyTorch):

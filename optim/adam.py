@@ -23,14 +23,14 @@ class Adam(Optimizer):
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
                  amsgrad=False, *, maximize=False):
-        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
+        super().__init__(params, dict(lr=lr, betas=tuple(betas) if isinstance(betas, (tuple, list)) else betas, eps=eps,
                                       weight_decay=weight_decay, amsgrad=amsgrad,
                                       maximize=maximize))
 
     def _validate(self, group):
         check_nonnegative(group, "lr", "eps", "weight_decay")
         betas = group["betas"]
-        if len(betas) != 2:
+        if not isinstance(betas, tuple) or len(betas) != 2:
             raise ValueError(f"Invalid betas value: {betas!r} (expected a pair (beta1, beta2))")
         check_unit_interval("betas[0] (beta1)", betas[0])
         check_unit_interval("betas[1] (beta2)", betas[1])

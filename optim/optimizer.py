@@ -91,11 +91,11 @@ class Optimizer:
     def zero_grad(self, set_to_none=True):
         for group in self.param_groups:
             for p in group["params"]:
-                if p.grad is not None:
+                if p._grad is not None:  # the slot behind .grad: no assignment check needed
                     if set_to_none:
-                        p.grad = None
+                        p._grad = None
                     else:
-                        p.grad._data[...] = 0
+                        p._grad._data[...] = 0
 
     def step(self, closure=None):
         """One update of every parameter that has a gradient. ``closure`` (optional) re-evaluates
@@ -147,9 +147,9 @@ class Optimizer:
         """
         maximize, weight_decay = group.get("maximize"), group.get("weight_decay", 0)
         for p in group["params"]:
-            if p.grad is None:
+            if p._grad is None:
                 continue
-            grad = p.grad._data
+            grad = p._grad._data
             if maximize:
                 grad = -grad
             if weight_decay:

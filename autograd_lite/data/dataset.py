@@ -50,6 +50,9 @@ class TensorDataset(Dataset):
         return self.tensors[0].shape[0]
 
     def __getitem__(self, index):
+        n = len(self)
+        if isinstance(index, (int, np.integer)) and not -n <= index < n:
+            raise IndexError(f"TensorDataset: index {index} is out of range for a dataset of length {n}")
         return tuple(Tensor._make(np.asarray(t._data[index])) for t in self.tensors)
 
     def get_batch(self, indices):

@@ -33,32 +33,47 @@ class IDXFormatError(ValueError):
     """An IDX file whose content does not match the format or what its header promises."""
 
 
-def _read_bytes(path) -> bytes:
-    with open(path, "rb") as handle:
-        raw = handle.read()
-    if raw[:2] != _GZIP_MAGIC:
-        return raw
+# Deflate cannot compress better than about 1032:1, so a gzip file of n bytes holds at most this many
+# times n bytes: a header that declares more is refused before anything is decompressed.
+_MAX_GZIP_RATIO = 1032
+_CHUNK = 1 << 20  # decompress and read 1 MiB at a time
+
+
+def _read_exactly(stream, count, path, what):
     try:
-        return gzip.decompress(raw)
+        data = stream.read(count)
     except (EOFError, OSError, zlib.error) as error:
-        raise IDXFormatError(f"{path}: truncated or corrupt gzip data ({error}); download the file "
-                             "again") from None
+        raise IDXFormatError(f"{path}: truncated or corrupt gzip data while reading {what} ({error}); "
+                             "download the file again") from None
+    return data
 
 
 def read_idx(path, expected_ndim=None) -> np.ndarray:
     """The array stored in the IDX file at ``path`` (gzip or raw), in native byte order.
 
     ``expected_ndim`` (optional) is checked against the header: 3 for image files, 1 for labels.
+    The header is read and checked first, and the size it declares against the file (a raw file's
+    exact length; at most 1032 bytes per compressed byte for gzip), before any large buffer exists;
+    the data is then decompressed 1 MiB at a time, so memory follows what the file really holds.
     """
     path = os.fspath(path)
-    raw = _read_bytes(path)
-    if len(raw) < 4:
-        raise IDXFormatError(f"{path}: {len(raw)} byte(s) is too short for an IDX file (a 4-byte "
+    with open(path, "rb") as handle:
+        file_size = os.fstat(handle.fileno()).st_size
+        compressed = handle.read(2) == _GZIP_MAGIC
+        handle.seek(0)
+        stream = gzip.GzipFile(fileobj=handle, mode="rb") if compressed else handle
+        return _read_stream(stream, path, file_size, compressed, expected_ndim)
+
+
+def _read_stream(stream, path, file_size, compressed, expected_ndim):
+    magic = _read_exactly(stream, 4, path, "the magic number")
+    if len(magic) < 4:
+        raise IDXFormatError(f"{path}: {len(magic)} byte(s) is too short for an IDX file (a 4-byte "
                              "magic number and the dimensions come first)")
-    zero0, zero1, type_code, ndim = raw[0], raw[1], raw[2], raw[3]
+    zero0, zero1, type_code, ndim = magic
     if zero0 != 0 or zero1 != 0 or type_code not in _TYPE_CODES:
         raise IDXFormatError(
-            f"{path}: not an IDX file: magic number 0x{raw[:4].hex()} should be 0x0000TTDD with type "
+            f"{path}: not an IDX file: magic number 0x{magic.hex()} should be 0x0000TTDD with type "
             f"code TT in {{{', '.join(f'0x{c:02x}' for c in _TYPE_CODES)}}} and DD the number of "
             "dimensions")
     if ndim == 0:
@@ -67,21 +82,37 @@ def read_idx(path, expected_ndim=None) -> np.ndarray:
         raise IDXFormatError(f"{path}: expected an IDX file with {expected_ndim} dimension(s) (magic "
                              f"0x0000{type_code:02x}{expected_ndim:02x}), the header declares {ndim}")
     header_size = 4 + 4 * ndim
-    if len(raw) < header_size:
+    sizes = _read_exactly(stream, 4 * ndim, path, "the header")
+    if len(sizes) < 4 * ndim:
         raise IDXFormatError(f"{path}: truncated inside the header: {ndim} dimensions need "
-                             f"{header_size} bytes, the file has {len(raw)}")
-    shape = tuple(int(s) for s in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
+                             f"{header_size} bytes, the file has {4 + len(sizes)}")
+    shape = tuple(int(s) for s in np.frombuffer(sizes, dtype=">u4"))
     dtype = _TYPE_CODES[type_code]
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    actual = len(raw) - header_size
-    if actual < expected:
-        raise IDXFormatError(f"{path}: truncated: the header promises shape {shape} of "
-                             f"{dtype.newbyteorder('=')} ({expected} bytes of data) but only "
-                             f"{actual} bytes follow")
-    if actual > expected:
+    expected = int(np.prod(shape, dtype=object)) * dtype.itemsize
+    described = (f"the header promises shape {shape} of {dtype.newbyteorder('=')} ({expected} bytes "
+                 "of data)")
+    if not compressed and file_size - header_size != expected:
+        actual = file_size - header_size
+        if actual < expected:
+            raise IDXFormatError(f"{path}: truncated: {described} but only {actual} bytes follow")
         raise IDXFormatError(f"{path}: {actual - expected} unexpected trailing bytes after the "
                              f"{expected} bytes of data promised by the header (shape {shape})")
-    array = np.frombuffer(raw, dtype=dtype, offset=header_size).reshape(shape)
+    if compressed and expected + header_size > _MAX_GZIP_RATIO * file_size:
+        raise IDXFormatError(f"{path}: {described}, but a gzip file of {file_size} bytes can hold at "
+                             f"most about {_MAX_GZIP_RATIO * file_size} bytes: the header or the file "
+                             "is damaged")
+    data = bytearray()
+    while len(data) <= expected:  # one byte more than promised reveals trailing data
+        chunk = _read_exactly(stream, min(_CHUNK, expected + 1 - len(data)), path, "the data")
+        if not chunk:
+            break
+        data += chunk
+    if len(data) < expected:
+        raise IDXFormatError(f"{path}: truncated: {described} but only {len(data)} bytes follow")
+    if len(data) > expected:
+        raise IDXFormatError(f"{path}: unexpected trailing bytes after the {expected} bytes of data "
+                             f"promised by the header (shape {shape})")
+    array = np.frombuffer(data, dtype=dtype).reshape(shape)
     return array.astype(dtype.newbyteorder("="))  # a writable copy in native byte order
 
 

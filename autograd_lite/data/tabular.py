@@ -27,12 +27,39 @@ def _is_number(text):
     return True
 
 
-def _read_rows(path, delimiter):
-    with open(path, newline="", encoding="utf-8") as handle:
-        rows = [(number, [field.strip() for field in row])
-                for number, row in enumerate(csv.reader(handle, delimiter=delimiter), start=1)
-                if row and any(field.strip() for field in row)
-                and not row[0].lstrip().startswith("#")]
+_MAX_LINE_BYTES = 1 << 20  # a line longer than this is not a row of a table of numbers
+
+
+def _lines(handle, path, encoding):
+    """The file's lines as text, each read with a bounded ``readline`` and decoded on its own, so
+    that an over-long line or a byte sequence that is not ``encoding`` is reported with its line."""
+    number = 0
+    while True:
+        line = handle.readline(_MAX_LINE_BYTES + 1)
+        if not line:
+            return
+        number += 1
+        if len(line) > _MAX_LINE_BYTES:
+            raise ValueError(f"load_csv: {path} line {number} is longer than {_MAX_LINE_BYTES} bytes: "
+                             "not a CSV table of numbers (a binary file, or a missing line break?)")
+        try:
+            yield line.decode(encoding)
+        except UnicodeDecodeError as error:
+            raise ValueError(f"load_csv: {path} line {number}, byte {error.start + 1} of the line: not "
+                             f"{encoding} text ({error.reason}); pass encoding= (e.g. 'latin-1') or "
+                             "save the file as UTF-8") from None
+
+
+def _read_rows(path, delimiter, encoding="utf-8"):
+    with open(path, "rb") as handle:
+        reader = csv.reader(_lines(handle, path, encoding), delimiter=delimiter)
+        rows = []
+        try:
+            for row in reader:
+                if row and any(field.strip() for field in row) and not row[0].lstrip().startswith("#"):
+                    rows.append((reader.line_num, [field.strip() for field in row]))
+        except csv.Error as error:
+            raise ValueError(f"load_csv: {path} line {reader.line_num}: {error}") from None
     if not rows:
         raise ValueError(f"load_csv: {path} holds no rows")
     return rows
@@ -56,7 +83,7 @@ def _encode(column, path):
 
 
 def load_csv(path, target_column=-1, *, delimiter=",", header="auto", dtype=np.float32,
-             encode_labels=True):
+             encode_labels=True, encoding="utf-8"):
     """``(features, targets, classes)`` from the CSV file at ``path``.
 
     * ``features``: every column but the target, as ``dtype`` (float32), shape (N, F).
@@ -70,10 +97,11 @@ def load_csv(path, target_column=-1, *, delimiter=",", header="auto", dtype=np.f
       names); True or False say so explicitly. Blank lines and lines starting with ``#`` are skipped.
 
     A field that is not a number, or a row with the wrong number of fields, raises ``ValueError``
-    naming the file, the line and the column.
+    naming the file, the line and the column; so do a line over 1 MiB, a field over the ``csv``
+    module's limit and bytes that are not ``encoding`` (UTF-8) text.
     """
     path = os.fspath(path)
-    rows = _read_rows(path, delimiter)
+    rows = _read_rows(path, delimiter, encoding)
     width = len(rows[0][1])
     names = None
     if header not in ("auto", True, False):

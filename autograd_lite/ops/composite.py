@@ -68,6 +68,7 @@ def where(condition, a, b):
     condition = np.asarray(_raw(condition))
     if condition.dtype != np.bool_:
         raise TypeError(f"where: the condition must be a bool tensor or array, got dtype {condition.dtype}")
+    _broadcastable("where", condition.shape, np.shape(_raw(a)), np.shape(_raw(b)))
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):  # numbers: PyTorch's dtype
         return Tensor(np.asarray(np.where(condition, a, b)).astype(result_type(a, b)))
     return Where.apply(condition, a, b)
@@ -83,15 +84,25 @@ def abs(x):
     return Abs.apply(_tensor(x))
 
 
+def _broadcastable(name, *shapes):
+    try:
+        np.broadcast_shapes(*shapes)
+    except ValueError:
+        raise ValueError(f"{name}: shapes {' and '.join(map(str, shapes))} cannot be broadcast "
+                         "together") from None
+
+
 def maximum(a, b):
     """Elementwise max (NaN wins, as in PyTorch); on ties each operand gets half of the gradient."""
     a, b = _tensor(a, b), _tensor(b, a)
+    _broadcastable("maximum", a.shape, b.shape)
     return Maximum.apply(a, b)
 
 
 def minimum(a, b):
     """Elementwise min (NaN wins, as in PyTorch); on ties each operand gets half of the gradient."""
     a, b = _tensor(a, b), _tensor(b, a)
+    _broadcastable("minimum", a.shape, b.shape)
     return Minimum.apply(a, b)
 
 
@@ -128,6 +139,17 @@ def var(x, axes=None, keepdim=False, correction=1):
     denominator = count - correction
     with np.errstate(divide="ignore", invalid="ignore"):
         return total * (1.0 / denominator) if denominator > 0 else total / 0.0
+
+
+def std(x, axes=None, keepdim=False, correction=1):
+    """sqrt(var). Where the variance is exactly 0 (a constant input) the gradient is 0, as in
+    PyTorch, not 0 * d sqrt(v)/dv = 0 * inf = NaN: the square root is taken of 1 there and the
+    result replaced by 0, so no infinite local derivative enters the graph."""
+    variance = var(x, axes, keepdim, correction)
+    zero = variance._data == 0
+    if not zero.any():
+        return variance ** 0.5
+    return where(zero, 0.0, where(zero, 1.0, variance) ** 0.5)
 
 
 def logsumexp(x, axes=None, keepdim=False):
@@ -220,5 +242,5 @@ def stack(tensors, dim=0):
 
 
 __all__ = ["MinMax", "matmul", "mm", "linear", "where", "relu", "abs", "maximum", "minimum", "clip", "mean",
-           "var", "logsumexp", "max_along", "flatten", "squeeze", "unsqueeze", "expand", "cat",
+           "var", "std", "logsumexp", "max_along", "flatten", "squeeze", "unsqueeze", "expand", "cat",
            "stack"]

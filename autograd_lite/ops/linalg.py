@@ -63,6 +63,10 @@ class Linear(Function):
 
     @staticmethod
     def forward(ctx, x, weight, bias=None):
+        if x.ndim == 0 or weight.ndim != 2:
+            raise ValueError(f"linear: input of shape {x.shape} and weight of shape {weight.shape}: "
+                             "expected an input with at least 1 dim (..., in_features) and a 2-D "
+                             "weight (out_features, in_features)")
         if x.shape[-1] != weight.shape[1]:
             raise ValueError(f"linear: input of shape {x.shape} has {x.shape[-1]} features but the "
                              f"weight of shape {weight.shape} expects {weight.shape[1]} "
