@@ -116,7 +116,8 @@ def _fill_dtype(fill_value, dtype):
 
 
 def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None, requires_grad=False):
-    array = np.full(_shape_arg((size,)), _raw_value(fill_value), _fill_dtype(fill_value, dtype))
+    array = np.full(check_sizes(_shape_arg((size,)), "full"), _raw_value(fill_value),
+                    _fill_dtype(fill_value, dtype))
     return _finish(array, requires_grad, device, out, "full")
 
 
@@ -226,7 +227,7 @@ def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None
                         "randint(0, 10, (3,))")
     if high <= low:
         raise ValueError(f"randint: high ({high}) must be greater than low ({low})")
-    array = _generator(generator).integers(low, high, size=_shape_arg((size,)))
+    array = _generator(generator).integers(low, high, size=check_sizes(_shape_arg((size,)), "randint"))
     return _finish(array.astype(_dtype(dtype, np.int64)), requires_grad, device, out, "randint")
 
 
