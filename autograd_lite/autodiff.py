@@ -175,10 +175,10 @@ def run_backward(roots, gradients, retain_graph, create_graph, targets=None):
                         slots[index] = grad if slots[index] is None else slots[index] + grad
                     elif inp._backward_hooks is not None:
                         _hold_for_hooks(hooked_leaves, inp, grad)
-                    elif keep_fresh and inp.grad is None and id(data) not in handed and \
+                    elif keep_fresh and inp._grad is None and id(data) not in handed and \
                             data.base is None and data.flags.writeable:
                         handed.add(id(data))  # the common case of _deliver_to_leaf, inlined
-                        inp.grad = _make(data)
+                        inp._grad = _make(data)
                     else:
                         _deliver_to_leaf(inp, grad, accumulate, create_graph, handed, leaf_targets,
                                          captured)
@@ -284,16 +284,16 @@ def _deliver_to_leaf(leaf, grad, accumulate, create_graph, handed, leaf_targets,
             captured[position] = grad if position not in captured else captured[position] + grad
         return
     if create_graph:  # differentiable: a shared gradient is cloned through the graph, not copied
-        if leaf.grad is not None:
-            leaf.grad = leaf.grad + grad
+        if leaf._grad is not None:
+            leaf._grad = leaf._grad + grad
             return
         if id(grad._data) in handed:
             grad = grad.clone()
         handed.add(id(grad._data))
-        leaf.grad = grad
+        leaf._grad = grad
         return
     data = grad._data
-    current = leaf.grad
+    current = leaf._grad
     if current is not None:
         if id(current._data) in handed or not current._data.flags.writeable:
             current._data = current._data + data  # may be shared with gradients still in flight
@@ -305,7 +305,7 @@ def _deliver_to_leaf(leaf, grad, accumulate, create_graph, handed, leaf_targets,
     if id(data) in handed or not data.flags.owndata or not data.flags.writeable:
         data = data.copy()
     handed.add(id(data))
-    leaf.grad = Tensor._make(data)
+    leaf._grad = Tensor._make(data)
 
 
 def _capture_node_grads(node, grads, node_targets, captured, create_graph):
@@ -320,7 +320,7 @@ def _capture_node_grads(node, grads, node_targets, captured, create_graph):
             if out is not None and (retain_all or out._retains_grad):
                 if not create_graph:
                     grad = Tensor._make(grad._data.copy())  # never shared with a leaf's .grad
-                out.grad = grad if out.grad is None or retain_all else out.grad + grad
+                out._grad = grad if out._grad is None or retain_all else out._grad + grad
 
 
 def _zeros_like_output(node, index):

@@ -26,7 +26,8 @@ on the workers through joblib's ``dask`` backend; Optuna's trials depend on the 
 one after another here. It prints each method's best mean +- std cross-validation score, its best
 parameters and its time, then refits the overall best pipeline with a TensorBoard callback
 (``tensorboard --logdir <out>/tensorboard``) and prints the course's test table: per-class and macro
-sensitivity, specificity, accuracy and F1, and their drift (train minus test).
+sensitivity, specificity, accuracy and F1, and their drift (train minus test). Last, it writes the best
+network as ONNX (``<out>/best_model.onnx``) and checks it with ONNX Runtime.
 """
 from __future__ import annotations
 
@@ -48,6 +49,7 @@ from sklearn.datasets import load_breast_cancer
 from sklearn.model_selection import GridSearchCV, RandomizedSearchCV, StratifiedKFold, train_test_split
 from sklearn.preprocessing import StandardScaler
 
+import autograd_lite as ag
 from autograd_lite.data import load_csv
 from autograd_lite.sklearn import NeuralNetClassifier
 from autograd_lite.training import TensorBoard, classification_report
@@ -137,6 +139,22 @@ def best_mean_std(search):
             len(search.cv_results_["params"]))
 
 
+def export_network(pipeline, X_test, path):
+    """Write the best pipeline's network as ONNX (it takes standardised features: the scaler stays
+    in scikit-learn) and check that ONNX Runtime gives the same class probabilities."""
+    import onnxruntime
+    net = pipeline.named_steps["net"]
+    scaled = pipeline.named_steps["scale"].transform(X_test).astype(np.float32)
+    ag.onnx.export(net.module_, ag.tensor(scaled[:2]), path, input_names=["features"],
+                   output_names=["logits"], dynamic_axes={"features": {0: "batch"}, "logits": {0: "batch"}})
+    session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
+    logits, = session.run(None, {"features": scaled})
+    agree = float((logits.argmax(axis=1) == net.predict(scaled)).mean())
+    print(f"ONNX model written to {path}; ONNX Runtime agrees with the network on {agree:.0%} of the "
+          "test predictions")
+    return path
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--csv", help="the Phoneme CSV (features..., class); default: breast cancer")
@@ -179,8 +197,9 @@ def main(argv=None):
                                    y_train_pred=best.predict(X_train), target_names=class_names)
     print(f"\nbest: {best_name}; refitted on all training data, TensorBoard log in {log_dir}\n")
     print(report)
+    onnx_path = export_network(best, X_test, os.path.join(args.out, "best_model.onnx"))
     return {"results": {name: best_mean_std(search) for name, (search, _) in results.items()},
-            "best": best_name, "model": best, "log_dir": log_dir,
+            "best": best_name, "model": best, "log_dir": log_dir, "onnx": onnx_path,
             "report": classification_report(y_test, best.predict(X_test), output_dict=True)}
 
 

@@ -121,6 +121,7 @@ def test_hyperparameter_search(tmp_path, capsys):
     assert os.listdir(os.path.join(result["log_dir"], "train"))  # the TensorBoard event file
     out = capsys.readouterr().out
     assert "drift (train - test)" in out and "specificity" in out and "bayesian (optuna)" in out
+    assert os.path.getsize(result["onnx"]) > 0 and "ONNX Runtime agrees with the network on 100%" in out
 
 
 def test_hyperparameter_search_reads_a_phoneme_like_csv(tmp_path):
