@@ -138,7 +138,9 @@ def avg_pool2d_backward(grad, input_shape, kernel, stride, padding):
 def relu_forward(x):
     """(max(x, 0) with NaN kept and -0.0 as 0.0, the gradient mask: not (x <= 0), as in PyTorch)."""
     mask = ~(x <= 0)
-    return np.where(mask, x, 0).astype(x.dtype, copy=False), mask
+    out = np.maximum(x, 0)  # NaN propagates, -inf gives 0
+    out += 0  # -0.0 becomes 0.0 (max(-0.0, 0) is -0.0)
+    return out.astype(x.dtype, copy=False), mask
 
 
 def mask_select(grad, mask):
