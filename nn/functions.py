@@ -2,22 +2,19 @@
 
 * ``Softplus``: (1/beta) log(1 + exp(beta x)) in one node, evaluated with ``logaddexp`` so that
   neither large nor very negative inputs lose precision (a composite ``log(1 + exp(.))`` would).
-* ``Erf``: the error function, for the exact GELU x Phi(x) = x (1 + erf(x / sqrt 2)) / 2.
+* ``Erf`` (the engine's, ``autograd_lite.ops.mathops``): for the exact GELU
+  x Phi(x) = x (1 + erf(x / sqrt 2)) / 2.
 (ReLU, LeakyReLU and ELU are engine primitives: ``autograd_lite.ops.activation``.)
 
 Backward formulas use differentiable Tensor ops, so second derivatives work.
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
-from scipy.special import erf as _erf_array  # scipy comes with scikit-learn, a dependency
 
-from autograd_lite import kernels
 from autograd_lite.function import Function
-from autograd_lite.ops.onnx_mapping import unary
 from autograd_lite.ops import ReLU, Sigmoid, Where
+from autograd_lite.ops.mathops import Erf  # noqa: F401  (nn.functions.Erf, as before)
 from autograd_lite.tensor import Tensor
 
 _make = Tensor._make
@@ -54,23 +51,6 @@ class Softplus(Function):
         dtype = node.outputs[0]()._data.dtype
         scaled = g.op("Mul", [inputs[0], g.constant(beta, dtype)])[0]
         g.op("Div", [g.op("Softplus", [scaled])[0], g.constant(beta, dtype)], outputs)
-
-
-class Erf(Function):
-    """erf(x) = 2/sqrt(pi) int_0^x exp(-t^2) dt; d erf / dx = 2/sqrt(pi) exp(-x^2)."""
-    rule = "d/da = 2/√π · exp(-a²)"
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return _make(np.asarray(_erf_array(x._data)).astype(x.dtype, copy=False))
-
-    @staticmethod
-    def backward(ctx, grad):
-        x, = ctx.saved_tensors
-        return grad * ((x * x * -1.0).exp() * (2.0 / math.sqrt(math.pi)))
-
-    onnx = unary("Erf")
 
 
 ReLUFn = ReLU  # the engine's primitive (autograd_lite.ops.activation), under its old name

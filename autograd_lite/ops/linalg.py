@@ -14,16 +14,18 @@ _make = Tensor._make
 
 
 def _check_matmul(a, b):
-    if a.ndim < 2 or b.ndim < 2:
+    a_shape, b_shape = a._data.shape, b._data.shape  # plain tuples: this runs on every product
+    if len(a_shape) < 2 or len(b_shape) < 2:
         raise ValueError("MatMul primitive needs operands with at least 2 dims")
-    if a.shape[-1] != b.shape[-2]:
-        raise ValueError(f"matmul: shapes {a.shape} and {b.shape} are not aligned: {a.shape[-1]} "
-                         f"(last dim of the first) != {b.shape[-2]} (second-to-last of the second)")
-    try:
-        np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
-    except ValueError:
-        raise ValueError(f"matmul: batch dims {a.shape[:-2]} and {b.shape[:-2]} cannot be "
-                         "broadcast together") from None
+    if a_shape[-1] != b_shape[-2]:
+        raise ValueError(f"matmul: shapes {a_shape} and {b_shape} are not aligned: {a_shape[-1]} "
+                         f"(last dim of the first) != {b_shape[-2]} (second-to-last of the second)")
+    if len(a_shape) > 2 or len(b_shape) > 2:
+        try:
+            np.broadcast_shapes(a_shape[:-2], b_shape[:-2])
+        except ValueError:
+            raise ValueError(f"matmul: batch dims {a_shape[:-2]} and {b_shape[:-2]} cannot be "
+                             "broadcast together") from None
 
 
 class MatMul(Function):
@@ -63,11 +65,12 @@ class Linear(Function):
 
     @staticmethod
     def forward(ctx, x, weight, bias=None):
-        if x.ndim == 0 or weight.ndim != 2:
+        x_shape, weight_shape = x._data.shape, weight._data.shape
+        if not x_shape or len(weight_shape) != 2:
             raise ValueError(f"linear: input of shape {x.shape} and weight of shape {weight.shape}: "
                              "expected an input with at least 1 dim (..., in_features) and a 2-D "
                              "weight (out_features, in_features)")
-        if x.shape[-1] != weight.shape[1]:
+        if x_shape[-1] != weight_shape[1]:
             raise ValueError(f"linear: input of shape {x.shape} has {x.shape[-1]} features but the "
                              f"weight of shape {weight.shape} expects {weight.shape[1]} "
                              "(in_features)")
