@@ -1,4 +1,4 @@
-"""`Function`: the unit of differentiation, and the switches that govern graph recording.
+"""`Function`: the unit of differentiation (the switches that govern recording live in ``grad_mode``).
 
 Every differentiable primitive is a subclass of :class:`Function` with two static methods side by side:
 
@@ -25,154 +25,14 @@ from __future__ import annotations
 
 import functools
 import os
-import threading
 import traceback
 import weakref
 
 import numpy as np
 
-
-class _ThreadState(threading.local):
-    """The switches that govern recording, one set per thread (as in PyTorch: a thread evaluating
-    under ``no_grad`` never changes what a training thread records). Each thread starts with the
-    defaults below."""
-
-    def __init__(self):
-        self.enabled = True        # record graphs?
-        self.anomaly = False       # check every forward/backward result for NaN/Inf?
-        self.retain_all = False    # keep .grad on every intermediate tensor (teaching tools)
-        self.keep_inputs = False   # nodes keep their input tensors alive (teaching tools)
-        self.module_stack = []     # nn.Module.__call__ pushes the running module; ops record the innermost
-        self.outer_modules = {}    # id -> weakref of modules called from outside any module (draw_graph names)
-
-
-_GradMode = _ThreadState()
-
-
-class no_grad:
-    """Context manager (and decorator, ``@ag.no_grad()`` or ``@ag.no_grad``) under which operations
-    record no graph."""
-
-    def __new__(cls, fn=None):
-        if fn is not None and callable(fn):  # used as a bare decorator
-            return cls()(fn)
-        return super().__new__(cls)
-
-    def __init__(self, fn=None):
-        pass
-
-    def __enter__(self):
-        self._previous = _GradMode.enabled
-        _GradMode.enabled = False
-
-    def __exit__(self, *exc):
-        _GradMode.enabled = self._previous
-
-    def __call__(self, fn):
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            with self.__class__():
-                return fn(*args, **kwargs)
-        return wrapper
-
-
-class inference_mode(no_grad):
-    """``with ag.inference_mode():`` (or ``ag.inference_mode(False)``): like ``no_grad`` here (this
-    engine has no separate inference tensors); a decorator too."""
-
-    def __new__(cls, mode=True):
-        if callable(mode) and not isinstance(mode, bool):  # used as a bare decorator
-            return cls()(mode)
-        return object.__new__(cls)
-
-    def __init__(self, mode=True):
-        self._mode = bool(mode)
-
-    def __enter__(self):
-        self._previous = _GradMode.enabled
-        if self._mode:
-            _GradMode.enabled = False
-
-    def __call__(self, fn):
-        mode = self._mode
-
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            with inference_mode(mode):
-                return fn(*args, **kwargs)
-        return wrapper
-
-
-def is_inference_mode_enabled() -> bool:
-    return not _GradMode.enabled
-
-
-class enable_grad(no_grad):
-    """Context manager (and decorator) that switches recording back on, e.g. inside ``no_grad``."""
-
-    def __enter__(self):
-        self._previous = _GradMode.enabled
-        _GradMode.enabled = True
-
-
-class set_grad_enabled(no_grad):
-    """``with ag.set_grad_enabled(flag):`` records a graph only when ``flag`` is true; called as a
-    plain function, ``ag.set_grad_enabled(flag)`` sets the mode until changed (as in PyTorch)."""
-
-    def __new__(cls, mode):
-        return object.__new__(cls)
-
-    def __init__(self, mode: bool):
-        self._previous = _GradMode.enabled
-        _GradMode.enabled = bool(mode)
-
-    def __enter__(self):
-        pass
-
-    def __call__(self, fn):
-        raise TypeError("set_grad_enabled is a context manager (or a plain call), not a decorator")
-
-
-def is_grad_enabled() -> bool:
-    return _GradMode.enabled
-
-
-class detect_anomaly:
-    """Context manager that finds where NaN/Inf first appears.
-
-    Inside it every op remembers the user code that created it; a forward op that turns finite inputs
-    into NaN/Inf raises ``FloatingPointError`` at once, naming the op and where it was called, and so
-    does a backward op that turns finite gradients into NaN/Inf (naming the op and where its forward
-    was created).
-    """
-
-    def __init__(self, check_nan: bool = True):
-        self._mode = bool(check_nan)
-
-    def __enter__(self):
-        self._previous = _GradMode.anomaly
-        _GradMode.anomaly = self._mode
-
-    def __exit__(self, *exc):
-        _GradMode.anomaly = self._previous
-
-
-class retain_grads:
-    """Keep ``.grad`` on every intermediate tensor during backward, and keep every node's input
-    tensors alive so that the graph can show their values (for teaching; this thread only).
-
-    ``with ag.retain_grads():`` switches it on for a block; a plain call ``ag.retain_grads()``
-    switches it on for this thread until ``ag.retain_grads(False)``."""
-
-    def __init__(self, enabled: bool = True):
-        self._previous = (_GradMode.retain_all, _GradMode.keep_inputs)
-        _GradMode.retain_all = _GradMode.keep_inputs = bool(enabled)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        _GradMode.retain_all, _GradMode.keep_inputs = self._previous
+from .grad_mode import (_GradMode, detect_anomaly, enable_grad, inference_mode,  # noqa: F401
+                        is_grad_enabled, is_inference_mode_enabled, no_grad, retain_grads,
+                        set_grad_enabled)
 
 
 class _SavedOutput:
