@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .function import _GradMode, _count_bad
+from .function import InputRef, _GradMode, _count_bad
 from .hooks import _apply_hooks, _hold_for_hooks, _run_node_hooks
 
 
@@ -122,11 +122,12 @@ def run_backward(roots, gradients, retain_graph, create_graph, targets=None):
         slots[index] = grad if slots[index] is None else slots[index] + grad
     deps = dependencies(root_nodes)
     useful = None if accumulate else _useful_nodes(deps, leaf_targets, node_targets)
-    capture_all = _GradMode.retain_all or bool(node_targets)
+    mode = _GradMode.switches  # this thread's switches, fetched once
+    capture_all = mode.retain_all or bool(node_targets)
     keep_fresh = accumulate and not create_graph  # leaves may keep fresh gradient arrays as .grad
     ready = [node for node in root_nodes if deps[node] == 0]
-    previous_mode = _GradMode.enabled
-    _GradMode.enabled = create_graph
+    previous_mode = mode.enabled
+    mode.enabled = create_graph
     try:
         while ready:
             node = ready.pop()
@@ -139,11 +140,18 @@ def run_backward(roots, gradients, retain_graph, create_graph, targets=None):
                         _run_node_hooks(node, grads, handed)
                     _capture_node_grads(node, grads, node_targets, captured, create_graph)
                 if useful is None or node in useful:
-                    in_grads = _call_backward(node, grads)
+                    if len(grads) == 1 and not (node._released or mode.anomaly):  # the common case
+                        in_grads = node.backward(node, grads[0])
+                        if in_grads.__class__ is not tuple or len(in_grads) != len(inputs):
+                            in_grads = _checked_in_grads(node, in_grads)
+                    else:
+                        in_grads = _call_backward(node, grads, mode)
                     if not node._fresh_gradients:
                         handed.update([id(g._data) for g in in_grads if isinstance(g, Tensor)])
                     if not retain_graph:
-                        _release(node)
+                        node._saved = None  # _release(node), inlined for the common case
+                        if not node.__dict__.keys() <= _BOOKKEEPING:
+                            _release(node)
             if in_grads is None:  # nothing flows on, but the producers are one consumer closer
                 for inp, needed in zip(inputs, node.needs_input_grad):
                     if needed and inp._ctx is not None:
@@ -160,7 +168,7 @@ def run_backward(roots, gradients, retain_graph, create_graph, targets=None):
                     if grad.__class__ is not Tensor:
                         grad = _as_gradient(node, grad)
                     data = grad._data
-                    if data.shape != inp.shape:
+                    if data.shape != (inp.shape if inp.__class__ is InputRef else inp._data.shape):
                         raise RuntimeError(
                             f"{node.name()}.backward returned a gradient of shape {grad.shape} for "
                             f"an input of shape {inp.shape}")
@@ -193,13 +201,14 @@ def run_backward(roots, gradients, retain_graph, create_graph, targets=None):
                 handed.add(id(grad._data))  # a hook may have kept it: the leaf keeps a copy
                 _deliver_to_leaf(leaf, grad, accumulate, create_graph, handed, leaf_targets, captured)
     finally:
-        _GradMode.enabled = previous_mode
+        mode.enabled = previous_mode
     if targets is not None:
         return [captured.get(i) for i in range(len(targets))]
     return None
 
 
 _BOOKKEEPING = frozenset(("inputs", "needs_input_grad", "outputs", "module", "_saved", "_saved_versions",
+                          "_saved_checksums",
                           "_non_differentiable", "created_at", "retains_grad", "_tensor_hooks",
                           "_materialize_grads", "_dirty", "_released", "_output_meta"))
 
@@ -210,14 +219,13 @@ def _release(node):
     a second backward through it raises (PyTorch's rule)."""
     node._saved = None
     state = node.__dict__
-    extra = state.keys() - _BOOKKEEPING
-    if extra:
-        for key in extra:
+    if not state.keys() <= _BOOKKEEPING:  # (no new set in the common case: nothing extra stored)
+        for key in state.keys() - _BOOKKEEPING:
             del state[key]
         node._released = True
 
 
-def _call_backward(node, grads):
+def _call_backward(node, grads, mode):
     """node.backward(node, *grads) with the checks: zeros for unused outputs of multi-output ops,
     one gradient per forward argument, anomaly detection."""
     if node._released:
@@ -229,15 +237,20 @@ def _call_backward(node, grads):
         grads = grads[0],
     elif node._materialize_grads and any(g is None for g in grads):  # an unused output: zeros
         grads = [g if g is not None else _zeros_like_output(node, i) for i, g in enumerate(grads)]
-    if _GradMode.anomaly:  # the ops inside a backward formula are checked as one, below
-        _GradMode.anomaly = False
+    if mode.anomaly:  # the ops inside a backward formula are checked as one, below
+        mode.anomaly = False
         try:
             in_grads = node.backward(node, *grads)
         finally:
-            _GradMode.anomaly = True
+            mode.anomaly = True
         _check_backward(node, grads, _as_tuple(in_grads))
     else:
         in_grads = node.backward(node, *grads)
+    return _checked_in_grads(node, in_grads)
+
+
+def _checked_in_grads(node, in_grads):
+    """What backward returned as a tuple of one gradient per forward argument."""
     if in_grads.__class__ is not tuple:
         in_grads = _as_tuple(in_grads)
     if len(in_grads) > len(node.inputs) and all(g is None for g in in_grads[len(node.inputs):]):

@@ -33,6 +33,8 @@ import numpy as np
 from .grad_mode import (_GradMode, detect_anomaly, enable_grad, inference_mode,  # noqa: F401
                         is_grad_enabled, is_inference_mode_enabled, no_grad, retain_grads,
                         set_grad_enabled)
+from .exported import any_exported as _any_exported, check as _check_exported  # noqa: E402
+from .exported import fingerprints as _fingerprints  # noqa: E402
 
 
 class _SavedOutput:
@@ -110,6 +112,10 @@ class FunctionCtx:
                 elif tensor._version_counter[0] != version:
                     _raise_modified(self, tensor, version)
             out.append(tensor)
+        if _any_exported[0]:  # writes through numpy() arrays are not versioned: compare bytes
+            for position, tensor in enumerate(out):
+                if versions[position] >= 0:
+                    _check_exported(self, position, tensor)
         return tuple(out)
 
     def mark_non_differentiable(self, *tensors):
@@ -131,6 +137,7 @@ class Function(FunctionCtx):
 
     _saved = ()
     _saved_versions = ()
+    _saved_checksums = None  # {position: CRC} of saved tensors whose array numpy() handed out
     _non_differentiable = ()
     _dirty = ()
     _materialize_grads = True
@@ -194,14 +201,15 @@ class Function(FunctionCtx):
     @classmethod
     def apply(cls, *args):
         """Run ``forward``; record a graph node when recording is on and an input requires grad."""
-        if _GradMode.enabled:
+        mode = _GradMode.switches
+        if mode.enabled:
             for arg in args:
                 if isinstance(arg, Tensor) and arg.requires_grad:
-                    return _record(cls, args)
+                    return _record(cls, args, mode)
         result = _forward(cls, _new(cls), args) if cls._separate_setup else cls.forward(_new(cls), *args)
         if result.__class__ is not Tensor:
             result = _normalize(result)
-        if _GradMode.anomaly:
+        if mode.anomaly:
             _check_forward(cls, args, result if isinstance(result, tuple) else (result,))
         return result
 
@@ -267,6 +275,12 @@ class InputRef:
         return f"InputRef(shape={self.shape}, dtype={self.dtype}, node={self._ctx and self._ctx.name()})"
 
 
+def shape_of(x):
+    """The shape of a Tensor or of a node's ``InputRef`` as a plain tuple (no ``ag.Size``: backward
+    formulas are the hot path)."""
+    return x.shape if x.__class__ is InputRef else x._data.shape
+
+
 def _input_ref(tensor):
     ref = _new(InputRef)
     ref._ctx, ref._out_index, ref.requires_grad = tensor._ctx, tensor._out_index, tensor.requires_grad
@@ -295,11 +309,11 @@ def input_tensor(node, position):
     return value.ref() if value.__class__ is InputRef else value
 
 
-def _record(cls, args):
+def _record(cls, args, mode):
     """apply() with recording: forward without recording, then link the outputs to the node.
     ``ctx.inputs`` is what ``_node_inputs`` describes (inlined here: this is the hot path)."""
     ctx = _new(cls)
-    needs, inputs, keep = [], [], _GradMode.keep_inputs
+    needs, inputs, keep = [], [], mode.keep_inputs
     for arg in args:
         if isinstance(arg, Tensor):
             requires_grad = arg.requires_grad
@@ -317,12 +331,12 @@ def _record(cls, args):
             inputs.append(arg)
     ctx.needs_input_grad = tuple(needs)
     ctx.inputs = tuple(inputs)
-    _GradMode.enabled = False
+    mode.enabled = False
     try:
         result = _forward(cls, ctx, args) if cls._separate_setup else cls.forward(ctx, *args)
     finally:
-        _GradMode.enabled = True
-    if result.__class__ is not Tensor or ctx._non_differentiable or ctx._dirty or _GradMode.anomaly:
+        mode.enabled = True
+    if result.__class__ is not Tensor or ctx._non_differentiable or ctx._dirty or mode.anomaly:
         return _link_outputs(cls, ctx, args, result)
     # The common case, kept short: one new float output.
     for arg in args:
@@ -330,8 +344,8 @@ def _record(cls, args):
             result = Tensor._make(result._data)
             break
     ctx.outputs = (_ref(result),)
-    if _GradMode.module_stack:
-        ctx.module = _GradMode.module_stack[-1]
+    if mode.module_stack:
+        ctx.module = mode.module_stack[-1]
     if ctx._saved:
         _remember_versions(ctx, (result,))
     if result._data.dtype.kind == "f":
@@ -347,6 +361,8 @@ def _remember_versions(ctx, outputs):
     """Record the version of every saved tensor; hold saved outputs without a reference cycle."""
     saved = ctx._saved
     ctx._saved_versions = tuple([t._version_counter[0] if isinstance(t, Tensor) else -1 for t in saved])
+    if _any_exported[0]:  # a numpy() array was handed out somewhere: fingerprint saved exports
+        ctx._saved_checksums = _fingerprints(saved)
     for i, tensor in enumerate(saved):
         for index, out in enumerate(outputs):
             if tensor is out:  # held strongly, an output would keep its own node alive

@@ -11,10 +11,11 @@ import functools
 import threading
 
 
-class _ThreadState(threading.local):
-    """The switches that govern recording, one set per thread (as in PyTorch: a thread evaluating
-    under ``no_grad`` never changes what a training thread records). Each thread starts with the
-    defaults below."""
+class _Switches:
+    """One thread's switches (a plain object with slots: the engine's hot paths fetch it once per op
+    with ``_GradMode.switches`` and then read it at the cost of an attribute, where every read of a
+    ``threading.local`` attribute looks up the thread's dictionary)."""
+    __slots__ = ("enabled", "anomaly", "retain_all", "keep_inputs", "module_stack", "outer_modules")
 
     def __init__(self):
         self.enabled = True        # record graphs?
@@ -23,6 +24,27 @@ class _ThreadState(threading.local):
         self.keep_inputs = False   # nodes keep their input tensors alive (teaching tools)
         self.module_stack = []     # nn.Module.__call__ pushes the running module; ops record the innermost
         self.outer_modules = {}    # id -> weakref of modules called from outside any module (draw_graph names)
+
+
+def _switch(name):
+    def get(self):
+        return getattr(self.switches, name)
+
+    def set_(self, value):
+        setattr(self.switches, name, value)
+    return property(get, set_, None, f"this thread's ``{name}`` switch")
+
+
+class _ThreadState(threading.local):
+    """The switches that govern recording, one set per thread (as in PyTorch: a thread evaluating
+    under ``no_grad`` never changes what a training thread records). Each thread starts with the
+    defaults of ``_Switches``; ``_GradMode.enabled`` etc. read and write this thread's set."""
+
+    def __init__(self):
+        self.switches = _Switches()
+
+    enabled, anomaly, retain_all, keep_inputs, module_stack, outer_modules = (
+        _switch(name) for name in _Switches.__slots__)
 
 
 _GradMode = _ThreadState()

@@ -8,9 +8,12 @@ in-place methods, which record no graph, live in ``tensor_inplace``.
 """
 from __future__ import annotations
 
+from operator import attrgetter as _attrgetter
+
 import numpy as np
 
 from . import function as _function
+from .exported import mark_exported as _mark_exported
 from .arguments import check_dim as _dim, reduction_axes as _axes, shape_from_args as _shape_arg
 from .arguments import to_array as _to_array, var_correction as _correction
 from .arguments import dtype_of_to as _dtype_of_to
@@ -69,8 +72,8 @@ class Tensor:
 
     # ----------------------------------------------------------------- properties
     shape = property(lambda self: self._data.shape)
-    ndim = property(lambda self: self._data.ndim)
-    dtype = property(lambda self: self._data.dtype)
+    ndim = property(_attrgetter("_data.ndim"))  # C-level getters: these are read on hot paths
+    dtype = property(_attrgetter("_data.dtype"))
     is_leaf = property(lambda self: self._ctx is None)
     grad_fn = property(lambda self: self._ctx)
     T = property(lambda self: self.permute(*reversed(range(self.ndim))))
@@ -107,23 +110,18 @@ class Tensor:
         """The NumPy array behind this tensor (shared memory, not a copy). Refused while the tensor
         requires grad, as in PyTorch: write ``t.detach().numpy()``.
 
-        Writes through the returned array are not seen by the version counter (NumPy cannot report
-        them, and PyTorch does not see them either): changing a tensor that a pending backward has
-        saved this way gives wrong gradients without an error. Read freely; to change values
-        between forward and backward use the tensor's in-place methods (``t[0] = 5``,
-        ``t.add_(...)``), which backward checks, or write into ``t.numpy().copy()``."""
+        NumPy cannot tell the version counter about writes through the returned array, so the
+        array is fingerprinted (``autograd_lite.exported``): if a tensor saved for a pending
+        backward is changed through it, backward raises instead of returning a wrong gradient.
+        To change values between forward and backward use the in-place methods (``t[0] = 5``,
+        ``t.add_(...)``), or write into ``t.numpy().copy()``."""
         if self.requires_grad and not force:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use "
                                "tensor.detach().numpy() instead.")
+        _mark_exported(self)
         return self._data
 
-    @property
-    def grad(self):
-        """The accumulated gradient (a Tensor of this tensor's shape and dtype), or None."""
-        return self._grad
-
-    @grad.setter
-    def grad(self, value):
+    def _set_grad(self, value):
         """``t.grad = g`` checks ``g`` as PyTorch does: a Tensor (or None) of the same shape and dtype,
         so that a wrong gradient is refused here rather than broadcast by an optimizer's ``step()``."""
         if value is not None:
@@ -139,6 +137,9 @@ class Tensor:
                                    f"tensor with dtype {self.dtype}: they must match (assigned grad has "
                                    "data of a different type)")
         self._grad = value
+
+    grad = property(_attrgetter("_grad"), _set_grad, None,
+                    "The accumulated gradient (a Tensor of this tensor's shape and dtype), or None.")
 
     @property
     def data(self):

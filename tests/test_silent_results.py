@@ -1,6 +1,6 @@
 """Results that used to be silently wrong, each checked against PyTorch: activations on -inf, inf
 and NaN (values and gradients), std() of a constant, .grad assignment of the wrong shape or dtype,
-integers beyond int64."""
+integers beyond int64, writes through .numpy() between forward and backward."""
 from __future__ import annotations
 
 import math
@@ -158,3 +158,50 @@ def test_integers_at_the_int64_limits_or_asked_as_floats_are_kept(data, kwargs):
     ours = ag.tensor(data, **kwargs)
     assert ours.tolist() == expected.tolist()
     assert str(ours.dtype) == str(expected.dtype).replace("torch.", "")
+
+
+# ----------------------------------------------------------------- writes through .numpy()
+def _weight_and_input():
+    return ag.tensor([1.0, 2.0, 3.0], requires_grad=True), ag.tensor([1.0, 1.0, 1.0])
+
+
+def test_numpy_write_after_forward_raises_at_backward():
+    w, x = _weight_and_input()
+    loss = (w * x).sum()
+    x.numpy()[0] = 5  # the issue's case: PyTorch gives w.grad = [5, 1, 1] silently
+    with pytest.raises(RuntimeError, match=r"changed through the array that \.numpy\(\) returned"):
+        loss.backward()
+
+
+def test_numpy_write_through_an_array_taken_before_forward_raises():
+    w, x = _weight_and_input()
+    array = x.numpy()
+    loss = (w * x).sum()
+    array[1] = 7
+    with pytest.raises(RuntimeError, match=r"Mul .*shape \(3,\)"):
+        loss.backward()
+
+
+def test_numpy_write_through_detach_of_an_intermediate_raises():
+    w, _ = _weight_and_input()
+    h = w * 2
+    loss = (h * h).sum()
+    h.detach().numpy()[2] = 100
+    with pytest.raises(RuntimeError, match=r"\.numpy\(\)"):
+        loss.backward()
+
+
+def test_numpy_reads_and_writes_between_steps_are_fine():
+    """Reading the array, and refilling it before the next forward (a reused input buffer), are
+    legitimate: gradients equal PyTorch's for the values each forward saw."""
+    w, x = _weight_and_input()
+    array = x.numpy()
+    for values in ([1.0, 1.0, 1.0], [2.0, -1.0, 0.5]):
+        array[:] = values
+        loss = (w * x).sum()
+        _ = x.numpy().sum()  # reading between forward and backward
+        w.grad = None
+        loss.backward()
+        tw = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        (tw * torch.tensor(values)).sum().backward()
+        np.testing.assert_allclose(w.grad.detach().numpy(), tw.grad.numpy())

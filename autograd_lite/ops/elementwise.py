@@ -24,19 +24,22 @@ def _data(x):
 
 def _shape(x):
     """The shape of an op's argument: a Tensor, a node's record of one (``InputRef``) or a number."""
-    return x.shape if isinstance(x, (Tensor, InputRef)) else np.shape(x)
+    if x.__class__ is InputRef:
+        return x.shape
+    return x._data.shape if isinstance(x, Tensor) else np.shape(x)
 
 
 def unbroadcast(grad, shape):
     """Sum ``grad`` over the axes that broadcasting added or stretched, giving ``shape``."""
-    if grad._data.shape == shape:
+    grad_shape = grad._data.shape
+    if grad_shape == shape:
         return grad
-    extra = grad.ndim - len(shape)
+    extra = len(grad_shape) - len(shape)
     axes = tuple(range(extra)) + tuple(
-        extra + i for i, size in enumerate(shape) if size == 1 and grad.shape[extra + i] != 1)
+        extra + i for i, size in enumerate(shape) if size == 1 and grad_shape[extra + i] != 1)
     if axes:
         grad = Sum.apply(grad, axes, False)
-    return grad if grad.shape == shape else Reshape.apply(grad, shape)
+    return grad if grad._data.shape == shape else Reshape.apply(grad, shape)
 
 
 def _binary(name, ufunc, a, b, true_divide=False):
@@ -90,8 +93,8 @@ class Add(Function):
     def backward(ctx, grad):
         a, b = ctx.inputs
         needs = ctx.needs_input_grad
-        return (unbroadcast(grad, a.shape) if needs[0] else None,
-                unbroadcast(grad, b.shape) if needs[1] else None)
+        return (unbroadcast(grad, _shape(a)) if needs[0] else None,
+                unbroadcast(grad, _shape(b)) if needs[1] else None)
 
     onnx = binary("Add")
 
@@ -108,8 +111,8 @@ class Sub(Function):
     def backward(ctx, grad):
         a, b = ctx.inputs
         needs = ctx.needs_input_grad
-        return (unbroadcast(grad, a.shape) if needs[0] else None,
-                unbroadcast(-grad, b.shape) if needs[1] else None)
+        return (unbroadcast(grad, _shape(a)) if needs[0] else None,
+                unbroadcast(-grad, _shape(b)) if needs[1] else None)
 
     onnx = binary("Sub")
 

@@ -48,9 +48,9 @@ class MatMul(Function):
         a, b = ctx.saved_tensors
         grad_a = grad_b = None
         if ctx.needs_input_grad[0]:
-            grad_a = unbroadcast(MatMul.apply(grad, b.mT), a.shape)
+            grad_a = unbroadcast(MatMul.apply(grad, b.mT), a._data.shape)
         if ctx.needs_input_grad[1]:
-            grad_b = unbroadcast(MatMul.apply(a.mT, grad), b.shape)
+            grad_b = unbroadcast(MatMul.apply(a.mT, grad), b._data.shape)
         return grad_a, grad_b
 
     onnx = binary("MatMul")
@@ -89,17 +89,17 @@ class Linear(Function):
         needs = ctx.needs_input_grad
         grad_x = None
         if needs[0]:  # a 1-D x gives a 1-D grad: MatMul needs it as a row
-            grad_x = MatMul.apply(grad if grad.ndim > 1 else grad.reshape(1, -1), weight)
+            grad_x = MatMul.apply(grad if grad._data.ndim > 1 else grad.reshape(1, -1), weight)
         grad_w = grad_b = None
         if needs[1] or (len(needs) > 2 and needs[2]):
-            flat_grad = grad if grad.ndim == 2 else grad.reshape(-1, grad.shape[-1])
+            flat_grad = grad if grad._data.ndim == 2 else grad.reshape(-1, grad._data.shape[-1])
             if needs[1]:
-                flat_x = x if x.ndim == 2 else x.reshape(-1, x.shape[-1])
+                flat_x = x if x._data.ndim == 2 else x.reshape(-1, x._data.shape[-1])
                 grad_w = MatMul.apply(flat_grad.mT, flat_x)
             if len(needs) > 2 and needs[2]:
                 grad_b = flat_grad.sum(0)
-        if x.ndim == 1 and grad_x is not None:
-            grad_x = grad_x.reshape(x.shape)
+        if x._data.ndim == 1 and grad_x is not None:
+            grad_x = grad_x.reshape(x._data.shape)
         return (grad_x, grad_w, grad_b) if len(needs) > 2 else (grad_x, grad_w)  # bias=None
 
     @staticmethod

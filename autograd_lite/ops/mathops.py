@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.special import erf as _erf_array  # scipy comes with scikit-learn, a dependency
 
 from ..arguments import check_dim, reduction_axes
 from ..function import Function, is_grad_enabled
@@ -80,7 +79,8 @@ class Erf(Function):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        return _make(np.asarray(_erf_array(x._data)).astype(x.dtype, copy=False))
+        from scipy.special import erf  # scipy comes with scikit-learn; imported on first use (slow)
+        return _make(np.asarray(erf(x._data)).astype(x.dtype, copy=False))
 
     @staticmethod
     def backward(ctx, grad):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..function import Function
+from ..function import Function, shape_of
 from ..tensor import Tensor
 from .onnx_mapping import with_axes
 
@@ -39,8 +39,8 @@ class Sum(Function):
     def backward(ctx, grad):
         a, axes, keepdim = ctx.inputs
         if axes is not None and not keepdim:  # put the summed axes back as size 1
-            grad = Reshape.apply(grad, _kept_shape(a.shape, axes))
-        return Expand.apply(grad, a.shape), None, None
+            grad = Reshape.apply(grad, _kept_shape(shape_of(a), axes))
+        return Expand.apply(grad, shape_of(a)), None, None
 
     onnx = with_axes("ReduceSum", axes_as_input=True)
 

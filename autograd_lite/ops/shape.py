@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..function import Function
+from ..function import Function, shape_of
 from ..tensor import Tensor
 from .onnx_mapping import basic_index
 
@@ -38,7 +38,7 @@ class Reshape(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return Reshape.apply(grad, ctx.inputs[0].shape), None
+        return Reshape.apply(grad, shape_of(ctx.inputs[0])), None
 
     @staticmethod
     def onnx(g, node, inputs, outputs):
@@ -83,7 +83,7 @@ class Expand(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return unbroadcast(grad, ctx.inputs[0].shape), None
+        return unbroadcast(grad, shape_of(ctx.inputs[0])), None
 
     @staticmethod
     def onnx(g, node, inputs, outputs):
