@@ -21,7 +21,7 @@ from .tensor import Tensor
 
 
 class RowSparseGrad:
-    """A gradient of ``shape`` (N, D) that is ``values[k]`` in row ``rows[k]`` and zero elsewhere."""
+    """A gradient of ``shape`` (N, D): ``values[k]`` in row ``rows[k]``, zero elsewhere."""
     __slots__ = ("rows", "values", "shape")
 
     def __init__(self, rows, values, shape):

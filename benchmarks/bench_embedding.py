@@ -6,9 +6,10 @@ table's gradient (timed). Two cases, for tables of 1,000, 50,000 and 500,000 row
 
 * ``.grad`` None before each backward (what ``zero_grad()`` does): a new dense table gradient must
   be made, in both frameworks, so the zero table's cost is in the backward;
-* ``.grad`` already there (gradient accumulation, or ``zero_grad(set_to_none=False)``): autograd-lite
-  scatter-adds the distinct rows used into it in place (``autograd_lite/sparse_grad.py``); PyTorch's
-  dense embedding backward makes a dense table gradient and adds it.
+* ``.grad`` already there (gradient accumulation, or ``zero_grad(set_to_none=False)``):
+  autograd-lite scatter-adds the distinct rows used into it in place
+  (``autograd_lite/sparse_grad.py``); PyTorch's dense embedding backward makes a dense table
+  gradient and adds it.
 
 The two frameworks run interleaved, with the same threads; the script prints the CPU, the medians,
 the ratio autograd-lite / PyTorch for each table, and the largest/smallest table ratio of each
@@ -91,12 +92,13 @@ def main():
             results[rows] = comparison
             low, high = comparison.ratio_range
             print(f"  {rows:>7,} rows: autograd-lite {comparison.ours_median * 1e6:8.1f} us   "
-                  f"PyTorch {comparison.theirs_median * 1e6:8.1f} us   ratio {comparison.ratio:.3g} "
-                  f"(per-round {low:.3g}-{high:.3g})")
+                  f"PyTorch {comparison.theirs_median * 1e6:8.1f} us   "
+                  f"ratio {comparison.ratio:.3g} (per-round {low:.3g}-{high:.3g})")
         small, large = results[min(args.rows)], results[max(args.rows)]
-        print(f"  largest/smallest table: autograd-lite {large.ours_median / small.ours_median:.2f}x"
-              f", PyTorch {large.theirs_median / small.theirs_median:.2f}x (1.0: independent of "
-              "the table size)")
+        print(f"  largest/smallest table: autograd-lite "
+              f"{large.ours_median / small.ours_median:.2f}x, PyTorch "
+              f"{large.theirs_median / small.theirs_median:.2f}x (1.0: independent of the table "
+              "size)")
 
 
 if __name__ == "__main__":
