@@ -166,6 +166,10 @@ def run_backward(roots, gradients, retain_graph, create_graph, targets=None):
                 parent = inp._ctx
                 if grad is not None:
                     if grad.__class__ is not Tensor:
+                        if grad.__class__ is RowSparseGrad and parent is None and keep_fresh and \
+                                inp._backward_hooks is None:
+                            grad.add_to(inp, handed)  # a scatter-add into the rows it has
+                            continue
                         grad = _as_gradient(node, grad)
                     data = grad._data
                     if data.shape != (inp.shape if inp.__class__ is InputRef else inp._data.shape):
@@ -243,7 +247,8 @@ def _call_backward(node, grads, mode):
             in_grads = node.backward(node, *grads)
         finally:
             mode.anomaly = True
-        _check_backward(node, grads, _as_tuple(in_grads))
+        in_grads = tuple(map(densify, _as_tuple(in_grads)))  # checked, and passed on, dense
+        _check_backward(node, grads, in_grads)
     else:
         in_grads = node.backward(node, *grads)
     return _checked_in_grads(node, in_grads)
@@ -271,6 +276,8 @@ def _as_tuple(in_grads):
 def _as_gradient(node, grad):
     if isinstance(grad, Tensor):
         return grad
+    if isinstance(grad, RowSparseGrad):  # where a leaf's scatter-add cannot take it
+        return grad.dense()
     if isinstance(grad, (np.ndarray, np.generic, float, int)):
         return Tensor._make(np.asarray(grad))
     raise TypeError(f"{node.name()}.backward returned a {type(grad).__name__} as a gradient: return "
@@ -415,5 +422,6 @@ def _accumulate_leaf(leaf, grad, create_graph, handed):
 
 
 from .tensor import Tensor  # noqa: E402  (tensor imports this module at its end)
+from .sparse_grad import RowSparseGrad, densify  # noqa: E402  (it imports tensor)
 
 _make = Tensor._make

@@ -3,23 +3,28 @@
     out[..., :] = weight[indices[...], :]          weight (num_embeddings, embedding_dim)
 
 The gradient with respect to the table is a scatter-add of the output gradient's rows into the rows
-that were used (a row used twice gets both contributions). It is computed by sorting the T looked-up
-indices and summing each run of equal indices with one sparse product (O(T log T + T D)), then
-writing the U distinct row sums into a fresh zero table; the leaf keeps that array as its ``.grad``
-without a copy. The zero table is the only table-sized cost: the engine hands a leaf a dense gradient
-of the leaf's shape (PyTorch's non-sparse embedding does the same: zeros plus ``index_add_``).
+that were used (a row used twice gets both contributions). The T looked-up indices are sorted and
+each run of equal indices summed with one sparse product (O(T log T + T D)); the backward returns
+those U distinct rows and their sums as a ``RowSparseGrad`` (``autograd_lite/sparse_grad.py``), and
+the engine adds them into the table's ``.grad`` in place, touching U rows whatever the table's size
+(into a new zero table when ``.grad`` is None). Where a dense gradient is needed (the table is not a
+leaf, has a hook, ``ag.grad``, ``create_graph=True``, ...) it is made dense; with ``create_graph``
+the gradient is ``EmbeddingGrad``, a differentiable node, so double backward works.
 
 ``padding_idx``: that row's output is used as is but receives no gradient (and is initialised to
 zeros). ``max_norm``: before the lookup, every referenced row whose ``norm_type``-norm exceeds
 ``max_norm`` is rescaled in place to norm ``max_norm`` (under no_grad, as PyTorch does).
 ``scale_grad_by_freq``: each row's gradient is divided by how often it occurs in the batch.
+``sparse=True`` is accepted, as in PyTorch, but ``.grad`` stays a dense Tensor (optimizers need no
+sparse variants); the backward is row-sparse either way.
 """
 from __future__ import annotations
 
 import numpy as np
 from scipy.sparse import csr_matrix  # scipy comes with scikit-learn, a dependency
 
-from autograd_lite.function import Function, no_grad
+from autograd_lite.function import Function, is_grad_enabled, no_grad
+from autograd_lite.sparse_grad import RowSparseGrad
 from autograd_lite.tensor import Tensor, as_dtype
 
 from . import init
@@ -59,8 +64,23 @@ def _row_sums(indices, rows):
     return ordered[starts], np.asarray(selector @ rows), np.diff(pointers)
 
 
+def _table_gradient(grad, indices, num_embeddings, padding_idx, scale_grad_by_freq):
+    """The table's gradient from the output gradient ``grad`` (*indices.shape, D), an array: the
+    distinct rows used and their summed gradients, as a ``RowSparseGrad`` (row ``padding_idx``
+    left out; each row divided by its count with ``scale_grad_by_freq``)."""
+    dim = grad.shape[-1]
+    rows, sums, counts = _row_sums(indices, grad.reshape(-1, dim))
+    if scale_grad_by_freq:
+        sums /= counts[:, None]
+    if padding_idx is not None:
+        used = rows != padding_idx
+        rows, sums = rows[used], sums[used]
+    return RowSparseGrad(rows, sums, (num_embeddings, dim))
+
+
 class EmbeddingFn(Function):
-    """out = weight[indices]; the gradient scatters into the rows used (``EmbeddingGrad``)."""
+    """out = weight[indices]; the gradient scatters into the rows used (row-sparse, or
+    ``EmbeddingGrad`` when it must be differentiable)."""
     rule = {"en": "grad added into the rows used (EmbeddingGrad)",
             "es": "grad sumado en las filas usadas (EmbeddingGrad)"}
     _fresh_gradients = True
@@ -74,8 +94,10 @@ class EmbeddingFn(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return (EmbeddingGrad.apply(grad, ctx.indices, ctx.num_embeddings, ctx.padding_idx,
-                                    ctx.scale), None, None, None)
+        arguments = (ctx.indices, ctx.num_embeddings, ctx.padding_idx, ctx.scale)
+        if is_grad_enabled():  # create_graph=True: the gradient must itself be differentiable
+            return EmbeddingGrad.apply(grad, *arguments), None, None, None
+        return _table_gradient(grad._data, *arguments), None, None, None
 
     @staticmethod
     def onnx(g, node, inputs, outputs):
@@ -85,24 +107,18 @@ class EmbeddingFn(Function):
 
 class EmbeddingGrad(Function):
     """table = zeros(num_embeddings, D); table[indices[t]] += grad[t] (row ``padding_idx`` left at
-    zero; each row divided by its count with ``scale_grad_by_freq``). Linear in grad: its backward
-    gathers the same rows, h[indices] (zero at padding, scaled likewise)."""
+    zero; each row divided by its count with ``scale_grad_by_freq``): the dense, differentiable
+    form of the table gradient, used with ``create_graph``. Linear in grad: its backward gathers
+    the same rows, h[indices] (zero at padding, scaled likewise)."""
     rule = {"en": "linear in g: d/dg gathers the same rows",
             "es": "lineal en g: d/dg toma las mismas filas"}
     _fresh_gradients = True
 
     @staticmethod
     def forward(ctx, grad, indices, num_embeddings, padding_idx, scale_grad_by_freq):
-        dim = grad.shape[-1]
-        rows, sums, counts = _row_sums(indices, grad._data.reshape(-1, dim))
-        if scale_grad_by_freq:
-            sums /= counts[:, None]
-        table = np.zeros((num_embeddings, dim), grad.dtype)
-        table[rows] = sums
-        if padding_idx is not None:
-            table[padding_idx] = 0
         ctx.indices, ctx.padding_idx, ctx.scale = indices, padding_idx, scale_grad_by_freq
-        return _make(table)
+        return _table_gradient(grad._data, indices, num_embeddings, padding_idx,
+                               scale_grad_by_freq).dense()
 
     @staticmethod
     def backward(ctx, h):
@@ -133,10 +149,10 @@ def _renorm_(weight, indices, max_norm, norm_type):
 
 def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
               scale_grad_by_freq=False, sparse=False):
-    """Rows of ``weight`` (num_embeddings, D) at the integer ``input`` indices: shape (*input, D)."""
-    if sparse:
-        raise NotImplementedError("embedding: sparse=True (sparse gradients) is not supported; "
-                                  "autograd-lite gives the dense gradient (sparse=False)")
+    """Rows of ``weight`` (num_embeddings, D) at the integer ``input`` indices: shape (*input, D).
+
+    ``sparse`` is accepted for PyTorch's signature; ``weight.grad`` is dense either way (the
+    backward itself only touches the rows used, see the module docstring)."""
     if not isinstance(weight, Tensor) or weight.ndim != 2:
         raise ValueError(f"embedding: weight must be a 2-D Tensor (num_embeddings, embedding_dim), "
                          f"got {getattr(weight, 'shape', type(weight).__name__)}")
@@ -161,7 +177,8 @@ def _padding_index(padding_idx, num_embeddings):
 
 class Embedding(Module):
     """A table of ``num_embeddings`` rows of size ``embedding_dim``, initialised from N(0, 1) (row
-    ``padding_idx`` zeroed); ``forward(indices)`` returns the rows, shape (*indices.shape, dim)."""
+    ``padding_idx`` zeroed); ``forward(indices)`` returns the rows, shape (*indices.shape, dim).
+    ``sparse=True`` is accepted as in PyTorch, but ``weight.grad`` stays a dense Tensor."""
 
     def __init__(self, num_embeddings, embedding_dim, padding_idx=None, max_norm=None,
                  norm_type=2.0, scale_grad_by_freq=False, sparse=False, _weight=None,

@@ -106,8 +106,18 @@ def test_errors_name_the_index_and_the_table():
         layer(ag.Tensor(np.array([1.0, 2.0], np.float32)))
     with pytest.raises(ValueError, match="padding_idx 12"):
         nn.Embedding(10, 3, padding_idx=12)
-    with pytest.raises(NotImplementedError, match="sparse"):
-        nn.Embedding(10, 3, sparse=True)(ag.Tensor(np.array([1])))
+
+
+def test_sparse_is_accepted_and_grad_stays_dense():
+    ours = nn.Embedding(10, 3, sparse=True, dtype=np.float64)
+    theirs = torch.nn.Embedding(10, 3, sparse=True, dtype=torch.float64)
+    assert repr(ours) == repr(theirs)
+    with torch.no_grad():
+        theirs.weight.copy_(torch.from_numpy(ours.weight.detach().numpy()))
+    ours(ag.Tensor(INDICES)).sum().backward()
+    theirs(torch.from_numpy(INDICES)).sum().backward()
+    assert theirs.weight.grad.is_sparse and isinstance(ours.weight.grad, ag.Tensor)
+    np.testing.assert_array_equal(ours.weight.grad.numpy(), theirs.weight.grad.to_dense().numpy())
 
 
 def test_in_a_model_with_an_optimizer():

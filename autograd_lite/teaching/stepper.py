@@ -28,6 +28,7 @@ import re
 import numpy as np
 
 from ..autodiff import _accumulate_leaf, _root_gradient, _zeros_like_output, topological_order
+from ..sparse_grad import densify
 from ..hooks import _apply_hooks
 from ..function import no_grad
 from ..tensor import Tensor
@@ -231,6 +232,7 @@ class BackwardStepper:
                 in_grads = node.backward(node, *grads)
             if type(in_grads) is not tuple:
                 in_grads = (in_grads,)
+            in_grads = tuple(map(densify, in_grads))  # the steps show dense gradients
             if len(in_grads) != len(node.inputs):
                 raise RuntimeError(f"{node.name()}.backward returned {len(in_grads)} gradient(s) but "
                                    f"forward took {len(node.inputs)} argument(s)")
