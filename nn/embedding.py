@@ -21,7 +21,6 @@ sparse variants); the backward is row-sparse either way.
 from __future__ import annotations
 
 import numpy as np
-from scipy.sparse import csr_matrix  # scipy comes with scikit-learn, a dependency
 
 from autograd_lite.function import Function, is_grad_enabled, no_grad
 from autograd_lite.sparse_grad import RowSparseGrad
@@ -59,6 +58,7 @@ def _row_sums(indices, rows):
     starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]]) if flat.size else \
         np.zeros(0, np.intp)
     pointers = np.r_[starts, flat.size]
+    from scipy.sparse import csr_matrix  # scipy comes with scikit-learn; imported on first use (slow)
     selector = csr_matrix((np.ones(flat.size, rows.dtype), order, pointers),
                           shape=(starts.size, flat.size))
     return ordered[starts], np.asarray(selector @ rows), np.diff(pointers)
