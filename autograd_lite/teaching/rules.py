@@ -238,7 +238,8 @@ def chain_rule_line(ctx, title, position, names, upstream, result, loss_name="L"
 def node_inputs(ctx):
     """The arguments of ``ctx``'s forward, with each tensor the node no longer holds (an
     ``InputRef``) resolved to the tensor while it is alive, or to a stand-in of its shape filled
-    with NaN once it was freed (graphs built under ``ag.retain_grads()`` keep every tensor)."""
+    with NaN once it was freed (zeros for integer and bool tensors, which have no NaN; graphs built
+    under ``ag.retain_grads()`` keep every tensor)."""
     return tuple(_resolve(v) for v in ctx.inputs)
 
 
@@ -247,6 +248,7 @@ def _resolve(value):
         return value
     tensor = value.ref()
     if tensor is None:
-        tensor = Tensor._make(np.full(value.shape, np.nan, value.dtype))
+        fill = np.nan if value.dtype.kind in "fc" else 0
+        tensor = Tensor._make(np.full(value.shape, fill, value.dtype))
         tensor._ctx, tensor._out_index = value._ctx, value._out_index
     return tensor
