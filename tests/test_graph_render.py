@@ -89,7 +89,7 @@ def test_course_cnn_collapsed_renders_legibly(tmp_path):
     images.name = "images"
     loss = nn.CrossEntropyLoss()(model(images), ag.Tensor(np.array([3, 7])))
     loss.backward()
-    graph = ag.draw_graph(loss, model=model, collapse_modules=True, direction="TB")
+    graph = ag.draw_graph(loss, model=model, collapse_modules=True, direction="TB", aspect=None)
     modules = [line for line in graph.body if re.match(r"\s*mod\d+ \[", line)]
     assert len(modules) == 11  # ten layers and the loss module
     body = "\n".join(modules)

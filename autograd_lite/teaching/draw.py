@@ -12,11 +12,12 @@ Gradients of intermediate tensors are only kept when backward ran with ``ag.reta
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+import graphviz
 import numpy as np
 
-from . import labels
+from . import labels, layout
 from .language import check_language, localized, text
 from .render import BackpropGraph
 from .walk import collect
@@ -26,7 +27,7 @@ DIRECTIONS = ("LR", "TB", "RL", "BT")
 
 @dataclass
 class DrawOptions:
-    direction: str = "LR"
+    direction: str | None = None    # None: chosen to fit ``aspect`` (left-to-right when it fits)
     show_values: bool = True
     show_grads: bool = True
     show_shapes: bool = True
@@ -38,32 +39,37 @@ class DrawOptions:
     precision: int = 4
     title: str | None = None
     lang: str | None = None
-    size: str | None = None
+    size: object = None             # (width, height) inches or "w,h": fit inside it
+    aspect: float | None = layout.SLIDE_ASPECT
     node_sizes: dict | None = None  # node key -> (width, height) inches: frames share one layout
-    positions: dict | None = None   # node key -> (x, y) inches, pinned (the stepper's wrapped rows)
+    fit: layout.Fit | None = None   # the layout chosen for the aspect ratio (folded: pinned)
 
     def __post_init__(self):
         self.lang = check_language(self.lang)
-        self.direction = str(self.direction).upper()
-        if self.direction not in DIRECTIONS:
-            raise ValueError(f"draw_graph: direction={self.direction!r} is not one of {DIRECTIONS}")
+        if self.direction is not None:
+            self.direction = str(self.direction).upper()
+            if self.direction not in DIRECTIONS:
+                raise ValueError(f"draw_graph: direction={self.direction!r} is not one of "
+                                 f"{DIRECTIONS} (or None: chosen to fit the aspect ratio)")
+        layout.target_aspect(self.aspect, self.size)  # checks both
         if not isinstance(self.max_elements, (int, np.integer)) or self.max_elements < 0:
             raise ValueError(f"draw_graph: max_elements must be an int >= 0, got {self.max_elements!r}")
         if not isinstance(self.precision, (int, np.integer)) or not 0 <= self.precision <= 12:
             raise ValueError(f"draw_graph: precision must be an int in [0, 12], got {self.precision!r}")
 
 
-def draw_graph(output, model=None, names=None, *, direction="LR", show_values=True, show_grads=True,
-               show_shapes=True, cluster_modules=False, collapse_modules=False, rules=False,
-               legend=True, max_elements=36, precision=4, title=None, lang=None,
-               size=None) -> BackpropGraph:
+def draw_graph(output, model=None, names=None, *, direction=None, show_values=True,
+               show_grads=True, show_shapes=True, cluster_modules=False, collapse_modules=False,
+               rules=False, legend=True, max_elements=36, precision=4, title=None, lang=None,
+               size=None, aspect=layout.SLIDE_ASPECT) -> BackpropGraph:
     """Draw the graph that produced ``output`` (a Tensor, or a list of them).
 
     Args:
         model: an ``nn.Module``; its ``named_parameters()``/``named_modules()`` name parameters
             (``fc1.weight``) and module clusters.
         names: extra names, ``{"net_h": tensor, ...}`` (or ``{tensor: "net_h"}``); ``t.name`` works too.
-        direction: ``"LR"`` (inputs left, loss right), ``"TB"``, ``"RL"`` or ``"BT"``.
+        direction: ``"LR"`` (inputs left, loss right), ``"TB"``, ``"RL"`` or ``"BT"``; by default
+            (None) left-to-right or top-to-bottom, whichever fits ``aspect`` better.
         show_values / show_grads / show_shapes: what tensor nodes print. Values with at most
             ``max_elements`` elements are printed in full (``precision`` decimals), larger ones as
             mean/std/min/max.
@@ -71,15 +77,44 @@ def draw_graph(output, model=None, names=None, *, direction="LR", show_values=Tr
         rules: teaching mode -- op nodes show their local derivative rule (``Mul: d/da = b``).
         legend: add the legend cluster. title: a caption at the top.
         lang: "en" or "es" for every text of the drawing (default: ``ag.teaching.set_language``).
-        size: graphviz's ``size`` (inches, e.g. ``"16,9"``) to fit a slide; the default layout
-            turns top-to-bottom when a left-to-right graph would be far wider than 16:9.
+        aspect: the picture's width / height, 16/9 (a slide) by default: the direction is chosen,
+            and a long graph folded into rows (or columns), so the graph is drawn largest in that
+            shape, and white margins make the picture exactly that shape. None: no fitting.
+        size: ``(width, height)`` in inches (or graphviz's ``"w,h"``): fit that shape, and scale
+            the picture down to fit inside it (it overrides ``aspect``).
 
+    Fitting needs graphviz's ``dot`` program (without it the graph is drawn left to right, as is).
     Returns a ``BackpropGraph`` (a ``graphviz.Digraph``): ``.source`` is the DOT text; save with
     ``.write("graph.svg")`` or ``ag.save_graph``; Jupyter shows it inline.
     """
     options = DrawOptions(direction, show_values, show_grads, show_shapes, cluster_modules,
-                          collapse_modules, rules, legend, max_elements, precision, title, lang, size)
-    return render_items(collect(output, model, names), options)
+                          collapse_modules, rules, legend, max_elements, precision, title, lang, size,
+                          aspect)
+    items = collect(output, model, names)
+    fit, layouts = fit_layout(items, options)
+    if fit is None:
+        return render_items(items, replace(options, direction=options.direction or "LR"))
+    graph = render_items(items, replace(options, fit=fit))
+    final = layouts[fit.direction] if fit.positions is None else layout.layout_of(graph)
+    layout.pad_to_aspect(graph, final, layout.target_aspect(options.aspect, options.size),
+                         options.size)
+    return graph
+
+
+def fit_layout(items, options, grads=None):
+    """``(layout.Fit, {direction: dot layout})`` for drawing ``items`` in the options' aspect
+    ratio (or size), or ``(None, {})`` when no fitting is asked for or ``dot`` is missing."""
+    aspect = layout.target_aspect(options.aspect, options.size)
+    if aspect is None:
+        return None, {}
+    directions = [options.direction] if options.direction else ["LR", "TB"]
+    try:
+        layouts = {direction: layout.layout_of(render_items(
+            items, replace(options, direction=direction, size=None, fit=None), grads))
+            for direction in directions}
+    except graphviz.ExecutableNotFound:
+        return None, {}
+    return layout.choose(layouts, aspect, foldable=not options.cluster_modules), layouts
 
 
 def render_items(items, options, grads=None, highlight=None, caption=None) -> BackpropGraph:
@@ -88,17 +123,15 @@ def render_items(items, options, grads=None, highlight=None, caption=None) -> Ba
     ``grads`` (used by the stepper) replaces ``.grad``: {id(tensor): (array, partial?)}; tensors
     missing from it have "no grad yet". ``highlight`` maps node keys to "current" or "updated".
     """
+    direction = (options.fit.direction if options.fit else options.direction) or "LR"
     graph = BackpropGraph("backprop", graph_attr={
-        "rankdir": options.direction, "fontname": "DejaVu Sans", "nodesep": "0.25",
+        "rankdir": direction, "fontname": "DejaVu Sans", "nodesep": "0.25",
         "ranksep": "0.35", "newrank": "true", "bgcolor": "white"},
         node_attr={"fontname": "DejaVu Sans", "shape": "box", "margin": "0.08,0.04"},
         edge_attr={"color": "#566573", "arrowsize": "0.7", "fontname": "DejaVu Sans",
                    "fontsize": "9", "fontcolor": labels.MUTED_COLOUR})
     if options.size:
-        graph.attr(size=str(options.size))
-    if options.positions:  # every node pinned: neato keeps them and routes the edges
-        graph.engine = "neato"
-        graph.attr(splines="true", overlap="true")
+        graph.attr(size="{:g},{:g}".format(*layout.parse_size(options.size)))
     top = [labels.title_row(options.title)] if options.title else []
     if caption or top:
         rows = top + (labels._rows(caption, size=12) if caption else [])
@@ -112,6 +145,8 @@ def render_items(items, options, grads=None, highlight=None, caption=None) -> Ba
         kinds = _full(graph, items, options, grads, backward_ran, highlight)
     if options.legend:
         _legend(graph, kinds, options, modules=options.collapse_modules and bool(items.module_names))
+    if options.fit is not None and options.fit.positions:
+        layout.pin(graph, options.fit)
     return graph
 
 
@@ -154,9 +189,6 @@ def _fixed_size(options, key):
     size = (options.node_sizes or {}).get(key)
     if size is not None:
         attrs.update(fixedsize="true", width=f"{size[0]:.3f}", height=f"{size[1]:.3f}")
-    position = (options.positions or {}).get(key)
-    if position is not None:
-        attrs["pos"] = f"{position[0]:.3f},{position[1]:.3f}!"
     return attrs
 
 

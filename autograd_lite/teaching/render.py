@@ -32,13 +32,19 @@ class DotNotFoundError(graphviz.ExecutableNotFound):
 class BackpropGraph(graphviz.Digraph):
     """The ``graphviz.Digraph`` returned by ``draw_graph`` and the stepper."""
 
+    no_layout = False  # every node and edge pinned (a folded layout): ``neato -n2`` draws it as is
+
     def pipe(self, *args, **kwargs):
+        if self.no_layout:
+            kwargs.setdefault("neato_no_op", 2)
         try:
             return super().pipe(*args, **kwargs)
         except graphviz.ExecutableNotFound as error:
             raise DotNotFoundError(error.args[0] if error.args else None) from None
 
     def render(self, *args, **kwargs):
+        if self.no_layout:
+            kwargs.setdefault("neato_no_op", 2)
         try:
             return super().render(*args, **kwargs)
         except graphviz.ExecutableNotFound as error:

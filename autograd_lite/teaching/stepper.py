@@ -32,7 +32,7 @@ from ..sparse_grad import densify
 from ..hooks import _apply_hooks
 from ..function import no_grad
 from ..tensor import Tensor
-from .draw import DrawOptions, render_items
+from .draw import DrawOptions, fit_layout, render_items
 from .render import BackpropGraph
 from .language import text
 from .rules import chain_rule_line
@@ -137,7 +137,7 @@ class BackwardStepper:
         self._owned = set()
         self._held = {}  # id(leaf) -> (leaf, summed gradient) for leaves with hooks
         self._iterator = self._run()
-        self._sizes = self._positions = None
+        self._sizes = self._fitted = None
 
     @property
     def loss_name(self):
@@ -161,39 +161,22 @@ class BackwardStepper:
                 old = sizes.get(key, (0.0, 0.0))
                 sizes[key] = (max(size[0], old[0]), max(size[1], old[1]))
             self._sizes = sizes
-            self._positions = self._wrapped_positions()
+            self._fitted = self._fit()
         options = DrawOptions(**{k: v for k, v in vars(self.options).items()})
-        options.node_sizes, options.positions = self._sizes, self._positions
+        options.node_sizes, options.fit = self._sizes, self._fitted
         return options
 
-    def _wrapped_positions(self):
-        """Pinned positions (inches) that fold a long left-to-right graph into rows, so a frame fits
-        a 16:9 slide: dot lays the graph out once (the last frame, every node at its shared size),
-        and the strip is cut into k pieces of equal width stacked top to bottom. None when the
-        graph already fits (or is drawn top-to-bottom, or with module clusters)."""
-        options = self.options
-        if (options.direction not in ("LR", "RL") or options.cluster_modules
-                or options.collapse_modules or not self.steps or options.size):
-            return None
-        base = DrawOptions(**vars(options))
+    def _fit(self):
+        """The shared layout of every frame, fitted to the draw options' aspect ratio (16:9 by
+        default) or size by ``layout.choose`` (as ``draw_graph`` does): the direction, and for a
+        long graph pinned positions that fold it into rows. ``dot`` lays out the last frame (every
+        node at its shared size). Returns a ``layout.Fit``, or None (no fitting asked for, or no
+        ``dot``)."""
+        base = DrawOptions(**vars(self.options))
         base.node_sizes = self._sizes
-        graph = render_items(self.items, base, self.steps[-1]._snapshot, {})
-        layout = json.loads(graph.pipe(format="json", encoding="utf-8"))
-        left, bottom, right, top = (float(v) for v in layout["bb"].split(","))
-        width, height = right - left, top - bottom
-        rows = max(1, round((width / max(height, 1.0) / (16 / 9)) ** 0.5))
-        if rows == 1:
-            return None
-        piece, gap = width / rows, 36.0
-        positions = {}
-        for obj in layout.get("objects", ()):
-            if "pos" not in obj or "name" not in obj:
-                continue
-            x, y = (float(v) for v in obj["pos"].split(","))
-            row = min(int((x - left) // piece), rows - 1)
-            positions[obj["name"]] = ((x - row * piece) / 72.0,
-                                      (y + (rows - 1 - row) * (height + gap)) / 72.0)
-        return positions
+        snapshot = self.steps[-1]._snapshot if self.steps else self._initial
+        fit, _ = fit_layout(self.items, base, snapshot)
+        return fit
 
     def __iter__(self):
         # Not ``yield from self._iterator``: closing an abandoned loop would close the stepper too.
