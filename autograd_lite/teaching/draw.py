@@ -23,6 +23,7 @@ from .render import BackpropGraph
 from .walk import collect
 
 DIRECTIONS = ("LR", "TB", "RL", "BT")
+AUTO_LEGIBLE = 0.4  # below this size on the slide, draw_graph prints fewer values in full
 
 
 @dataclass
@@ -60,7 +61,7 @@ class DrawOptions:
 
 def draw_graph(output, model=None, names=None, *, direction=None, show_values=True,
                show_grads=True, show_shapes=True, cluster_modules=False, collapse_modules=False,
-               rules=False, legend=True, max_elements=36, precision=4, title=None, lang=None,
+               rules=False, legend=True, max_elements=None, precision=4, title=None, lang=None,
                size=None, aspect=layout.SLIDE_ASPECT) -> BackpropGraph:
     """Draw the graph that produced ``output`` (a Tensor, or a list of them).
 
@@ -72,7 +73,8 @@ def draw_graph(output, model=None, names=None, *, direction=None, show_values=Tr
             (None) left-to-right or top-to-bottom, whichever fits ``aspect`` better.
         show_values / show_grads / show_shapes: what tensor nodes print. Values with at most
             ``max_elements`` elements are printed in full (``precision`` decimals), larger ones as
-            mean/std/min/max.
+            mean/std/min/max. By default 36, or fewer (12, then 4) when the graph would otherwise
+            be drawn below ``AUTO_LEGIBLE`` of its size on the slide.
         cluster_modules: box the nodes of each module. collapse_modules: one node per module.
         rules: teaching mode -- op nodes show their local derivative rule (``Mul: d/da = b``).
         legend: add the legend cluster. title: a caption at the top.
@@ -88,10 +90,17 @@ def draw_graph(output, model=None, names=None, *, direction=None, show_values=Tr
     ``.write("graph.svg")`` or ``ag.save_graph``; Jupyter shows it inline.
     """
     options = DrawOptions(direction, show_values, show_grads, show_shapes, cluster_modules,
-                          collapse_modules, rules, legend, max_elements, precision, title, lang, size,
-                          aspect)
+                          collapse_modules, rules, legend, 36 if max_elements is None else
+                          max_elements, precision, title, lang, size, aspect)
     items = collect(output, model, names)
     fit, layouts = fit_layout(items, options)
+    for fewer in (12, 4):  # too small on the slide: print fewer values in full, as a teacher would
+        if max_elements is not None or fit is None or fit.scale >= AUTO_LEGIBLE:
+            break
+        smaller = replace(options, max_elements=fewer)
+        smaller_fit, smaller_layouts = fit_layout(items, smaller)
+        if smaller_fit.scale > fit.scale:
+            options, fit, layouts = smaller, smaller_fit, smaller_layouts
     if fit is None:
         return render_items(items, replace(options, direction=options.direction or "LR"))
     graph = render_items(items, replace(options, fit=fit))

@@ -39,6 +39,7 @@ class Fit:
     pieces: int = 1
     positions: dict | None = None
     edges: dict | None = None
+    scale: float = 1.0  # the drawing's size on the slide relative to its own (capped at LEGIBLE)
 
 
 def target_aspect(aspect=None, size=None) -> float | None:
@@ -233,7 +234,9 @@ def choose(layouts, aspect, foldable=True, slide_height=SLIDE_HEIGHT) -> Fit:
             if scale > best_scale * GAIN:
                 best, best_scale = (direction, pieces, layout), scale
     direction, pieces, layout = best
-    return Fit(direction) if pieces == 1 else _folded(layout, pieces, direction)
+    fit = Fit(direction) if pieces == 1 else _folded(layout, pieces, direction)
+    fit.scale = best_scale
+    return fit
 
 
 _NODE = re.compile(r"^\t(\w+) \[(.*)\]\n?$", re.S)
