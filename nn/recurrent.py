@@ -106,7 +106,10 @@ class RNNBase(Module):
         if not batched:
             input = input.unsqueeze(1)  # (L, 1, H_in)
         elif self.batch_first:
-            input = input.transpose(0, 1)  # (N, L, H_in) -> (L, N, H_in)
+            transposed = input.transpose(0, 1)  # (N, L, H_in) -> (L, N, H_in)
+            if transposed._ctx is None and input.name:  # not recorded: draw_graph names it
+                transposed.name = f"{input.name}.transpose(0, 1)"
+            input = transposed
         if input.shape[-1] != self.input_size:
             raise ValueError(f"{name}: input.size(-1) must be equal to input_size. Expected "
                              f"{self.input_size}, got {input.shape[-1]}")
@@ -136,7 +139,10 @@ class RNNBase(Module):
         elif hx is not None:
             hx = (hx,)
         if hx is None:
-            return [Tensor._make(np.zeros((layers, batch, size), input.dtype)) for size in sizes]
+            states = [Tensor._make(np.zeros((layers, batch, size), input.dtype)) for size in sizes]
+            for state, label in zip(states, ("h_0", "c_0")):
+                state.name = label  # draw_graph shows them by name (inside the module when collapsed)
+            return states
         states = []
         for state, size, label in zip(hx, sizes, ("h_0", "c_0")):
             state = F._tensor(state, label, like=input)
@@ -151,6 +157,10 @@ class RNNBase(Module):
         """All layers and directions over input (L, N, H_in): output (L, N, D H_out), [h_n(, c_n)]."""
         directions = ("", "_reverse") if self.bidirectional else ("",)
         per_state = [unbind(state) for state in states]  # each: D num_layers tensors (N, size)
+        for state, steps in zip(states, per_state):
+            if state.name is not None and steps[0].name is None:
+                for index, step in enumerate(steps):  # h_0[0], h_0[1], ...: one per layer
+                    step.name = f"{state.name}[{index}]"
         finals = [[] for _ in states]
         layer_input = input
         for layer in range(self.num_layers):

@@ -1,8 +1,9 @@
 """``model.summary(input_shape)``: the Keras-style table of layers, output shapes and parameters.
 
-It runs one forward pass on zeros of shape (1, *input_shape) in eval mode and without recording a
-graph (so dropout draws no random numbers), collecting each leaf layer's output shape with a
-forward hook. The batch dimension is printed as ``None``, as Keras does.
+It runs forward passes on zeros of shape (1, *input_shape) and (2, *input_shape) in eval mode and
+without recording a graph (so dropout draws no random numbers), collecting each leaf layer's output
+shape with a forward hook. The dimensions that follow the batch size are printed as ``None``, as
+Keras does (dim 1 of an RNN's ``h_n``, which is (num_layers, N, H)).
 
 Parameter counts follow Keras: a layer's count includes its floating-point buffers (BatchNorm's
 running mean and variance, Keras' "moving_mean"/"moving_variance"), and the totals count them as
@@ -18,12 +19,47 @@ from autograd_lite.tensor import Tensor
 _WIDTHS = (29, 26, 12)
 
 
-def _shape_text(output):
+def _shapes(output):
+    """The shapes in a layer's output: a tuple for a Tensor, a list for a tuple/list of them."""
     if isinstance(output, Tensor):
-        return str((None,) + tuple(output.shape[1:])).replace(",)", ")")
+        return tuple(output.shape)
     if isinstance(output, (tuple, list)):
-        return "[" + ", ".join(_shape_text(o) for o in output) + "]"
+        return [_shapes(o) for o in output]
     return type(output).__name__
+
+
+def _shape_text(one, two=None):
+    """Keras' text for ``one`` (the shapes at batch size 1): the dims that change with the batch
+    size (``two``: the shapes at batch size 2) print as None -- dim 1 of an RNN's h_n, not its dim 0
+    -- or, when only one run is known, the first dim."""
+    if isinstance(one, list):
+        twos = two if isinstance(two, list) and len(two) == len(one) else [None] * len(one)
+        return "[" + ", ".join(_shape_text(a, b) for a, b in zip(one, twos)) + "]"
+    if not isinstance(one, tuple):
+        return one
+    if isinstance(two, tuple) and len(two) == len(one):
+        dims = tuple(None if a != b else a for a, b in zip(one, two))
+    else:
+        dims = (None,) + one[1:]
+    return str(dims).replace(",)", ")")
+
+
+def _wrapped(shape_text, width):
+    """A long list of output shapes cut after its top-level commas, so the count column stays
+    in place (an LSTM's ``[(None, 10, 5), [(2, None, 5), (2, None, 5)]]``)."""
+    if len(shape_text) <= width or not shape_text.startswith("["):
+        return [shape_text]
+    pieces, depth, start = [], 0, 0
+    for index, char in enumerate(shape_text):
+        if char in "[(":
+            depth += 1
+        elif char in "])":
+            depth -= 1
+        elif char == "," and depth == 1:
+            pieces.append(shape_text[start:index + 1])
+            start = index + 2
+    pieces.append(shape_text[start:])
+    return pieces
 
 
 def _row(cells):
@@ -59,18 +95,25 @@ def summary(model, input_shape, dtype=None, print_fn=print, lang=None):
     leaves = [(name, module) for name, module in model.named_modules()
               if (not module._modules and module is not model)
               or any(True for _ in module.parameters(recurse=False))] or [("", model)]
-    shapes, handles = {}, []
+    runs, handles = ({}, {}), []
     for name, module in leaves:
         def record(module, inputs, output, name=name):
-            shapes.setdefault(name, _shape_text(output))
-        handles.append(module.register_forward_hook(record))
+            runs[record.run].setdefault(name, _shapes(output))
+        record.run = 0
+        handles.append((module.register_forward_hook(record), record))
     modes = {id(m): m.training for m in model.modules()}
     model.eval()
     try:
         with no_grad():
             model(Tensor(np.zeros((1,) + input_shape, dtype)))
+            for _, record in handles:
+                record.run = 1
+            try:  # batch size 2 tells which dims are the batch's (None)
+                model(Tensor(np.zeros((2,) + input_shape, dtype)))
+            except Exception:  # a model written for one batch size: dim 0 is the batch
+                runs[1].clear()
     finally:
-        for handle in handles:
+        for handle, _ in handles:
             handle.remove()
         for module in model.modules():
             object.__setattr__(module, "training", modes[id(module)])
@@ -82,7 +125,11 @@ def summary(model, input_shape, dtype=None, print_fn=print, lang=None):
         count = sum(p._data.size for p in module.parameters(recurse=False))
         count += sum(b._data.size for b in _counted_buffers(module, recurse=False))
         label = f"{name or type(module).__name__.lower()} ({type(module).__name__})"
-        lines.append(_row((label, shapes.get(name, text("summary.not_called", lang)), f"{count:,}")))
+        shown = (_shape_text(runs[0][name], runs[1].get(name)) if name in runs[0]
+                 else text("summary.not_called", lang))
+        pieces = _wrapped(shown, _WIDTHS[1] - 2)
+        lines.append(_row((label, pieces[0], f"{count:,}")))
+        lines += [_row(("", piece, "")) for piece in pieces[1:]]
         if index < len(leaves) - 1:
             lines.append("")
     trainable = sum(p._data.size for p in model.parameters() if p.requires_grad)

@@ -20,7 +20,7 @@ import numpy as np
 from . import labels, layout
 from .language import check_language, localized, text
 from .render import BackpropGraph
-from .walk import collect
+from .walk import TensorItem, collect
 
 DIRECTIONS = ("LR", "TB", "RL", "BT")
 AUTO_LEGIBLE = 0.4  # below this size on the slide, draw_graph prints fewer values in full
@@ -235,7 +235,15 @@ def _full(graph, items, options, grads, backward_ran, highlight):
 
     ops_by_key = {op.key: op for op in items.ops}
     tensors_by_key = {item.key: item for item in items.tensors.values()}
+    updated = _updated_buffers(items)
+    for item, op_key in updated:
+        tensors_by_key[item.key] = item
+        placement[item.key] = placement[op_key]
     _emit_clustered(graph, placement, items, emit)
+    buffer_colour = labels.KIND_STYLE["buffer"]["color"]
+    for item, op_key in updated:
+        graph.edge(op_key, item.key, label=text("updates", options.lang), style="dashed",
+                   color=buffer_colour, fontcolor=buffer_colour)
     current_edges = {k for k, v in highlight.items() if v == "current"}
     for op in items.ops:
         hot = op.key in current_edges
@@ -247,7 +255,31 @@ def _full(graph, items, options, grads, backward_ran, highlight):
         for item in op.outputs:
             graph.edge(op.key, item.key, **({"color": labels.HIGHLIGHT_STYLE["color"],
                                               "penwidth": "2", "dir": "back"} if hot else {}))
-    return {item.kind for item in items.tensors.values()} | ({"op"} if items.ops else set())
+    return ({item.kind for item in items.tensors.values()} | ({"op"} if items.ops else set())
+            | ({"buffer"} if updated else set()))
+
+
+def _updated_buffers(items):
+    """[(TensorItem, op key)] for the running statistics that modules in training mode updated
+    in this forward (BatchNorm's running mean and variance): no op takes them as an input, so
+    they are drawn beside the module's first op with a dashed "updates" edge."""
+    found, seen = [], set()
+    in_graph = {id(item.tensor) for item in items.tensors.values()}
+    for op in items.ops:
+        module = op.module
+        if module is None or id(module) in seen:
+            continue
+        seen.add(id(module))
+        if not (getattr(module, "track_running_stats", False) and getattr(module, "training", False)
+                and hasattr(module, "named_buffers")):
+            continue
+        name = items.module_names.get(id(module), type(module).__name__)
+        for local, buffer in module.named_buffers(recurse=False):
+            if buffer is None or id(buffer) in in_graph or buffer._data.dtype.kind != "f":
+                continue
+            found.append((TensorItem(f"b{len(found)}", buffer, f"{name}.{local}", False, "buffer"),
+                          op.key))
+    return found
 
 
 def _emit_clustered(graph, placement, items, emit):
@@ -285,18 +317,37 @@ def _emit_clustered(graph, placement, items, emit):
     emit_cluster(graph, None)
 
 
+def _folded_into(item, group, first_op):
+    """The module a leaf is drawn inside when collapsed, or None: a parameter or buffer used by one
+    module only, or a constant that module made itself (an RNN's zero initial state: used by one
+    module, but not by its first op, which takes what the module was called with)."""
+    owners = {group[c.key] for c in item.consumers}
+    if len(owners) != 1 or None in owners:
+        return None
+    owner = owners.pop()
+    if item.kind in ("parameter", "buffer"):
+        return owner
+    if item.kind == "constant" and all(c.key != first_op[owner] for c in item.consumers):
+        return owner
+    return None
+
+
 def _collapsed(graph, items, options, grads, backward_ran, highlight):
-    """One node per module; tensors inside a module and its parameters are folded into it."""
+    """One node per module; tensors inside a module, its parameters and buffers, and the constants
+    it made are folded into it."""
     group = {op.key: _module_of(items, op) for op in items.ops}
+    first_op = {}
+    for op in items.ops:
+        if group[op.key] is not None:
+            first_op.setdefault(group[op.key], op.key)
     folded, visible = {}, []
     for item in items.tensors.values():
         if item.kind == "output":
             visible.append(item)
         elif item.producer is not None and group[item.producer.key] is not None:
             continue  # a value passed on by a module: drawn as a labelled edge
-        elif item.kind == "parameter" and item.consumers and len(
-                {group[c.key] for c in item.consumers}) == 1 and group[item.consumers[0].key]:
-            folded.setdefault(group[item.consumers[0].key], []).append(item)
+        elif item.producer is None and _folded_into(item, group, first_op) is not None:
+            folded.setdefault(_folded_into(item, group, first_op), []).append(item)
         else:
             visible.append(item)
     visible_keys = {item.key for item in visible}
@@ -342,13 +393,56 @@ def _collapsed(graph, items, options, grads, backward_ran, highlight):
     for (source, target), label in edges.items():
         graph.edge(source, target, **({"label": label} if label else {}))
     drawn_ops = {"op"} if any(g is None for g in group.values()) else set()
-    return {item.kind for item in visible} | drawn_ops
+    buffers = {"buffer"} if any(_buffer_lines(m, folded.get(n, ()), options)
+                                for n, m in modules.items()) else set()
+    return {item.kind for item in visible} | drawn_ops | buffers
 
 
-def _module_text(name, module, params, output, options, grads):
+def _local_name(item, name):
+    return item.name[len(name) + 1:] if item.name.startswith(name + ".") else item.name
+
+
+def _buffer_lines(module, folded, options):
+    """The module's own buffers (BatchNorm's running statistics, used or not by this forward) and
+    any other buffer folded into it."""
+    shown = {}
+    named = getattr(module, "named_buffers", None)
+    for local, buffer in (named(recurse=False) if named is not None else ()):
+        if buffer is not None:
+            shown[id(buffer)] = (local, buffer)
+    for item in folded:
+        if item.kind == "buffer":
+            shown.setdefault(id(item.tensor), (item.name.rsplit(".", 1)[-1], item.tensor))
+    return [text("buffer_line", options.lang, name=local, shape=labels.describe_shape(b.shape))
+            for local, b in shown.values()]
+
+
+def _constant_lines(name, folded, options):
+    """Constants made inside the module, slices named ``h_0[0]``, ``h_0[1]`` ... (an RNN's initial
+    state, one per layer) shown once with their stacked shape."""
+    groups = {}
+    for item in folded:
+        if item.kind == "constant":
+            local = _local_name(item, name)
+            base = local.split("[", 1)[0] if local.endswith("]") and not item.auto_named else local
+            groups.setdefault(base, []).append(tuple(item.tensor.shape))
+    lines = []
+    for base, shapes in groups.items():
+        shape = (len(shapes),) + shapes[0] if len(shapes) > 1 and len(set(shapes)) == 1 else shapes[0]
+        lines.append(text("constant_line", options.lang, name=base,
+                          shape=labels.describe_shape(shape)))
+    return lines
+
+
+def _module_text(name, module, folded, output, options, grads):
+    order = {}
+    if hasattr(module, "named_parameters"):
+        order = {id(p): i for i, (_, p) in enumerate(module.named_parameters())}
+    params = sorted((item for item in folded if item.kind == "parameter"),
+                    key=lambda item: order.get(id(item.tensor), len(order)))
     lines, grad_lines, count = [], [], 0
     for item in params:
-        local = item.name[len(name) + 1:] if item.name.startswith(name + ".") else item.name
+        local = _local_name(item, name)
         lines.append(f"{local} {labels.describe_shape(item.tensor.shape)}")
         count += item.tensor._data.size
         grad = None
@@ -362,7 +456,8 @@ def _module_text(name, module, params, output, options, grads):
         lines.append(text("parameters", options.lang, count=f"{count:,}"))
     return labels.module_label(name, type(module).__name__, lines,
                                text("out", options.lang, shape=output) if output and options.show_shapes
-                               else None, grad_lines)
+                               else None, grad_lines, _buffer_lines(module, folded, options),
+                               _constant_lines(name, folded, options))
 
 
 def _legend(graph, kinds, options, modules=False):

@@ -146,12 +146,16 @@ def op_label(title, details=(), rule=None) -> str:
     return table(rows)
 
 
-def module_label(name, type_name, param_lines, output_text, grad_lines=()) -> str:
-    """A collapsed module: name, class, parameters and their count, output shape, grad norms."""
+def module_label(name, type_name, param_lines, output_text, grad_lines=(), buffer_lines=(),
+                 constant_lines=()) -> str:
+    """A collapsed module: name, class, parameters and their count, buffers (in the buffer kind's
+    colour), constants made inside it, output shape, grad norms."""
     rows = [title_row(name, size=14)]
     if type_name and type_name != name:
         rows += text_rows([type_name], colour="#873600", size=11)
     rows += text_rows(param_lines, colour="#4D5656", size=10)
+    rows += text_rows(buffer_lines, colour=KIND_STYLE["buffer"]["color"], size=10)
+    rows += text_rows(constant_lines, colour=MUTED_COLOUR, size=10)
     if output_text:
         rows += text_rows([output_text], size=10)
     rows += text_rows(grad_lines, colour=GRAD_COLOUR, size=10)

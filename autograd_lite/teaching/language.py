@@ -30,6 +30,9 @@ TEXTS = {
     "freed2": ("under ag.retain_grads() to keep it)", "el grafo bajo ag.retain_grads())"),
     "parameters": ("{count} parameters", "{count} parámetros"),
     "out": ("out {shape}", "salida {shape}"),
+    "buffer_line": ("{name} {shape} buffer", "{name} {shape} buffer"),
+    "constant_line": ("{name} {shape} constant", "{name} {shape} constante"),
+    "updates": ("updates", "actualiza"),
     # stepper
     "step": ("step {index} of {total}: backward of {op}", "paso {index} de {total}: backward de {op}"),
     "before": ("before backward: d{loss}/d{loss} = 1", "antes de backward: d{loss}/d{loss} = 1"),

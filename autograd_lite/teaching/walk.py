@@ -178,7 +178,8 @@ def collect(outputs, model=None, names=None) -> GraphItems:
         tensor = value.ref()
         if tensor is not None:
             return tensor
-        key = (value._ctx, value._out_index) if value._ctx is not None else value
+        # a freed leaf used by several ops is one stand-in: its uses share one weak reference
+        key = (value._ctx, value._out_index) if value._ctx is not None else id(value.ref)
         stand_in = stand_ins.get(key)
         if stand_in is None:
             stand_in = stand_ins[key] = Tensor._make(np.zeros(value.shape, value.dtype))
