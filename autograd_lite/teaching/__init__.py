@@ -3,7 +3,10 @@
 * ``walk``    -- reads the recorded graph of a tensor into plain items (tensors, ops, modules, names);
 * ``rules``   -- friendly op names, each op's local derivative rule, and the chain-rule line with numbers;
 * ``labels``  -- number formatting and the HTML-like labels of graph nodes (colours, legend);
-* ``draw``    -- ``draw_graph``: the graphviz ``Digraph`` (clusters per module, collapse per module);
+* ``draw``    -- ``draw_graph``: the graphviz ``Digraph`` (clusters per module, running statistics);
+* ``nodes``   -- the tensor and op nodes; ``collapse`` -- one node per module (``collapse_modules``);
+* ``layout``  -- fitting a drawing to a slide (16:9 or any aspect/size): the direction, folding a long
+  graph into rows or columns, margins to the exact shape; shared by ``draw`` and ``stepper``;
 * ``render``  -- ``BackpropGraph`` (SVG/PNG/PDF through ``dot``, inline in Jupyter) and ``save_graph``;
 * ``stepper`` -- ``BackwardStepper``: backward one node at a time, a highlighted graph and a chain-rule
   line per step, frames as numbered SVG/PNG files and an animated GIF;

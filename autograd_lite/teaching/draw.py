@@ -4,8 +4,11 @@ One node per tensor (name, shape and dtype, value, gradient) and one per op (fri
 arguments, and in teaching mode the local derivative rule); edges run forward, from the inputs of an
 op to the op and from the op to its outputs. Kinds of tensors have their own colours, explained by a
 legend. ``cluster_modules`` boxes the nodes recorded inside each module; ``collapse_modules`` draws one
-node per module instead (its parameters listed inside, the values passed between modules on the edges
-with their shapes), which keeps a CNN legible.
+node per module instead (``collapse.py``: its parameters and buffers listed inside, the values passed
+between modules on the edges with their shapes), which keeps a CNN or an LSTM legible. A module in
+training mode that updates running statistics (BatchNorm) gets them drawn as buffer nodes with a
+dashed "updates" edge. The picture is fitted to a 16:9 slide, or the ``aspect``/``size`` asked for,
+by ``layout.py`` (direction, folding, margins), which the stepper's frames share.
 
 Gradients of intermediate tensors are only kept when backward ran with ``ag.retain_grads(True)`` (or
 ``t.retain_grad()``) -- the graph says "grad not retained" otherwise; ``BackwardStepper`` keeps them.
@@ -18,7 +21,9 @@ import graphviz
 import numpy as np
 
 from . import labels, layout
-from .language import check_language, localized, text
+from .collapse import collapsed
+from .language import check_language, text
+from .nodes import _fixed_size, _module_of, op_node, tensor_node
 from .render import BackpropGraph
 from .walk import TensorItem, collect
 
@@ -149,7 +154,7 @@ def render_items(items, options, grads=None, highlight=None, caption=None) -> Ba
     backward_ran = grads is not None or any(
         t.tensor.grad is not None for t in items.tensors.values() if t.tensor._ctx is None)
     if options.collapse_modules:
-        kinds = _collapsed(graph, items, options, grads, backward_ran, highlight)
+        kinds = collapsed(graph, items, options, grads, backward_ran, highlight)
     else:
         kinds = _full(graph, items, options, grads, backward_ran, highlight)
     if options.legend:
@@ -157,61 +162,6 @@ def render_items(items, options, grads=None, highlight=None, caption=None) -> Ba
     if options.fit is not None and options.fit.positions:
         layout.pin(graph, options.fit)
     return graph
-
-
-def _grad_text(item, options, grads, backward_ran):
-    """(grad lines, note) for a tensor node."""
-    tensor = item.tensor
-    if not options.show_grads or (not tensor.requires_grad and item.kind != "output"):
-        return None, None
-    if grads is not None:
-        entry = grads.get(id(tensor))
-        if entry is None:
-            return None, text("no_grad_yet", options.lang)
-        array, partial = entry
-        lines = labels.array_lines(array, options.max_elements, options.precision)
-        return (lines + [text("partial", options.lang)] if partial else lines), None
-    if tensor.grad is not None:
-        return labels.array_lines(tensor.grad._data, options.max_elements, options.precision), None
-    if backward_ran and tensor._ctx is not None:
-        return None, text("not_retained", options.lang)
-    return None, text("no_grad_yet", options.lang)
-
-
-def tensor_node(graph, item, options, grads, backward_ran, highlight):
-    tensor = item.tensor
-    shape = labels.describe_shape(tensor.shape, tensor.dtype) if options.show_shapes else None
-    values = (labels.array_lines(tensor._data, options.max_elements, options.precision)
-              if options.show_values and not item.freed else None)
-    if item.freed and options.show_values:
-        values = [text("freed1", options.lang), text("freed2", options.lang)]
-    grad_lines, note = _grad_text(item, options, grads, backward_ran)
-    attrs = dict(labels.KIND_STYLE[item.kind], **_fixed_size(options, item.key))
-    if highlight.get(item.key) == "updated":
-        attrs.update(color=labels.HIGHLIGHT_STYLE["color"], penwidth="2.5")
-    graph.node(item.key, labels.tensor_label(item.name, item.auto_named, shape, values, grad_lines,
-                                             note, text("grad", options.lang)), **attrs)
-
-
-def _fixed_size(options, key):
-    attrs = {}
-    size = (options.node_sizes or {}).get(key)
-    if size is not None:
-        attrs.update(fixedsize="true", width=f"{size[0]:.3f}", height=f"{size[1]:.3f}")
-    return attrs
-
-
-def op_node(graph, op, options, highlight):
-    details = ([op.note] if op.note else []) + op.details
-    attrs = dict(labels.OP_STYLE, **_fixed_size(options, op.key))
-    if highlight.get(op.key) == "current":
-        attrs.update(labels.HIGHLIGHT_STYLE)
-    rule = localized(op.rule, options.lang) if options.rules else None
-    graph.node(op.key, labels.op_label(op.title, details, rule), **attrs)
-
-
-def _module_of(items, op):
-    return items.module_names.get(id(op.module)) if op.module is not None else None
 
 
 def _full(graph, items, options, grads, backward_ran, highlight):
@@ -315,149 +265,6 @@ def _emit_clustered(graph, placement, items, emit):
                          fontsize="12", labeljust="l")
                 emit_cluster(sub, child)
     emit_cluster(graph, None)
-
-
-def _folded_into(item, group, first_op):
-    """The module a leaf is drawn inside when collapsed, or None: a parameter or buffer used by one
-    module only, or a constant that module made itself (an RNN's zero initial state: used by one
-    module, but not by its first op, which takes what the module was called with)."""
-    owners = {group[c.key] for c in item.consumers}
-    if len(owners) != 1 or None in owners:
-        return None
-    owner = owners.pop()
-    if item.kind in ("parameter", "buffer"):
-        return owner
-    if item.kind == "constant" and all(c.key != first_op[owner] for c in item.consumers):
-        return owner
-    return None
-
-
-def _collapsed(graph, items, options, grads, backward_ran, highlight):
-    """One node per module; tensors inside a module, its parameters and buffers, and the constants
-    it made are folded into it."""
-    group = {op.key: _module_of(items, op) for op in items.ops}
-    first_op = {}
-    for op in items.ops:
-        if group[op.key] is not None:
-            first_op.setdefault(group[op.key], op.key)
-    folded, visible = {}, []
-    for item in items.tensors.values():
-        if item.kind == "output":
-            visible.append(item)
-        elif item.producer is not None and group[item.producer.key] is not None:
-            continue  # a value passed on by a module: drawn as a labelled edge
-        elif item.producer is None and _folded_into(item, group, first_op) is not None:
-            folded.setdefault(_folded_into(item, group, first_op), []).append(item)
-        else:
-            visible.append(item)
-    visible_keys = {item.key for item in visible}
-    modules = {}
-    for op in items.ops:
-        if group[op.key] is not None:
-            modules.setdefault(group[op.key], op.module)
-        else:
-            op_node(graph, op, options, highlight)
-    for item in visible:
-        tensor_node(graph, item, options, grads, backward_ran, highlight)
-    edges, outputs = {}, {}
-    module_keys = {name: f"mod{i}" for i, name in enumerate(modules)}
-
-    def node_of_op(op):
-        return module_keys[group[op.key]] if group[op.key] is not None else op.key
-
-    for op in items.ops:
-        for _, item, role in op.inputs:
-            if item.key in visible_keys:
-                source, label = item.key, (role if group[op.key] is None else None)
-            elif item.producer is not None:
-                source, label = node_of_op(item.producer), labels.describe_shape(item.tensor.shape)
-                outputs.setdefault(group[item.producer.key], label)
-            else:
-                continue  # a folded parameter
-            target = node_of_op(op)
-            if source != target:
-                edges.setdefault((source, target), label)
-        for item in op.outputs:
-            if item.key in visible_keys:
-                edges.setdefault((node_of_op(op), item.key), None)
-                if group[op.key] is not None:
-                    outputs.setdefault(group[op.key], labels.describe_shape(item.tensor.shape))
-    current = {group.get(k) for k, v in highlight.items() if v == "current"}
-    labelled = {source for (source, _), label in edges.items() if label}
-    for name, module in modules.items():
-        style = dict(labels.MODULE_STYLE, **(labels.HIGHLIGHT_STYLE if name in current else {}),
-                     **_fixed_size(options, module_keys[name]))
-        shown_out = None if module_keys[name] in labelled else outputs.get(name)
-        graph.node(module_keys[name], _module_text(name, module, folded.get(name, ()), shown_out,
-                                                   options, grads), **style)
-    for (source, target), label in edges.items():
-        graph.edge(source, target, **({"label": label} if label else {}))
-    drawn_ops = {"op"} if any(g is None for g in group.values()) else set()
-    buffers = {"buffer"} if any(_buffer_lines(m, folded.get(n, ()), options)
-                                for n, m in modules.items()) else set()
-    return {item.kind for item in visible} | drawn_ops | buffers
-
-
-def _local_name(item, name):
-    return item.name[len(name) + 1:] if item.name.startswith(name + ".") else item.name
-
-
-def _buffer_lines(module, folded, options):
-    """The module's own buffers (BatchNorm's running statistics, used or not by this forward) and
-    any other buffer folded into it."""
-    shown = {}
-    named = getattr(module, "named_buffers", None)
-    for local, buffer in (named(recurse=False) if named is not None else ()):
-        if buffer is not None:
-            shown[id(buffer)] = (local, buffer)
-    for item in folded:
-        if item.kind == "buffer":
-            shown.setdefault(id(item.tensor), (item.name.rsplit(".", 1)[-1], item.tensor))
-    return [text("buffer_line", options.lang, name=local, shape=labels.describe_shape(b.shape))
-            for local, b in shown.values()]
-
-
-def _constant_lines(name, folded, options):
-    """Constants made inside the module, slices named ``h_0[0]``, ``h_0[1]`` ... (an RNN's initial
-    state, one per layer) shown once with their stacked shape."""
-    groups = {}
-    for item in folded:
-        if item.kind == "constant":
-            local = _local_name(item, name)
-            base = local.split("[", 1)[0] if local.endswith("]") and not item.auto_named else local
-            groups.setdefault(base, []).append(tuple(item.tensor.shape))
-    lines = []
-    for base, shapes in groups.items():
-        shape = (len(shapes),) + shapes[0] if len(shapes) > 1 and len(set(shapes)) == 1 else shapes[0]
-        lines.append(text("constant_line", options.lang, name=base,
-                          shape=labels.describe_shape(shape)))
-    return lines
-
-
-def _module_text(name, module, folded, output, options, grads):
-    order = {}
-    if hasattr(module, "named_parameters"):
-        order = {id(p): i for i, (_, p) in enumerate(module.named_parameters())}
-    params = sorted((item for item in folded if item.kind == "parameter"),
-                    key=lambda item: order.get(id(item.tensor), len(order)))
-    lines, grad_lines, count = [], [], 0
-    for item in params:
-        local = _local_name(item, name)
-        lines.append(f"{local} {labels.describe_shape(item.tensor.shape)}")
-        count += item.tensor._data.size
-        grad = None
-        if grads is not None and id(item.tensor) in grads:
-            grad = grads[id(item.tensor)][0]
-        elif grads is None and item.tensor.grad is not None:
-            grad = item.tensor.grad._data
-        if grad is not None and options.show_grads:
-            grad_lines.append(f"|grad {local}| = {float(np.sqrt(np.sum(np.square(grad)))):.4g}")
-    if params:
-        lines.append(text("parameters", options.lang, count=f"{count:,}"))
-    return labels.module_label(name, type(module).__name__, lines,
-                               text("out", options.lang, shape=output) if output and options.show_shapes
-                               else None, grad_lines, _buffer_lines(module, folded, options),
-                               _constant_lines(name, folded, options))
 
 
 def _legend(graph, kinds, options, modules=False):
