@@ -3,14 +3,18 @@
 Both ``draw_graph`` and ``BackwardStepper`` use this one helper. ``dot`` lays the graph out both
 left-to-right and top-to-bottom; each layout may also be cut into k pieces of equal length laid
 side by side (a left-to-right strip into rows stacked top to bottom, a top-to-bottom strip into
-columns placed left to right), with every node pinned where its piece puts it (``neato`` then
-keeps the positions and routes the edges). Of these candidates the one drawn largest in a box of
-the target aspect ratio wins, that is the one with the largest
+columns placed left to right). A folded layout is drawn by ``neato -n2`` with everything pinned:
+each node and each edge inside a piece moves with its piece (dot's own splines), and an edge from
+one piece to the next is routed around the drawing, out past the end of its row and in at the start
+of the next (no spline routing by neato, which takes seconds for a hundred nodes). Of these
+candidates the one drawn largest in a box of the target aspect ratio wins, that is the one with
+the largest
 
     scale = min(aspect / width, 1 / height)       (width, height: the candidate's extent)
 
-so its text reads largest on the slide. ``pad_to_aspect`` then adds white margins so the picture
-has the target aspect ratio exactly (the layout itself is not stretched).
+so its text reads largest on the slide (with a preference for the plain layout: see ``choose``).
+``pad_to_aspect`` then adds white margins so the picture has the target aspect ratio exactly (the
+layout itself is not stretched).
 
 A direction given by the caller is kept (only folding is considered); module clusters cannot be
 folded (``neato`` ignores clusters), so with them only the direction changes.
