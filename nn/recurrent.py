@@ -28,7 +28,8 @@ from . import functional as F
 from . import init
 from .layers import _dtype, _positive_int
 from .module import Module, Parameter
-from .recurrent_functions import gru_step, lstm_step, rnn_step, unbind
+from .recurrent_functions import gru_step, rnn_step, unbind
+from .recurrent_sequence import lstm_sequence, lstm_sequence_composite
 
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 
@@ -172,6 +173,15 @@ class RNNBase(Module):
     def _run_direction(self, input, initial, weights, reverse):
         """One layer in one direction: input (L, N, H_in) -> output (L, N, H_out), last states."""
         weight_ih, weight_hh, bias_ih, bias_hh, weight_hr = weights
+        if self.mode == "LSTM":
+            h0, c0 = initial
+            if weight_hr is None:  # one node for the whole sequence
+                output, h, c = lstm_sequence(input, h0, c0, weight_ih, weight_hh, bias_ih, bias_hh,
+                                             reverse)
+            else:
+                output, h, c = lstm_sequence_composite(input, h0, c0, weight_ih, weight_hh, bias_ih,
+                                                       bias_hh, reverse, weight_hr)
+            return output, (h, c)
         x_proj = LinearFn.apply(input, weight_ih, bias_ih)  # (L, N, G H): every step at once
         if self.mode == "GRU":
             recurrent_bias = bias_hh  # kept apart: the reset gate multiplies h W_hn^T + b_hn
@@ -180,22 +190,14 @@ class RNNBase(Module):
         steps = unbind(x_proj)
         order = range(len(steps) - 1, -1, -1) if reverse else range(len(steps))
         outputs = [None] * len(steps)
-        if self.mode == "LSTM":
-            h, c = initial
-            for t in order:
-                h, c = lstm_step(steps[t], h, c, weight_hh, weight_hr)
-                outputs[t] = h
-            last = (h, c)
-        else:
-            h, = initial
-            for t in order:
-                if self.mode == "GRU":
-                    h = gru_step(steps[t], h, weight_hh, recurrent_bias)
-                else:
-                    h = rnn_step(steps[t], h, weight_hh, self.nonlinearity)
-                outputs[t] = h
-            last = (h,)
-        return stack(outputs, 0), last
+        h, = initial
+        for t in order:
+            if self.mode == "GRU":
+                h = gru_step(steps[t], h, weight_hh, recurrent_bias)
+            else:
+                h = rnn_step(steps[t], h, weight_hh, self.nonlinearity)
+            outputs[t] = h
+        return stack(outputs, 0), (h,)
 
     def extra_repr(self):
         text = f"{self.input_size}, {self.hidden_size}"
