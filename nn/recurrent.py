@@ -20,7 +20,6 @@ import warnings
 import numpy as np
 
 from autograd_lite.arguments import check_device
-from autograd_lite.ops import LinearFn
 from autograd_lite.ops.composite import cat, stack
 from autograd_lite.tensor import Tensor
 
@@ -28,8 +27,9 @@ from . import functional as F
 from . import init
 from .layers import _dtype, _positive_int
 from .module import Module, Parameter
-from .recurrent_functions import gru_step, rnn_step, unbind
+from .recurrent_functions import unbind
 from .recurrent_sequence import lstm_sequence, lstm_sequence_composite
+from .recurrent_sequence_gru_rnn import GRUSequence, RNNSequence
 
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 
@@ -182,22 +182,13 @@ class RNNBase(Module):
                 output, h, c = lstm_sequence_composite(input, h0, c0, weight_ih, weight_hh, bias_ih,
                                                        bias_hh, reverse, weight_hr)
             return output, (h, c)
-        x_proj = LinearFn.apply(input, weight_ih, bias_ih)  # (L, N, G H): every step at once
+        h0, = initial
         if self.mode == "GRU":
-            recurrent_bias = bias_hh  # kept apart: the reset gate multiplies h W_hn^T + b_hn
-        elif bias_hh is not None:
-            x_proj = x_proj + bias_hh
-        steps = unbind(x_proj)
-        order = range(len(steps) - 1, -1, -1) if reverse else range(len(steps))
-        outputs = [None] * len(steps)
-        h, = initial
-        for t in order:
-            if self.mode == "GRU":
-                h = gru_step(steps[t], h, weight_hh, recurrent_bias)
-            else:
-                h = rnn_step(steps[t], h, weight_hh, self.nonlinearity)
-            outputs[t] = h
-        return stack(outputs, 0), (h,)
+            output, h = GRUSequence.apply(input, h0, weight_ih, weight_hh, bias_ih, bias_hh, reverse)
+        else:
+            output, h = RNNSequence.apply(input, h0, weight_ih, weight_hh, bias_ih, bias_hh, reverse,
+                                          self.nonlinearity)
+        return output, (h,)
 
     def extra_repr(self):
         text = f"{self.input_size}, {self.hidden_size}"

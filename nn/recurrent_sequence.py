@@ -109,13 +109,7 @@ class LSTMSequence(Function):
                              "(expected x (T, B, I), h0 and c0 (B, H), weight_ih (4H, I), "
                              "weight_hh (4H, H))")
         weight_hh_t = weight_hh._data.T
-        x_steps = _steps(x._data, reverse).reshape(steps * batch, -1)
-        gates = matmul_arrays(x_steps, weight_ih._data.T)  # (T B, 4H): every step at once
-        if bias_ih is not None:
-            gates += bias_ih._data
-        if bias_hh is not None:
-            gates += bias_hh._data
-        gates = gates.reshape(steps, batch, 4 * hidden)
+        gates = input_projection(x, weight_ih, (bias_ih, bias_hh), reverse)  # (T, B, 4H)
         dtype = gates.dtype
         h_steps = np.empty((steps, batch, hidden), dtype)
         c_steps = np.empty((steps + 1, batch, hidden), dtype)
@@ -138,8 +132,8 @@ class LSTMSequence(Function):
         saved = ctx.saved_tensors
         needs = ctx.needs_input_grad
         if is_grad_enabled():  # create_graph=True: differentiate the per-step composite instead
-            return _composite_gradients(saved[:7], ctx.reverse, needs,
-                                        (grad_output, grad_h_n, grad_c_n))
+            return composite_gradients(lstm_sequence_composite, saved[:7], needs,
+                                       (grad_output, grad_h_n, grad_c_n), reverse=ctx.reverse)
         x, h0, c0, weight_ih, weight_hh, bias_ih, bias_hh, output = saved
         gates, c_steps, tanh_c, reverse = ctx.gates, ctx.c_steps, ctx.tanh_c, ctx.reverse
         steps, batch, four_hidden = gates.shape
@@ -156,26 +150,11 @@ class LSTMSequence(Function):
             lstm_cell_backward(gates[s], c_steps[s], tanh_c[s], grad_h, grad_c, d_gates[s])
             if s > 0 or needs[1]:
                 grad_h = matmul_arrays(d_gates[s], w_hh)
-        flat = d_gates.reshape(steps * batch, four_hidden)
-        grad_x = grad_w_ih = grad_w_hh = grad_b_ih = grad_b_hh = None
-        if needs[0]:
-            grad_x = _steps(matmul_arrays(flat, weight_ih._data).reshape(x.shape), reverse)
-        if needs[3]:
-            x_steps = _steps(x._data, reverse).reshape(steps * batch, -1)
-            grad_w_ih = matmul_arrays(flat.T, x_steps)
-        if needs[4]:
-            grad_w_hh = matmul_arrays(d_gates[0].T, h0._data)
-            if steps > 1:
-                grad_w_hh += matmul_arrays(flat[batch:].T,
-                                           h_steps[:-1].reshape((steps - 1) * batch, hidden))
-        if needs[5] or needs[6]:
-            grad_bias = flat.sum(axis=0)
-            grad_b_ih = grad_bias if needs[5] else None
-            grad_b_hh = (grad_bias.copy() if needs[5] else grad_bias) if needs[6] else None
-        wrap = [None if a is None else _make(np.ascontiguousarray(a)) for a in
-                (grad_x, grad_h if needs[1] else None, grad_c if needs[2] else None,
-                 grad_w_ih, grad_w_hh, grad_b_ih, grad_b_hh)]
-        return (*wrap, None)
+        grads = sequence_weight_gradients(d_gates, d_gates, x, h0, h_steps, weight_ih, needs,
+                                          reverse, (0, 3, 4, 5, 6))
+        grads.insert(1, _make(grad_h) if needs[1] else None)
+        grads.insert(2, _make(grad_c) if needs[2] else None)
+        return (*grads, None)
 
 
 def lstm_sequence_composite(x, h0, c0, weight_ih, weight_hh, bias_ih=None, bias_hh=None,
@@ -195,18 +174,60 @@ def lstm_sequence_composite(x, h0, c0, weight_ih, weight_hh, bias_ih=None, bias_
     return stack(outputs, 0), h, c
 
 
-def _composite_gradients(inputs, reverse, needs, grads):
-    """LSTMSequence's gradients as a differentiable graph (for create_graph=True): the sequence is
-    rebuilt from differentiable copies of its inputs (so the recomputation stays apart from the rest
-    of the graph) and differentiated with ``create_graph=True``."""
-    needs = needs[:len(inputs)]
-    copies = [Clone.apply(t) if need else t for t, need in zip(inputs, needs)]
-    outputs = lstm_sequence_composite(*copies, reverse=reverse)
+def composite_gradients(composite, inputs, needs, grads, **options):
+    """A sequence node's gradients as a differentiable graph (for create_graph=True): the sequence
+    is rebuilt by ``composite(*inputs, **options)`` from differentiable copies of its inputs (so the
+    recomputation stays apart from the rest of the graph) and differentiated with create_graph=True.
+    Returns one gradient per forward argument (None for the options that follow the tensors)."""
+    tensor_needs = needs[:len(inputs)]
+    copies = [Clone.apply(t) if need else t for t, need in zip(inputs, tensor_needs)]
+    outputs = composite(*copies, **options)
     used = [(out, g) for out, g in zip(outputs, grads) if g is not None]
-    targets = [copy for copy, need in zip(copies, needs) if need]
+    targets = [copy for copy, need in zip(copies, tensor_needs) if need]
     found = iter(autograd_grad([out for out, _ in used], targets, [g for _, g in used],
                                create_graph=True, allow_unused=True))
-    return (*[next(found) if need else None for need in needs], None)
+    return (*[next(found) if need else None for need in tensor_needs],
+            *[None] * (len(needs) - len(inputs)))
+
+
+def input_projection(x, weight_ih, biases, reverse):
+    """x (T, B, I) -> x W_ih^T + the given biases, (T, B, G), in processing order, in one GEMM."""
+    steps, batch, _ = x.shape
+    x_steps = _steps(x._data, reverse).reshape(steps * batch, -1)
+    projected = matmul_arrays(x_steps, weight_ih._data.T)  # (T B, G): every step at once
+    for bias in biases:
+        if bias is not None:
+            projected += bias._data
+    return projected.reshape(steps, batch, -1)
+
+
+def sequence_weight_gradients(d_input, d_recurrent, x, h0, h_steps, weight_ih, needs, reverse,
+                              positions):
+    """The gradients of a sequence node that are sums over steps, each one GEMM (or sum) at the
+    end: d_input (T, B, G) = dL/d(x W_ih^T + b_ih), d_recurrent (T, B, G) = dL/d(h W_hh^T + b_hh),
+    in processing order, h_steps (T, B, H) the outputs in processing order. ``positions``: where x,
+    W_ih, W_hh, b_ih, b_hh sit among forward's arguments (for ``needs``). Returns [grad x, grad
+    W_ih, grad W_hh, grad b_ih, grad b_hh] (None where not needed)."""
+    steps, batch, gates = d_input.shape
+    need_x, need_w_ih, need_w_hh, need_b_ih, need_b_hh = (needs[p] for p in positions)
+    flat_input = d_input.reshape(steps * batch, gates)
+    flat_recurrent = d_recurrent.reshape(steps * batch, gates)
+    grads = [None] * 5
+    if need_x:
+        grads[0] = _steps(matmul_arrays(flat_input, weight_ih._data).reshape(x.shape), reverse)
+    if need_w_ih:
+        grads[1] = matmul_arrays(flat_input.T, _steps(x._data, reverse).reshape(steps * batch, -1))
+    if need_w_hh:  # dW_hh = sum_s d_recurrent_s^T h_{s-1}, with h_{-1} = h0
+        grads[2] = matmul_arrays(d_recurrent[0].T, h0._data)
+        if steps > 1:
+            grads[2] += matmul_arrays(flat_recurrent[batch:].T,
+                                      h_steps[:-1].reshape((steps - 1) * batch, -1))
+    if need_b_ih:
+        grads[3] = flat_input.sum(axis=0)
+    if need_b_hh:
+        grads[4] = flat_recurrent.sum(axis=0) if d_recurrent is not d_input or not need_b_ih \
+            else grads[3].copy()
+    return [None if g is None else _make(np.ascontiguousarray(g)) for g in grads]
 
 
 def lstm_sequence(x, h0, c0, weight_ih, weight_hh, bias_ih=None, bias_hh=None, reverse=False):

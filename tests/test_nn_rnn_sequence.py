@@ -9,6 +9,9 @@ import autograd_lite as ag
 import nn
 from nn.recurrent_sequence import (LSTMSequence, lstm_cell_backward, lstm_cell_forward,
                                    lstm_sequence_composite)
+from nn.recurrent_sequence_gru_rnn import (GRUSequence, RNNSequence, gru_cell_backward,
+                                           gru_cell_forward, gru_sequence_composite,
+                                           rnn_sequence_composite)
 
 STEPS, BATCH, INPUT, HIDDEN = 4, 2, 3, 2
 
@@ -98,9 +101,9 @@ def test_double_backward_goes_through_the_composite():
     """create_graph=True differentiates the per-step composite rebuilt from the saved inputs: the
     second derivative checks out, for the sequence node and for the composite itself."""
     rng = np.random.default_rng(5)
-    inputs = lstm_inputs(rng, steps=3)
+    inputs = lstm_inputs(rng, steps=2)
     weights = [rng.standard_normal(shape) for shape in
-               ((3, BATCH, HIDDEN), (BATCH, HIDDEN), (BATCH, HIDDEN))]
+               ((2, BATCH, HIDDEN), (BATCH, HIDDEN), (BATCH, HIDDEN))]
 
     def score(outputs):
         return sum((out * ag.tensor(w)).sum() for out, w in zip(outputs, weights))
@@ -155,3 +158,81 @@ def test_gate_references_match_the_cell_formulas():
                                grad_h * np.tanh(c) * o * (1 - o)], 1)
     np.testing.assert_allclose(d_gates, expected, rtol=1e-12)
     np.testing.assert_allclose(carried, dc * f, rtol=1e-12)
+
+
+def gru_rnn_inputs(rng, gate_count, bias=True, steps=STEPS):
+    shapes = [(steps, BATCH, INPUT), (BATCH, HIDDEN), (gate_count * HIDDEN, INPUT),
+              (gate_count * HIDDEN, HIDDEN)] + [(gate_count * HIDDEN,)] * 2
+    tensors = [ag.tensor(rng.standard_normal(shape) * 0.7, requires_grad=True) for shape in shapes]
+    return tensors if bias else tensors[:4] + [None, None]
+
+
+# (Function, composite, gates, extra options after reverse)
+GRU_RNN = {"GRU": (GRUSequence, gru_sequence_composite, 3, ()),
+           "RNN_TANH": (RNNSequence, rnn_sequence_composite, 1, ("tanh",)),
+           "RNN_RELU": (RNNSequence, rnn_sequence_composite, 1, ("relu",))}
+
+
+@pytest.mark.parametrize("mode,reverse,bias", [(m, r, b) for m in GRU_RNN for r, b in
+                                               ((False, True), (True, False))])
+def test_gru_and_rnn_sequence_gradcheck(mode, reverse, bias):
+    function_class, _, gate_count, options = GRU_RNN[mode]
+    rng = np.random.default_rng(10)
+    inputs = [t for t in gru_rnn_inputs(rng, gate_count, bias) if t is not None]
+    weights = [rng.standard_normal(shape) for shape in ((STEPS, BATCH, HIDDEN), (BATCH, HIDDEN))]
+
+    def function(x, h0, w_ih, w_hh, *biases):
+        outputs = function_class.apply(x, h0, w_ih, w_hh, *(biases or (None, None)), reverse,
+                                       *options)
+        return sum((out * ag.tensor(w)).sum() for out, w in zip(outputs, weights))
+    assert ag.gradcheck(function, inputs)
+
+
+@pytest.mark.parametrize("mode,reverse", [(m, r) for m in GRU_RNN for r in (False, True)])
+def test_gru_and_rnn_fused_backward_equals_the_composite(mode, reverse):
+    function_class, composite, gate_count, options = GRU_RNN[mode]
+    rng = np.random.default_rng(11)
+    inputs = gru_rnn_inputs(rng, gate_count, steps=6)
+    fused = function_class.apply(*inputs, reverse, *options)
+    grads_fused = ag.grad(weighted(fused, np.random.default_rng(3)), inputs)
+    rebuilt = composite(*inputs, reverse, *options)
+    grads_composite = ag.grad(weighted(rebuilt, np.random.default_rng(3)), inputs)
+    for a, b in zip(fused, rebuilt):
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-12, atol=1e-14)
+    for a, b in zip(grads_fused, grads_composite):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-11, atol=1e-13)
+
+
+@pytest.mark.parametrize("mode", GRU_RNN)
+def test_gru_and_rnn_double_backward_goes_through_the_composite(mode):
+    function_class, _, gate_count, options = GRU_RNN[mode]
+    rng = np.random.default_rng(12)
+    inputs = gru_rnn_inputs(rng, gate_count, steps=3)
+    weights = [rng.standard_normal(shape) for shape in ((3, BATCH, HIDDEN), (BATCH, HIDDEN))]
+
+    def function(*args):
+        outputs = function_class.apply(*args, True, *options)
+        return sum((out * ag.tensor(w)).sum() for out, w in zip(outputs, weights))
+    assert ag.gradgradcheck(function, inputs)
+
+
+def test_gru_gate_references_match_the_cell_formulas():
+    rng = np.random.default_rng(13)
+    batch, hidden = 3, 4
+    projected, recurrent = (rng.standard_normal((batch, 3 * hidden)) for _ in range(2))
+    h_prev, grad_h = (rng.standard_normal((batch, hidden)) for _ in range(2))
+    gates, h = np.empty((batch, 3 * hidden)), np.empty((batch, hidden))
+    gru_cell_forward(projected, recurrent, h_prev, h, gates)
+    sigmoid = 1 / (1 + np.exp(-(projected[:, :2 * hidden] + recurrent[:, :2 * hidden])))
+    r, z = sigmoid[:, :hidden], sigmoid[:, hidden:]
+    n = np.tanh(projected[:, 2 * hidden:] + r * recurrent[:, 2 * hidden:])
+    np.testing.assert_allclose(gates, np.concatenate([r, z, n], 1), rtol=1e-14)
+    np.testing.assert_allclose(h, (1 - z) * n + z * h_prev, rtol=1e-13)
+    d_input, d_recurrent = np.empty_like(gates), np.empty_like(gates)
+    skip = gru_cell_backward(gates, recurrent[:, 2 * hidden:], h_prev, grad_h, d_input, d_recurrent)
+    d_n = grad_h * (1 - z) * (1 - n * n)
+    d_z = grad_h * (h_prev - n) * z * (1 - z)
+    d_r = d_n * recurrent[:, 2 * hidden:] * r * (1 - r)
+    np.testing.assert_allclose(d_input, np.concatenate([d_r, d_z, d_n], 1), rtol=1e-12)
+    np.testing.assert_allclose(d_recurrent, np.concatenate([d_r, d_z, d_n * r], 1), rtol=1e-12)
+    np.testing.assert_allclose(skip, grad_h * z, rtol=1e-14)
