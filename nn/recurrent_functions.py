@@ -49,6 +49,14 @@ class Unbind(Function):
         shape = (1,) + ctx.step_shape
         return Cat.apply(0, *[Reshape.apply(g, shape) for g in grads])
 
+    @staticmethod
+    def onnx(g, node, inputs, outputs):
+        parts = [g.fresh("split") for _ in outputs]
+        g.op("Split", inputs[:1], parts, axis=0)
+        axis0 = g.constant(np.array([0], np.int64))
+        for part, output in zip(parts, outputs):
+            g.op("Squeeze", [part, axis0], [output])
+
 
 def unbind(a):
     """a (L, ...) -> a tuple of L tensors (...); a one-step sequence gives a 1-tuple."""

@@ -33,6 +33,7 @@ from autograd_lite.function import Function, is_grad_enabled
 from autograd_lite.ops import Clone, LinearFn
 from autograd_lite.ops.composite import stack
 from autograd_lite.ops.linalg import matmul_arrays
+from autograd_lite.ops.onnx_mapping import output_dtype
 from autograd_lite.tensor import Tensor
 
 from .recurrent_functions import _gate_activations, lstm_step, unbind
@@ -87,6 +88,38 @@ def _steps(array, reverse):
     return array[::-1] if reverse else array
 
 
+def recurrent_onnx(op_type, gate_order, state_count, **attributes):
+    """The ``onnx`` method of a sequence node: ONNX's ``op_type`` (LSTM, GRU, RNN) for one
+    direction. ``gate_order``: ONNX's gate blocks as indices into PyTorch's (LSTM iofc from ifgo:
+    (0, 3, 1, 2); GRU zrh from rzn: (1, 0, 2)). Forward's arguments are (x, h0[, c0], W_ih, W_hh,
+    b_ih, b_hh, reverse, ...): ``state_count`` initial states. ONNX adds a num_directions axis to
+    the weights, the states and Y (T, 1, B, H), which is squeezed away here."""
+    def write(g, node, inputs, outputs):
+        hidden = node.inputs[state_count + 2].shape[1]
+        rows = np.concatenate([np.arange(k * hidden, (k + 1) * hidden) for k in gate_order])
+        rows = g.constant(rows.astype(np.int64))
+        axis0, axis1 = g.constant(np.array([0], np.int64)), g.constant(np.array([1], np.int64))
+
+        def reordered(name):  # PyTorch's gate blocks in ONNX's order, with the direction axis
+            return g.op("Unsqueeze", [g.op("Gather", [name, rows], axis=0)[0], axis0])[0]
+        x, states = inputs[0], inputs[1:1 + state_count]
+        weight_ih, weight_hh, bias_ih, bias_hh = inputs[1 + state_count:5 + state_count]
+        bias = ""  # ONNX's B: [b_ih | b_hh] with the direction axis, zeros for a missing one
+        if bias_ih is not None or bias_hh is not None:
+            zeros = g.constant(np.zeros(len(gate_order) * hidden, output_dtype(node)))
+            halves = [g.op("Gather", [b or zeros, rows], axis=0)[0] for b in (bias_ih, bias_hh)]
+            bias = g.op("Unsqueeze", [g.op("Concat", halves, axis=0)[0], axis0])[0]
+        initial = [g.op("Unsqueeze", [state, axis0])[0] for state in states]
+        reverse = node.inputs[5 + state_count]
+        results = [g.fresh(op_type.lower()) for _ in outputs]
+        g.op(op_type, [x, reordered(weight_ih), reordered(weight_hh), bias, "", *initial], results,
+             direction="reverse" if reverse else "forward", hidden_size=int(hidden), **attributes)
+        g.op("Squeeze", [results[0], axis1], outputs[:1])
+        for result, output in zip(results[1:], outputs[1:]):
+            g.op("Squeeze", [result, axis0], [output])
+    return staticmethod(write)
+
+
 class LSTMSequence(Function):
     """(output (T, B, H), h_n (B, H), c_n (B, H)) = LSTM(x (T, B, I), h_0 (B, H), c_0 (B, H),
     W_ih (4H, I), W_hh (4H, H), b_ih (4H,) or None, b_hh (4H,) or None, reverse): one layer in one
@@ -126,6 +159,8 @@ class LSTMSequence(Function):
         ctx.gates, ctx.c_steps, ctx.tanh_c, ctx.reverse = gates, c_steps, tanh_c, reverse
         ctx.set_materialize_grads(False)
         return output, h_n, c_n
+
+    onnx = recurrent_onnx("LSTM", (0, 3, 1, 2), state_count=2)
 
     @staticmethod
     def backward(ctx, grad_output, grad_h_n, grad_c_n):

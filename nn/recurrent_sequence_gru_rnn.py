@@ -28,7 +28,7 @@ from autograd_lite.tensor import Tensor
 
 from .recurrent_functions import _sigmoid_into, gru_step, rnn_step, unbind
 from .recurrent_sequence import (_steps, composite_gradients, input_projection,
-                                 sequence_weight_gradients)
+                                 recurrent_onnx, sequence_weight_gradients)
 
 _make = Tensor._make
 
@@ -113,6 +113,8 @@ class GRUSequence(Function):
         ctx.set_materialize_grads(False)
         return output, _make(h_steps[-1].copy())
 
+    onnx = recurrent_onnx("GRU", (1, 0, 2), state_count=1, linear_before_reset=1)
+
     @staticmethod
     def backward(ctx, grad_output, grad_h_n):
         saved = ctx.saved_tensors
@@ -171,6 +173,12 @@ class RNNSequence(Function):
         ctx.reverse, ctx.nonlinearity = reverse, nonlinearity
         ctx.set_materialize_grads(False)
         return output, _make(h_steps[-1].copy())
+
+    @staticmethod
+    def onnx(g, node, inputs, outputs):
+        activation = {"tanh": "Tanh", "relu": "Relu"}[node.inputs[7]]
+        write = recurrent_onnx("RNN", (0,), state_count=1, activations=[activation]).__func__
+        write(g, node, inputs, outputs)
 
     @staticmethod
     def backward(ctx, grad_output, grad_h_n):

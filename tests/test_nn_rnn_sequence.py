@@ -236,3 +236,49 @@ def test_gru_gate_references_match_the_cell_formulas():
     np.testing.assert_allclose(d_input, np.concatenate([d_r, d_z, d_n], 1), rtol=1e-12)
     np.testing.assert_allclose(d_recurrent, np.concatenate([d_r, d_z, d_n * r], 1), rtol=1e-12)
     np.testing.assert_allclose(skip, grad_h * z, rtol=1e-14)
+
+
+class _Flat(nn.Module):
+    """A recurrent layer whose outputs are flattened to a tuple of tensors (what export takes)."""
+
+    def __init__(self, layer):
+        super().__init__()
+        self.layer = layer
+
+    def forward(self, x, *state):
+        output, final = self.layer(x, (state if len(state) == 2 else state[0]) if state else None)
+        return (output, *final) if isinstance(final, tuple) else (output, final)
+
+
+@pytest.mark.parametrize("layer,with_state", [
+    (nn.LSTM(3, 5, num_layers=2, bidirectional=True), True),
+    (nn.LSTM(3, 5, batch_first=True, bias=False), False),
+    (nn.GRU(3, 5, num_layers=2, bidirectional=True), True),
+    (nn.RNN(3, 5, nonlinearity="relu", bidirectional=True), False),
+    (nn.RNN(3, 5, num_layers=2), True)], ids=repr)
+def test_onnx_export_matches_onnx_runtime(tmp_path, layer, with_state):
+    import onnxruntime
+    model = _Flat(layer)
+    rng = np.random.default_rng(14)
+    x = rng.standard_normal((6, 4, 3)).astype(np.float32)
+    directions = 2 if layer.bidirectional else 1
+    state_shape = (layer.num_layers * directions, 4, 5)
+    states = [rng.standard_normal(state_shape).astype(np.float32)
+              for _ in range((2 if layer.mode == "LSTM" else 1) if with_state else 0)]
+    names = ["input"] + [f"state{k}" for k in range(len(states))]
+    path = tmp_path / "recurrent.onnx"
+    ag.onnx.export(model, tuple(ag.tensor(a) for a in [x] + states), path, input_names=names)
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    theirs = session.run(None, dict(zip(names, [x] + states)))
+    with ag.no_grad():
+        ours = model(*[ag.tensor(a) for a in [x] + states])
+    assert len(theirs) == len(ours)
+    for a, b in zip(ours, theirs):
+        np.testing.assert_allclose(a.numpy(), b, rtol=1e-5, atol=1e-5)
+
+
+def test_onnx_export_of_a_projected_lstm_names_the_unsupported_step(tmp_path):
+    """proj_size runs the per-step composite, whose LSTMCellStep has no ONNX mapping."""
+    from autograd_lite.onnx import UnsupportedOperatorError
+    with pytest.raises(UnsupportedOperatorError, match="LSTMCellStep has no ONNX mapping"):
+        ag.onnx.export(_Flat(nn.LSTM(3, 5, proj_size=2)), ag.randn(6, 4, 3), tmp_path / "p.onnx")
