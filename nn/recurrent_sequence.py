@@ -30,6 +30,7 @@ import numpy as np
 
 from autograd_lite.autodiff import grad as autograd_grad
 from autograd_lite.function import Function, is_grad_enabled
+from autograd_lite.kernels.threads import one_blas_thread
 from autograd_lite.ops import Clone, LinearFn
 from autograd_lite.ops.composite import stack
 from autograd_lite.ops.linalg import matmul_arrays
@@ -149,10 +150,11 @@ class LSTMSequence(Function):
         tanh_c = np.empty((steps, batch, hidden), dtype)
         c_steps[0] = c0._data
         h = h0._data
-        for s in range(steps):
-            gates[s] += matmul_arrays(h, weight_hh_t)
-            lstm_cell_forward(gates[s], c_steps[s], c_steps[s + 1], tanh_c[s], h_steps[s])
-            h = h_steps[s]
+        with one_blas_thread():  # products of one step: too small for BLAS threads
+            for s in range(steps):
+                gates[s] += matmul_arrays(h, weight_hh_t)
+                lstm_cell_forward(gates[s], c_steps[s], c_steps[s + 1], tanh_c[s], h_steps[s])
+                h = h_steps[s]
         output = _make(_steps(h_steps, reverse))
         h_n, c_n = _make(h_steps[-1].copy()), _make(c_steps[-1].copy())
         ctx.save_for_backward(x, h0, c0, weight_ih, weight_hh, bias_ih, bias_hh, output)
@@ -179,12 +181,13 @@ class LSTMSequence(Function):
         grad_c = np.zeros((batch, hidden), gates.dtype) if grad_c_n is None else grad_c_n._data.copy()
         d_gates = np.empty_like(gates)  # (T, B, 4H)
         w_hh = weight_hh._data
-        for s in range(steps - 1, -1, -1):
-            if grad_steps is not None:
-                grad_h += grad_steps[s]
-            lstm_cell_backward(gates[s], c_steps[s], tanh_c[s], grad_h, grad_c, d_gates[s])
-            if s > 0 or needs[1]:
-                grad_h = matmul_arrays(d_gates[s], w_hh)
+        with one_blas_thread():  # products of one step: too small for BLAS threads
+            for s in range(steps - 1, -1, -1):
+                if grad_steps is not None:
+                    grad_h += grad_steps[s]
+                lstm_cell_backward(gates[s], c_steps[s], tanh_c[s], grad_h, grad_c, d_gates[s])
+                if s > 0 or needs[1]:
+                    grad_h = matmul_arrays(d_gates[s], w_hh)
         grads = sequence_weight_gradients(d_gates, d_gates, x, h0, h_steps, weight_ih, needs,
                                           reverse, (0, 3, 4, 5, 6))
         grads.insert(1, _make(grad_h) if needs[1] else None)

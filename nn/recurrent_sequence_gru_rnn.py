@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from autograd_lite.function import Function, is_grad_enabled
+from autograd_lite.kernels.threads import one_blas_thread
 from autograd_lite.ops import LinearFn
 from autograd_lite.ops.composite import stack
 from autograd_lite.ops.linalg import matmul_arrays
@@ -100,13 +101,14 @@ class GRUSequence(Function):
         recurrent_n = np.empty((steps, batch, hidden), dtype)
         h_steps = np.empty((steps, batch, hidden), dtype)
         weight_hh_t, h = weight_hh._data.T, h0._data
-        for s in range(steps):
-            recurrent = matmul_arrays(h, weight_hh_t)
-            if bias_hh is not None:
-                recurrent += bias_hh._data
-            recurrent_n[s] = recurrent[:, 2 * hidden:]
-            gru_cell_forward(projected[s], recurrent, h, h_steps[s], gates[s])
-            h = h_steps[s]
+        with one_blas_thread():  # products of one step: too small for BLAS threads
+            for s in range(steps):
+                recurrent = matmul_arrays(h, weight_hh_t)
+                if bias_hh is not None:
+                    recurrent += bias_hh._data
+                recurrent_n[s] = recurrent[:, 2 * hidden:]
+                gru_cell_forward(projected[s], recurrent, h, h_steps[s], gates[s])
+                h = h_steps[s]
         output = _make(_steps(h_steps, reverse))
         ctx.save_for_backward(x, h0, weight_ih, weight_hh, bias_ih, bias_hh, output)
         ctx.gates, ctx.recurrent_n, ctx.reverse = gates, recurrent_n, reverse
@@ -130,15 +132,16 @@ class GRUSequence(Function):
         grad_h = np.zeros((batch, hidden), gates.dtype) if grad_h_n is None else grad_h_n._data.copy()
         d_input, d_recurrent = np.empty_like(gates), np.empty_like(gates)
         w_hh = weight_hh._data
-        for s in range(steps - 1, -1, -1):
-            if grad_steps is not None:
-                grad_h += grad_steps[s]
-            h_prev = h_steps[s - 1] if s > 0 else h0._data
-            skip = gru_cell_backward(gates[s], recurrent_n[s], h_prev, grad_h, d_input[s],
-                                     d_recurrent[s])
-            if s > 0 or needs[1]:
-                grad_h = matmul_arrays(d_recurrent[s], w_hh)
-                grad_h += skip
+        with one_blas_thread():  # products of one step: too small for BLAS threads
+            for s in range(steps - 1, -1, -1):
+                if grad_steps is not None:
+                    grad_h += grad_steps[s]
+                h_prev = h_steps[s - 1] if s > 0 else h0._data
+                skip = gru_cell_backward(gates[s], recurrent_n[s], h_prev, grad_h, d_input[s],
+                                         d_recurrent[s])
+                if s > 0 or needs[1]:
+                    grad_h = matmul_arrays(d_recurrent[s], w_hh)
+                    grad_h += skip
         grads = sequence_weight_gradients(d_input, d_recurrent, x, h0, h_steps, weight_ih, needs,
                                           reverse, (0, 2, 3, 4, 5))
         grads.insert(1, _make(grad_h) if needs[1] else None)
@@ -161,13 +164,14 @@ class RNNSequence(Function):
         _check_shapes("RNNSequence", 1, x, h0, weight_ih, weight_hh)
         h_steps = input_projection(x, weight_ih, (bias_ih, bias_hh), reverse)  # (T, B, H)
         weight_hh_t, h = weight_hh._data.T, h0._data
-        for s in range(h_steps.shape[0]):
-            h_steps[s] += matmul_arrays(h, weight_hh_t)
-            if nonlinearity == "tanh":
-                np.tanh(h_steps[s], out=h_steps[s])
-            else:
-                np.maximum(h_steps[s], 0.0, out=h_steps[s])
-            h = h_steps[s]
+        with one_blas_thread():  # products of one step: too small for BLAS threads
+            for s in range(h_steps.shape[0]):
+                h_steps[s] += matmul_arrays(h, weight_hh_t)
+                if nonlinearity == "tanh":
+                    np.tanh(h_steps[s], out=h_steps[s])
+                else:
+                    np.maximum(h_steps[s], 0.0, out=h_steps[s])
+                h = h_steps[s]
         output = _make(_steps(h_steps, reverse))
         ctx.save_for_backward(x, h0, weight_ih, weight_hh, bias_ih, bias_hh, output)
         ctx.reverse, ctx.nonlinearity = reverse, nonlinearity
@@ -196,17 +200,18 @@ class RNNSequence(Function):
             grad_h_n._data.copy()
         d_pre = np.empty_like(h_steps)  # dL/d(pre-activation), (T, B, H)
         w_hh = weight_hh._data
-        for s in range(steps - 1, -1, -1):
-            if grad_steps is not None:
-                grad_h += grad_steps[s]
-            if ctx.nonlinearity == "tanh":
-                np.multiply(h_steps[s], h_steps[s], out=d_pre[s])
-                np.subtract(1.0, d_pre[s], out=d_pre[s])
-                d_pre[s] *= grad_h
-            else:
-                np.multiply(grad_h, h_steps[s] > 0, out=d_pre[s])
-            if s > 0 or needs[1]:
-                grad_h = matmul_arrays(d_pre[s], w_hh)
+        with one_blas_thread():  # products of one step: too small for BLAS threads
+            for s in range(steps - 1, -1, -1):
+                if grad_steps is not None:
+                    grad_h += grad_steps[s]
+                if ctx.nonlinearity == "tanh":
+                    np.multiply(h_steps[s], h_steps[s], out=d_pre[s])
+                    np.subtract(1.0, d_pre[s], out=d_pre[s])
+                    d_pre[s] *= grad_h
+                else:
+                    np.multiply(grad_h, h_steps[s] > 0, out=d_pre[s])
+                if s > 0 or needs[1]:
+                    grad_h = matmul_arrays(d_pre[s], w_hh)
         grads = sequence_weight_gradients(d_pre, d_pre, x, h0, h_steps, weight_ih, needs,
                                           ctx.reverse, (0, 2, 3, 4, 5))
         grads.insert(1, _make(grad_h) if needs[1] else None)
