@@ -4,7 +4,9 @@
 Same parameter names (``weight_ih_l0``, ``weight_hh_l0``, ``bias_ih_l0``, ``bias_hh_l0``, a
 ``_reverse`` suffix for the backward direction, ``weight_hr_l0`` with ``proj_size``), same shapes,
 gate order (LSTM: i, f, g, o; GRU: r, z, n) and initialisation: every weight and bias drawn from
-U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)). The step formulas are in ``recurrent_functions``.
+U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)). Each layer and direction is one graph node
+(``recurrent_sequence``: ``LSTMSequence``, ``GRUSequence``, ``RNNSequence``); the step formulas are
+in ``recurrent_functions``.
 
 Shapes, with D = 2 if bidirectional else 1 and H_out = proj_size or hidden_size:
     input (L, N, H_in), or (N, L, H_in) with batch_first, or unbatched (L, H_in)

@@ -1,5 +1,7 @@
 """The time steps of the recurrent layers: one ``Function`` for an LSTM cell, composites for the
-RNN and GRU cells, and ``Unbind``, which splits a sequence into its time steps in one node.
+RNN and GRU cells, and ``Unbind``, which splits a sequence into its time steps in one node. The cells
+use them; the layers run a whole sequence in one node (``recurrent_sequence``) and use these steps
+for an LSTM with ``proj_size`` and to differentiate their gradients (double backward).
 
 Every step takes ``x_proj``, the input's contribution to the gates, already computed for the whole
 sequence in one matrix product (x W_ih^T + b_ih for all time steps at once), so a step only adds the
