@@ -156,8 +156,8 @@ def measure_memory(steps):
           f"traced: peak {results['ours']['traced_peak'] * mib:.1f} MiB)")
     print(f"  PyTorch       {results['torch']['rss_rise'] * mib:7.1f} MiB")
     print(f"  for scale: what each step keeps for backward, per (batch, hidden) array over both "
-          f"layers, is {per_step * steps * mib:.2f} MiB per {steps} steps; an LSTM step keeps about "
-          f"6 of them (4 gates, c, tanh c or h), i.e. {6 * per_step * steps * mib:.1f} MiB")
+          f"layers, is {per_step * steps * mib:.2f} MiB per {steps} steps; an LSTM step keeps 7 "
+          f"of them (4 gates, c, tanh c, h), i.e. {7 * per_step * steps * mib:.1f} MiB")
 
 
 def main():

@@ -24,7 +24,9 @@
 * ``embedding``: ``Embedding`` (lookup table with a row-scatter backward)
 * ``module_hooks``: what ``Module.__call__`` runs when forward/backward hooks are registered
 * ``recurrent``, ``recurrent_cells``: ``RNN``, ``LSTM``, ``GRU`` and ``RNNCell``, ``LSTMCell``,
-  ``GRUCell``; ``recurrent_functions``: their time steps
+  ``GRUCell``; ``recurrent_sequence``, ``recurrent_sequence_gru_rnn``: one node per layer-direction
+  (``LSTMSequence``, ``GRUSequence``, ``RNNSequence``); ``recurrent_functions``: the per-step nodes
+  (the cells, ``proj_size``, and what double backward differentiates)
 """
 from .module import Module, Parameter
 from .containers import Sequential, ModuleList

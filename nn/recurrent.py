@@ -4,7 +4,9 @@
 Same parameter names (``weight_ih_l0``, ``weight_hh_l0``, ``bias_ih_l0``, ``bias_hh_l0``, a
 ``_reverse`` suffix for the backward direction, ``weight_hr_l0`` with ``proj_size``), same shapes,
 gate order (LSTM: i, f, g, o; GRU: r, z, n) and initialisation: every weight and bias drawn from
-U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)). The step formulas are in ``recurrent_functions``.
+U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)). Each layer and direction is one graph node
+(``recurrent_sequence``: ``LSTMSequence``, ``GRUSequence``, ``RNNSequence``); the step formulas are
+in ``recurrent_functions``.
 
 Shapes, with D = 2 if bidirectional else 1 and H_out = proj_size or hidden_size:
     input (L, N, H_in), or (N, L, H_in) with batch_first, or unbatched (L, H_in)
@@ -20,7 +22,6 @@ import warnings
 import numpy as np
 
 from autograd_lite.arguments import check_device
-from autograd_lite.ops import LinearFn
 from autograd_lite.ops.composite import cat, stack
 from autograd_lite.tensor import Tensor
 
@@ -28,7 +29,9 @@ from . import functional as F
 from . import init
 from .layers import _dtype, _positive_int
 from .module import Module, Parameter
-from .recurrent_functions import gru_step, lstm_step, rnn_step, unbind
+from .recurrent_functions import unbind
+from .recurrent_sequence import lstm_sequence, lstm_sequence_composite
+from .recurrent_sequence_gru_rnn import GRUSequence, RNNSequence
 
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 
@@ -182,30 +185,22 @@ class RNNBase(Module):
     def _run_direction(self, input, initial, weights, reverse):
         """One layer in one direction: input (L, N, H_in) -> output (L, N, H_out), last states."""
         weight_ih, weight_hh, bias_ih, bias_hh, weight_hr = weights
-        x_proj = LinearFn.apply(input, weight_ih, bias_ih)  # (L, N, G H): every step at once
-        if self.mode == "GRU":
-            recurrent_bias = bias_hh  # kept apart: the reset gate multiplies h W_hn^T + b_hn
-        elif bias_hh is not None:
-            x_proj = x_proj + bias_hh
-        steps = unbind(x_proj)
-        order = range(len(steps) - 1, -1, -1) if reverse else range(len(steps))
-        outputs = [None] * len(steps)
         if self.mode == "LSTM":
-            h, c = initial
-            for t in order:
-                h, c = lstm_step(steps[t], h, c, weight_hh, weight_hr)
-                outputs[t] = h
-            last = (h, c)
+            h0, c0 = initial
+            if weight_hr is None:  # one node for the whole sequence
+                output, h, c = lstm_sequence(input, h0, c0, weight_ih, weight_hh, bias_ih, bias_hh,
+                                             reverse)
+            else:
+                output, h, c = lstm_sequence_composite(input, h0, c0, weight_ih, weight_hh, bias_ih,
+                                                       bias_hh, reverse, weight_hr)
+            return output, (h, c)
+        h0, = initial
+        if self.mode == "GRU":
+            output, h = GRUSequence.apply(input, h0, weight_ih, weight_hh, bias_ih, bias_hh, reverse)
         else:
-            h, = initial
-            for t in order:
-                if self.mode == "GRU":
-                    h = gru_step(steps[t], h, weight_hh, recurrent_bias)
-                else:
-                    h = rnn_step(steps[t], h, weight_hh, self.nonlinearity)
-                outputs[t] = h
-            last = (h,)
-        return stack(outputs, 0), last
+            output, h = RNNSequence.apply(input, h0, weight_ih, weight_hh, bias_ih, bias_hh, reverse,
+                                          self.nonlinearity)
+        return output, (h,)
 
     def extra_repr(self):
         text = f"{self.input_size}, {self.hidden_size}"

@@ -1,5 +1,7 @@
 """The time steps of the recurrent layers: one ``Function`` for an LSTM cell, composites for the
-RNN and GRU cells, and ``Unbind``, which splits a sequence into its time steps in one node.
+RNN and GRU cells, and ``Unbind``, which splits a sequence into its time steps in one node. The cells
+use them; the layers run a whole sequence in one node (``recurrent_sequence``) and use these steps
+for an LSTM with ``proj_size`` and to differentiate their gradients (double backward).
 
 Every step takes ``x_proj``, the input's contribution to the gates, already computed for the whole
 sequence in one matrix product (x W_ih^T + b_ih for all time steps at once), so a step only adds the
@@ -48,6 +50,14 @@ class Unbind(Function):
     def backward(ctx, *grads):
         shape = (1,) + ctx.step_shape
         return Cat.apply(0, *[Reshape.apply(g, shape) for g in grads])
+
+    @staticmethod
+    def onnx(g, node, inputs, outputs):
+        parts = [g.fresh("split") for _ in outputs]
+        g.op("Split", inputs[:1], parts, axis=0)
+        axis0 = g.constant(np.array([0], np.int64))
+        for part, output in zip(parts, outputs):
+            g.op("Squeeze", [part, axis0], [output])
 
 
 def unbind(a):
