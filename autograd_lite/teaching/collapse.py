@@ -8,6 +8,8 @@ time steps is one node.
 """
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from . import labels
@@ -25,9 +27,15 @@ def _folded_into(item, group, first_op):
     owner = owners.pop()
     if item.kind in ("parameter", "buffer"):
         return owner
-    if item.kind == "constant" and all(c.key != first_op[owner] for c in item.consumers):
+    if item.kind == "constant" and (all(c.key != first_op[owner] for c in item.consumers)
+                                    or _INITIAL_STATE.match(item.name or "")):
         return owner
     return None
+
+
+# the per-layer slices of the zero initial states a recurrent layer makes (nn/recurrent.py names
+# them): its first op (a whole-sequence node) takes one of them beside the input
+_INITIAL_STATE = re.compile(r"^[hc]_0\[\d+\]$")
 
 
 def collapsed(graph, items, options, grads, backward_ran, highlight):
