@@ -1,6 +1,7 @@
 """Every Numba kernel equals its NumPy reference (autograd_lite.kernels.reference) on hypothesis-drawn
 shapes, strides, paddings and non-contiguous inputs, in float32 and float64; the dispatch rule and the
 thread policy hold. test_kernels_nojit.py runs a subset with NUMBA_DISABLE_JIT=1."""
+import numba
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -257,6 +258,8 @@ def test_matmul_dispatch_uses_the_gemm_only_for_large_products_once_numba_kernel
     monkeypatch.setattr(matmul, "matmul", lambda a, b: used.append(a.shape) or np.matmul(a, b))
     big = np.ones((512, 512), np.float32)
     monkeypatch.setitem(kernels._state, "numba_ran", False)  # a program of matrix products only
+    monkeypatch.setitem(kernels._state, "wide_vectors", True)  # as on an AVX-512 CPU
+    monkeypatch.setattr(numba, "get_num_threads", lambda: 2)
     kernels.matmul(big, big)
     assert used == []
     kernels.conv2d_forward(np.zeros((1, 1, 3, 3)), np.zeros((1, 1, 2, 2)), (1, 1), (0, 0))
@@ -268,6 +271,24 @@ def test_matmul_dispatch_uses_the_gemm_only_for_large_products_once_numba_kernel
     kernels.matmul(np.ones((4096, 64), np.float32), np.ones((64, 4096), np.float32))
     kernels.matmul(np.ones((256, 256), np.float32), np.ones((256, 256), np.float32))
     assert used == [(512, 512), (4096, 64), (256, 256)]
+
+
+def test_matmul_keeps_blas_where_the_gemm_cannot_win(monkeypatch):
+    """The GEMM only with AVX-512 (its accumulators spill on AVX2) and at least 2 Numba threads."""
+    monkeypatch.setitem(kernels._state, "numba_ran", True)
+    used = []
+    monkeypatch.setattr(matmul, "matmul", lambda a, b: used.append(a.shape) or np.matmul(a, b))
+    big = np.ones((512, 512), np.float32)
+    for wide, threads, expected in ((False, 2, []), (True, 1, []), (True, 2, [(512, 512)])):
+        monkeypatch.setitem(kernels._state, "wide_vectors", wide)
+        monkeypatch.setattr(numba, "get_num_threads", lambda: threads)
+        used.clear()
+        np.testing.assert_array_equal(kernels.matmul(big, big), np.full((512, 512), 512.0))
+        assert used == expected, (wide, threads)
+    monkeypatch.setitem(kernels._state, "wide_vectors", None)  # found from the host's features
+    from llvmlite import binding
+    kernels._gemm_pays()
+    assert kernels._state["wide_vectors"] == bool(binding.get_host_cpu_features().get("avx512f"))
 
 
 def test_blas_runs_our_products_on_one_thread_and_is_restored_after_each():

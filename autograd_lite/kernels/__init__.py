@@ -22,7 +22,11 @@ Dispatch (measured on 2 cores, see ``benchmarks/README.md``):
   Numba kernel has run, BLAS runs our products on one thread (``threads.one_blas_thread``, restored
   after each call: its spinning workers would otherwise compete with Numba's) and products with
   rows * cols * depth >= ``MATMUL_MIN_WORK`` (2^24) and rows, cols >= 128 go to the Numba GEMM on
-  Numba's threads (against one BLAS thread: 1.1-1.4x faster at N = 256, 1.4-1.6x from N = 512).
+  Numba's threads (against one BLAS thread: 1.1-1.4x faster at N = 256, 1.4-1.6x from N = 512) if
+  that can win (``_gemm_pays``): Numba runs at least 2 threads and the CPU has AVX-512. Its
+  micro-kernel keeps 8 x 2 vectors of 512 bits in registers; with AVX2 only (Zen 3, older Intel)
+  LLVM splits them into 32 ymm accumulators for 16 registers and spills: one thread ran at 0.45x
+  one BLAS thread, two threads at 0.25-0.65x (MLP at batch 1024: step 2.3x PyTorch's).
 
 Nothing global changes: NumPy's BLAS thread count and the C library's malloc settings are the same
 after training as before (tests/test_host_safety.py). Numba's threading layer is set to
@@ -43,7 +47,7 @@ ELEMENTWISE_MIN_SIZE = 2 ** 16  # elements from which the parallel ReLU kernels 
 
 _BACKENDS = ("numba", "numpy")
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
-_state = {"backend": None, "modules": None, "numba_ran": False}
+_state = {"backend": None, "modules": None, "numba_ran": False, "wide_vectors": None}
 _paths = {}
 
 
@@ -102,13 +106,28 @@ def _dispatch(op, dtype, module_name, args):
 
 
 # ----------------------------------------------------------------------------- dispatched kernels
+def _gemm_pays():
+    """Whether the Numba GEMM can beat one BLAS thread here: at least 2 Numba threads, and AVX-512
+    (the micro-kernel's 16 accumulators of 512 bits spill on a CPU with 16 AVX2 registers)."""
+    if _state["wide_vectors"] is None:
+        try:
+            from llvmlite import binding
+            _state["wide_vectors"] = bool(binding.get_host_cpu_features().get("avx512f"))
+        except Exception:  # features unknown: keep BLAS, the safe choice
+            _state["wide_vectors"] = False
+    if not _state["wide_vectors"]:
+        return False
+    import numba
+    return numba.get_num_threads() >= 2
+
+
 def matmul(a, b):
     if not _state["numba_ran"]:
         return np.matmul(a, b)
     if a.ndim >= 2 and b.ndim >= 2 and a.dtype == b.dtype:
         rows, depth, cols = a.shape[-2], a.shape[-1], b.shape[-1]
         if (rows >= MATMUL_MIN_SIDE and cols >= MATMUL_MIN_SIDE
-                and rows * cols * depth >= MATMUL_MIN_WORK):
+                and rows * cols * depth >= MATMUL_MIN_WORK and _gemm_pays()):
             return _dispatch("matmul", a.dtype, "matmul", (a, b))
     with threads.one_blas_thread():
         return np.matmul(a, b)
