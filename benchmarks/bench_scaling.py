@@ -7,7 +7,9 @@ same initial weights in both frameworks) of
   same batch sizes,
 * the MLP 784-W-64-10 at batch 64 for widths W = 128, 256, 512, 1024, 2048.
 Each configuration runs in interleaved rounds (a block of ours, a block of PyTorch's); the script
-prints medians, samples/s and the ratio autograd-lite / PyTorch as a table, and writes
+prints medians of wall-clock time and of process CPU time (all threads; with other jobs on the
+cores the steadier measure of what a step costs), samples/s and the ratios autograd-lite / PyTorch
+as a table, and writes
 ``scaling.png`` (step time and samples/s against batch size, log axes) and ``scaling.csv`` to
 ``--out``. Goals (issue 15): from batch 8 up the ratios of ``bench_mlp``/``bench_cnn`` (MLP <= 0.85
 on one thread, CNN <= 0.7); at batch 1 no worse than 1.0.
@@ -19,7 +21,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import sys
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
@@ -52,7 +56,7 @@ def cnn(framework):
 
 
 def compare(kind, batch, width, rounds):
-    """(ours, theirs) median seconds per step for one configuration."""
+    """(ours, theirs, ours_cpu, theirs_cpu): median wall-clock and process-CPU seconds per step."""
     theirs_model = mlp(width, torch) if kind == "mlp" else cnn(torch)
     ours_model = mlp(width, ag) if kind == "mlp" else cnn(ag)
     ours_model.load_state_dict({k: v.detach().numpy() for k, v in theirs_model.state_dict().items()})
@@ -72,11 +76,19 @@ def compare(kind, batch, width, rounds):
     steps = max(2, min(50, 4096 // (batch * (1 if kind == "mlp" else 16))))
     ours.run(2)
     theirs.run(2)
-    timing = interleaved(lambda: ours.run(steps), lambda: theirs.run(steps), rounds)
-    return timing.ours_median, timing.theirs_median
+    cpu = {"ours": [], "theirs": []}
+
+    def block(timer, name):
+        begin = time.process_time()
+        seconds = timer.run(steps)
+        cpu[name].append((time.process_time() - begin) / steps)
+        return seconds
+    timing = interleaved(lambda: block(ours, "ours"), lambda: block(theirs, "theirs"), rounds)
+    return (timing.ours_median, timing.theirs_median, statistics.median(cpu["ours"]),
+            statistics.median(cpu["theirs"]))
 
 
-def plot(rows, out):
+def plot(rows, out, clock):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -85,13 +97,14 @@ def plot(rows, out):
         chosen = [r for r in rows if r[0] == kind and (kind == "cnn" or r[2] == 128)]
         batches = [r[1] for r in chosen]
         for index, (name, color) in enumerate((("autograd-lite", "C0"), ("PyTorch", "C1"))):
-            seconds = [r[3 + index] for r in chosen]
+            seconds = [r[3 + index + (2 if clock == "cpu" else 0)] for r in chosen]
             label = f"{kind.upper()} {name}"
             time_axes.plot(batches, [s * 1e3 for s in seconds], style, color=color, marker="o",
                            label=label)
             rate_axes.plot(batches, [b / s for b, s in zip(batches, seconds)], style, color=color,
                            marker="o", label=label)
-    for axes, ylabel in ((time_axes, "ms per training step"), (rate_axes, "samples / s")):
+    for axes, ylabel in ((time_axes, f"ms per training step ({clock} time)"),
+                         (rate_axes, f"samples / s ({clock} time)")):
         axes.set_xscale("log")
         axes.set_yscale("log")
         axes.set_xlabel("batch size")
@@ -112,6 +125,9 @@ def main():
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--batches", type=int, nargs="*", default=list(BATCHES))
     parser.add_argument("--widths", type=int, nargs="*", default=list(WIDTHS))
+    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                        help="what the plot shows: wall-clock or process CPU time per step (on a "
+                             "loaded machine CPU time is the steadier measure of what a step costs)")
     args = parser.parse_args()
     from autograd_lite import kernels
     kernels.set_compile_mode("eager")
@@ -119,23 +135,25 @@ def main():
     print_machine()
     print(f"# {args.threads} thread(s), medians of {args.rounds} interleaved rounds")
     print(f"{'model':<18} {'batch':>6} {'ours ms':>9} {'torch ms':>9} {'ours smp/s':>11} "
-          f"{'ratio':>6}")
+          f"{'ratio':>6} {'ours cpu ms':>12} {'torch cpu ms':>13} {'cpu ratio':>10}")
     rows = []
     configurations = ([("mlp", b, 128) for b in args.batches] +
                       [("cnn", b, 0) for b in args.batches] +
                       [("mlp", 64, w) for w in args.widths if w != 128])
     for kind, batch, width in configurations:
-        ours, theirs = compare(kind, batch, width, args.rounds)
-        rows.append((kind, batch, width, ours, theirs))
+        ours, theirs, ours_cpu, theirs_cpu = compare(kind, batch, width, args.rounds)
+        rows.append((kind, batch, width, ours, theirs, ours_cpu, theirs_cpu))
         name = f"MLP 784-{width}-64-10" if kind == "mlp" else "course CNN"
         print(f"{name:<18} {batch:6d} {ours * 1e3:9.3f} {theirs * 1e3:9.3f} {batch / ours:11,.0f} "
-              f"{ours / theirs:6.2f}", flush=True)
+              f"{ours / theirs:6.2f} {ours_cpu * 1e3:12.3f} {theirs_cpu * 1e3:13.3f} "
+              f"{ours_cpu / theirs_cpu:10.2f}", flush=True)
     os.makedirs(args.out, exist_ok=True)
     with open(os.path.join(args.out, "scaling.csv"), "w") as table:
-        table.write("model,batch,width,ours_s,pytorch_s,ratio\n")
-        for kind, batch, width, ours, theirs in rows:
-            table.write(f"{kind},{batch},{width},{ours:.6g},{theirs:.6g},{ours / theirs:.4f}\n")
-    print(f"# plot: {plot(rows, args.out)}")
+        table.write("model,batch,width,ours_s,pytorch_s,ratio,ours_cpu_s,pytorch_cpu_s,cpu_ratio\n")
+        for kind, batch, width, ours, theirs, ours_cpu, theirs_cpu in rows:
+            table.write(f"{kind},{batch},{width},{ours:.6g},{theirs:.6g},{ours / theirs:.4f},"
+                        f"{ours_cpu:.6g},{theirs_cpu:.6g},{ours_cpu / theirs_cpu:.4f}\n")
+    print(f"# plot: {plot(rows, args.out, args.clock)}")
     print_kernel_paths()
 
 
