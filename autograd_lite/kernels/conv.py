@@ -30,6 +30,7 @@ from __future__ import annotations
 import numpy as np
 from numba import get_num_threads, prange
 
+from . import threads
 from .cache import njit
 from .conv_input import input_grad
 from .conv_input_cols import input_grad as input_grad_cols
@@ -135,12 +136,13 @@ def _weight_grad(x, grad, partial, images, channels, height, width, out_channels
                              patch - ib * MR, out_channels - jb * 2 * lanes, True, scratch)
 
 
-@njit(parallel=True, fastmath={"reassoc", "nsz", "contract"}, cache=True)
-def _channel_sum(grad, out, images, channels, positions):
-    """out[c] = sum over n, p of grad[n, c, p]: each (n, c) row summed in the input's dtype (vector
-    lanes), the rows added in float64. fastmath keeps NaN and inf (no ``nnan``/``ninf``)."""
+@njit(nogil=True, fastmath={"reassoc", "nsz", "contract"}, cache=True)
+def _channel_sum_range(grad, out, images, channels, positions, first, last):
+    """out[c] = sum over n, p of grad[n, c, p] for first <= c < last: each (n, c) row summed in the
+    input's dtype (vector lanes), the rows added in float64. fastmath keeps NaN and inf (no
+    ``nnan``/``ninf``)."""
     zero = np.zeros(1, dtype=grad.dtype)[0]
-    for c in prange(channels):
+    for c in range(first, last):
         total = 0.0
         for n in range(images):
             start = (n * channels + c) * positions
@@ -149,6 +151,12 @@ def _channel_sum(grad, out, images, channels, positions):
                 row += grad[np.uint64(start + p)]
             total += row
         out[c] = total
+
+
+@njit(parallel=True, cache=True)
+def _channel_sum(grad, out, images, channels, positions):
+    for c in prange(channels):
+        _channel_sum_range(grad, out, images, channels, positions, c, c + 1)
 
 
 def pack_weight_columns(weight_flat, patch, out_channels, panel):
@@ -223,7 +231,11 @@ def conv2d_bias_grad(grad):
     images, channels = grad.shape[:2]
     out = np.zeros(channels, dtype=grad.dtype)
     if grad.size:
-        _channel_sum(grad.reshape(-1), out, images, channels, grad.size // (images * channels))
+        args = (grad.reshape(-1), out, images, channels, grad.size // (images * channels))
+        if grad.size < threads.PARALLEL_MIN_SIZE:  # one pass on this thread: see ``threads``
+            _channel_sum_range(*args, 0, channels)
+        else:
+            _channel_sum(*args)
     return out
 
 

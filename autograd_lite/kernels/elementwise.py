@@ -1,9 +1,9 @@
 """Elementwise kernels for the ReLU, the activation every CNN applies to its largest tensors.
 
 NumPy runs these on one thread in two passes (a comparison, then a maximum or a product); here one
-pass over chunks split across Numba's threads, about 7x faster on a (64, 32, 26, 26) float32 tensor
-on 2 cores. Small tensors stay on NumPy (``kernels.ELEMENTWISE_MIN_SIZE``): a parallel region costs
-more than the work.
+pass, on the calling thread up to ``threads.PARALLEL_MIN_SIZE`` elements (a (64, 32, 26, 26) float32
+tensor included: a parallel launch costs more than it saves there, see ``threads``) and over chunks
+split across Numba's threads above. Small tensors stay on NumPy (``kernels.ELEMENTWISE_MIN_SIZE``).
 
     relu:        for each i:  mask[i] = not (x[i] <= 0);  out[i] = x[i] if x[i] > 0 or x[i] is NaN else 0
     mask_select: for each i:  out[i] = g[i] if mask[i] else 0
@@ -17,10 +17,22 @@ from __future__ import annotations
 import numpy as np
 from numba import prange
 
+from . import threads
 from .cache import njit
 
 CHUNK = 16384
 _NAN_SAFE = {"nsz", "arcp", "contract", "afn", "reassoc"}  # fastmath, but NaN/inf kept
+
+
+@njit(nogil=True, cache=True, fastmath=_NAN_SAFE)
+def _relu_range(x, out, mask, start, stop):
+    """relu and its mask for the elements start <= i < stop, on the calling thread (``_relu``
+    has the same loop over chunks split across threads: a standalone kernel each, so that neither
+    cache file holds the other's code)."""
+    for i in range(start, stop):
+        value = x[np.uint64(i)]
+        mask[np.uint64(i)] = not value <= 0
+        out[np.uint64(i)] = value if (value > 0) | (value != value) else 0.0
 
 
 @njit(parallel=True, cache=True, fastmath=_NAN_SAFE)
@@ -31,6 +43,12 @@ def _relu(x, out, mask):
             value = x[np.uint64(i)]
             mask[np.uint64(i)] = not value <= 0
             out[np.uint64(i)] = value if (value > 0) | (value != value) else 0.0
+
+
+@njit(nogil=True, cache=True, fastmath=_NAN_SAFE)
+def _mask_select_range(grad, mask, out, start, stop):
+    for i in range(start, stop):
+        out[np.uint64(i)] = grad[np.uint64(i)] if mask[np.uint64(i)] else 0.0
 
 
 @njit(parallel=True, cache=True, fastmath=_NAN_SAFE)
@@ -44,12 +62,20 @@ def _mask_select(grad, mask, out):
 def relu_forward(x):
     """(max(x, 0) keeping NaN, the gradient mask not (x <= 0)) for a C-contiguous float array."""
     out, mask = np.empty_like(x), np.empty(x.shape, dtype=np.bool_)
-    _relu(x.reshape(-1), out.reshape(-1), mask.reshape(-1))
+    flat_x, flat_out, flat_mask = x.reshape(-1), out.reshape(-1), mask.reshape(-1)
+    if x.size < threads.PARALLEL_MIN_SIZE:
+        _relu_range(flat_x, flat_out, flat_mask, 0, x.size)
+    else:
+        _relu(flat_x, flat_out, flat_mask)
     return out, mask
 
 
 def mask_select(grad, mask):
     """grad where mask else 0, for C-contiguous arrays of one shape."""
     out = np.empty_like(grad)
-    _mask_select(grad.reshape(-1), mask.reshape(-1), out.reshape(-1))
+    flat_grad, flat_mask, flat_out = grad.reshape(-1), mask.reshape(-1), out.reshape(-1)
+    if grad.size < threads.PARALLEL_MIN_SIZE:
+        _mask_select_range(flat_grad, flat_mask, flat_out, 0, grad.size)
+    else:
+        _mask_select(flat_grad, flat_mask, flat_out)
     return out

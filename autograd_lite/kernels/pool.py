@@ -1,7 +1,9 @@
 """Pooling kernels (NCHW): max pooling with argmax routing, average pooling, and their adjoints.
 
-Every (n, c) plane is independent, so the planes are split across Numba's threads; within a plane
-the loops below are direct (no window view, no temporaries). Padding is implicit: cells outside the
+Every (n, c) plane is independent, so the planes are split across Numba's threads (each kernel's
+``*_planes`` twin runs a range of planes; below ``threads.PARALLEL_MIN_SIZE`` elements it runs them
+all on the calling thread); within a plane the loops below are direct (no window view, no
+temporaries). Padding is implicit: cells outside the
 input are -inf for the maximum and 0 for the mean (counted in the divisor kH kW, like PyTorch's
 ``count_include_pad=True``).
 
@@ -20,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 from numba import prange
 
+from . import threads
 from .cache import njit
 
 _NAN_SAFE = {"nsz", "arcp", "contract", "afn", "reassoc"}  # fastmath, but NaN/inf kept
@@ -31,12 +34,12 @@ def _wins(value, best):
     return (value > best) | ((value != value) & (best == best))  # bitwise: no branches
 
 
-@njit(parallel=True, cache=True, fastmath=_NAN_SAFE)
-def _max_forward(x, out, argmax, planes, height, width, kernel_h, kernel_w, stride_h, stride_w,
-                 pad_h, pad_w, out_h, out_w):
+@njit(nogil=True, cache=True, fastmath=_NAN_SAFE)
+def _max_forward_planes(x, out, argmax, planes, height, width, kernel_h, kernel_w, stride_h,
+                        stride_w, pad_h, pad_w, out_h, out_w, first, last):
     """Windows clipped to the real cells: a padding cell (-inf) can only win when every real cell is
     -inf, and the reference then moves its argmax onto the first real cell, which wins here."""
-    for plane in prange(planes):
+    for plane in range(first, last):
         base, out_base = plane * height * width, plane * out_h * out_w
         for i in range(out_h):
             r0 = max(i * stride_h - pad_h, 0)
@@ -57,10 +60,18 @@ def _max_forward(x, out, argmax, planes, height, width, kernel_h, kernel_w, stri
 
 
 @njit(parallel=True, cache=True, fastmath=_NAN_SAFE)
-def _max_forward_2x2(x, out, argmax, planes, height, width, out_h, out_w):
+def _max_forward(x, out, argmax, planes, height, width, kernel_h, kernel_w, stride_h, stride_w,
+                 pad_h, pad_w, out_h, out_w):
+    for plane in prange(planes):
+        _max_forward_planes(x, out, argmax, planes, height, width, kernel_h, kernel_w, stride_h,
+                            stride_w, pad_h, pad_w, out_h, out_w, plane, plane + 1)
+
+
+@njit(nogil=True, cache=True, fastmath=_NAN_SAFE)
+def _max_forward_2x2_planes(x, out, argmax, planes, height, width, out_h, out_w, first, last):
     """The common case kernel 2, stride 2, no padding, without loops over the window:
     max(max(x[2i, 2j], x[2i, 2j+1]), max(x[2i+1, 2j], x[2i+1, 2j+1])), first maximum kept."""
-    for plane in prange(planes):
+    for plane in range(first, last):
         base, out_base = plane * height * width, plane * out_h * out_w
         for i in range(out_h):
             top = 2 * i * width
@@ -80,10 +91,17 @@ def _max_forward_2x2(x, out, argmax, planes, height, width, out_h, out_w):
                 argmax[np.uint64(row + j)] = lower_at if below else upper_at
 
 
-@njit(parallel=True, cache=True)
-def _max_backward(grad, argmax, out, planes, plane_size, out_plane_size):
-    """Zero the plane (a memset), then scatter-add; unsigned indices skip the wrap checks."""
+@njit(parallel=True, cache=True, fastmath=_NAN_SAFE)
+def _max_forward_2x2(x, out, argmax, planes, height, width, out_h, out_w):
     for plane in prange(planes):
+        _max_forward_2x2_planes(x, out, argmax, planes, height, width, out_h, out_w, plane,
+                                plane + 1)
+
+
+@njit(nogil=True, cache=True)
+def _max_backward_planes(grad, argmax, out, planes, plane_size, out_plane_size, first, last):
+    """Zero the plane (a memset), then scatter-add; unsigned indices skip the wrap checks."""
+    for plane in range(first, last):
         base, grad_base = plane * plane_size, plane * out_plane_size
         out[base:base + plane_size] = 0.0
         for q in range(out_plane_size):
@@ -91,18 +109,32 @@ def _max_backward(grad, argmax, out, planes, plane_size, out_plane_size):
 
 
 @njit(parallel=True, cache=True)
-def _max_gather(values, argmax, out, planes, plane_size, out_plane_size):
+def _max_backward(grad, argmax, out, planes, plane_size, out_plane_size):
     for plane in prange(planes):
+        _max_backward_planes(grad, argmax, out, planes, plane_size, out_plane_size, plane,
+                             plane + 1)
+
+
+@njit(nogil=True, cache=True)
+def _max_gather_planes(values, argmax, out, planes, plane_size, out_plane_size, first, last):
+    for plane in range(first, last):
         base, out_base = plane * plane_size, plane * out_plane_size
         for q in range(out_plane_size):
             out[out_base + q] = values[base + argmax[out_base + q]]
 
 
 @njit(parallel=True, cache=True)
-def _avg_forward(x, out, planes, height, width, kernel_h, kernel_w, stride_h, stride_w, pad_h,
-                 pad_w, out_h, out_w):
-    scale = 1.0 / (kernel_h * kernel_w)
+def _max_gather(values, argmax, out, planes, plane_size, out_plane_size):
     for plane in prange(planes):
+        _max_gather_planes(values, argmax, out, planes, plane_size, out_plane_size, plane,
+                           plane + 1)
+
+
+@njit(nogil=True, cache=True)
+def _avg_forward_planes(x, out, planes, height, width, kernel_h, kernel_w, stride_h, stride_w,
+                        pad_h, pad_w, out_h, out_w, first, last):
+    scale = 1.0 / (kernel_h * kernel_w)
+    for plane in range(first, last):
         base, out_base = plane * height * width, plane * out_h * out_w
         for i in range(out_h):
             r0, r1 = max(i * stride_h - pad_h, 0), min(i * stride_h - pad_h + kernel_h, height)
@@ -116,10 +148,18 @@ def _avg_forward(x, out, planes, height, width, kernel_h, kernel_w, stride_h, st
 
 
 @njit(parallel=True, cache=True)
-def _avg_backward(grad, out, planes, height, width, kernel_h, kernel_w, stride_h, stride_w, pad_h,
-                  pad_w, out_h, out_w):
-    scale = 1.0 / (kernel_h * kernel_w)
+def _avg_forward(x, out, planes, height, width, kernel_h, kernel_w, stride_h, stride_w, pad_h,
+                 pad_w, out_h, out_w):
     for plane in prange(planes):
+        _avg_forward_planes(x, out, planes, height, width, kernel_h, kernel_w, stride_h, stride_w,
+                            pad_h, pad_w, out_h, out_w, plane, plane + 1)
+
+
+@njit(nogil=True, cache=True)
+def _avg_backward_planes(grad, out, planes, height, width, kernel_h, kernel_w, stride_h, stride_w,
+                         pad_h, pad_w, out_h, out_w, first, last):
+    scale = 1.0 / (kernel_h * kernel_w)
+    for plane in range(first, last):
         base, grad_base = plane * height * width, plane * out_h * out_w
         for q in range(height * width):
             out[base + q] = 0.0
@@ -133,11 +173,29 @@ def _avg_backward(grad, out, planes, height, width, kernel_h, kernel_w, stride_h
                         out[base + r * width + s] += share
 
 
+@njit(parallel=True, cache=True)
+def _avg_backward(grad, out, planes, height, width, kernel_h, kernel_w, stride_h, stride_w, pad_h,
+                  pad_w, out_h, out_w):
+    for plane in prange(planes):
+        _avg_backward_planes(grad, out, planes, height, width, kernel_h, kernel_w, stride_h,
+                             stride_w, pad_h, pad_w, out_h, out_w, plane, plane + 1)
+
+
 def _geometry(shape, kernel, stride, padding):
     n, c, height, width = shape
     out_h = (height + 2 * padding[0] - kernel[0]) // stride[0] + 1
     out_w = (width + 2 * padding[1] - kernel[1]) // stride[1] + 1
     return n * c, height, width, out_h, out_w
+
+
+def _run(kernel, planes_kernel, size, planes, *args):
+    """``kernel(*args)`` over Numba's threads, or, for fewer than ``threads.PARALLEL_MIN_SIZE``
+    elements (``size``: the larger of input and output), its loop over all ``planes`` on the
+    calling thread (``planes_kernel(*args, 0, planes)``)."""
+    if size < threads.PARALLEL_MIN_SIZE:
+        planes_kernel(*args, 0, planes)
+    else:
+        kernel(*args)
 
 
 # ----------------------------------------------------------------------------- array API
@@ -148,11 +206,11 @@ def max_pool2d_forward(x, kernel, stride, padding):
     out = np.empty(x.shape[:2] + (out_h, out_w), dtype=x.dtype)
     argmax = np.empty(out.shape, dtype=np.int32)  # index within a plane (the reference: int64)
     if kernel == (2, 2) and stride == (2, 2) and padding == (0, 0):
-        _max_forward_2x2(x.reshape(-1), out.reshape(-1), argmax.reshape(-1), planes, height,
-                         width, out_h, out_w)
+        _run(_max_forward_2x2, _max_forward_2x2_planes, x.size, planes, x.reshape(-1),
+             out.reshape(-1), argmax.reshape(-1), planes, height, width, out_h, out_w)
     else:
-        _max_forward(x.reshape(-1), out.reshape(-1), argmax.reshape(-1), planes, height, width,
-                     *kernel, *stride, *padding, out_h, out_w)
+        _run(_max_forward, _max_forward_planes, x.size, planes, x.reshape(-1), out.reshape(-1),
+             argmax.reshape(-1), planes, height, width, *kernel, *stride, *padding, out_h, out_w)
     return out, argmax
 
 
@@ -161,8 +219,9 @@ def max_pool2d_backward(grad, argmax, input_shape):
     grad = np.ascontiguousarray(grad)
     out = np.empty(input_shape, dtype=grad.dtype)
     planes = input_shape[0] * input_shape[1]
-    _max_backward(grad.reshape(-1), np.ascontiguousarray(argmax).reshape(-1), out.reshape(-1),
-                  planes, input_shape[2] * input_shape[3], grad.shape[2] * grad.shape[3])
+    _run(_max_backward, _max_backward_planes, out.size, planes, grad.reshape(-1),
+         np.ascontiguousarray(argmax).reshape(-1), out.reshape(-1), planes,
+         input_shape[2] * input_shape[3], grad.shape[2] * grad.shape[3])
     return out
 
 
@@ -171,8 +230,9 @@ def max_pool2d_gather(values, argmax):
     values = np.ascontiguousarray(values)
     out = np.empty(argmax.shape, dtype=values.dtype)
     planes = argmax.shape[0] * argmax.shape[1]
-    _max_gather(values.reshape(-1), np.ascontiguousarray(argmax).reshape(-1), out.reshape(-1),
-                planes, values.shape[2] * values.shape[3], argmax.shape[2] * argmax.shape[3])
+    _run(_max_gather, _max_gather_planes, values.size, planes, values.reshape(-1),
+         np.ascontiguousarray(argmax).reshape(-1), out.reshape(-1), planes,
+         values.shape[2] * values.shape[3], argmax.shape[2] * argmax.shape[3])
     return out
 
 
@@ -180,8 +240,8 @@ def avg_pool2d_forward(x, kernel, stride, padding):
     x = np.ascontiguousarray(x)
     planes, height, width, out_h, out_w = _geometry(x.shape, kernel, stride, padding)
     out = np.empty(x.shape[:2] + (out_h, out_w), dtype=x.dtype)
-    _avg_forward(x.reshape(-1), out.reshape(-1), planes, height, width, *kernel, *stride,
-                 *padding, out_h, out_w)
+    _run(_avg_forward, _avg_forward_planes, max(x.size, out.size), planes, x.reshape(-1),
+         out.reshape(-1), planes, height, width, *kernel, *stride, *padding, out_h, out_w)
     return out
 
 
@@ -189,7 +249,7 @@ def avg_pool2d_backward(grad, input_shape, kernel, stride, padding):
     grad = np.ascontiguousarray(grad)
     planes, height, width, out_h, out_w = _geometry(input_shape, kernel, stride, padding)
     out = np.empty(input_shape, dtype=grad.dtype)
-    _avg_backward(grad.reshape(-1), out.reshape(-1), planes, height, width, *kernel, *stride,
-                  *padding, out_h, out_w)
+    _run(_avg_backward, _avg_backward_planes, max(grad.size, out.size), planes, grad.reshape(-1),
+         out.reshape(-1), planes, height, width, *kernel, *stride, *padding, out_h, out_w)
     return out
 

@@ -14,6 +14,13 @@ instead of 17.5 ms). Nothing here is process-wide:
 * ``kernel_lock`` serialises our parallel kernel launches: Numba's ``workqueue`` threading layer
   (chosen below, and Numba's fallback where no OpenMP or TBB exists) must not be entered by two
   Python threads at once.
+* ``PARALLEL_MIN_SIZE``: the element-wise and pooling kernels and the bias gradient (one pass
+  over memory) run on the calling thread below it and over Numba's threads above. A parallel
+  launch in the ``workqueue`` layer costs about 12 context switches (the calling thread sleeps
+  while the workers wake, poll and sleep again): tens of microseconds on an idle machine, and on
+  a busy one each switch waits for a core. The course CNN step had 15 launches (about 250
+  switches per step); with the ReLU, pooling and bias-gradient passes (0.5-1.4 million elements)
+  on the calling thread it has 5, the convolutions' (see ``benchmarks/README.md``).
 * ``choose_threading_layer()``: Numba's OpenMP layer lets its idle workers spin (GNU OpenMP: about
   300,000 iterations after every parallel region), which with other busy processes on the cores
   multiplies step times (288 ms against 42 ms in the issue's measurement). The ``workqueue`` layer's
@@ -26,6 +33,7 @@ from __future__ import annotations
 
 import threading
 
+PARALLEL_MIN_SIZE = 2 ** 22  # elements from which a memory-bound pass is split across threads
 kernel_lock = threading.Lock()
 
 _blas = {"libraries": None, "depth": 0, "saved": None}
