@@ -8,7 +8,7 @@ from hypothesis import given, settings, strategies as st
 
 from autograd_lite import kernels
 from autograd_lite.kernels import (conv, conv_input, conv_input_cols, elementwise,
-                                   matmul_numba as matmul, pool, reference)
+                                   matmul_numba as matmul, pool, reference, threads)
 
 FEW = settings(max_examples=25, deadline=None)
 DTYPES = st.sampled_from([np.float32, np.float64])
@@ -19,6 +19,18 @@ def close(actual, expected, dtype, scale=1.0):
     assert actual.shape == expected.shape and actual.dtype == expected.dtype
     tolerance = (2e-5 if dtype == np.float32 else 1e-12) * scale
     np.testing.assert_allclose(actual, expected, rtol=tolerance, atol=tolerance)
+
+
+def both_paths():
+    """Yields twice: with ``threads.PARALLEL_MIN_SIZE`` at 0 (every pass split across Numba's
+    threads), then above any size here (every pass on the calling thread); restored after."""
+    saved = threads.PARALLEL_MIN_SIZE
+    try:
+        for threshold in (0, 2 ** 62):
+            threads.PARALLEL_MIN_SIZE = threshold
+            yield threshold
+    finally:
+        threads.PARALLEL_MIN_SIZE = saved
 
 
 def layout(array, draw):
@@ -98,16 +110,18 @@ def test_conv_kernels_equal_reference(data, dtype, geometry, images, channels, o
     for path in (conv_input.input_grad, conv_input_cols.input_grad):  # both, whatever dispatch picks
         close(path(np.ascontiguousarray(grad), np.ascontiguousarray(weight), x.shape, stride,
                    padding, 7, 2), expected_dx, dtype, 30)    # depth panels of 7 output channels
-    close(conv.conv2d_bias_grad(grad), reference.conv2d_bias_grad(grad), dtype, 10)
+    for _ in both_paths():
+        close(conv.conv2d_bias_grad(grad), reference.conv2d_bias_grad(grad), dtype, 10)
 
 
 def test_bias_grad_keeps_inf_and_nan_and_empty_batches():
     grad = np.ones((3, 4, 2, 5), dtype=np.float32)
     grad[1, 0, 1, 2], grad[2, 1, 0, 0], grad[0, 2, 0, 0], grad[0, 2, 1, 1] = np.inf, np.nan, np.inf, -np.inf
-    out = conv.conv2d_bias_grad(grad)
-    assert out[0] == np.inf and np.isnan(out[1]) and np.isnan(out[2]) and out[3] == 30.0
-    assert out.dtype == np.float32
-    np.testing.assert_array_equal(conv.conv2d_bias_grad(np.ones((0, 3, 2, 2))), np.zeros(3))
+    for _ in both_paths():
+        out = conv.conv2d_bias_grad(grad)
+        assert out[0] == np.inf and np.isnan(out[1]) and np.isnan(out[2]) and out[3] == 30.0
+        assert out.dtype == np.float32
+        np.testing.assert_array_equal(conv.conv2d_bias_grad(np.ones((0, 3, 2, 2))), np.zeros(3))
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -156,21 +170,23 @@ def test_pool_kernels_equal_reference(data, dtype, geometry, values):
     elif values == "minus_inf":
         x[x < 0.5] = -np.inf       # windows of -inf only: argmax must stay on a real cell
     x = layout(x.astype(dtype), data.draw)
-    out, argmax = pool.max_pool2d_forward(x, kernel, stride, padding)
-    expected, expected_argmax = reference.max_pool2d_forward(x, kernel, stride, padding)
-    np.testing.assert_array_equal(out, expected)
-    np.testing.assert_array_equal(argmax, expected_argmax)
-    grad = layout(rng.standard_normal(out.shape).astype(dtype), data.draw)
-    close(pool.max_pool2d_backward(grad, argmax, shape),
-          reference.max_pool2d_backward(grad, argmax, shape), dtype, 10)
+    out_shape = reference.max_pool2d_forward(x, kernel, stride, padding)[0].shape
+    grad = layout(rng.standard_normal(out_shape).astype(dtype), data.draw)
     values_in = rng.standard_normal(shape).astype(dtype)
-    np.testing.assert_array_equal(pool.max_pool2d_gather(values_in, argmax),
-                                  reference.max_pool2d_gather(values_in, argmax))
-    finite = np.nan_to_num(x, neginf=-3.0)
-    close(pool.avg_pool2d_forward(finite, kernel, stride, padding),
-          reference.avg_pool2d_forward(finite, kernel, stride, padding), dtype, 10)
-    close(pool.avg_pool2d_backward(grad, shape, kernel, stride, padding),
-          reference.avg_pool2d_backward(grad, shape, kernel, stride, padding), dtype, 10)
+    for _ in both_paths():  # planes split across threads, then all on the calling thread
+        out, argmax = pool.max_pool2d_forward(x, kernel, stride, padding)
+        expected, expected_argmax = reference.max_pool2d_forward(x, kernel, stride, padding)
+        np.testing.assert_array_equal(out, expected)
+        np.testing.assert_array_equal(argmax, expected_argmax)
+        close(pool.max_pool2d_backward(grad, argmax, shape),
+              reference.max_pool2d_backward(grad, argmax, shape), dtype, 10)
+        np.testing.assert_array_equal(pool.max_pool2d_gather(values_in, argmax),
+                                      reference.max_pool2d_gather(values_in, argmax))
+        finite = np.nan_to_num(x, neginf=-3.0)
+        close(pool.avg_pool2d_forward(finite, kernel, stride, padding),
+              reference.avg_pool2d_forward(finite, kernel, stride, padding), dtype, 10)
+        close(pool.avg_pool2d_backward(grad, shape, kernel, stride, padding),
+              reference.avg_pool2d_backward(grad, shape, kernel, stride, padding), dtype, 10)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -181,13 +197,14 @@ def test_max_pool_2x2_kernels_on_even_and_odd_sizes(dtype, shape):
     rng = np.random.default_rng(sum(shape))
     x = np.round(rng.standard_normal(shape) * 2).astype(dtype)
     x[x < -2] = -np.inf
-    out, argmax = pool.max_pool2d_forward(x, (2, 2), (2, 2), (0, 0))
     expected, expected_argmax = reference.max_pool2d_forward(x, (2, 2), (2, 2), (0, 0))
-    np.testing.assert_array_equal(out, expected)
-    np.testing.assert_array_equal(argmax, expected_argmax)
-    grad = rng.standard_normal(out.shape).astype(dtype)
-    np.testing.assert_array_equal(pool.max_pool2d_backward(grad, argmax, shape),
-                                  reference.max_pool2d_backward(grad, argmax, shape))
+    grad = rng.standard_normal(expected.shape).astype(dtype)
+    for _ in both_paths():
+        out, argmax = pool.max_pool2d_forward(x, (2, 2), (2, 2), (0, 0))
+        np.testing.assert_array_equal(out, expected)
+        np.testing.assert_array_equal(argmax, expected_argmax)
+        np.testing.assert_array_equal(pool.max_pool2d_backward(grad, argmax, shape),
+                                      reference.max_pool2d_backward(grad, argmax, shape))
 
 
 # ----------------------------------------------------------------------------- ReLU
@@ -199,16 +216,17 @@ def test_relu_kernels_equal_reference(dtype, size):
     x = rng.standard_normal(size).astype(dtype)
     x[::7] = 0.0
     x[1::11], x[2::13], x[3::17], x[4::19] = np.nan, np.inf, -np.inf, -0.0
-    out, mask = elementwise.relu_forward(x)
     expected, expected_mask = reference.relu_forward(x)
-    np.testing.assert_array_equal(out, expected)
-    np.testing.assert_array_equal(np.signbit(out), np.signbit(expected))
-    np.testing.assert_array_equal(mask, expected_mask)
-    assert out.dtype == dtype and not np.signbit(out[~np.isnan(out)]).any()
     grad = rng.standard_normal(size).astype(dtype)
     grad[5::23] = np.nan
-    np.testing.assert_array_equal(elementwise.mask_select(grad, mask),
-                                  reference.mask_select(grad, mask))
+    for _ in both_paths():  # chunks split across threads, then one pass on the calling thread
+        out, mask = elementwise.relu_forward(x)
+        np.testing.assert_array_equal(out, expected)
+        np.testing.assert_array_equal(np.signbit(out), np.signbit(expected))
+        np.testing.assert_array_equal(mask, expected_mask)
+        assert out.dtype == dtype and not np.signbit(out[~np.isnan(out)]).any()
+        np.testing.assert_array_equal(elementwise.mask_select(grad, mask),
+                                      reference.mask_select(grad, mask))
 
 
 def test_relu_dispatch_sends_small_and_strided_tensors_to_numpy(monkeypatch, eager):
