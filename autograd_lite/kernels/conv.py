@@ -232,7 +232,7 @@ def conv2d_bias_grad(grad):
     out = np.zeros(channels, dtype=grad.dtype)
     if grad.size:
         args = (grad.reshape(-1), out, images, channels, grad.size // (images * channels))
-        if grad.size < threads.PARALLEL_MIN_SIZE:  # one pass on this thread: see ``threads``
+        if threads.serial(grad.size):  # one pass on this thread: see ``threads``
             _channel_sum_range(*args, 0, channels)
         else:
             _channel_sum(*args)

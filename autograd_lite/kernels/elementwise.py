@@ -1,9 +1,9 @@
 """Elementwise kernels for the ReLU, the activation every CNN applies to its largest tensors.
 
 NumPy runs these on one thread in two passes (a comparison, then a maximum or a product); here one
-pass, on the calling thread up to ``threads.PARALLEL_MIN_SIZE`` elements (a (64, 32, 26, 26) float32
-tensor included: a parallel launch costs more than it saves there, see ``threads``) and over chunks
-split across Numba's threads above. Small tensors stay on NumPy (``kernels.ELEMENTWISE_MIN_SIZE``).
+pass, over chunks split across Numba's threads, or on the calling thread with one Numba thread
+(``threads.serial``: a launch would buy nothing). Small tensors stay on NumPy
+(``kernels.ELEMENTWISE_MIN_SIZE``).
 
     relu:        for each i:  mask[i] = not (x[i] <= 0);  out[i] = x[i] if x[i] > 0 or x[i] is NaN else 0
     mask_select: for each i:  out[i] = g[i] if mask[i] else 0
@@ -63,7 +63,7 @@ def relu_forward(x):
     """(max(x, 0) keeping NaN, the gradient mask not (x <= 0)) for a C-contiguous float array."""
     out, mask = np.empty_like(x), np.empty(x.shape, dtype=np.bool_)
     flat_x, flat_out, flat_mask = x.reshape(-1), out.reshape(-1), mask.reshape(-1)
-    if x.size < threads.PARALLEL_MIN_SIZE:
+    if threads.serial(x.size):
         _relu_range(flat_x, flat_out, flat_mask, 0, x.size)
     else:
         _relu(flat_x, flat_out, flat_mask)
@@ -74,7 +74,7 @@ def mask_select(grad, mask):
     """grad where mask else 0, for C-contiguous arrays of one shape."""
     out = np.empty_like(grad)
     flat_grad, flat_mask, flat_out = grad.reshape(-1), mask.reshape(-1), out.reshape(-1)
-    if grad.size < threads.PARALLEL_MIN_SIZE:
+    if threads.serial(grad.size):
         _mask_select_range(flat_grad, flat_mask, flat_out, 0, grad.size)
     else:
         _mask_select(flat_grad, flat_mask, flat_out)

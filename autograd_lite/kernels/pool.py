@@ -1,9 +1,9 @@
 """Pooling kernels (NCHW): max pooling with argmax routing, average pooling, and their adjoints.
 
 Every (n, c) plane is independent, so the planes are split across Numba's threads (each kernel's
-``*_planes`` twin runs a range of planes; below ``threads.PARALLEL_MIN_SIZE`` elements it runs them
-all on the calling thread); within a plane the loops below are direct (no window view, no
-temporaries). Padding is implicit: cells outside the
+``*_planes`` twin runs a range of planes; with one Numba thread or below
+``threads.PARALLEL_MIN_SIZE`` elements it runs them all on the calling thread); within a plane the
+loops below are direct (no window view, no temporaries). Padding is implicit: cells outside the
 input are -inf for the maximum and 0 for the mean (counted in the divisor kH kW, like PyTorch's
 ``count_include_pad=True``).
 
@@ -189,10 +189,10 @@ def _geometry(shape, kernel, stride, padding):
 
 
 def _run(kernel, planes_kernel, size, planes, *args):
-    """``kernel(*args)`` over Numba's threads, or, for fewer than ``threads.PARALLEL_MIN_SIZE``
-    elements (``size``: the larger of input and output), its loop over all ``planes`` on the
-    calling thread (``planes_kernel(*args, 0, planes)``)."""
-    if size < threads.PARALLEL_MIN_SIZE:
+    """``kernel(*args)`` over Numba's threads, or its loop over all ``planes`` on the calling
+    thread (``planes_kernel(*args, 0, planes)``) when ``threads.serial(size)`` says so (``size``:
+    the larger of input and output)."""
+    if threads.serial(size):
         planes_kernel(*args, 0, planes)
     else:
         kernel(*args)

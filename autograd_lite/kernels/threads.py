@@ -14,13 +14,13 @@ instead of 17.5 ms). Nothing here is process-wide:
 * ``kernel_lock`` serialises our parallel kernel launches: Numba's ``workqueue`` threading layer
   (chosen below, and Numba's fallback where no OpenMP or TBB exists) must not be entered by two
   Python threads at once.
-* ``PARALLEL_MIN_SIZE``: the element-wise and pooling kernels and the bias gradient (one pass
-  over memory) run on the calling thread below it and over Numba's threads above. A parallel
-  launch in the ``workqueue`` layer costs about 12 context switches (the calling thread sleeps
-  while the workers wake, poll and sleep again): tens of microseconds on an idle machine, and on
-  a busy one each switch waits for a core. The course CNN step had 15 launches (about 250
-  switches per step); with the ReLU, pooling and bias-gradient passes (0.5-1.4 million elements)
-  on the calling thread it has 5, the convolutions' (see ``benchmarks/README.md``).
+* ``serial(size)``: the element-wise and pooling kernels and the bias gradient (one pass over
+  memory) run on the calling thread when Numba has one thread or the pass has fewer than
+  ``PARALLEL_MIN_SIZE`` elements, over Numba's threads otherwise. A parallel launch in the
+  ``workqueue`` layer costs about 12 context switches (the calling thread sleeps while the workers
+  wake, poll and sleep again): with one thread that buys nothing (course CNN step at one thread:
+  0.92 of the time with every such pass launched), with two it was measured both ways on a loaded
+  machine (``benchmarks/README.md``) and the passes stay parallel.
 * ``choose_threading_layer()``: Numba's OpenMP layer lets its idle workers spin (GNU OpenMP: about
   300,000 iterations after every parallel region), which with other busy processes on the cores
   multiplies step times (288 ms against 42 ms in the issue's measurement). The ``workqueue`` layer's
@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import threading
 
-PARALLEL_MIN_SIZE = 2 ** 22  # elements from which a memory-bound pass is split across threads
+PARALLEL_MIN_SIZE = 2 ** 16  # elements from which a memory-bound pass is split across threads
 kernel_lock = threading.Lock()
 
 _blas = {"libraries": None, "depth": 0, "saved": None}
@@ -72,6 +72,14 @@ class one_blas_thread:
                     if count != 1:
                         library.set_num_threads(count)
         return False
+
+
+def serial(size) -> bool:
+    """True if a memory-bound pass over ``size`` elements should run on the calling thread."""
+    if size < PARALLEL_MIN_SIZE:
+        return True
+    from numba import get_num_threads
+    return get_num_threads() == 1
 
 
 def choose_threading_layer():
