@@ -18,9 +18,10 @@ instead of 17.5 ms). Nothing here is process-wide:
   memory) run on the calling thread when Numba has one thread or the pass has fewer than
   ``PARALLEL_MIN_SIZE`` elements, over Numba's threads otherwise. A parallel launch in the
   ``workqueue`` layer costs about 12 context switches (the calling thread sleeps while the workers
-  wake, poll and sleep again): with one thread that buys nothing (course CNN step at one thread:
-  0.92 of the time with every such pass launched), with two it was measured both ways on a loaded
-  machine (``benchmarks/README.md``) and the passes stay parallel.
+  wake, poll and sleep again): with one thread that buys nothing (the course CNN step at one
+  thread: 5 launches and ~63 switches instead of 15 and ~180); with two, running them serially
+  measured 0.95-2.3x the parallel step time on a loaded machine (``benchmarks/README.md``), so
+  they stay parallel.
 * ``choose_threading_layer()``: Numba's OpenMP layer lets its idle workers spin (GNU OpenMP: about
   300,000 iterations after every parallel region), which with other busy processes on the cores
   multiplies step times (288 ms against 42 ms in the issue's measurement). The ``workqueue`` layer's
