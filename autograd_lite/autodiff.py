@@ -150,7 +150,7 @@ def run_backward(roots, gradients, retain_graph, create_graph, targets=None):
                         handed.update([id(g._data) for g in in_grads if isinstance(g, Tensor)])
                     if not retain_graph:
                         node._saved = None  # _release(node), inlined for the common case
-                        if not node.__dict__.keys() <= _BOOKKEEPING:
+                        if not node._stores_only_saved and not node.__dict__.keys() <= _BOOKKEEPING:
                             _release(node)
             if in_grads is None:  # nothing flows on, but the producers are one consumer closer
                 for inp, needed in zip(inputs, node.needs_input_grad):

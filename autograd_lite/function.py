@@ -144,6 +144,7 @@ class Function(FunctionCtx):
     _separate_setup = False  # True for subclasses that define setup_context (PyTorch 2's style)
     _builtin = False  # the package's own ops (they may save_for_backward plain numbers too)
     _released = False  # set once backward freed what the node stored (see autodiff._release)
+    _stores_only_saved = False  # True: forward keeps nothing on ctx beyond save_for_backward (fast release)
     # how ``ag.onnx.export`` writes this op: a staticmethod (g, node, inputs, outputs), usually made
     # by a builder of ``ops.onnx_mapping`` (``onnx = unary("Exp")``); None: no ONNX mapping
     onnx = None

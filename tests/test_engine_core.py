@@ -332,3 +332,36 @@ def test_the_graph_is_a_function_of_its_inputs():
     for node in reversed(nodes):
         value = type(node).apply(value, *node.inputs[1:])
     np.testing.assert_array_equal(value.numpy(), [1.5, 0.0])
+
+
+# The ops marked _stores_only_saved are released by dropping their saved tensors only: check that
+# their forward really keeps nothing else on ctx (a new attribute there would outlive backward).
+_LEAN_CASES = {
+    "Add": lambda a, b: a + b, "Sub": lambda a, b: a - b, "Mul": lambda a, b: a * b,
+    "Div": lambda a, b: a / b, "Neg": lambda a, b: -a, "Exp": lambda a, b: a.exp(),
+    "Log": lambda a, b: (a * a + 1).log(), "Tanh": lambda a, b: a.tanh(),
+    "Sigmoid": lambda a, b: a.sigmoid(), "Sum": lambda a, b: a.sum(1),
+    "Reshape": lambda a, b: a.reshape(6), "Permute": lambda a, b: a.permute(1, 0),
+    "Expand": lambda a, b: a[:1].expand(4, 3), "MatMul": lambda a, b: a @ b.T,
+    "Linear": lambda a, b: ag.linear(a, b),
+}
+
+
+def test_every_op_marked_stores_only_saved_keeps_nothing_else_on_ctx():
+    from autograd_lite.autodiff import _BOOKKEEPING
+    from autograd_lite.ops import STORES_ONLY_SAVED
+    assert sorted(cls.__name__.replace("LinearFn", "Linear") for cls in STORES_ONLY_SAVED) == \
+        sorted(_LEAN_CASES)
+    rng = np.random.default_rng(0)
+    for name, fn in _LEAN_CASES.items():
+        a = ag.tensor(rng.normal(size=(2, 3)), requires_grad=True)
+        b = ag.tensor(rng.normal(size=(2, 3)), requires_grad=True)
+        out = fn(a, b)
+        node = out.grad_fn
+        while node.name() != name:  # the op under test may sit below a GetItem or a Mul
+            node = next(n for n, _ in node.next_functions if n is not None and hasattr(n, "inputs"))
+        assert node.__class__._stores_only_saved
+        extra = set(vars(node)) - _BOOKKEEPING
+        assert not extra, f"{name} keeps {extra} on ctx: remove it from STORES_ONLY_SAVED"
+        out.sum().backward()
+        assert set(vars(node)) <= _BOOKKEEPING and node._saved is None

@@ -18,3 +18,12 @@ PRIMITIVES = (Add, Sub, Mul, Div, Neg, Pow, Exp, Log, Sin, Cos, Tanh, Sigmoid, W
 for _primitive in PRIMITIVES:
     _primitive._fresh_gradients = True
 del _primitive
+
+# The hottest primitives keep nothing on ctx but what they save with save_for_backward, so backward
+# frees them by dropping the saved tensors, without looking for other attributes (see
+# Function._stores_only_saved; tests/test_engine_core.py checks the claim for each of them).
+STORES_ONLY_SAVED = (Add, Sub, Mul, Div, Neg, Exp, Log, Tanh, Sigmoid, Sum, Reshape, Permute, Expand,
+                     MatMul, LinearFn)
+for _primitive in STORES_ONLY_SAVED:
+    _primitive._stores_only_saved = True
+del _primitive
