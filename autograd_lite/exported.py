@@ -9,8 +9,8 @@ that ``t.numpy()`` handed out (``x.numpy()[0] = 5``). So an exported array is fi
 * ``ctx.saved_tensors`` recomputes it and raises if the bytes changed (the node's own CRC when it
   saved after the export, else the export's, which dates from after the save).
 
-Only exported memories pay (one CRC per save and per backward use); a program that never calls
-``numpy()`` on a saved tensor pays one flag test per node. A write through a *different view* of the
+Only exported memories pay (one CRC per save and per backward use); other saved tensors cost one
+length test of their version counter (which grows a second entry on export). A write through a *different view* of the
 exported memory (``x.view(-1).numpy()``, when ``x`` was saved) is not compared: the fingerprint
 belongs to the exported array.
 """
@@ -19,9 +19,6 @@ from __future__ import annotations
 import zlib
 
 import numpy as np
-
-any_exported = [False]  # set by the first export in the process: until then nodes skip the test
-
 
 def checksum(array):
     """CRC-32 of ``array``'s bytes in C order."""
@@ -37,7 +34,6 @@ def mark_exported(tensor):
     counter, array = tensor._version_counter, tensor._data
     if len(counter) == 1:
         counter.append((id(array), checksum(array)))
-        any_exported[0] = True
 
 
 def fingerprints(saved):

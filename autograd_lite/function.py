@@ -33,7 +33,7 @@ import numpy as np
 from .grad_mode import (_GradMode, detect_anomaly, enable_grad, inference_mode,  # noqa: F401
                         is_grad_enabled, is_inference_mode_enabled, no_grad, retain_grads,
                         set_grad_enabled)
-from .exported import any_exported as _any_exported, check as _check_exported  # noqa: E402
+from .exported import check as _check_exported  # noqa: E402
 from .exported import fingerprints as _fingerprints  # noqa: E402
 
 
@@ -109,13 +109,13 @@ class FunctionCtx:
             if version >= 0:
                 if tensor.__class__ is _SavedOutput:
                     tensor = tensor.unpack(self)
-                elif tensor._version_counter[0] != version:
-                    _raise_modified(self, tensor, version)
+                else:
+                    counter = tensor._version_counter
+                    if counter[0] != version:
+                        _raise_modified(self, tensor, version)
+                    if len(counter) > 1:  # numpy() handed its array out: compare the bytes
+                        _check_exported(self, len(out), tensor)
             out.append(tensor)
-        if _any_exported[0]:  # writes through numpy() arrays are not versioned: compare bytes
-            for position, tensor in enumerate(out):
-                if versions[position] >= 0:
-                    _check_exported(self, position, tensor)
         return tuple(out)
 
     def mark_non_differentiable(self, *tensors):
@@ -361,8 +361,16 @@ _ref = weakref.ref
 def _remember_versions(ctx, outputs):
     """Record the version of every saved tensor; hold saved outputs without a reference cycle."""
     saved = ctx._saved
-    ctx._saved_versions = tuple([t._version_counter[0] if isinstance(t, Tensor) else -1 for t in saved])
-    if _any_exported[0]:  # a numpy() array was handed out somewhere: fingerprint saved exports
+    versions, exported = [], False
+    for t in saved:
+        if isinstance(t, Tensor):
+            counter = t._version_counter
+            versions.append(counter[0])
+            exported = exported or len(counter) > 1  # numpy() handed its array out: fingerprint
+        else:
+            versions.append(-1)
+    ctx._saved_versions = tuple(versions)
+    if exported:
         ctx._saved_checksums = _fingerprints(saved)
     for i, tensor in enumerate(saved):
         for index, out in enumerate(outputs):
