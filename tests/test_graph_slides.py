@@ -196,5 +196,10 @@ def test_stepper_frames_share_the_folded_layout_of_draw_graph():
     assert boxes(frames[1]) == boxes(frames[-1])
     width, height = svg_size(frames[-1])
     assert 1.2 < width / height < 2.6
+    captioned = stepper.frames()  # with the chain-rule captions: one 16:9 canvas for every frame
+    sizes = {tuple(round(v) for v in svg_size(frame)) for frame in captioned[::6]}
+    assert len(sizes) == 1
+    (width, height), = sizes
+    assert width / height == pytest.approx(16 / 9, rel=0.01)
     unfolded = ag.BackwardStepper(chain_of_40_ops(backward=False, ops=24)[0], aspect=None)
     assert not unfolded.frames(captions=False)[-1].no_layout

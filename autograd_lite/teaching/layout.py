@@ -300,3 +300,26 @@ def pad_to_aspect(graph, layout, aspect, size=None):
     if size is not None:
         limit_width, limit_height = parse_size(size)
         graph.attr(size=f"{limit_width:g},{limit_height:g}")
+
+
+def pad_frames(frames, aspect):
+    """Give every frame the same canvas of ``aspect`` exactly: each is rendered once to measure it
+    (its caption's size is known only to graphviz), then padded with white margins around its
+    centre to the smallest canvas of that shape holding the largest frame. So the frames of a walk
+    fill a slide alike and their pinned layouts stay put when shown one after another."""
+    import re
+
+    sizes = []
+    for frame in frames:
+        svg = frame.pipe(format="svg", encoding="utf-8")
+        found = re.search(r'<svg width="([\d.]+)pt" height="([\d.]+)pt"', svg)
+        if found is None:
+            return
+        sizes.append((float(found.group(1)), float(found.group(2))))
+    width = max(max(w for w, _ in sizes), aspect * max(h for _, h in sizes))
+    height = width / aspect
+    for frame, (w, h) in zip(frames, sizes):
+        pad = str(frame.graph_attr.get("pad", "0.0555")).split(",")
+        pad_x, pad_y = float(pad[0]), float(pad[-1])
+        frame.attr(pad=f"{pad_x + (width - w) / 144:.4f},{pad_y + (height - h) / 144:.4f}")
+

@@ -24,6 +24,7 @@ import io
 import json
 import os
 import re
+import shutil
 
 import numpy as np
 
@@ -33,6 +34,7 @@ from ..hooks import _apply_hooks
 from ..function import no_grad
 from ..tensor import Tensor
 from .draw import DrawOptions, fit_layout, render_items
+from .layout import pad_frames, target_aspect
 from .render import BackpropGraph
 from .language import text
 from .rules import chain_rule_line
@@ -286,8 +288,12 @@ class BackwardStepper:
     def frames(self, captions=True):
         """The graphs: before backward, then one per step (runs the remaining steps)."""
         options = self._stable_options()
-        return ([self._initial_graph(options, captions)]
-                + [step.graph(captions) for step in self.run()])
+        frames = ([self._initial_graph(options, captions)]
+                  + [step.graph(captions) for step in self.run()])
+        aspect = target_aspect(options.aspect, None)
+        if aspect is not None and options.size is None and shutil.which("dot"):
+            pad_frames(frames, aspect)  # one canvas of the slide's shape for every frame
+        return frames
 
     # ----------------------------------------------------------------- HTML and LaTeX
     def to_html(self, path=None, lang=None, seconds_per_frame=1.5) -> str:
