@@ -23,3 +23,15 @@ def _engine_switches_restored():
     _GradMode.enabled, _GradMode.anomaly, _GradMode.retain_all = True, False, False
     _GradMode.module_stack.clear()
     assert not leaked, f"the test left engine switches changed: {leaked}"
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """PyTorch's thread pool spins on tiny inputs when the machine is busy (0.7 s per call): the
+    recurrent-layer tests run PyTorch on one thread (``pytestmark = usefixtures(...)``)."""
+    import torch
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+

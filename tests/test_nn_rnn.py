@@ -17,13 +17,7 @@ CELLS = {"RNNCell": (nn.RNNCell, torch.nn.RNNCell), "LSTMCell": (nn.LSTMCell, to
          "GRUCell": (nn.GRUCell, torch.nn.GRUCell)}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """PyTorch's thread pool spins on tiny inputs when the machine is busy (0.7 s per call)."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def twins(ours_class, torch_class, *args, **kwargs):

@@ -16,13 +16,7 @@ from nn.recurrent_sequence_gru_rnn import (GRUSequence, RNNSequence, gru_cell_ba
 STEPS, BATCH, INPUT, HIDDEN = 4, 2, 3, 2
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """PyTorch's thread pool spins on tiny inputs when the machine is busy."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def lstm_inputs(rng, bias=True, steps=STEPS):
