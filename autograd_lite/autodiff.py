@@ -149,9 +149,9 @@ def run_backward(roots, gradients, retain_graph, create_graph, targets=None):
                     if not node._fresh_gradients:
                         handed.update([id(g._data) for g in in_grads if isinstance(g, Tensor)])
                     if not retain_graph:
-                        node._saved = None  # _release(node), inlined for the common case
-                        if not node._stores_only_saved and not node.__dict__.keys() <= _BOOKKEEPING:
-                            _release(node)
+                        node._saved = None  # what backward saved; then whatever else forward stored
+                        if not node._stores_only_saved:
+                            _release_attributes(node)
             if in_grads is None:  # nothing flows on, but the producers are one consumer closer
                 for inp, needed in zip(inputs, node.needs_input_grad):
                     if needed and inp._ctx is not None:
@@ -217,11 +217,10 @@ _BOOKKEEPING = frozenset(("inputs", "needs_input_grad", "outputs", "module", "_s
                           "_materialize_grads", "_dirty", "_released", "_output_meta"))
 
 
-def _release(node):
-    """After a backward without ``retain_graph``: drop what the node saved for it (saved tensors
-    and whatever forward stored on ``ctx``), so a graph kept alive by its output holds no arrays;
+def _release_attributes(node):
+    """After a backward without ``retain_graph`` (which has dropped the saved tensors): drop
+    whatever else forward stored on ``ctx``, so a graph kept alive by its output holds no arrays;
     a second backward through it raises (PyTorch's rule)."""
-    node._saved = None
     state = node.__dict__
     if not state.keys() <= _BOOKKEEPING:  # (no new set in the common case: nothing extra stored)
         for key in state.keys() - _BOOKKEEPING:

@@ -34,6 +34,7 @@ from .grad_mode import (_GradMode, detect_anomaly, enable_grad, inference_mode, 
                         is_grad_enabled, is_inference_mode_enabled, no_grad, retain_grads,
                         set_grad_enabled)
 from .exported import check as _check_exported  # noqa: E402
+from .graph_refs import AccumulateGrad, InputRef, shape_of  # noqa: E402,F401
 from .exported import fingerprints as _fingerprints  # noqa: E402
 
 
@@ -143,7 +144,7 @@ class Function(FunctionCtx):
     _materialize_grads = True
     _separate_setup = False  # True for subclasses that define setup_context (PyTorch 2's style)
     _builtin = False  # the package's own ops (they may save_for_backward plain numbers too)
-    _released = False  # set once backward freed what the node stored (see autodiff._release)
+    _released = False  # set once backward freed what the node stored (see autodiff._release_attributes)
     _stores_only_saved = False  # True: forward keeps nothing on ctx beyond save_for_backward (fast release)
     # how ``ag.onnx.export`` writes this op: a staticmethod (g, node, inputs, outputs), usually made
     # by a builder of ``ops.onnx_mapping`` (``onnx = unary("Exp")``); None: no ONNX mapping
@@ -226,23 +227,6 @@ def _forward(cls, ctx, args):
     return cls.forward(ctx, *args)
 
 
-class AccumulateGrad:
-    """What ``next_functions`` shows for a leaf: the step that accumulates into ``variable.grad``."""
-    __slots__ = ("variable",)
-
-    def __init__(self, variable):
-        self.variable = variable
-
-    @staticmethod
-    def name():
-        return "torch::autograd::AccumulateGrad"
-
-    next_functions = ()
-
-    def __repr__(self):
-        return f"<AccumulateGrad object for a leaf of shape {tuple(self.variable.shape)}>"
-
-
 def once_differentiable(backward):
     """Decorator for a custom ``backward`` that is not itself differentiable: it runs without
     recording, and a double backward through it raises instead of giving a wrong answer."""
@@ -256,63 +240,9 @@ def once_differentiable(backward):
     return wrapper
 
 
-class InputRef:
-    """What a node keeps of a tensor argument that is not a leaf requiring grad: the producing node
-    and output index (the graph's edge), shape and dtype, and a weak reference to the tensor (the
-    teaching views show its value while it is alive). So a graph holds only what backward saved:
-    intermediate results and constant inputs are freed as soon as nobody else needs them."""
-    __slots__ = ("_ctx", "_out_index", "shape", "dtype", "requires_grad", "ref", "name")
-    _backward_hooks = None
-
-    def tensor(self):
-        """The tensor this stands for, or None once it was freed."""
-        return self.ref()
-
-    @property
-    def ndim(self):
-        return len(self.shape)
-
-    def __repr__(self):
-        return f"InputRef(shape={self.shape}, dtype={self.dtype}, node={self._ctx and self._ctx.name()})"
-
-
-def shape_of(x):
-    """The shape of a Tensor or of a node's ``InputRef`` as a plain tuple (no ``ag.Size``: backward
-    formulas are the hot path)."""
-    return x.shape if x.__class__ is InputRef else x._data.shape
-
-
-def _input_ref(tensor):
-    ref = _new(InputRef)
-    ref._ctx, ref._out_index, ref.requires_grad = tensor._ctx, tensor._out_index, tensor.requires_grad
-    array = tensor._data
-    ref.shape, ref.dtype, ref.ref, ref.name = array.shape, array.dtype, _ref(tensor), tensor.name
-    return ref
-
-
-def _node_inputs(args):
-    """``ctx.inputs``: leaves that require grad are kept (their ``.grad`` is filled, as PyTorch's
-    AccumulateGrad keeps them), other tensors become ``InputRef``s, other arguments stay as given.
-    Under ``ag.retain_grads()`` (teaching) every tensor is kept, so its value can be shown."""
-    if _GradMode.keep_inputs:
-        return args
-    inputs = list(args)
-    for i, arg in enumerate(args):
-        if isinstance(arg, Tensor) and (arg._ctx is not None or not arg.requires_grad):
-            inputs[i] = _input_ref(arg)
-    return tuple(inputs)
-
-
-def input_tensor(node, position):
-    """The argument at ``position`` of ``node``'s forward: the Tensor while it is alive (None once
-    freed), or the plain value for non-tensor arguments."""
-    value = node.inputs[position]
-    return value.ref() if value.__class__ is InputRef else value
-
-
 def _record(cls, args, mode):
     """apply() with recording: forward without recording, then link the outputs to the node.
-    ``ctx.inputs`` is what ``_node_inputs`` describes (inlined here: this is the hot path)."""
+    ``ctx.inputs`` as ``graph_refs`` describes it (built inline: this is the hot path)."""
     ctx = _new(cls)
     needs, inputs, keep = [], [], mode.keep_inputs
     for arg in args:

@@ -1,10 +1,12 @@
 """`Tensor`: a NumPy array that remembers how it was computed.
 
-``t._data`` is the NumPy array (``t.data`` is, as in PyTorch, a Tensor sharing it, outside the graph), ``t.grad`` the accumulated gradient (a Tensor or None), ``t._ctx`` the op
-that produced it (None for leaves), ``t._version`` a counter bumped by every in-place method (so that
-backward can refuse a tensor modified after it was saved). Every differentiable method here is a thin
+``t._data`` is the NumPy array (``t.data`` is, as in PyTorch, a Tensor sharing it, outside the
+graph), ``t.grad`` the accumulated gradient (a Tensor or None), ``t._ctx`` the op that produced it
+(None for leaves), ``t._version`` a counter bumped by every in-place method (so that backward can
+refuse a tensor modified after it was saved). Every differentiable method here is a thin
 call into ``ops`` (primitives with their backward) or ``ops.composite`` (built from primitives); the
-in-place methods, which record no graph, live in ``tensor_inplace``.
+in-place methods, which record no graph, live in ``tensor_inplace``, the reductions in
+``tensor_reductions``.
 """
 from __future__ import annotations
 
@@ -14,8 +16,7 @@ import numpy as np
 
 from . import function as _function
 from .exported import mark_exported as _mark_exported
-from .arguments import check_dim as _dim, reduction_axes as _axes, shape_from_args as _shape_arg
-from .arguments import to_array as _to_array, var_correction as _correction
+from .arguments import check_dim as _dim, shape_from_args as _shape_arg, to_array as _to_array
 from .arguments import dtype_of_to as _dtype_of_to
 from .dtypes import (as_dtype, float16, float32, float64, int8, int16, int32, int64, uint8,  # noqa: F401
                      bool_)
@@ -351,63 +352,6 @@ class Tensor:
     log_softmax = lambda self, dim=-1: ops.LogSoftmax.apply(self, _dim(dim, self._data.ndim, "log_softmax"))
     clone = lambda self: ops.Clone.apply(self)
 
-    # ----------------------------------------------------------------- reductions
-    def sum(self, dim=None, keepdim=False, axis=None):
-        return ops.Sum.apply(self, _axes(dim, axis, self._data.ndim), keepdim)
-
-    def mean(self, dim=None, keepdim=False, axis=None):
-        return composite.mean(self, _axes(dim, axis, self._data.ndim), keepdim)
-
-    def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None):
-        """Variance over ``dim`` with Bessel's ``correction`` (default 1, as in PyTorch;
-        ``unbiased=False`` means correction 0): sum((x - mean)^2) / (N - correction)."""
-        return composite.var(self, _axes(dim, axis, self._data.ndim), keepdim,
-                             _correction(unbiased, correction))
-
-    def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None):
-        """Square root of ``var`` (same arguments); its gradient is 0 where the variance is 0."""
-        return composite.std(self, _axes(dim, axis, self._data.ndim), keepdim,
-                             _correction(unbiased, correction))
-
-    def amax(self, dim=None, keepdim=False, axis=None):
-        """Largest value over ``dim``; the gradient is shared evenly among ties."""
-        return ops.Max.apply(self, _axes(dim, axis, self._data.ndim), keepdim)
-
-    def amin(self, dim=None, keepdim=False, axis=None):
-        """Smallest value over ``dim``; the gradient is shared evenly among ties."""
-        return -ops.Max.apply(-self, _axes(dim, axis, self._data.ndim), keepdim)
-
-    def max(self, dim=None, keepdim=False, axis=None):
-        """Like PyTorch: ``max()`` is the largest element (gradient shared among ties), ``max(dim)``
-        a named tuple (values, indices) whose gradient goes to the element at ``indices``;
-        ``max(other_tensor)`` is ``maximum``."""
-        if isinstance(dim, Tensor):
-            return composite.maximum(self, dim)
-        dim = dim if axis is None else axis
-        return self.amax() if dim is None else composite.max_along(self, dim, keepdim, largest=True)
-
-    def min(self, dim=None, keepdim=False, axis=None):
-        """Like ``max``, for the smallest element."""
-        if isinstance(dim, Tensor):
-            return composite.minimum(self, dim)
-        dim = dim if axis is None else axis
-        return self.amin() if dim is None else composite.max_along(self, dim, keepdim, largest=False)
-
-    def logsumexp(self, dim=None, keepdim=False, axis=None):
-        return composite.logsumexp(self, _axes(dim, axis, self._data.ndim), keepdim)
-
-    def argmax(self, dim=None, keepdim=False, axis=None):
-        return _arg_reduce(np.argmax, self, dim if axis is None else axis, keepdim)
-
-    def argmin(self, dim=None, keepdim=False, axis=None):
-        return _arg_reduce(np.argmin, self, dim if axis is None else axis, keepdim)
-
-    def all(self, dim=None, keepdim=False):
-        return Tensor._make(np.asarray(np.all(self._data, axis=_axes(dim, None, self.ndim), keepdims=keepdim)))
-
-    def any(self, dim=None, keepdim=False):
-        return Tensor._make(np.asarray(np.any(self._data, axis=_axes(dim, None, self.ndim), keepdims=keepdim)))
-
     # ----------------------------------------------------------------- shape
     def reshape(self, *shape):
         shape = _shape_arg(shape)
@@ -495,17 +439,6 @@ def _no_grad_binary(ufunc, symbol, tensor, other):
                         f"{tensor.dtype} and {np.asarray(other).dtype}") from None
 
 
-def _arg_reduce(fn, tensor, dim, keepdim):
-    if tensor._data.size == 0:
-        raise RuntimeError(f"{fn.__name__} of an empty tensor of shape {tensor.shape}")
-    if dim is None:
-        out = fn(tensor._data)
-        return Tensor._make(np.asarray(np.reshape(out, (1,) * tensor.ndim) if keepdim else out, np.int64))
-    axis = _dim(dim, tensor.ndim, fn.__name__)
-    data = tensor._data if tensor.ndim else tensor._data.reshape(1)
-    return Tensor._make(np.asarray(fn(data, axis=axis, keepdims=keepdim and tensor.ndim > 0), np.int64))
-
-
 def _index(index):
     """Index arguments: Tensors become arrays; everything else is NumPy indexing as is."""
     if isinstance(index, Tensor):
@@ -522,6 +455,7 @@ from . import ops  # noqa: E402  (the ops need the Tensor class)
 from .ops import composite  # noqa: E402
 from . import autodiff as _autodiff  # noqa: E402
 from . import hooks as _hooks  # noqa: E402
+from . import tensor_reductions  # noqa: E402,F401  (adds sum, mean, var, max, ... to Tensor)
 from . import tensor_inplace  # noqa: E402,F401  (adds the in-place methods to Tensor)
 from . import tensor_api  # noqa: E402,F401  (adds the rest of PyTorch's Tensor methods)
 

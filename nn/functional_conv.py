@@ -133,18 +133,25 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return cat(outputs, dim=-3)
 
 
+def _operands(fn, input, weight, weight_layout, input_layouts):
+    """(input, weight) as Tensors of the dims ``weight_layout`` and ``input_layouts`` describe
+    (``"(N, C, L) or (C, L)"``: batched or not), or an error that names the expected layout."""
+    if not isinstance(weight, Tensor):
+        weight = Tensor(np.asarray(weight))
+    input = _as_tensor(input, weight)
+    if weight.ndim != weight_layout.count(",") + 1:
+        raise ValueError(f"{fn}: weight must have shape {weight_layout}, got shape {weight.shape}")
+    batched = input_layouts.split(" or ")[0].count(",") + 1
+    if input.ndim not in (batched - 1, batched):
+        raise ValueError(f"{fn}: expected input of shape {input_layouts}, got shape {input.shape}")
+    return input, weight
+
+
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """1-D cross-correlation: input (N, C_in, L) or (C_in, L), weight (C_out, C_in / groups, k);
     the 2-D convolution on a height of 1."""
     fn = "conv1d"
-    if not isinstance(weight, Tensor):
-        weight = Tensor(np.asarray(weight))
-    input = _as_tensor(input, weight)
-    if weight.ndim != 3:
-        raise ValueError(f"{fn}: weight must have shape (C_out, C_in / groups, k), got shape "
-                         f"{weight.shape}")
-    if input.ndim not in (2, 3):
-        raise ValueError(f"{fn}: expected input of shape (N, C, L) or (C, L), got shape {input.shape}")
+    input, weight = _operands(fn, input, weight, "(C_out, C_in / groups, k)", "(N, C, L) or (C, L)")
     (stride,), (dilation,) = _tuple(stride, 1, "stride", fn, 1), _tuple(dilation, 1, "dilation", fn, 1)
     if not isinstance(padding, str):
         padding = (0,) + _tuple(padding, 1, "padding", fn, 0)
@@ -159,15 +166,8 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     Output size (H - 1) s - 2 p + d (k - 1) + output_padding + 1; output_padding < stride adds
     rows/columns on the bottom/right that only the bias reaches."""
     fn = "conv_transpose2d"
-    if not isinstance(weight, Tensor):
-        weight = Tensor(np.asarray(weight))
-    input = _as_tensor(input, weight)
-    if weight.ndim != 4:
-        raise ValueError(f"{fn}: weight must have shape (C_in, C_out / groups, kH, kW), got shape "
-                         f"{weight.shape}")
-    if input.ndim not in (3, 4):
-        raise ValueError(f"{fn}: expected input of shape (N, C, H, W) or (C, H, W), got shape "
-                         f"{input.shape}")
+    input, weight = _operands(fn, input, weight, "(C_in, C_out / groups, kH, kW)",
+                              "(N, C, H, W) or (C, H, W)")
     if input.dtype.kind != "f":
         raise TypeError(f"{fn}: input must be a float tensor, got dtype {input.dtype}")
     stride = _tuple(stride, 2, "stride", fn, 1)

@@ -7,7 +7,8 @@ from collections import namedtuple
 import numpy as np
 
 from ..dtypes import result_type
-from ..tensor import Tensor, _axes, _dim, _raw
+from ..arguments import reduction_axes as _axes
+from ..tensor import Tensor, _dim, _raw
 from . import LinearFn, MatMul, Sum, Where, Cat, Expand, GetItem, ReLU, Abs, Maximum, Minimum, Clamp
 
 MinMax = namedtuple("MinMax", ["values", "indices"])

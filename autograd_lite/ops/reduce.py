@@ -1,6 +1,6 @@
 """Reduction primitives: sum and max. Mean, var, std, min and logsumexp are composites of these.
 
-``axes`` is None (every axis) or a sorted tuple of non-negative axes (``tensor._axes`` makes it).
+``axes`` is None (every axis) or a sorted tuple of non-negative axes (``arguments.reduction_axes`` makes it).
 """
 from __future__ import annotations
 
