@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .function import InputRef, _GradMode, _count_bad
+from .function import InputRef, _GradMode, _count_bad, _switches
 from .hooks import _apply_hooks, _hold_for_hooks, _run_node_hooks
 
 
@@ -122,7 +122,7 @@ def run_backward(roots, gradients, retain_graph, create_graph, targets=None):
         slots[index] = grad if slots[index] is None else slots[index] + grad
     deps = dependencies(root_nodes)
     useful = None if accumulate else _useful_nodes(deps, leaf_targets, node_targets)
-    mode = _GradMode.switches  # this thread's switches, fetched once
+    mode = _switches()  # this thread's switches, fetched once
     capture_all = mode.retain_all or bool(node_targets)
     keep_fresh = accumulate and not create_graph  # leaves may keep fresh gradient arrays as .grad
     ready = [node for node in root_nodes if deps[node] == 0]
@@ -141,7 +141,10 @@ def run_backward(roots, gradients, retain_graph, create_graph, targets=None):
                     _capture_node_grads(node, grads, node_targets, captured, create_graph)
                 if useful is None or node in useful:
                     if len(grads) == 1 and not (node._released or mode.anomaly):  # the common case
-                        in_grads = node.backward(node, grads[0])
+                        if create_graph or node.backward_plain is None:
+                            in_grads = node.backward(node, grads[0])
+                        else:  # no graph of the gradient: the same formula on the arrays
+                            in_grads = node.backward_plain(node, grads[0])
                         if in_grads.__class__ is not tuple or len(in_grads) != len(inputs):
                             in_grads = _checked_in_grads(node, in_grads)
                     else:

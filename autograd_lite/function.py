@@ -30,6 +30,7 @@ import weakref
 
 import numpy as np
 
+from .grad_mode import _local, switches as _switches  # noqa: E402
 from .grad_mode import (_GradMode, detect_anomaly, enable_grad, inference_mode,  # noqa: F401
                         is_grad_enabled, is_inference_mode_enabled, no_grad, retain_grads,
                         set_grad_enabled)
@@ -146,6 +147,7 @@ class Function(FunctionCtx):
     _builtin = False  # the package's own ops (they may save_for_backward plain numbers too)
     _released = False  # set once backward freed what the node stored (see autodiff._release_attributes)
     _stores_only_saved = False  # True: forward keeps nothing on ctx beyond save_for_backward (fast release)
+    _records_nothing = False  # True: forward computes on arrays only, so _record need not switch recording off
     # how ``ag.onnx.export`` writes this op: a staticmethod (g, node, inputs, outputs), usually made
     # by a builder of ``ops.onnx_mapping`` (``onnx = unary("Exp")``); None: no ONNX mapping
     onnx = None
@@ -168,6 +170,13 @@ class Function(FunctionCtx):
     @staticmethod
     def backward(ctx, *grad_outputs):
         raise NotImplementedError
+
+    # Optional, for the hottest primitives: ``backward_plain(ctx, grad)`` computes what ``backward``
+    # does, on the arrays, without going through Function.apply for each step of the formula. The
+    # engine calls it when no graph of the gradient is built (no create_graph, no anomaly mode);
+    # ``backward`` stays the definition (create_graph, the teaching stepper). tests/test_ops.py
+    # checks that both give the same gradients for every op that has one.
+    backward_plain = None
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -203,7 +212,10 @@ class Function(FunctionCtx):
     @classmethod
     def apply(cls, *args):
         """Run ``forward``; record a graph node when recording is on and an input requires grad."""
-        mode = _GradMode.switches
+        try:
+            mode = _local.switches  # this thread's switches
+        except AttributeError:
+            mode = _switches()
         if mode.enabled:
             for arg in args:
                 if isinstance(arg, Tensor) and arg.requires_grad:
@@ -244,29 +256,39 @@ def _record(cls, args, mode):
     """apply() with recording: forward without recording, then link the outputs to the node.
     ``ctx.inputs`` as ``graph_refs`` describes it (built inline: this is the hot path)."""
     ctx = _new(cls)
-    needs, inputs, keep = [], [], mode.keep_inputs
+    needs = []
+    inputs = args  # copied into a list only if a tensor is replaced by an InputRef
+    keep = mode.keep_inputs
+    position = 0
     for arg in args:
         if isinstance(arg, Tensor):
             requires_grad = arg.requires_grad
             needs.append(requires_grad)
-            if keep or requires_grad and arg._ctx is None:
-                inputs.append(arg)
-            else:
+            producer = arg._ctx
+            if not (keep or requires_grad and producer is None):
                 ref = _new(InputRef)
-                ref._ctx, ref._out_index, ref.requires_grad = arg._ctx, arg._out_index, requires_grad
+                ref._ctx, ref._out_index, ref.requires_grad, ref.name = (
+                    producer, arg._out_index, requires_grad, arg.name)
                 array = arg._data
-                ref.shape, ref.dtype, ref.ref, ref.name = array.shape, array.dtype, _ref(arg), arg.name
-                inputs.append(ref)
+                ref.shape, ref.dtype = array.shape, array.dtype
+                if producer is None:  # a constant: the node keeps a weak reference to it
+                    ref._leaf_ref = _ref(arg)
+                if inputs is args:
+                    inputs = list(args)
+                inputs[position] = ref
         else:
             needs.append(False)
-            inputs.append(arg)
+        position += 1
     ctx.needs_input_grad = tuple(needs)
-    ctx.inputs = tuple(inputs)
-    mode.enabled = False
-    try:
-        result = _forward(cls, ctx, args) if cls._separate_setup else cls.forward(ctx, *args)
-    finally:
-        mode.enabled = True
+    ctx.inputs = inputs if inputs is args else tuple(inputs)
+    if cls._records_nothing:  # forward works on arrays only: no need to switch recording off
+        result = cls.forward(ctx, *args)
+    else:
+        mode.enabled = False
+        try:
+            result = _forward(cls, ctx, args) if cls._separate_setup else cls.forward(ctx, *args)
+        finally:
+            mode.enabled = True
     if result.__class__ is not Tensor or ctx._non_differentiable or ctx._dirty or mode.anomaly:
         return _link_outputs(cls, ctx, args, result)
     # The common case, kept short: one new float output.

@@ -13,8 +13,8 @@ import threading
 
 class _Switches:
     """One thread's switches (a plain object with slots: the engine's hot paths fetch it once per op
-    with ``_GradMode.switches`` and then read it at the cost of an attribute, where every read of a
-    ``threading.local`` attribute looks up the thread's dictionary)."""
+    from a plain ``threading.local``, ``switches()``, and then read it at the cost of an attribute,
+    where every read of a ``threading.local`` attribute looks up the thread's dictionary)."""
     __slots__ = ("enabled", "anomaly", "retain_all", "keep_inputs", "module_stack", "outer_modules")
 
     def __init__(self):
@@ -26,23 +26,35 @@ class _Switches:
         self.outer_modules = {}    # id -> weakref of modules called from outside any module (draw_graph names)
 
 
+_local = threading.local()  # a plain local (no subclass): its attribute reads are the cheapest
+
+
+def switches():
+    """This thread's switches (made with the defaults on a thread's first use). The hot paths inline
+    it as ``try: mode = _local.switches`` / ``except AttributeError: mode = switches()``."""
+    try:
+        return _local.switches
+    except AttributeError:
+        mode = _local.switches = _Switches()
+        return mode
+
+
 def _switch(name):
     def get(self):
-        return getattr(self.switches, name)
+        return getattr(switches(), name)
 
     def set_(self, value):
-        setattr(self.switches, name, value)
+        setattr(switches(), name, value)
     return property(get, set_, None, f"this thread's ``{name}`` switch")
 
 
-class _ThreadState(threading.local):
+class _ThreadState:
     """The switches that govern recording, one set per thread (as in PyTorch: a thread evaluating
     under ``no_grad`` never changes what a training thread records). Each thread starts with the
     defaults of ``_Switches``; ``_GradMode.enabled`` etc. read and write this thread's set."""
+    __slots__ = ()
 
-    def __init__(self):
-        self.switches = _Switches()
-
+    switches = property(lambda self: switches(), None, None, "this thread's ``_Switches``")
     enabled, anomaly, retain_all, keep_inputs, module_stack, outer_modules = (
         _switch(name) for name in _Switches.__slots__)
 

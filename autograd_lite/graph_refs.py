@@ -30,9 +30,18 @@ class InputRef:
     """What a node keeps of a tensor argument that is not a leaf requiring grad: the producing node
     and output index (the graph's edge), shape and dtype, and a weak reference to the tensor (the
     teaching views show its value while it is alive). So a graph holds only what backward saved:
-    intermediate results and constant inputs are freed as soon as nobody else needs them."""
-    __slots__ = ("_ctx", "_out_index", "shape", "dtype", "requires_grad", "ref", "name")
+    intermediate results and constant inputs are freed as soon as nobody else needs them.
+
+    For a tensor computed by a recorded op the weak reference is the producer's own
+    (``node.outputs[index]``), so recording makes none; a constant keeps one in ``_leaf_ref``."""
+    __slots__ = ("_ctx", "_out_index", "shape", "dtype", "requires_grad", "_leaf_ref", "name")
     _backward_hooks = None
+
+    @property
+    def ref(self):
+        """A weak reference to the tensor (call it: the tensor, or None once it was freed)."""
+        node = self._ctx
+        return self._leaf_ref if node is None else node.outputs[self._out_index]
 
     def tensor(self):
         """The tensor this stands for, or None once it was freed."""

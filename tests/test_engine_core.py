@@ -365,3 +365,30 @@ def test_every_op_marked_stores_only_saved_keeps_nothing_else_on_ctx():
         assert not extra, f"{name} keeps {extra} on ctx: remove it from STORES_ONLY_SAVED"
         out.sum().backward()
         assert set(vars(node)) <= _BOOKKEEPING and node._saved is None
+
+
+def test_ops_marked_records_nothing_record_no_node_inside_their_forward(monkeypatch):
+    """_record leaves recording on around the forward of these ops (they compute on arrays only):
+    a Tensor op inside one of them would record a node of its own, nested in the outer one."""
+    from autograd_lite import function
+    from autograd_lite.ops import STORES_ONLY_SAVED
+    original, depth, nested = function._record, [0], []
+
+    def recording(cls, args, mode):
+        depth[0] += 1
+        if depth[0] > 1:
+            nested.append(cls.__name__)
+        try:
+            return original(cls, args, mode)
+        finally:
+            depth[0] -= 1
+    monkeypatch.setattr(function, "_record", recording)
+    assert all(cls._records_nothing for cls in STORES_ONLY_SAVED)
+    rng = np.random.default_rng(0)
+    for name, fn in _LEAN_CASES.items():
+        a = ag.tensor(rng.normal(size=(2, 3)), requires_grad=True)
+        b = ag.tensor(rng.normal(size=(2, 3)), requires_grad=True)
+        fn(a, b).sum().backward()
+        assert a.grad is not None
+    assert nested == []
+    assert depth == [0]

@@ -15,6 +15,7 @@ from .onnx_mapping import binary, operand, unary
 
 _make = Tensor._make
 _ndarray = np.ndarray
+_add_reduce = np.add.reduce
 _PYTHON_NUMBERS = (int, float, bool)
 
 
@@ -40,6 +41,22 @@ def unbroadcast(grad, shape):
     if axes:
         grad = Sum.apply(grad, axes, False)
     return grad if grad._data.shape == shape else Reshape.apply(grad, shape)
+
+
+def unbroadcast_plain(grad, shape):
+    """``unbroadcast`` on the arrays, for ``backward_plain`` (the same sums, no graph)."""
+    data = grad._data
+    grad_shape = data.shape
+    if grad_shape == shape:
+        return grad
+    extra = len(grad_shape) - len(shape)
+    axes = tuple(range(extra)) + tuple(
+        extra + i for i, size in enumerate(shape) if size == 1 and grad_shape[extra + i] != 1)
+    if axes:
+        data = _add_reduce(data, axis=axes)
+    if data.__class__ is not _ndarray:
+        data = np.asarray(data)
+    return _make(data if data.shape == shape else data.reshape(shape))
 
 
 def _binary(name, ufunc, a, b, true_divide=False):
@@ -96,6 +113,13 @@ class Add(Function):
         return (unbroadcast(grad, _shape(a)) if needs[0] else None,
                 unbroadcast(grad, _shape(b)) if needs[1] else None)
 
+    @staticmethod
+    def backward_plain(ctx, grad):
+        a, b = ctx.inputs
+        needs = ctx.needs_input_grad
+        return (unbroadcast_plain(grad, _shape(a)) if needs[0] else None,
+                unbroadcast_plain(grad, _shape(b)) if needs[1] else None)
+
     onnx = binary("Add")
 
 
@@ -113,6 +137,13 @@ class Sub(Function):
         needs = ctx.needs_input_grad
         return (unbroadcast(grad, _shape(a)) if needs[0] else None,
                 unbroadcast(-grad, _shape(b)) if needs[1] else None)
+
+    @staticmethod
+    def backward_plain(ctx, grad):
+        a, b = ctx.inputs
+        needs = ctx.needs_input_grad
+        return (unbroadcast_plain(grad, _shape(a)) if needs[0] else None,
+                unbroadcast_plain(_make(np.negative(grad._data)), _shape(b)) if needs[1] else None)
 
     onnx = binary("Sub")
 
@@ -133,6 +164,13 @@ class Mul(Function):
         return (unbroadcast(grad * b, _shape(a)) if needs[0] else None,
                 unbroadcast(grad * a, _shape(b)) if needs[1] else None)
 
+    @staticmethod
+    def backward_plain(ctx, grad):
+        a, b = ctx.saved_tensors
+        needs = ctx.needs_input_grad
+        return (unbroadcast_plain(_binary("mul", np.multiply, grad, b), _shape(a)) if needs[0] else None,
+                unbroadcast_plain(_binary("mul", np.multiply, grad, a), _shape(b)) if needs[1] else None)
+
     onnx = binary("Mul")
 
 
@@ -152,6 +190,17 @@ class Div(Function):
         grad_b = unbroadcast(-grad_a * a / b, _shape(b)) if ctx.needs_input_grad[1] else None
         return (unbroadcast(grad_a, _shape(a)) if ctx.needs_input_grad[0] else None, grad_b)
 
+    @staticmethod
+    def backward_plain(ctx, grad):
+        a, b = ctx.saved_tensors
+        grad_a = _binary("div", np.true_divide, grad, b, true_divide=True)
+        grad_b = None
+        if ctx.needs_input_grad[1]:
+            minus_grad_a_times_a = _binary("mul", np.multiply, _make(np.negative(grad_a._data)), a)
+            grad_b = unbroadcast_plain(
+                _binary("div", np.true_divide, minus_grad_a_times_a, b, true_divide=True), _shape(b))
+        return (unbroadcast_plain(grad_a, _shape(a)) if ctx.needs_input_grad[0] else None, grad_b)
+
     onnx = binary("Div")
 
 
@@ -166,6 +215,10 @@ class Neg(Function):
     @staticmethod
     def backward(ctx, grad):
         return -grad
+
+    @staticmethod
+    def backward_plain(ctx, grad):
+        return _make(np.negative(grad._data))
 
     onnx = unary("Neg")
 

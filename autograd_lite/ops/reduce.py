@@ -42,6 +42,16 @@ class Sum(Function):
             grad = Reshape.apply(grad, _kept_shape(shape_of(a), axes))
         return Expand.apply(grad, shape_of(a)), None, None
 
+    @staticmethod
+    def backward_plain(ctx, grad):
+        a, axes, keepdim = ctx.inputs
+        shape, data = shape_of(a), grad._data
+        if axes is not None and not keepdim:
+            data = data.reshape(_kept_shape(shape, axes))
+        out = np.empty(shape, data.dtype)  # as Expand.forward: a fresh array the leaf may keep
+        out[...] = data
+        return _make(out), None, None
+
     onnx = with_axes("ReduceSum", axes_as_input=True)
 
 

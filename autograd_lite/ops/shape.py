@@ -41,6 +41,10 @@ class Reshape(Function):
         return Reshape.apply(grad, shape_of(ctx.inputs[0])), None
 
     @staticmethod
+    def backward_plain(ctx, grad):
+        return _make(grad._data.reshape(shape_of(ctx.inputs[0]))), None
+
+    @staticmethod
     def onnx(g, node, inputs, outputs):
         source, shape = node.inputs
         g.op("Reshape", [inputs[0], g.reshape_target(source.shape, shape)], outputs)
@@ -84,6 +88,10 @@ class Expand(Function):
     @staticmethod
     def backward(ctx, grad):
         return unbroadcast(grad, shape_of(ctx.inputs[0])), None
+
+    @staticmethod
+    def backward_plain(ctx, grad):
+        return unbroadcast_plain(grad, shape_of(ctx.inputs[0])), None
 
     @staticmethod
     def onnx(g, node, inputs, outputs):
@@ -176,4 +184,4 @@ class Cat(Function):
 
 
 from ..dtypes import result_type  # noqa: E402
-from .elementwise import unbroadcast  # noqa: E402
+from .elementwise import unbroadcast, unbroadcast_plain  # noqa: E402
