@@ -277,6 +277,11 @@ class Exp(Function):
         out, = ctx.saved_tensors
         return grad * out
 
+    @staticmethod
+    def backward_plain(ctx, grad):
+        out, = ctx.saved_tensors
+        return _binary("mul", np.multiply, grad, out)
+
     onnx = unary("Exp")
 
 
@@ -294,6 +299,11 @@ class Log(Function):
     def backward(ctx, grad):
         a, = ctx.saved_tensors
         return grad / a
+
+    @staticmethod
+    def backward_plain(ctx, grad):
+        a, = ctx.saved_tensors
+        return _binary("div", np.true_divide, grad, a, true_divide=True)
 
     onnx = unary("Log")
 
@@ -347,6 +357,12 @@ class Tanh(Function):
         out, = ctx.saved_tensors
         return grad * (1.0 - out * out)
 
+    @staticmethod
+    def backward_plain(ctx, grad):
+        out, = ctx.saved_tensors
+        one_minus_square = _binary("sub", np.subtract, 1.0, _binary("mul", np.multiply, out, out))
+        return _binary("mul", np.multiply, grad, one_minus_square)
+
     onnx = unary("Tanh")
 
 
@@ -370,6 +386,12 @@ class Sigmoid(Function):
     def backward(ctx, grad):
         out, = ctx.saved_tensors
         return grad * out * (1.0 - out)
+
+    @staticmethod
+    def backward_plain(ctx, grad):
+        out, = ctx.saved_tensors
+        return _binary("mul", np.multiply, _binary("mul", np.multiply, grad, out),
+                       _binary("sub", np.subtract, 1.0, out))
 
     onnx = unary("Sigmoid")
 
