@@ -53,6 +53,19 @@ class MatMul(Function):
             grad_b = unbroadcast(MatMul.apply(a.mT, grad), b._data.shape)
         return grad_a, grad_b
 
+    @staticmethod
+    def backward_plain(ctx, grad):
+        a, b = ctx.saved_tensors
+        g, a_data, b_data = grad._data, a._data, b._data
+        if not (g.dtype == a_data.dtype == b_data.dtype):  # mixed dtypes: the promoting formula
+            return MatMul.backward(ctx, grad)
+        grad_a = grad_b = None
+        if ctx.needs_input_grad[0]:
+            grad_a = unbroadcast_plain(_make(matmul_arrays(g, b_data.swapaxes(-2, -1))), a_data.shape)
+        if ctx.needs_input_grad[1]:
+            grad_b = unbroadcast_plain(_make(matmul_arrays(a_data.swapaxes(-2, -1), g)), b_data.shape)
+        return grad_a, grad_b
+
     onnx = binary("MatMul")
 
 
@@ -131,4 +144,4 @@ def matmul_arrays(a, b):
 
 
 from .. import kernels  # noqa: E402
-from .elementwise import unbroadcast  # noqa: E402
+from .elementwise import unbroadcast, unbroadcast_plain  # noqa: E402
