@@ -154,3 +154,77 @@ def test_damaged_cache_files_are_replaced_with_one_warning(warm_cache, tmp_path,
     assert "could not be read" in report["warnings"][0]
     report, _ = run_python(RELU, folder)        # the files were rewritten: no warning next time
     assert report["equal"] and report["warnings"] == [] and report["paths"]["numba"] == 2
+
+
+# Runs in the subprocess: one convolution (the pixel-major kernel, K = 27) compiled on first use.
+CONV = textwrap.dedent("""
+    import json, warnings
+    import numpy as np
+    from autograd_lite import kernels
+    from autograd_lite.kernels import reference
+    kernels.set_compile_mode("eager")
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 3, 9, 9)).astype(np.float32)
+    w = rng.standard_normal((5, 3, 3, 3)).astype(np.float32)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = kernels.conv2d_forward(x, w, (1, 1), (0, 0))
+    expected = reference.conv2d_forward(x, w, (1, 1), (0, 0))
+    print(json.dumps({"close": bool(np.allclose(out, expected, rtol=1e-4, atol=1e-4)),
+                      "paths": kernels.paths()["conv2d_forward"],
+                      "warnings": [str(w.message) for w in caught]}))
+""")
+
+
+@pytest.fixture(scope="module")
+def warm_conv_cache(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("numba-conv-cache")
+    report, _ = run_python(CONV, folder)
+    assert report["close"] and report["warnings"] == [] and report["paths"]["numba"] == 1
+    return folder
+
+
+@pytest.mark.parametrize("suffix, where", [(".nbc", 0.2), (".nbc", 0.5), (".nbc", 0.8),
+                                           (".nbi", 0.5)])
+def test_flipped_bytes_in_a_cache_file_are_caught_by_its_checksum(warm_conv_cache, tmp_path,
+                                                                  suffix, where):
+    """Bytes inverted inside a kernel's cache file, its size kept (so the pickle around the object
+    code may still load: before the checksums, flipping 8 bytes at 1/5 of conv._forward's .nbc
+    aborted the process in LLVM's object reader, and at 4/5 went unnoticed): the file is deleted
+    unread, the kernel compiles again, one warning, correct results; the next process is silent."""
+    folder = tmp_path / "cache"
+    shutil.copytree(warm_conv_cache, folder)
+    targets = [name for name in (os.path.join(root, f) for root, _, files in os.walk(folder)
+                                 for f in files)
+               if os.path.basename(name).startswith("conv._forward-") and name.endswith(suffix)]
+    assert targets
+    for name in targets:
+        size = os.path.getsize(name)
+        with open(name, "r+b") as handle:
+            handle.seek(int(size * where))
+            chunk = handle.read(8)
+            handle.seek(int(size * where))
+            handle.write(bytes(byte ^ 0xFF for byte in chunk))
+        assert os.path.getsize(name) == size
+    report, _ = run_python(CONV, folder)
+    assert report["close"] and report["paths"]["numba"] == 1
+    assert len(report["warnings"]) == 1, report["warnings"]
+    assert "does not match its checksum" in report["warnings"][0]
+    assert os.path.basename(targets[0]) in report["warnings"][0]
+    report, _ = run_python(CONV, folder)       # rewritten, sealed: no warning next time
+    assert report["close"] and report["warnings"] == []
+
+
+def test_cache_files_are_sealed_and_checked():
+    """``sealed`` appends the trailer and digest; ``is_sealed`` accepts exactly that (pickle
+    ignores the trailer), and rejects a flipped byte, a cut and a file without a trailer."""
+    import pickle
+
+    from autograd_lite.kernels import cache
+    payload = pickle.dumps(("index", {"key": "conv.1.nbc"}))
+    data = cache.sealed(payload)
+    assert cache.is_sealed(data) and pickle.loads(data) == pickle.loads(payload)
+    flipped = bytearray(data)
+    flipped[len(payload) // 2] ^= 0x01
+    assert not cache.is_sealed(bytes(flipped))
+    assert not cache.is_sealed(data[:-1]) and not cache.is_sealed(payload) and not cache.is_sealed(b"")

@@ -11,15 +11,25 @@ no writable cache folder (``NUMBA_CACHE_DIR`` read-only, a read-only install) it
 ``cache=True`` ("no locator available"); the kernel is then compiled in memory, with one warning.
 ``drop_kernel_files``, ``disable_caching`` and ``module_is_cached`` serve ``compiler``'s recovery
 from damaged cache files and its choice between compiling now and in the background.
+
+Every cache file is checked before Numba reads it: a damaged ``.nbc`` (object code) can still unpickle
+and then crash LLVM's reader or run garbage machine code, which no ``except`` can catch. The kernels'
+cache files (``ChecksummedCacheFile``) end with a SHA-256 of their contents, written with them in
+one atomic replace (Numba writes a temporary file and renames it, so concurrent processes and the
+compile helper never see half a file). A file whose digest does not match is deleted before it is
+unpickled, the kernel compiles again (Numba sees a cache miss) and the process gets one warning.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import os
 import warnings
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 STAMP = "autograd_lite_kernels.stamp"
+TRAILER = b"autograd-lite sha256:"  # then the 32-byte digest of everything before it
 NOT_COMPILED = ("__init__.py", "compiler.py", "reference.py", "threads.py")  # no Numba code inside
 _dispatchers = []
 _warned = []
@@ -47,6 +57,7 @@ def njit(**options):
                       "kernels are compiled in memory in each process (set NUMBA_CACHE_DIR to a "
                       "writable folder to keep them)")
             dispatcher = numba.njit(**dict(options, cache=False))(function)
+        _checksum_files(dispatcher)
         _dispatchers.append(dispatcher)
         return dispatcher
     return decorate
@@ -124,3 +135,78 @@ def drop_kernel_files(folder) -> bool:
     except OSError:
         return False
     return True
+
+
+# ----------------------------------------------------------------------------- checksummed files
+def _checksum_files(dispatcher):
+    """Make the dispatcher's cache read and write ``ChecksummedCacheFile``s (a subclass that adds
+    no state: only the file format changes)."""
+    cache_file = getattr(getattr(dispatcher, "_cache", None), "_cache_file", None)
+    if cache_file is not None and not isinstance(cache_file, ChecksummedCacheFile):
+        cache_file.__class__ = _checksummed_class(type(cache_file))
+
+
+_classes = {}
+
+
+def _checksummed_class(base):
+    """``ChecksummedCacheFile`` over Numba's ``IndexDataCacheFile`` (defined on first use, so that
+    importing this module does not import Numba)."""
+    if base not in _classes:
+        _classes[base] = type("ChecksummedCacheFile", (ChecksummedCacheFile, base), {})
+    return _classes[base]
+
+
+def sealed(payload: bytes) -> bytes:
+    """``payload`` followed by ``TRAILER`` and its SHA-256 (pickle stops reading at the end of its
+    own data, so Numba's reader never sees the trailer)."""
+    return payload + TRAILER + hashlib.sha256(payload).digest()
+
+
+def is_sealed(data: bytes) -> bool:
+    """True if ``data`` ends with the trailer and digest of what comes before them."""
+    end = len(data) - 32 - len(TRAILER)
+    return (end >= 0 and data[end:end + len(TRAILER)] == TRAILER
+            and hashlib.sha256(data[:end]).digest() == data[end + len(TRAILER):])
+
+
+class ChecksummedCacheFile:
+    """Mixin for Numba's ``IndexDataCacheFile``: files are written sealed (``sealed``), and an
+    index (``.nbi``) or data (``.nbc``) file is read only if ``is_sealed``; otherwise it is
+    deleted and reads as a cache miss (Numba compiles the kernel and writes the file again)."""
+
+    @contextlib.contextmanager
+    def _open_for_write(self, filepath):
+        buffer = io.BytesIO()
+        yield buffer                                   # what Numba writes, kept in memory
+        with super()._open_for_write(filepath) as handle:   # temporary file, then os.replace
+            handle.write(sealed(buffer.getvalue()))
+
+    def _verified(self, path) -> bool:
+        """True if the file at ``path`` is missing or sealed; a damaged one is deleted."""
+        try:
+            with open(path, "rb") as handle:
+                data = handle.read()
+        except FileNotFoundError:
+            return True
+        if is_sealed(data):
+            return True
+        try:
+            os.remove(path)
+        except OSError:
+            pass
+        folder, name = os.path.split(path)
+        warn_once(f"autograd-lite: the Numba cache in {folder} could not be read ({name} does not "
+                  "match its checksum); the file was deleted and its kernel compiled again",
+                  stacklevel=2)
+        return False
+
+    def _load_index(self):
+        if not self._verified(self._index_path):
+            return {}
+        return super()._load_index()
+
+    def _load_data(self, name):
+        if not self._verified(self._data_path(name)):
+            return None                                  # a cache miss: Numba compiles
+        return super()._load_data(name)
