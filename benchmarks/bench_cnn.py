@@ -4,7 +4,8 @@ Model (both frameworks, same initial weights, same batches): Conv2D(1, 32, 3) - 
 Conv2D(32, 64, 3) - ReLU - MaxPool(2) - Flatten - Dense(1600, 64) - ReLU - Dense(64, 10), cross-entropy,
 Adam(lr=1e-3), batch 64 of 28 x 28 float32 images (real MNIST test images when --data-dir holds them,
 else synthetic data, which is said on the first line). A step is zero_grad, forward, loss, backward,
-optimizer step. Steps run in interleaved blocks (one framework, a short pause so its idle threads
+optimizer step. Each line also gives the median minor page faults per step (fresh memory the step
+touches: see ``minor_faults``). Steps run in interleaved blocks (one framework, a short pause so its idle threads
 stop spinning, then the other) with the same thread count; the script prints medians, samples/s and the ratio
 autograd-lite / PyTorch (<= 1.0: at least as fast). Two-thread figures need an otherwise idle
 machine: a busy core makes every parallel region wait.
@@ -138,27 +139,42 @@ def main():
     if args.under_load:
         return under_load(ours_step, ours_data, theirs_step, theirs_data, args, threads)
 
-    times = {"ours": [], "theirs": []}
+    times, faults = {"ours": [], "theirs": []}, {"ours": [], "theirs": []}
     last_loss = {}
     position = 1
     for _ in range(args.rounds):
         for name, step, data in (("ours", ours_step, ours_data), ("theirs", theirs_step, theirs_data)):
             for i in range(position, position + args.steps):
+                faulted = minor_faults()
                 start = time.perf_counter()
                 loss = step(*data[i % count])
                 times[name].append(time.perf_counter() - start)
+                faults[name].append(minor_faults() - faulted)
             last_loss[name] = loss.item()
             time.sleep(PAUSE)
         position += args.steps
     ours_median, theirs_median = statistics.median(times["ours"]), statistics.median(times["theirs"])
     print(f"# course CNN, batch {BATCH}, Adam, float32, {threads} thread(s), {source}; "
           f"{args.rounds} interleaved rounds of {args.steps} steps; medians")
-    print(f"  autograd-lite {ours_median * 1e3:7.2f} ms/step {BATCH / ours_median:8,.0f} samples/s")
-    print(f"  PyTorch       {theirs_median * 1e3:7.2f} ms/step {BATCH / theirs_median:8,.0f} samples/s")
+    for label, name, median in (("autograd-lite", "ours", ours_median),
+                                ("PyTorch", "theirs", theirs_median)):
+        print(f"  {label:<13} {median * 1e3:7.2f} ms/step {BATCH / median:8,.0f} samples/s "
+              f"{statistics.median(faults[name]):7,.0f} minor page faults/step (median)")
     print(f"step-time ratio autograd-lite / PyTorch: {ours_median / theirs_median:.2f} "
           f"(goal <= 1.5, target 1.0); last losses {last_loss['ours']:.4f} (ours), "
           f"{last_loss['theirs']:.4f} (PyTorch, same initial weights and batches)")
     print_kernel_paths()
+
+
+def minor_faults():
+    """Minor page faults of this process so far (``getrusage``; 0 where it is not available): a
+    step that touches freshly mapped memory pays one per 4 KiB page, which on a virtual machine
+    costs more than the page's arithmetic."""
+    try:
+        import resource
+    except ImportError:  # not on Unix
+        return 0
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 
 
 def median_step(step, data, rounds, steps):
