@@ -14,6 +14,10 @@ machine: a busy core makes every parallel region wait.
 and run the first training step: once with an empty Numba cache (cold) and twice more with that
 cache filled (warm); ``bench_startup.py`` does the same for the CNN and the MLP with medians.
 
+``--faults-by-kernel`` runs autograd-lite's step alone and prints, per function (Numba kernels
+included), the minor page faults taken in it and not in the functions it called: the first code to
+touch fresh memory pays for it, so this shows which arrays arrive unmapped.
+
 ``--under-load`` times the step on an idle machine and then beside two busy processes (two
 ``while True: pass`` loops, as many as this machine's 2 cores), and prints both and their ratio
 (goal <= 3: the kernels' threads must not spin-wait for cores that other processes hold).
@@ -22,6 +26,7 @@ Run from the repository root:
     python benchmarks/bench_cnn.py [--data-dir ../shared/datasets/mnist] [--rounds 9] [--steps 10]
     python benchmarks/bench_cnn.py --startup
     python benchmarks/bench_cnn.py --under-load [--rounds 5] [--steps 10]
+    python benchmarks/bench_cnn.py --faults-by-kernel [--threads 1] [--steps 10]
 """
 from __future__ import annotations
 
@@ -105,6 +110,8 @@ def main():
     parser.add_argument("--startup", action="store_true")
     parser.add_argument("--under-load", action="store_true",
                         help="idle against beside two busy processes")
+    parser.add_argument("--faults-by-kernel", action="store_true",
+                        help="minor page faults per step, by the function that took them")
     parser.add_argument("--startup-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.startup_child:
@@ -136,6 +143,8 @@ def main():
     theirs_data = [(torch.from_numpy(x.detach().numpy()), torch.from_numpy(y)) for x, y in ours_data]
     first = ours_step(*ours_data[0]).item(), theirs_step(*theirs_data[0]).item()
     assert abs(first[0] - first[1]) < 1e-4, first   # same weights, same batch: same loss
+    if args.faults_by_kernel:
+        return faults_by_kernel(ours_step, ours_data, args.steps, threads)
     if args.under_load:
         return under_load(ours_step, ours_data, theirs_step, theirs_data, args, threads)
 
@@ -175,6 +184,36 @@ def minor_faults():
     except ImportError:  # not on Unix
         return 0
     return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
+def faults_by_kernel(step, data, steps, threads):
+    """Minor faults per step taken in each function itself (not in its callees), over ``steps``
+    steps traced with ``sys.setprofile`` (Numba's dispatchers report their kernels' calls too)."""
+    import collections
+    taken, stack = collections.Counter(), []   # stack: [faults at entry, faults in callees]
+
+    def profile(frame, event, arg):
+        now = minor_faults()
+        if event in ("call", "c_call"):
+            stack.append([now, 0])
+        elif event in ("return", "c_return", "c_exception") and stack:
+            start, in_callees = stack.pop()
+            code = frame.f_code
+            name = (f"{os.path.basename(code.co_filename)}:{code.co_name}" if event == "return"
+                    else f"(C) {getattr(arg, '__qualname__', arg)}")
+            taken[name] += now - start - in_callees
+            if stack:
+                stack[-1][1] += now - start
+    sys.setprofile(profile)
+    for i in range(steps):
+        step(*data[i % len(data)])
+    sys.setprofile(None)
+    print(f"# autograd-lite, course CNN, batch {BATCH}, {threads} thread(s): minor page faults "
+          f"per step by the function that took them, {steps} steps (total "
+          f"{sum(taken.values()) / steps:,.0f})")
+    for name, count in taken.most_common(12):
+        if count:
+            print(f"{count / steps:9,.1f}  {name}")
 
 
 def median_step(step, data, rounds, steps):
