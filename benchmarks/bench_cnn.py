@@ -5,9 +5,9 @@ Conv2D(32, 64, 3) - ReLU - MaxPool(2) - Flatten - Dense(1600, 64) - ReLU - Dense
 Adam(lr=1e-3), batch 64 of 28 x 28 float32 images (real MNIST test images when --data-dir holds them,
 else synthetic data, which is said on the first line). A step is zero_grad, forward, loss, backward,
 optimizer step. Each line also gives the median minor page faults per step (fresh memory the step
-touches: see ``minor_faults``). Steps run in interleaved blocks (one framework, a short pause so its idle threads
-stop spinning, then the other) with the same thread count; the script prints medians, samples/s and the ratio
-autograd-lite / PyTorch (<= 1.0: at least as fast). Two-thread figures need an otherwise idle
+touches: see ``minor_faults``). Steps run in interleaved blocks (one framework, a short pause so its
+idle threads stop spinning, then the other) with the same thread count; the script prints medians,
+samples/s and the ratio autograd-lite / PyTorch (<= 1.0: at least as fast). Two-thread figures need an otherwise idle
 machine: a busy core makes every parallel region wait.
 
 ``--startup`` instead measures, in fresh processes, the time to import autograd_lite, nn and optim

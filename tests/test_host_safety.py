@@ -227,4 +227,5 @@ def test_cache_files_are_sealed_and_checked():
     flipped = bytearray(data)
     flipped[len(payload) // 2] ^= 0x01
     assert not cache.is_sealed(bytes(flipped))
-    assert not cache.is_sealed(data[:-1]) and not cache.is_sealed(payload) and not cache.is_sealed(b"")
+    assert not cache.is_sealed(data[:-1]) and not cache.is_sealed(payload)
+    assert not cache.is_sealed(b"")

@@ -12,9 +12,9 @@ no writable cache folder (``NUMBA_CACHE_DIR`` read-only, a read-only install) it
 ``drop_kernel_files``, ``disable_caching`` and ``module_is_cached`` serve ``compiler``'s recovery
 from damaged cache files and its choice between compiling now and in the background.
 
-Every cache file is checked before Numba reads it: a damaged ``.nbc`` (object code) can still unpickle
-and then crash LLVM's reader or run garbage machine code, which no ``except`` can catch. The kernels'
-cache files (``ChecksummedCacheFile``) end with a SHA-256 of their contents, written with them in
+Every cache file is checked before Numba reads it: a damaged ``.nbc`` (object code) can still
+unpickle and then crash LLVM's reader or run garbage machine code, which no ``except`` can catch. The
+kernels' cache files (``ChecksummedCacheFile``) end with a SHA-256 of their contents, written with them in
 one atomic replace (Numba writes a temporary file and renames it, so concurrent processes and the
 compile helper never see half a file). A file whose digest does not match is deleted before it is
 unpickled, the kernel compiles again (Numba sees a cache miss) and the process gets one warning.

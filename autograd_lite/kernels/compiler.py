@@ -24,7 +24,9 @@ A broken cache never breaks the library: if loading or compiling a kernel raises
 corrupted ``.nbi``/``.nbc`` file: ``EOFError``, "Invalid abbrev number", ...), the kernels' cache
 files are deleted where that is possible and the kernel is compiled again; if that fails too, it is
 compiled in memory with caching off for every kernel; if even that fails, the NumPy references serve
-from then on. The first of these says why in one ``RuntimeWarning`` per process (``cache``).
+from then on. The first of these says why in one ``RuntimeWarning`` per process (``cache``). Damage
+that would not raise (bytes flipped inside object code, which can abort the process in LLVM or
+run as garbage) is caught earlier, by each file's checksum, before Numba reads it (``cache``).
 """
 from __future__ import annotations
 
