@@ -118,7 +118,7 @@ class RowSparseGradTensor(Tensor):
         self.__class__ = Tensor
 
     def __reduce_ex__(self, protocol):  # copy, deepcopy, pickle: those of the dense tensor
-        self._data
+        self._data  # noqa: B018  (the read makes it dense, and a plain Tensor)
         return Tensor.__reduce_ex__(self, protocol)
 
 
