@@ -6,8 +6,10 @@ The gradient with respect to the table is a scatter-add of the output gradient's
 that were used (a row used twice gets both contributions). The T looked-up indices are sorted and
 each run of equal indices summed with one sparse product (O(T log T + T D)); the backward returns
 those U distinct rows and their sums as a ``RowSparseGrad`` (``autograd_lite/sparse_grad.py``), and
-the engine adds them into the table's ``.grad`` in place, touching U rows whatever the table's size
-(into a new zero table when ``.grad`` is None). Where a dense gradient is needed (the table is not a
+the engine hands them to the table's ``.grad`` touching U rows whatever the table's size: added in
+place into an existing ``.grad``; when ``.grad`` is None (after ``zero_grad()``) kept as rows in a
+``RowSparseGradTensor``, which becomes the dense table the first time it is read, and from which
+the optimizers update without building it. Where a dense gradient is needed (the table is not a
 leaf, has a hook, ``ag.grad``, ``create_graph=True``, ...) it is made dense; with ``create_graph``
 the gradient is ``EmbeddingGrad``, a differentiable node, so double backward works.
 
@@ -15,8 +17,8 @@ the gradient is ``EmbeddingGrad``, a differentiable node, so double backward wor
 zeros). ``max_norm``: before the lookup, every referenced row whose ``norm_type``-norm exceeds
 ``max_norm`` is rescaled in place to norm ``max_norm`` (under no_grad, as PyTorch does).
 ``scale_grad_by_freq``: each row's gradient is divided by how often it occurs in the batch.
-``sparse=True`` is accepted, as in PyTorch, but ``.grad`` stays a dense Tensor (optimizers need no
-sparse variants); the backward is row-sparse either way.
+``sparse=True`` is accepted, as in PyTorch, but ``.grad`` reads as a dense Tensor (optimizers need
+no sparse variants); the backward is row-sparse either way.
 """
 from __future__ import annotations
 

@@ -8,6 +8,17 @@ PyTorch's names. Subclasses implement ``_update(group)``, which runs under ``no_
 ``_parameters_with_gradients(group)`` (maximize and weight decay already applied, the same way for
 every optimizer), their buffers from ``_state(p, group)`` (created by their ``_initial_state``), and
 validate their settings in ``_validate(group)``.
+
+Row-sparse gradients: after ``zero_grad()`` an embedding table's ``.grad`` is a
+``RowSparseGradTensor`` (``autograd_lite/sparse_grad.py``) that holds only the rows the batch used
+until something reads it. ``_parameters_with_gradients`` does not make it dense: it writes those
+rows into a zero table kept for that parameter (``_zero_table``), hands that table to the update
+rule as the gradient, and zeroes the rows again at the next step, so every optimizer makes the
+same update as with the dense ``.grad``, bit for bit, in O(rows) extra work instead of a new
+(N, D) table per step. That table is optimizer memory the same size as the ``.grad`` PyTorch
+keeps with ``zero_grad(set_to_none=False)``; it is allocated once, is not part of
+``state_dict()``, and goes with the optimizer. An update rule that can use the rows directly
+(SGD without momentum) asks for them with ``rows_ok=True``.
 """
 from __future__ import annotations
 
@@ -16,6 +27,7 @@ import copy
 import numpy as np
 
 from autograd_lite.function import _GradMode, enable_grad
+from autograd_lite.sparse_grad import RowSparseGrad, pending_rows
 from autograd_lite.tensor import Tensor
 
 _REQUIRED = object()  # a default that every group must provide
@@ -27,6 +39,7 @@ class Optimizer:
         self.state = {}
         self.param_groups = []
         self._scratch = {}
+        self._zero_tables = {}  # p -> [zero table shaped like p, the rows last written into it]
         if isinstance(params, Tensor):
             raise TypeError("params argument given to the optimizer should be an iterable of "
                             "Tensors or dicts, but got a single Tensor (wrap it in a list)")
@@ -137,19 +150,31 @@ class Optimizer:
     # ------------------------------------------------------------------ helpers for subclasses
     _decoupled_weight_decay = False  # True (AdamW): weight decay shrinks p, g is left alone
 
-    def _parameters_with_gradients(self, group):
+    def _parameters_with_gradients(self, group, rows_ok=False):
         """Yield (p, g) for every parameter of ``group`` that has a gradient, with g ready for the
         subclass's update rule (the same preparation for every optimizer):
 
             g <- -g                              (maximize=True: ascend)
             g <- g + weight_decay * p            (coupled weight decay: an L2 penalty), or
             p <- p (1 - lr * weight_decay)       (decoupled weight decay, AdamW; g unchanged)
-        """
+
+        g is a dense array, read-only for the update rule. A row-sparse ``.grad`` not yet made
+        dense is given as its rows in a zero table (see the module docstring); with ``rows_ok``
+        and no weight decay, as a ``RowSparseGrad`` (maximize applied to its values) instead."""
         maximize, weight_decay = group.get("maximize"), group.get("weight_decay", 0)
         for p in group["params"]:
-            if p._grad is None:
+            held = p._grad
+            if held is None:
                 continue
-            grad = p._grad._data
+            sparse = pending_rows(held)
+            if sparse is None:
+                grad = held._data
+            elif rows_ok and not weight_decay:
+                values = -sparse.values if maximize else sparse.values
+                yield p, RowSparseGrad(sparse.rows, values, sparse.shape)
+                continue
+            else:
+                grad = self._zero_table(p, sparse)
             if maximize:
                 grad = -grad
             if weight_decay:
@@ -158,6 +183,19 @@ class Optimizer:
                 else:
                     grad = grad + weight_decay * p._data
             yield p, grad
+
+    def _zero_table(self, p, sparse):
+        """p's zero table (made once) with ``sparse``'s rows written in: the dense gradient. The
+        rows written at the previous step are zeroed first (O(rows), not O(table))."""
+        entry = self._zero_tables.get(p)
+        if entry is None or entry[0].shape != sparse.shape or entry[0].dtype != p.dtype:
+            entry = self._zero_tables[p] = [np.zeros(sparse.shape, p.dtype), None]
+        table, written = entry
+        if written is not None:
+            table[written] = 0
+        entry[1] = sparse.rows
+        table[sparse.rows] = sparse.values
+        return table
 
     def _state(self, p, group):
         """``state[p]``, made by ``_initial_state(p, group)`` the first time p is updated."""

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from autograd_lite.sparse_grad import RowSparseGrad
+
 from .optimizer import Optimizer, check_nonnegative
 
 
@@ -19,6 +21,9 @@ class SGD(Optimizer):
     ``SGD(..., momentum=beta, dampening=beta)`` here (and in PyTorch); the default dampening=0
     gives the heavy-ball sum v_t = beta v_{t-1} + g, i.e. a learning rate 1/(1 - beta) larger.
     ``maximize=True`` ascends instead (g <- -g first).
+
+    Without momentum or weight decay, a row-sparse ``.grad`` (an embedding table's, see
+    ``optim/optimizer.py``) updates only the rows it has: the other rows' update is p - lr * 0.
     """
 
     def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0,
@@ -35,7 +40,11 @@ class SGD(Optimizer):
 
     def _update(self, group):
         lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
-        for p, grad in self._parameters_with_gradients(group):
+        for p, grad in self._parameters_with_gradients(group, rows_ok=not momentum):
+            if grad.__class__ is RowSparseGrad:  # p[rows] -= lr * values, as the dense update does
+                p._data[grad.rows] -= grad.values * lr
+                p._version += 1
+                continue
             if momentum:
                 state = self.state.setdefault(p, {})
                 buffer = state.get("momentum_buffer")

@@ -10,6 +10,7 @@ import torch
 import autograd_lite as ag
 import nn
 import nn.functional as F
+from autograd_lite.sparse_grad import pending_rows
 
 RNG = np.random.default_rng(1)
 INDICES = np.array([[1, 4, 1, 0], [7, 4, 4, 9]])
@@ -135,3 +136,76 @@ def test_in_a_model_with_an_optimizer():
         optimizer.step()
         losses.append(loss.item())
     assert losses[-1] < 0.5 * losses[0]
+
+
+# ---------------------------------------------------------------------------- training on the
+# row-sparse .grad: every optimizer, 20 steps, batches using different rows
+OPTIMIZERS = [
+    ("SGD", {"lr": 0.1}), ("SGD", {"lr": 0.1, "maximize": True}),
+    ("SGD", {"lr": 0.1, "weight_decay": 0.1}), ("SGD", {"lr": 0.1, "momentum": 0.9}),
+    ("SGD", {"lr": 0.1, "momentum": 0.9, "dampening": 0.5}),
+    ("SGD", {"lr": 0.1, "momentum": 0.9, "nesterov": True, "weight_decay": 0.01,
+             "maximize": True}),
+    ("Adam", {"lr": 0.05}), ("Adam", {"lr": 0.05, "amsgrad": True, "weight_decay": 0.1}),
+    ("Adam", {"lr": 0.05, "maximize": True}), ("AdamW", {"lr": 0.05}),
+    ("AdamW", {"lr": 0.05, "amsgrad": True, "maximize": True}),
+    ("RMSprop", {"lr": 0.01}),
+    ("RMSprop", {"lr": 0.01, "momentum": 0.5, "centered": True, "weight_decay": 0.1}),
+    ("Adagrad", {"lr": 0.1}),
+    ("Adagrad", {"lr": 0.1, "lr_decay": 0.01, "weight_decay": 0.1,
+                 "initial_accumulator_value": 0.5, "maximize": True}),
+    ("Adadelta", {"lr": 1.0}), ("Adadelta", {"lr": 1.0, "weight_decay": 0.1}),
+]
+BATCHES = [RNG.integers(0, 40, (3, 4)) for _ in range(20)]  # 40 of the 60 rows, new ones each step
+
+
+def train(lib, optimizer_name, options, dense, padding_idx=None):
+    """20 steps of zero_grad, an embedding lookup, a loss, backward, step; with ``dense`` the
+    row-sparse ``.grad`` is made dense (read) before each step. Returns the table and the last
+    ``.grad`` (its array, read after the step)."""
+    layer = lib.nn.Embedding(60, 3, padding_idx=padding_idx, dtype=lib.float64)
+    with (torch.no_grad() if lib is torch else ag.no_grad()):
+        start = np.random.default_rng(5).standard_normal((60, 3))
+        if padding_idx is not None:
+            start[padding_idx] = 0
+        layer.weight.copy_(lib.tensor(start))
+    optimizer = getattr(torch.optim if lib is torch else __import__("optim"), optimizer_name)(
+        layer.parameters(), **options)
+    pending = []
+    for indices in BATCHES:
+        optimizer.zero_grad()
+        out = layer(lib.tensor(indices))
+        ((out * out).sum() / 2 + out.sum()).backward()
+        if lib is ag:
+            if dense:
+                layer.weight.grad.shape  # any read makes it dense
+            pending.append(pending_rows(layer.weight.grad) is not None)
+        optimizer.step()
+        if lib is ag:
+            pending[-1] = pending[-1] and pending_rows(layer.weight.grad) is not None
+    return layer.weight.detach().numpy().copy(), layer.weight.grad.detach().numpy(), pending
+
+
+@pytest.mark.parametrize("name, options", OPTIMIZERS, ids=lambda x: str(x))
+def test_every_optimizer_on_the_row_sparse_grad(name, options):
+    """The update from the rows (the .grad never made dense) is bit-identical to the update from
+    the dense .grad, and matches PyTorch's nn.Embedding with the same optimizer."""
+    table, grad, pending = train(ag, name, options, dense=False)
+    dense_table, dense_grad, dense_pending = train(ag, name, options, dense=True)
+    theirs, their_grad, _ = train(torch, name, options, dense=True)
+    assert all(pending) and not any(dense_pending)  # the sparse path ran, and the step kept it
+    np.testing.assert_array_equal(table, dense_table)
+    np.testing.assert_array_equal(grad, dense_grad)
+    np.testing.assert_allclose(grad, their_grad, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(table, theirs, rtol=1e-12, atol=1e-13)
+
+
+@pytest.mark.parametrize("name, options", [("SGD", {"lr": 0.1}), ("Adam", {"lr": 0.05,
+                                                                           "weight_decay": 0.1})])
+def test_the_padding_row_stays_zero_under_training(name, options):
+    table, grad, _ = train(ag, name, options, dense=False, padding_idx=4)
+    theirs, their_grad, _ = train(torch, name, options, dense=True, padding_idx=4)
+    assert any((indices == 4).any() for indices in BATCHES)  # the padding row is looked up
+    assert not table[4].any() and not grad[4].any()
+    np.testing.assert_allclose(table, theirs, rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(grad, their_grad, rtol=1e-12, atol=1e-14)
