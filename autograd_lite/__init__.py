@@ -32,6 +32,7 @@ from . import data  # ag.data.DataLoader, ag.data.TensorDataset, ag.data.load_mn
 from . import autograd, utils  # PyTorch's torch.autograd and torch.utils.data namespaces
 from . import linalg  # ag.linalg.norm, ag.linalg.vector_norm
 from .serialization import save, load  # weights on disk (safetensors, no pickle)
+from .kernels.threads import get_num_threads, set_num_threads  # our kernels' threads (PyTorch's names)
 from . import _aliases
 
 _aliases.install()  # import autograd_lite.nn / autograd_lite.optim give the top-level nn and optim
@@ -74,6 +75,7 @@ __all__ = sorted((
      "arange", "linspace", "logspace", "eye", "randn", "rand", "randn_like", "rand_like", "randint",
      "randint_like", "randperm", "manual_seed", "Generator", "grad", "gradcheck", "gradgradcheck",
      "GradcheckError", "linear", "data", "autograd", "utils", "linalg", "save", "load",
+     "get_num_threads", "set_num_threads",
      "FloatTensor", "DoubleTensor", "HalfTensor", "LongTensor", "IntTensor", "ShortTensor",
      "CharTensor", "ByteTensor", "BoolTensor", "nn", "optim"}
     | set(_torch_functions.__all__)) - _BUILTINS)

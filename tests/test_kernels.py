@@ -1,7 +1,6 @@
 """Every Numba kernel equals its NumPy reference (autograd_lite.kernels.reference) on hypothesis-drawn
 shapes, strides, paddings and non-contiguous inputs, in float32 and float64; the dispatch rule and the
 thread policy hold. test_kernels_nojit.py runs a subset with NUMBA_DISABLE_JIT=1."""
-import numba
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -22,7 +21,7 @@ def close(actual, expected, dtype, scale=1.0):
 
 
 def both_paths():
-    """Yields twice: with ``threads.PARALLEL_MIN_SIZE`` at 0 (every pass split across Numba's
+    """Yields twice: with ``threads.PARALLEL_MIN_SIZE`` at 0 (every pass split across our
     threads), then above any size here (every pass on the calling thread); restored after."""
     saved = threads.PARALLEL_MIN_SIZE
     try:
@@ -277,7 +276,7 @@ def test_matmul_dispatch_uses_the_gemm_only_for_large_products_once_numba_kernel
     big = np.ones((512, 512), np.float32)
     monkeypatch.setitem(kernels._state, "numba_ran", False)  # a program of matrix products only
     monkeypatch.setitem(kernels._state, "wide_vectors", True)  # as on an AVX-512 CPU
-    monkeypatch.setattr(numba, "get_num_threads", lambda: 2)
+    monkeypatch.setattr(threads, "get_num_threads", lambda: 2)
     kernels.matmul(big, big)
     assert used == []
     kernels.conv2d_forward(np.zeros((1, 1, 3, 3)), np.zeros((1, 1, 2, 2)), (1, 1), (0, 0))
@@ -292,17 +291,17 @@ def test_matmul_dispatch_uses_the_gemm_only_for_large_products_once_numba_kernel
 
 
 def test_matmul_keeps_blas_where_the_gemm_cannot_win(monkeypatch):
-    """The GEMM only with AVX-512 (its accumulators spill on AVX2) and at least 2 Numba threads."""
+    """The GEMM only with AVX-512 (its accumulators spill on AVX2) and at least 2 threads."""
     monkeypatch.setitem(kernels._state, "numba_ran", True)
     used = []
     monkeypatch.setattr(matmul, "matmul", lambda a, b: used.append(a.shape) or np.matmul(a, b))
     big = np.ones((512, 512), np.float32)
-    for wide, threads, expected in ((False, 2, []), (True, 1, []), (True, 2, [(512, 512)])):
+    for wide, count, expected in ((False, 2, []), (True, 1, []), (True, 2, [(512, 512)])):
         monkeypatch.setitem(kernels._state, "wide_vectors", wide)
-        monkeypatch.setattr(numba, "get_num_threads", lambda: threads)
+        monkeypatch.setattr(threads, "get_num_threads", lambda: count)
         used.clear()
         np.testing.assert_array_equal(kernels.matmul(big, big), np.full((512, 512), 512.0))
-        assert used == expected, (wide, threads)
+        assert used == expected, (wide, count)
     monkeypatch.setitem(kernels._state, "wide_vectors", None)  # found from the host's features
     from llvmlite import binding
     kernels._gemm_pays()

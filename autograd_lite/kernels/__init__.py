@@ -3,8 +3,8 @@
 Modules: ``reference`` (plain NumPy version of every kernel: the specification and the ``numpy``
 backend), ``simd`` (explicit vectors for Numba), ``gemm`` (packed micro-kernel), ``matmul_numba``,
 ``conv``, ``pool`` and ``elementwise`` (Numba kernels), ``compiler`` (when they compile, and what
-serves until then), ``threads`` (sharing the cores with BLAS), ``cache`` (Numba's cache files). The
-functions below are what the ops call.
+serves until then), ``threads`` (our thread pool, which runs them in parallel, and BLAS kept out of
+its way), ``cache`` (Numba's cache files). The functions below are what the ops call.
 
 Backend: ``AUTOGRAD_LITE_KERNELS=numpy`` forces the NumPy references everywhere (default ``numba``);
 ``set_backend`` switches at run time. Numba is imported only when a kernel is first used, so
@@ -16,21 +16,25 @@ first use instead). ``paths()`` says which implementation each op has used so fa
 Dispatch (measured on 2 cores, see ``benchmarks/README.md``):
 
 * convolution and pooling, float32/float64: the Numba kernel (faster at every size measured);
-* ReLU forward and backward (``elementwise``), float32/float64, C-contiguous: the parallel kernel
+* ReLU forward and backward (``elementwise``), float32/float64, C-contiguous: the Numba kernel
   from ``ELEMENTWISE_MIN_SIZE`` elements, NumPy below;
 * matmul: BLAS (``np.matmul``) on all its threads in a program that uses no Numba kernel. Once a
   Numba kernel has run, BLAS runs our products on one thread (``threads.one_blas_thread``, restored
-  after each call: its spinning workers would otherwise compete with Numba's) and products with
+  after each call: its spinning workers would otherwise compete with our threads) and products with
   rows * cols * depth >= ``MATMUL_MIN_WORK`` (2^24) and rows, cols >= 128 go to the Numba GEMM on
-  Numba's threads (against one BLAS thread: 1.1-1.4x faster at N = 256, 1.4-1.6x from N = 512) if
-  that can win (``_gemm_pays``): Numba runs at least 2 threads and the CPU has AVX-512. Its
+  our threads (against one BLAS thread: 1.1-1.4x faster at N = 256, 1.4-1.6x from N = 512) if
+  that can win (``_gemm_pays``): ``get_num_threads() >= 2`` and the CPU has AVX-512. Its
   micro-kernel keeps 8 x 2 vectors of 512 bits in registers; with AVX2 only (Zen 3, older Intel)
   LLVM splits them into 32 ymm accumulators for 16 registers and spills: one thread ran at 0.45x
   one BLAS thread, two threads at 0.25-0.65x (MLP at batch 1024: step 2.3x PyTorch's).
 
-Nothing global changes: NumPy's BLAS thread count and the C library's malloc settings are the same
-after training as before (tests/test_host_safety.py). Numba's threading layer is set to
-``workqueue`` unless the program chose one (``threads``).
+Threads: the kernels run in parallel on our own small pool (``threads.parallel_for``; workers that
+sleep when idle), never on Numba's parallel runtime, whose threading layer is process-wide. Their
+count is ``threads.set_num_threads`` (``ag.set_num_threads``, PyTorch's name; default: the cores
+this process may use).
+
+Nothing global changes: NumPy's BLAS thread count, the C library's malloc settings and Numba's
+threading layer are the same after training as before (tests/test_host_safety.py).
 """
 from __future__ import annotations
 
@@ -81,7 +85,6 @@ def _modules():
     modules = _state["modules"]
     if modules is None:
         from types import SimpleNamespace
-        threads.choose_threading_layer()
         from . import conv, elementwise, matmul_numba, pool
         modules = _state["modules"] = SimpleNamespace(conv=conv, elementwise=elementwise,
                                                       matmul=matmul_numba, pool=pool)
@@ -107,7 +110,7 @@ def _dispatch(op, dtype, module_name, args):
 
 # ----------------------------------------------------------------------------- dispatched kernels
 def _gemm_pays():
-    """Whether the Numba GEMM can beat one BLAS thread here: at least 2 Numba threads, and AVX-512
+    """Whether the Numba GEMM can beat one BLAS thread here: at least 2 threads, and AVX-512
     (the micro-kernel's 16 accumulators of 512 bits spill on a CPU with 16 AVX2 registers)."""
     if _state["wide_vectors"] is None:
         try:
@@ -115,10 +118,7 @@ def _gemm_pays():
             _state["wide_vectors"] = bool(binding.get_host_cpu_features().get("avx512f"))
         except Exception:  # features unknown: keep BLAS, the safe choice
             _state["wide_vectors"] = False
-    if not _state["wide_vectors"]:
-        return False
-    import numba
-    return numba.get_num_threads() >= 2
+    return _state["wide_vectors"] and threads.get_num_threads() >= 2
 
 
 def matmul(a, b):

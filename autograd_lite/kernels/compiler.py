@@ -6,9 +6,9 @@ not wait for it, ``run`` serves each kernel call in one of these ways:
 
 * the call's kernel is in the cache (compiled by an earlier process, by the helper process below,
   or its module's files are there) or its family (op, dtype) has run here: run the Numba kernel in
-  this process, under ``threads.kernel_lock``;
+  this process (a family's first call, which compiles or loads it, one at a time);
 * otherwise the call is sent to a helper process (``python -c ... compiler.child_main()``, started on
-  demand, one Numba thread) that compiles the kernel into the cache by running it once on
+  demand, on one thread) that compiles the kernel into the cache by running it once on
   zeros of the same shapes, and ``run`` returns ``None``: the caller runs the NumPy reference. A
   process rather than a thread: compiling is mostly Python and would hold this process's GIL (and
   a crash while reading a damaged cache file stays in the helper). The helper ends when nothing is
@@ -50,6 +50,7 @@ _state = {"mode": os.environ.get("AUTOGRAD_LITE_COMPILE", "background").lower(),
           "families": set(), "done": set(), "pending": set(), "helper": None,
           "broken": None, "announced": False, "warm_modules": {}}
 _lock = threading.Lock()
+_first_call = threading.Lock()  # a family's first call: loading, compiling, recovering the cache
 _idle = threading.Condition(_lock)
 logger = logging.getLogger("autograd_lite")
 
@@ -110,10 +111,12 @@ def run(family, function, args):
 
 
 def _call(function, args, first):
-    """Run under the kernel lock; the ``first`` call of a family (the one that compiles or loads
-    it) recovers from a broken cache."""
-    with threads.kernel_lock:
-        return _compile_safely(function, args) if first else function(*args)
+    """Run; the ``first`` call of a family (the one that compiles or loads it) one at a time, and
+    recovering from a broken cache."""
+    if not first:
+        return function(*args)
+    with _first_call:
+        return _compile_safely(function, args)
 
 
 def _compile_safely(function, args):
@@ -193,7 +196,7 @@ def _send(key, job):
     """Queue ``job`` with the helper (started if needed); called with ``_lock`` held."""
     helper = _state["helper"]
     if helper is None:
-        env = dict(os.environ, NUMBA_NUM_THREADS="1",
+        env = dict(os.environ,
                    PYTHONPATH=os.pathsep.join(filter(None, [_ROOT, os.environ.get("PYTHONPATH")])))
         helper = subprocess.Popen(
             [sys.executable, "-c", "from autograd_lite.kernels.compiler import child_main; "
@@ -251,6 +254,7 @@ def _stop_helper():
 def child_main():
     """The helper process: for each job line, compile the kernel by running it on zeros, then
     answer with the same line (done, whether or not it compiled: the parent then tries itself)."""
+    threads.set_num_threads(1)  # compiling needs no second thread
     for line in sys.stdin:
         try:
             module, name, described = json.loads(line)

@@ -1,5 +1,5 @@
 """Convolution kernels (NCHW): implicit GEMM on ``gemm``'s micro-kernel, split by images across
-Numba's threads (each worker has its own buffers, so nothing races).
+our threads (``threads.parallel_for``; each worker has its own buffers, so nothing races).
 
 With K = C kH kW, P = OH OW and cols_n (K x P) the im2col matrix of image n,
 cols_n[(c, a, b), p] = x_pad[n, c, i sH + a, j sW + b] for the pixel p = (i, j):
@@ -28,7 +28,6 @@ Shallow filters (K <= 18, e.g. a first layer on grey images) go forward through 
 from __future__ import annotations
 
 import numpy as np
-from numba import get_num_threads, prange
 
 from . import threads
 from .cache import njit
@@ -44,22 +43,23 @@ from .simd import lanes_of
 BLOCK = 8   # forward tiles per pass over a filter panel: 7-10% faster than 1 (2, 3, 6, 16 alike)
 
 
-@njit(parallel=True, cache=True)
-def pad_batch(x, images, channels, height, width, pad_h, pad_w, padded):
-    """padded[n] = x[n] with a zero border of pad_h rows and pad_w columns, for every image."""
+@njit(nogil=True, cache=True)
+def _pad_images(x, channels, height, width, pad_h, pad_w, padded, first, last):
+    """padded[n] = x[n] with a zero border of pad_h rows and pad_w columns, for first <= n < last."""
     size = channels * (height + 2 * pad_h) * (width + 2 * pad_w)
-    for n in prange(images):
+    for n in range(first, last):
         image = padded[n * size:(n + 1) * size]
         image[:] = 0.0
         pad_into(x, n * channels * height * width, channels, height, width, pad_h, pad_w, image)
 
 
-@njit(parallel=True, fastmath=True, cache=True)
+@njit(nogil=True, fastmath=True, cache=True)
 def _forward(x, packed_wt, bias, has_bias, out, images, channels, height, width, out_channels,
-             kernel_h, kernel_w, stride_h, stride_w, out_h, out_w, panel, workers):
-    """out[n, :, p] = W cols_n[:, p] + bias for the worker's pixels, 8 at a time (a tile may hold
-    the last pixels of one image and the first of the next: no partial tiles but the last), BLOCK
-    tiles per pass over the packed filter. x is the padded batch (height and width include the
+             kernel_h, kernel_w, stride_h, stride_w, out_h, out_w, panel, workers, first, last):
+    """out[n, :, p] = W cols_n[:, p] + bias for the pixels of workers first <= worker < last (the
+    images cut into ``workers`` parts), 8 at a time (a tile may hold the last pixels of one image
+    and the first of the next: no partial tiles but the last), BLOCK tiles per pass over the packed
+    filter. x is the padded batch (height and width include the
     padding). Each 8 x NR tile is computed over all depth panels into its part of ``scratch`` and
     stored transposed (8 consecutive pixels of NR channels)."""
     nr = 2 * lanes_of(out)
@@ -67,7 +67,7 @@ def _forward(x, packed_wt, bias, has_bias, out, images, channels, height, width,
     offsets = shift_offsets(channels, kernel_h, kernel_w, plane, width)
     pixels = pixel_positions(out_h, out_w, stride_h, stride_w, width)
     col_slivers = -(-out_channels // nr)
-    for worker in prange(workers):
+    for worker in range(first, last):
         scratch = np.empty(BLOCK * MR * nr, dtype=out.dtype)
         reads, writes = np.empty(BLOCK * MR, dtype=np.int64), np.empty(BLOCK * MR, dtype=np.int64)
         start = worker * images // workers * positions
@@ -109,16 +109,17 @@ def _store_transposed(scratch, at, nr, out, writes, valid, first_channel, column
                 out[writes[r] + channel * positions] = scratch[at + r * nr + o] + shift
 
 
-@njit(parallel=True, fastmath=True, cache=True)
+@njit(nogil=True, fastmath=True, cache=True)
 def _weight_grad(x, grad, partial, images, channels, height, width, out_channels, kernel_h,
-                 kernel_w, stride_h, stride_w, out_h, out_w, panel, workers):
-    """partial[worker] (K x C_out) += cols_n @ g_n^T over the worker's images (x: padded batch)."""
+                 kernel_w, stride_h, stride_w, out_h, out_w, panel, workers, first, last):
+    """partial[worker] (K x C_out) += cols_n @ g_n^T over the worker's images (x: padded batch), for
+    first <= worker < last."""
     lanes = lanes_of(partial)
     patch, positions, plane = channels * kernel_h * kernel_w, out_h * out_w, height * width
     offsets = shift_offsets(channels, kernel_h, kernel_w, plane, width)
     pixels = pixel_positions(out_h, out_w, stride_h, stride_w, width)
     row_slivers, col_slivers = -(-patch // MR), -(-out_channels // (2 * lanes))
-    for worker in prange(workers):
+    for worker in range(first, last):
         packed_g = np.empty(packed_size(out_channels, 2 * lanes, panel), dtype=partial.dtype)
         scratch = np.empty(MR * 2 * lanes, dtype=partial.dtype)
         mine = partial[worker]
@@ -153,12 +154,6 @@ def _channel_sum_range(grad, out, images, channels, positions, first, last):
         out[c] = total
 
 
-@njit(parallel=True, cache=True)
-def _channel_sum(grad, out, images, channels, positions):
-    for c in prange(channels):
-        _channel_sum_range(grad, out, images, channels, positions, c, c + 1)
-
-
 def pack_weight_columns(weight_flat, patch, out_channels, panel):
     """W^T (K x C_out) packed as B: every depth panel of K in NR-wide slivers of C_out, one panel
     after the other (panel k0 starts at slivers NR k0)."""
@@ -180,7 +175,8 @@ def padded_batch(x, padding):
         return x.reshape(-1), height, width
     padded_h, padded_w = height + 2 * padding[0], width + 2 * padding[1]
     padded = np.empty(images * channels * padded_h * padded_w, dtype=x.dtype)
-    pad_batch(x.reshape(-1), images, channels, height, width, *padding, padded)
+    threads.parallel_for(_pad_images, images, x.reshape(-1), channels, height, width, *padding,
+                         padded)
     return padded, padded_h, padded_w
 
 
@@ -193,7 +189,7 @@ def conv2d_forward(x, weight, stride, padding, bias=None):
     patch = channels * kernel_h * kernel_w
     out = np.empty((images, out_channels, out_h, out_w), dtype=x.dtype)
     flat, height, width = padded_batch(x, padding)
-    workers = min(get_num_threads(), images)
+    workers = min(threads.get_num_threads(), images)
     if patch <= SHALLOW_MAX_DEPTH:
         bias = None if bias is None else np.ascontiguousarray(bias, dtype=x.dtype)
         return shallow_forward(flat, weight, bias, out, (images, channels, height, width), stride,
@@ -202,8 +198,9 @@ def conv2d_forward(x, weight, stride, padding, bias=None):
     packed_wt = pack_weight_columns(weight.reshape(-1), patch, out_channels, panel)
     has_bias = bias is not None
     bias = np.ascontiguousarray(bias, dtype=x.dtype) if has_bias else np.zeros(1, dtype=x.dtype)
-    _forward(flat, packed_wt, bias, has_bias, out.reshape(-1), images, channels, height, width,
-             out_channels, kernel_h, kernel_w, *stride, out_h, out_w, panel, workers)
+    threads.parallel_for(_forward, workers, flat, packed_wt, bias, has_bias, out.reshape(-1),
+                         images, channels, height, width, out_channels, kernel_h, kernel_w,
+                         *stride, out_h, out_w, panel, workers)
     return out
 
 
@@ -214,11 +211,12 @@ def conv2d_weight_grad(x, grad, weight_shape, stride, padding):
     out_channels, _, kernel_h, kernel_w = weight_shape
     out_h, out_w = grad.shape[2:]
     patch = channels * kernel_h * kernel_w
-    workers = min(get_num_threads(), images)
+    workers = min(threads.get_num_threads(), images)
     partial = np.zeros((workers, patch * out_channels), dtype=x.dtype)
     flat, height, width = padded_batch(x, padding)
-    _weight_grad(flat, grad.reshape(-1), partial, images, channels, height, width, out_channels,
-                 kernel_h, kernel_w, *stride, out_h, out_w, panel_depth(out_h * out_w), workers)
+    threads.parallel_for(_weight_grad, workers, flat, grad.reshape(-1), partial, images, channels,
+                         height, width, out_channels, kernel_h, kernel_w, *stride, out_h, out_w,
+                         panel_depth(out_h * out_w), workers)
     total = partial[0] if workers == 1 else partial.sum(axis=0)  # dW^T (K x C_out)
     out = np.empty(weight_shape, dtype=x.dtype)  # owns its memory: a leaf keeps it as .grad
     out.reshape(out_channels, patch)[...] = total.reshape(patch, out_channels).T
@@ -232,10 +230,8 @@ def conv2d_bias_grad(grad):
     out = np.zeros(channels, dtype=grad.dtype)
     if grad.size:
         args = (grad.reshape(-1), out, images, channels, grad.size // (images * channels))
-        if threads.serial(grad.size):  # one pass on this thread: see ``threads``
-            _channel_sum_range(*args, 0, channels)
-        else:
-            _channel_sum(*args)
+        threads.parallel_for(_channel_sum_range, channels, *args,
+                             serial=threads.serial(grad.size))  # one pass: see ``threads``
     return out
 
 
@@ -248,4 +244,4 @@ def conv2d_input_grad(grad, weight, input_shape, stride, padding):
     nr = 2 * (64 // weight.itemsize)
     kernel = input_grad_cols if channels <= nr // 4 else input_grad
     return kernel(grad, weight, tuple(input_shape), tuple(stride), tuple(padding),
-                  panel_depth(out_channels), min(get_num_threads(), input_shape[0]))
+                  panel_depth(out_channels), min(threads.get_num_threads(), input_shape[0]))

@@ -26,8 +26,8 @@ area). NumPy reference: ``reference.conv2d_input_grad``.
 from __future__ import annotations
 
 import numpy as np
-from numba import prange
 
+from . import threads
 from .cache import njit
 from .gemm import MR, micro_kernel, pack_b, packed_size, shifted_rows
 from .im2col import pixel_positions
@@ -35,14 +35,16 @@ from .im2col import pixel_positions
 BLOCK = 4   # tiles (of 8 pixels) that share each tap's packed weights: 10% faster than 1
 
 
-@njit(parallel=True, fastmath=True, cache=True)
+@njit(nogil=True, fastmath=True, cache=True)
 def _input_grad(grad, packed_w, out, images, channels, height, width, out_channels, kernel_h,
-                kernel_w, stride_h, stride_w, pad_h, pad_w, out_h, out_w, panel, nr, workers):
-    """Blocks of ``BLOCK`` tiles of 8 consecutive pixels of the worker's images (a tile may end one
-    image and start the next, or several small ones): image n accumulates in area n % ring of acc,
-    where ring is large enough that no block touches two images sharing an area; one more area
-    takes the rows past the last pixel. An image is cropped into ``out`` (and its area cleared) once
-    its last pixel is done."""
+                kernel_w, stride_h, stride_w, pad_h, pad_w, out_h, out_w, panel, nr, workers, first,
+                last):
+    """For workers first <= worker < last (the images cut into ``workers`` parts): blocks of
+    ``BLOCK`` tiles of 8 consecutive pixels of the worker's images (a tile may end one image and
+    start the next, or several small ones): image n accumulates in area n % ring of acc, where
+    ring is large enough that no block touches two images sharing an area; one more area takes the
+    rows past the last pixel. An image is cropped into ``out`` (and its area cleared) once its last
+    pixel is done."""
     padded_h, padded_w = height + 2 * pad_h, width + 2 * pad_w
     positions, plane = out_h * out_w, padded_h * padded_w
     slivers = -(-channels // nr)
@@ -52,7 +54,7 @@ def _input_grad(grad, packed_w, out, images, channels, height, width, out_channe
     rows = pixel_positions(out_h, out_w, stride_h, stride_w, padded_w)  # pixel (i, j), tap (0, 0)
     steps = np.arange(out_channels) * positions          # depth step o: the next channel of g
     tap_size = slivers * nr * out_channels               # packed elements of one tap
-    for worker in prange(workers):
+    for worker in range(first, last):
         acc = np.zeros((ring + 1) * area, dtype=out.dtype)
         reads = np.empty(BLOCK * MR, dtype=np.int64)
         writes = np.empty(BLOCK * MR, dtype=np.int64)
@@ -123,7 +125,7 @@ def input_grad(grad, weight, input_shape, stride, padding, panel, workers):
     out_h, out_w = grad.shape[2:]
     packed, nr = pack_taps(weight, panel)
     out = np.empty(input_shape, dtype=weight.dtype)
-    _input_grad(grad.reshape(-1), packed, out.reshape(-1), images, channels, height, width,
-                out_channels, kernel_h, kernel_w, *stride, *padding, out_h, out_w, panel, nr,
-                workers)
+    threads.parallel_for(_input_grad, workers, grad.reshape(-1), packed, out.reshape(-1), images,
+                         channels, height, width, out_channels, kernel_h, kernel_w, *stride,
+                         *padding, out_h, out_w, panel, nr, workers)
     return out

@@ -17,17 +17,19 @@ kernel's time; from C = 16 the tap kernel is faster: 0.72 of this one's). NumPy 
 from __future__ import annotations
 
 import numpy as np
-from numba import prange
 
+from . import threads
 from .cache import njit
 from .gemm import MR, matrix_rows, pack_a, packed_size, sliver_rows, sliver_steps, tile
 from .simd import lanes_of
 
 
-@njit(parallel=True, fastmath=True, cache=True)
+@njit(nogil=True, fastmath=True, cache=True)
 def _input_grad(grad, packed_wt, out, images, channels, height, width, out_channels, kernel_h,
-                kernel_w, stride_h, stride_w, pad_h, pad_w, out_h, out_w, panel, workers):
-    """dx[n] = crop(col2im(W^T @ g[n])): g's rows (copied to a zero-padded, aligned buffer) are the
+                kernel_w, stride_h, stride_w, pad_h, pad_w, out_h, out_w, panel, workers, first,
+                last):
+    """dx[n] = crop(col2im(W^T @ g[n])) for the images of workers first <= worker < last (the
+    images cut into ``workers`` parts): g's rows (copied to a zero-padded, aligned buffer) are the
     micro-kernel's B rows in place; dcols is scattered back by col2im."""
     lanes = lanes_of(out)
     padded_h, padded_w = height + 2 * pad_h, width + 2 * pad_w
@@ -35,7 +37,7 @@ def _input_grad(grad, packed_wt, out, images, channels, height, width, out_chann
     row_stride = -(-positions // (2 * lanes)) * 2 * lanes
     row_slivers = -(-patch // MR)
     a_steps = sliver_steps(min(panel, out_channels), MR)
-    for worker in prange(workers):
+    for worker in range(first, last):
         padded = np.empty(channels * padded_h * padded_w, dtype=out.dtype)
         rows = np.zeros(out_channels * row_stride, dtype=out.dtype)
         cols = np.empty(patch * row_stride, dtype=out.dtype)
@@ -93,6 +95,7 @@ def input_grad(grad, weight, input_shape, stride, padding, panel, workers):
         pack_a(weight.reshape(-1), 0, 1, patch, patch, k0, part, 0, -(-patch // MR),
                packed[-(-patch // MR) * MR * k0:])
     out = np.empty(input_shape, dtype=weight.dtype)
-    _input_grad(grad.reshape(-1), packed, out.reshape(-1), images, channels, height, width,
-                out_channels, kernel_h, kernel_w, *stride, *padding, out_h, out_w, panel, workers)
+    threads.parallel_for(_input_grad, workers, grad.reshape(-1), packed, out.reshape(-1), images,
+                         channels, height, width, out_channels, kernel_h, kernel_w, *stride,
+                         *padding, out_h, out_w, panel, workers)
     return out

@@ -23,8 +23,8 @@ K = 9, 0.74-0.86 at K = 18, 0.9-1.2 at K = 27, 1.2-1.5 from K = 54). NumPy refer
 from __future__ import annotations
 
 import numpy as np
-from numba import prange
 
+from . import threads
 from .cache import njit
 from .gemm import MR, matrix_rows, pack_a, packed_size, sliver_rows, sliver_steps, tile
 from .im2col import shift_offsets
@@ -32,17 +32,18 @@ from .im2col import shift_offsets
 SHALLOW_MAX_DEPTH = 18
 
 
-@njit(parallel=True, fastmath=True, cache=True)
+@njit(nogil=True, fastmath=True, cache=True)
 def _forward(x, packed_w, depth, out, images, channels, height, width, out_channels, kernel_h,
-             kernel_w, stride_h, stride_w, out_h, out_w, nr, workers):
-    """x: the padded batch (height and width include the padding). ``depth`` is K, or K + 1 when
+             kernel_w, stride_h, stride_w, out_h, out_w, nr, workers, first, last):
+    """The images of workers first <= worker < last (the images cut into ``workers`` parts).
+    x: the padded batch (height and width include the padding). ``depth`` is K, or K + 1 when
     the bias rides along as one more depth step (a row of ones in cols, the bias in packed_w)."""
     patch, positions, plane = channels * kernel_h * kernel_w, out_h * out_w, height * width
     offsets = shift_offsets(channels, kernel_h, kernel_w, plane, width)
     steps = sliver_steps(depth, MR)
     row_slivers = -(-out_channels // MR)
     blocks = -(-positions // nr)
-    for worker in prange(workers):
+    for worker in range(first, last):
         cols = np.ones(blocks * depth * nr, dtype=out.dtype)   # row K of a block (if any): ones
         scratch = np.empty(MR * nr, dtype=out.dtype)
         for n in range(worker * images // workers, (worker + 1) * images // workers):
@@ -83,6 +84,7 @@ def forward(flat, weight, bias, out, shape, stride, workers):
     pack_a(np.ascontiguousarray(matrix).reshape(-1), 0, depth, 1, out_channels, 0, depth, 0,
            -(-out_channels // MR), packed_w)
     nr = 2 * (64 // weight.itemsize)
-    _forward(flat, packed_w, depth, out.reshape(-1), images, channels, height, width,
-             out_channels, kernel_h, kernel_w, *stride, out.shape[2], out.shape[3], nr, workers)
+    threads.parallel_for(_forward, workers, flat, packed_w, depth, out.reshape(-1), images,
+                         channels, height, width, out_channels, kernel_h, kernel_w, *stride,
+                         out.shape[2], out.shape[3], nr, workers)
     return out

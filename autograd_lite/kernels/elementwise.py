@@ -1,9 +1,9 @@
 """Elementwise kernels for the ReLU, the activation every CNN applies to its largest tensors.
 
 NumPy runs these on one thread in two passes (a comparison, then a maximum or a product); here one
-pass, over chunks split across Numba's threads, or on the calling thread with one Numba thread
-(``threads.serial``: a launch would buy nothing). Small tensors stay on NumPy
-(``kernels.ELEMENTWISE_MIN_SIZE``).
+pass, over contiguous ranges split across our threads (``threads.parallel_for``), or on the calling
+thread with one thread or below ``threads.PARALLEL_MIN_SIZE`` elements (``threads.serial``: a launch
+would buy nothing). Small tensors stay on NumPy (``kernels.ELEMENTWISE_MIN_SIZE``).
 
     relu:        for each i:  mask[i] = not (x[i] <= 0);  out[i] = x[i] if x[i] > 0 or x[i] is NaN else 0
     mask_select: for each i:  out[i] = g[i] if mask[i] else 0
@@ -15,34 +15,20 @@ output keeps NaN and turns -0.0 into 0.0. NumPy references: ``reference.relu_for
 from __future__ import annotations
 
 import numpy as np
-from numba import prange
 
 from . import threads
 from .cache import njit
 
-CHUNK = 16384
 _NAN_SAFE = {"nsz", "arcp", "contract", "afn", "reassoc"}  # fastmath, but NaN/inf kept
 
 
 @njit(nogil=True, cache=True, fastmath=_NAN_SAFE)
 def _relu_range(x, out, mask, start, stop):
-    """relu and its mask for the elements start <= i < stop, on the calling thread (``_relu``
-    has the same loop over chunks split across threads: a standalone kernel each, so that neither
-    cache file holds the other's code)."""
+    """relu and its mask for the elements start <= i < stop."""
     for i in range(start, stop):
         value = x[np.uint64(i)]
         mask[np.uint64(i)] = not value <= 0
         out[np.uint64(i)] = value if (value > 0) | (value != value) else 0.0
-
-
-@njit(parallel=True, cache=True, fastmath=_NAN_SAFE)
-def _relu(x, out, mask):
-    size = x.size
-    for chunk in prange(-(-size // CHUNK)):
-        for i in range(chunk * CHUNK, min(size, (chunk + 1) * CHUNK)):
-            value = x[np.uint64(i)]
-            mask[np.uint64(i)] = not value <= 0
-            out[np.uint64(i)] = value if (value > 0) | (value != value) else 0.0
 
 
 @njit(nogil=True, cache=True, fastmath=_NAN_SAFE)
@@ -51,22 +37,12 @@ def _mask_select_range(grad, mask, out, start, stop):
         out[np.uint64(i)] = grad[np.uint64(i)] if mask[np.uint64(i)] else 0.0
 
 
-@njit(parallel=True, cache=True, fastmath=_NAN_SAFE)
-def _mask_select(grad, mask, out):
-    size = grad.size
-    for chunk in prange(-(-size // CHUNK)):
-        for i in range(chunk * CHUNK, min(size, (chunk + 1) * CHUNK)):
-            out[np.uint64(i)] = grad[np.uint64(i)] if mask[np.uint64(i)] else 0.0
-
-
 def relu_forward(x):
     """(max(x, 0) keeping NaN, the gradient mask not (x <= 0)) for a C-contiguous float array."""
     out, mask = np.empty_like(x), np.empty(x.shape, dtype=np.bool_)
     flat_x, flat_out, flat_mask = x.reshape(-1), out.reshape(-1), mask.reshape(-1)
-    if threads.serial(x.size):
-        _relu_range(flat_x, flat_out, flat_mask, 0, x.size)
-    else:
-        _relu(flat_x, flat_out, flat_mask)
+    threads.parallel_for(_relu_range, x.size, flat_x, flat_out, flat_mask,
+                         serial=threads.serial(x.size))
     return out, mask
 
 
@@ -74,8 +50,6 @@ def mask_select(grad, mask):
     """grad where mask else 0, for C-contiguous arrays of one shape."""
     out = np.empty_like(grad)
     flat_grad, flat_mask, flat_out = grad.reshape(-1), mask.reshape(-1), out.reshape(-1)
-    if threads.serial(grad.size):
-        _mask_select_range(flat_grad, flat_mask, flat_out, 0, grad.size)
-    else:
-        _mask_select(flat_grad, flat_mask, flat_out)
+    threads.parallel_for(_mask_select_range, grad.size, flat_grad, flat_mask, flat_out,
+                         serial=threads.serial(grad.size))
     return out

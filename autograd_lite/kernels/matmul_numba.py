@@ -1,10 +1,11 @@
-"""C = A @ B (2-D and batched) as a parallel Numba kernel built from ``gemm``'s packed micro-kernel.
+"""C = A @ B (2-D and batched) as a Numba kernel built from ``gemm``'s packed micro-kernel, run over
+our threads (``threads.parallel_for``).
 
 C is cut into one block per worker (along its columns, or along its rows when it has more row
 slivers than column slivers); each worker packs the parts of A and B its block needs and computes it
-alone, so a whole product is a single parallel region with no shared buffers:
+alone, so a whole product is a single parallel launch with no shared buffers:
 
-    parallel for each worker (block rows R, block columns S):
+    in parallel, for each worker (block rows R, block columns S):
         for each batch entry:
             for k0 in range(0, K, panel):                    # one depth panel at a time
                 Bp = pack B[k0:k0+panel, S] into NR-wide slivers
@@ -19,8 +20,8 @@ NumPy reference: ``reference.matmul``.
 from __future__ import annotations
 
 import numpy as np
-from numba import get_num_threads, prange
 
+from . import threads
 from .cache import njit
 from .gemm import (MR, matrix_rows, pack_a, pack_b, packed_size, panel_depth, sliver_rows,
                    sliver_steps, tile)
@@ -29,16 +30,16 @@ from .simd import lanes_of
 MC = 128          # rows of A packed at a time (MC x KC float32: 128 KB, in L2)
 
 
-@njit(parallel=True, fastmath=True, cache=True)
+@njit(nogil=True, fastmath=True, cache=True)
 def gemm(a, a_offsets, a_row_stride, a_col_stride, b, b_offsets, b_row_stride, b_col_stride,
-         out, rows, cols, depth, panel, workers):
-    """out[batch] = A[batch] @ B[batch] for each batch entry; ``out`` is flat, C-contiguous.
-    ``workers`` is Numba's thread count (passed in: reading it inside a kernel defeats caching)."""
+         out, rows, cols, depth, panel, workers, first, last):
+    """out[batch] = A[batch] @ B[batch] for each batch entry, the blocks of workers
+    first <= worker < last of ``workers``; ``out`` is flat, C-contiguous."""
     width = 2 * lanes_of(out)
     a_slivers, b_slivers = -(-rows // MR), -(-cols // width)
     by_rows = a_slivers > b_slivers
     a_steps = sliver_steps(panel, MR)
-    for worker in prange(workers):
+    for worker in range(first, last):
         if by_rows:   # this worker's block: A slivers [first_a, stop_a), B slivers [first_b, stop_b)
             first_a, stop_a = worker * a_slivers // workers, (worker + 1) * a_slivers // workers
             first_b, stop_b = 0, b_slivers
@@ -69,7 +70,6 @@ def gemm(a, a_offsets, a_row_stride, a_col_stride, b, b_offsets, b_row_stride, b
                                  jb * part * width, width, part, out,
                                  matrix_rows(out_offset + i * cols + j, cols), rows - i, cols - j,
                                  k0 > 0, scratch)
-    return out
 
 
 def matmul(a, b):
@@ -86,8 +86,10 @@ def matmul(a, b):
         return out
     a_flat, a_offsets, a_rows, a_cols = flat_view(a, batch_shape)
     b_flat, b_offsets, b_rows, b_cols = flat_view(b, batch_shape)
-    gemm(a_flat, a_offsets, a_rows, a_cols, b_flat, b_offsets, b_rows, b_cols, out.reshape(-1),
-         rows, cols, depth, panel_depth(depth), get_num_threads())
+    workers = threads.get_num_threads()
+    threads.parallel_for(gemm, workers, a_flat, a_offsets, a_rows, a_cols, b_flat, b_offsets,
+                         b_rows, b_cols, out.reshape(-1), rows, cols, depth, panel_depth(depth),
+                         workers)
     return out
 
 

@@ -1,7 +1,7 @@
 """Pooling kernels (NCHW): max pooling with argmax routing, average pooling, and their adjoints.
 
-Every (n, c) plane is independent, so the planes are split across Numba's threads (each kernel's
-``*_planes`` twin runs a range of planes; with one Numba thread or below
+Every (n, c) plane is independent: each kernel runs the planes first <= plane < last, and
+``threads.parallel_for`` splits the planes across our threads (with one thread or below
 ``threads.PARALLEL_MIN_SIZE`` elements it runs them all on the calling thread); within a plane the
 loops below are direct (no window view, no temporaries). Padding is implicit: cells outside the
 input are -inf for the maximum and 0 for the mean (counted in the divisor kH kW, like PyTorch's
@@ -20,8 +20,6 @@ NumPy references: ``reference.max_pool2d_forward`` and friends.
 from __future__ import annotations
 
 import numpy as np
-from numba import prange
-
 from . import threads
 from .cache import njit
 
@@ -59,14 +57,6 @@ def _max_forward_planes(x, out, argmax, planes, height, width, kernel_h, kernel_
                 argmax[out_base + i * out_w + j] = best_at
 
 
-@njit(parallel=True, cache=True, fastmath=_NAN_SAFE)
-def _max_forward(x, out, argmax, planes, height, width, kernel_h, kernel_w, stride_h, stride_w,
-                 pad_h, pad_w, out_h, out_w):
-    for plane in prange(planes):
-        _max_forward_planes(x, out, argmax, planes, height, width, kernel_h, kernel_w, stride_h,
-                            stride_w, pad_h, pad_w, out_h, out_w, plane, plane + 1)
-
-
 @njit(nogil=True, cache=True, fastmath=_NAN_SAFE)
 def _max_forward_2x2_planes(x, out, argmax, planes, height, width, out_h, out_w, first, last):
     """The common case kernel 2, stride 2, no padding, without loops over the window:
@@ -91,13 +81,6 @@ def _max_forward_2x2_planes(x, out, argmax, planes, height, width, out_h, out_w,
                 argmax[np.uint64(row + j)] = lower_at if below else upper_at
 
 
-@njit(parallel=True, cache=True, fastmath=_NAN_SAFE)
-def _max_forward_2x2(x, out, argmax, planes, height, width, out_h, out_w):
-    for plane in prange(planes):
-        _max_forward_2x2_planes(x, out, argmax, planes, height, width, out_h, out_w, plane,
-                                plane + 1)
-
-
 @njit(nogil=True, cache=True)
 def _max_backward_planes(grad, argmax, out, planes, plane_size, out_plane_size, first, last):
     """Zero the plane (a memset), then scatter-add; unsigned indices skip the wrap checks."""
@@ -108,26 +91,12 @@ def _max_backward_planes(grad, argmax, out, planes, plane_size, out_plane_size, 
             out[np.uint64(base + argmax[np.uint64(grad_base + q)])] += grad[np.uint64(grad_base + q)]
 
 
-@njit(parallel=True, cache=True)
-def _max_backward(grad, argmax, out, planes, plane_size, out_plane_size):
-    for plane in prange(planes):
-        _max_backward_planes(grad, argmax, out, planes, plane_size, out_plane_size, plane,
-                             plane + 1)
-
-
 @njit(nogil=True, cache=True)
 def _max_gather_planes(values, argmax, out, planes, plane_size, out_plane_size, first, last):
     for plane in range(first, last):
         base, out_base = plane * plane_size, plane * out_plane_size
         for q in range(out_plane_size):
             out[out_base + q] = values[base + argmax[out_base + q]]
-
-
-@njit(parallel=True, cache=True)
-def _max_gather(values, argmax, out, planes, plane_size, out_plane_size):
-    for plane in prange(planes):
-        _max_gather_planes(values, argmax, out, planes, plane_size, out_plane_size, plane,
-                           plane + 1)
 
 
 @njit(nogil=True, cache=True)
@@ -145,14 +114,6 @@ def _avg_forward_planes(x, out, planes, height, width, kernel_h, kernel_w, strid
                     for s in range(s0, s1):
                         total += x[base + r * width + s]
                 out[out_base + i * out_w + j] = total * scale
-
-
-@njit(parallel=True, cache=True)
-def _avg_forward(x, out, planes, height, width, kernel_h, kernel_w, stride_h, stride_w, pad_h,
-                 pad_w, out_h, out_w):
-    for plane in prange(planes):
-        _avg_forward_planes(x, out, planes, height, width, kernel_h, kernel_w, stride_h, stride_w,
-                            pad_h, pad_w, out_h, out_w, plane, plane + 1)
 
 
 @njit(nogil=True, cache=True)
@@ -173,14 +134,6 @@ def _avg_backward_planes(grad, out, planes, height, width, kernel_h, kernel_w, s
                         out[base + r * width + s] += share
 
 
-@njit(parallel=True, cache=True)
-def _avg_backward(grad, out, planes, height, width, kernel_h, kernel_w, stride_h, stride_w, pad_h,
-                  pad_w, out_h, out_w):
-    for plane in prange(planes):
-        _avg_backward_planes(grad, out, planes, height, width, kernel_h, kernel_w, stride_h,
-                             stride_w, pad_h, pad_w, out_h, out_w, plane, plane + 1)
-
-
 def _geometry(shape, kernel, stride, padding):
     n, c, height, width = shape
     out_h = (height + 2 * padding[0] - kernel[0]) // stride[0] + 1
@@ -188,14 +141,11 @@ def _geometry(shape, kernel, stride, padding):
     return n * c, height, width, out_h, out_w
 
 
-def _run(kernel, planes_kernel, size, planes, *args):
-    """``kernel(*args)`` over Numba's threads, or its loop over all ``planes`` on the calling
-    thread (``planes_kernel(*args, 0, planes)``) when ``threads.serial(size)`` says so (``size``:
-    the larger of input and output)."""
-    if threads.serial(size):
-        planes_kernel(*args, 0, planes)
-    else:
-        kernel(*args)
+def _run(planes_kernel, size, planes, *args):
+    """``planes_kernel(*args, first, last)`` over ``range(planes)`` split across our threads, or
+    on the calling thread when ``threads.serial(size)`` says so (``size``: the larger of input and
+    output)."""
+    threads.parallel_for(planes_kernel, planes, *args, serial=threads.serial(size))
 
 
 # ----------------------------------------------------------------------------- array API
@@ -206,10 +156,10 @@ def max_pool2d_forward(x, kernel, stride, padding):
     out = np.empty(x.shape[:2] + (out_h, out_w), dtype=x.dtype)
     argmax = np.empty(out.shape, dtype=np.int32)  # index within a plane (the reference: int64)
     if kernel == (2, 2) and stride == (2, 2) and padding == (0, 0):
-        _run(_max_forward_2x2, _max_forward_2x2_planes, x.size, planes, x.reshape(-1),
+        _run(_max_forward_2x2_planes, x.size, planes, x.reshape(-1),
              out.reshape(-1), argmax.reshape(-1), planes, height, width, out_h, out_w)
     else:
-        _run(_max_forward, _max_forward_planes, x.size, planes, x.reshape(-1), out.reshape(-1),
+        _run(_max_forward_planes, x.size, planes, x.reshape(-1), out.reshape(-1),
              argmax.reshape(-1), planes, height, width, *kernel, *stride, *padding, out_h, out_w)
     return out, argmax
 
@@ -219,7 +169,7 @@ def max_pool2d_backward(grad, argmax, input_shape):
     grad = np.ascontiguousarray(grad)
     out = np.empty(input_shape, dtype=grad.dtype)
     planes = input_shape[0] * input_shape[1]
-    _run(_max_backward, _max_backward_planes, out.size, planes, grad.reshape(-1),
+    _run(_max_backward_planes, out.size, planes, grad.reshape(-1),
          np.ascontiguousarray(argmax).reshape(-1), out.reshape(-1), planes,
          input_shape[2] * input_shape[3], grad.shape[2] * grad.shape[3])
     return out
@@ -230,7 +180,7 @@ def max_pool2d_gather(values, argmax):
     values = np.ascontiguousarray(values)
     out = np.empty(argmax.shape, dtype=values.dtype)
     planes = argmax.shape[0] * argmax.shape[1]
-    _run(_max_gather, _max_gather_planes, values.size, planes, values.reshape(-1),
+    _run(_max_gather_planes, values.size, planes, values.reshape(-1),
          np.ascontiguousarray(argmax).reshape(-1), out.reshape(-1), planes,
          values.shape[2] * values.shape[3], argmax.shape[2] * argmax.shape[3])
     return out
@@ -240,7 +190,7 @@ def avg_pool2d_forward(x, kernel, stride, padding):
     x = np.ascontiguousarray(x)
     planes, height, width, out_h, out_w = _geometry(x.shape, kernel, stride, padding)
     out = np.empty(x.shape[:2] + (out_h, out_w), dtype=x.dtype)
-    _run(_avg_forward, _avg_forward_planes, max(x.size, out.size), planes, x.reshape(-1),
+    _run(_avg_forward_planes, max(x.size, out.size), planes, x.reshape(-1),
          out.reshape(-1), planes, height, width, *kernel, *stride, *padding, out_h, out_w)
     return out
 
@@ -249,7 +199,7 @@ def avg_pool2d_backward(grad, input_shape, kernel, stride, padding):
     grad = np.ascontiguousarray(grad)
     planes, height, width, out_h, out_w = _geometry(input_shape, kernel, stride, padding)
     out = np.empty(input_shape, dtype=grad.dtype)
-    _run(_avg_backward, _avg_backward_planes, max(grad.size, out.size), planes, grad.reshape(-1),
+    _run(_avg_backward_planes, max(grad.size, out.size), planes, grad.reshape(-1),
          out.reshape(-1), planes, height, width, *kernel, *stride, *padding, out_h, out_w)
     return out
 

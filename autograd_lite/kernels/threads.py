@@ -1,42 +1,164 @@
-"""Threads: our kernels share the cores with BLAS without changing the host program's settings.
+"""Threads: our own small pool for the parallel kernels, and BLAS kept out of its way.
 
-Two pools can fight over the cores: Numba's (our parallel kernels) and BLAS's (``np.matmul``).
-OpenBLAS's workers spin for a while after every call, so a BLAS product with two threads followed by
-a parallel Numba kernel runs three busy threads on two cores (the course CNN step took 44.8 ms
-instead of 17.5 ms). Nothing here is process-wide:
+Nothing here is process-wide: Numba's parallel runtime is never started (the kernels are serial
+``@njit(nogil=True)`` functions over a range), so the host program's Numba threading layer, its
+OpenMP and TBB libraries and its thread counts stay as it set them.
 
+* ``parallel_for(kernel, count, *args)`` runs ``kernel(*args, start, stop)`` over contiguous
+  pieces of ``range(count)``, one per thread, the calling thread running the first:
+
+      pieces = min(get_num_threads(), count)
+      piece i = [i count // pieces, (i + 1) count // pieces)      (static, like Numba's prange)
+      hand pieces 1 .. pieces-1 to the workers; run piece 0 here; wait for the workers
+
+  The workers ("autograd_lite-kernel-1", ...) are daemon threads started on the first parallel
+  launch that needs them; between launches each sleeps on a lock of its own (no spinning). One
+  launch uses them at a time: a launch that finds them busy (another host thread's launch, or a
+  launch from inside a kernel task) runs all its pieces on its own thread instead, which gives the
+  same result (every kernel computes a piece independently of how the range was cut) and never
+  waits, so never deadlocks. A launch wakes each worker with one lock release and waits for it
+  with one acquire: about 2-4 context switches, against about 12 for a Numba ``workqueue`` launch.
+  ``os.register_at_fork`` forgets the workers in a forked child (threads do not survive a fork),
+  which starts its own when it needs them.
+* ``set_num_threads(n)`` / ``get_num_threads()`` (PyTorch's names, exported as
+  ``ag.set_num_threads``): how many threads a launch uses, the caller included; default the cores
+  this process may run on (``os.sched_getaffinity``). Lowering it ends the workers beyond n - 1, so
+  ``set_num_threads(1)`` leaves no thread of ours behind.
+* ``serial(size)``: the element-wise and pooling kernels and the bias gradient (one pass over
+  memory) run on the calling thread below ``PARALLEL_MIN_SIZE`` elements (a launch would cost more
+  than it saves).
 * ``one_blas_thread()`` limits BLAS to one thread around one of *our* products and restores the
   count it found (nested and concurrent uses included: the first to enter saves, the last to leave
-  restores). The kernels use it only once a Numba kernel has run in the process, so a program that
-  only multiplies matrices keeps BLAS on all its threads. It calls the BLAS libraries directly
-  (``threadpoolctl``'s controllers, found once): a few microseconds, where
+  restores). OpenBLAS's workers spin for a while after every call: a 2-thread BLAS product followed
+  by a parallel kernel ran three busy threads on two cores (the course CNN step took 44.8 ms
+  instead of 17.5 ms). The kernels use it only once a Numba kernel has run in the process, so a
+  program that only multiplies matrices keeps BLAS on all its threads. It calls the BLAS libraries
+  directly (``threadpoolctl``'s controllers, found once): a few microseconds, where
   ``threadpool_limits`` scans the loaded libraries on every use (milliseconds).
-* ``kernel_lock`` serialises our parallel kernel launches: Numba's ``workqueue`` threading layer
-  (chosen below, and Numba's fallback where no OpenMP or TBB exists) must not be entered by two
-  Python threads at once.
-* ``serial(size)``: the element-wise and pooling kernels and the bias gradient (one pass over
-  memory) run on the calling thread when Numba has one thread or the pass has fewer than
-  ``PARALLEL_MIN_SIZE`` elements, over Numba's threads otherwise. A parallel launch in the
-  ``workqueue`` layer costs about 12 context switches (the calling thread sleeps while the workers
-  wake, poll and sleep again): with one thread that buys nothing (the course CNN step at one
-  thread: 5 launches and ~63 switches instead of 15 and ~180); with two, running them serially
-  measured 0.95-2.3x the parallel step time on a loaded machine (``benchmarks/README.md``), so
-  they stay parallel.
-* ``choose_threading_layer()``: Numba's OpenMP layer lets its idle workers spin (GNU OpenMP: about
-  300,000 iterations after every parallel region), which with other busy processes on the cores
-  multiplies step times (288 ms against 42 ms in the issue's measurement). The ``workqueue`` layer's
-  workers sleep on a condition variable. It is chosen only if the program has not chosen a layer
-  (``NUMBA_THREADING_LAYER`` or ``numba.config.THREADING_LAYER``) and no Numba parallel region has
-  run yet; environment variables such as ``OMP_WAIT_POLICY`` would change every OpenMP library in
-  the process and are left alone.
 """
 from __future__ import annotations
 
+import numbers
+import os
 import threading
 
 PARALLEL_MIN_SIZE = 2 ** 16  # elements from which a memory-bound pass is split across threads
-kernel_lock = threading.Lock()
 
+_settings = {"threads": None, "cores": None}
+_pool = {"workers": [], "lock": threading.Lock()}   # the lock: held by the launch using the workers
+
+
+def _usable_cores():
+    if _settings["cores"] is None:
+        try:
+            _settings["cores"] = max(1, len(os.sched_getaffinity(0)))
+        except (AttributeError, OSError):  # no affinity call (macOS, Windows)
+            _settings["cores"] = os.cpu_count() or 1
+    return _settings["cores"]
+
+
+def get_num_threads() -> int:
+    """Threads a parallel kernel uses, the calling thread included."""
+    count = _settings["threads"]
+    return _usable_cores() if count is None else count
+
+
+def set_num_threads(num_threads: int) -> None:
+    """Use ``num_threads`` (>= 1) threads in each parallel kernel from now on (PyTorch's
+    ``torch.set_num_threads``); workers beyond ``num_threads - 1`` end."""
+    if isinstance(num_threads, bool) or not isinstance(num_threads, numbers.Integral):
+        raise TypeError(f"set_num_threads: num_threads must be an int, got "
+                        f"{type(num_threads).__name__} {num_threads!r}")
+    if num_threads < 1:
+        raise ValueError(f"set_num_threads: num_threads must be >= 1, got {num_threads}")
+    _settings["threads"] = int(num_threads)
+    with _pool["lock"]:  # no launch is using the workers now
+        while len(_pool["workers"]) > num_threads - 1:
+            _pool["workers"].pop().stop()
+
+
+class _Worker:
+    """A daemon thread that runs one task at a time: ``submit`` then ``wait``."""
+
+    def __init__(self, number):
+        self._go, self._done = threading.Lock(), threading.Lock()
+        self._go.acquire()
+        self._done.acquire()
+        self._task, self._error = None, None
+        self.thread = threading.Thread(target=self._serve, name=f"autograd_lite-kernel-{number}",
+                                       daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while True:
+            self._go.acquire()          # sleeps here between tasks
+            task, self._task = self._task, None
+            if task is None:
+                return
+            kernel, args = task
+            try:
+                kernel(*args)
+            except BaseException as error:  # handed to the launching thread
+                self._error = error
+            self._done.release()
+
+    def submit(self, kernel, args):
+        self._task = (kernel, args)
+        self._go.release()
+
+    def wait(self):
+        """Block until the task submitted last is done; its exception, or None."""
+        self._done.acquire()
+        error, self._error = self._error, None
+        return error
+
+    def stop(self):
+        self._task = None
+        self._go.release()
+
+
+def _workers(count):
+    """``count`` workers (fewer if the system refuses a thread); called holding the pool lock."""
+    workers = _pool["workers"]
+    while len(workers) < count:
+        try:
+            workers.append(_Worker(len(workers) + 1))
+        except RuntimeError:  # "can't start new thread": fewer pieces run in parallel
+            break
+    return workers[:count]
+
+
+def parallel_for(kernel, count, *args, serial=False):
+    """``kernel(*args, start, stop)`` over contiguous pieces of ``range(count)``, one per thread
+    (see the module docstring), or ``kernel(*args, 0, count)`` here if ``serial``; the first
+    exception raised in any piece, after all pieces have ended."""
+    pieces = 1 if serial else min(get_num_threads(), count)
+    if pieces <= 1 or not _pool["lock"].acquire(blocking=False):
+        kernel(*args, 0, count)
+        return
+    try:
+        workers = _workers(pieces - 1)
+        pieces = len(workers) + 1
+        for index, worker in enumerate(workers, 1):
+            worker.submit(kernel, args + (index * count // pieces, (index + 1) * count // pieces))
+        errors = []
+        try:
+            kernel(*args, 0, count // pieces)
+        except BaseException as error:
+            errors.append(error)
+        errors += [error for error in (worker.wait() for worker in workers) if error is not None]
+        if errors:
+            raise errors[0]
+    finally:
+        _pool["lock"].release()
+
+
+def serial(size) -> bool:
+    """True if a memory-bound pass over ``size`` elements should run on the calling thread."""
+    return size < PARALLEL_MIN_SIZE or get_num_threads() == 1
+
+
+# ----------------------------------------------------------------------------- BLAS
 _blas = {"libraries": None, "depth": 0, "saved": None}
 _blas_lock = threading.Lock()
 
@@ -69,28 +191,31 @@ class one_blas_thread:
         with _blas_lock:
             _blas["depth"] -= 1
             if _blas["depth"] == 0:
-                for library, count in zip(_blas["libraries"], _blas["saved"]):
-                    if count != 1:
-                        library.set_num_threads(count)
+                _restore_blas()
         return False
 
 
-def serial(size) -> bool:
-    """True if a memory-bound pass over ``size`` elements should run on the calling thread."""
-    if size < PARALLEL_MIN_SIZE:
-        return True
-    from numba import get_num_threads
-    return get_num_threads() == 1
+def _restore_blas():
+    for library, count in zip(_blas["libraries"], _blas["saved"]):
+        if count != 1:
+            library.set_num_threads(count)
 
 
-def choose_threading_layer():
-    """Select Numba's ``workqueue`` layer unless the program chose one or a layer already runs."""
-    import os
+def _after_fork_in_child():
+    """Only the forking thread lives on in a child: our workers are gone, and a lock another
+    thread held (the pool's, BLAS's) would stay held. Start afresh; undo a BLAS limit that a
+    thread of the parent had set and cannot lift here."""
+    global _blas_lock
+    _pool["workers"], _pool["lock"] = [], threading.Lock()
+    _settings["cores"] = None
+    _blas_lock = threading.Lock()
+    if _blas["depth"]:
+        _blas["depth"] = 0
+        try:
+            _restore_blas()
+        except Exception:  # BLAS's own fork handling refused: it keeps one thread
+            pass
 
-    from numba import config
-    from numba.np.ufunc import parallel
-    if os.environ.get("NUMBA_THREADING_LAYER") or config.THREADING_LAYER != "default":
-        return
-    if getattr(parallel, "_is_initialized", False):
-        return
-    config.THREADING_LAYER = "workqueue"
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
