@@ -32,7 +32,7 @@ from . import data  # ag.data.DataLoader, ag.data.TensorDataset, ag.data.load_mn
 from . import autograd, utils  # PyTorch's torch.autograd and torch.utils.data namespaces
 from . import linalg  # ag.linalg.norm, ag.linalg.vector_norm
 from .serialization import save, load  # weights on disk (safetensors, no pickle)
-from .kernels.threads import get_num_threads, set_num_threads  # our kernels' threads (PyTorch's names)
+from .kernels.threads import get_num_threads, set_num_threads  # kernels' threads, PyTorch's names
 from . import _aliases
 
 _aliases.install()  # import autograd_lite.nn / autograd_lite.optim give the top-level nn and optim

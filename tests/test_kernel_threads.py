@@ -1,0 +1,253 @@
+"""Our kernel thread pool (``autograd_lite.kernels.threads``): how a launch splits its range, the
+thread count (``ag.set_num_threads``), concurrent launches from several host threads, a forked
+child, and that Numba's own parallel runtime is never started."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+
+import numpy as np
+import pytest
+
+import autograd_lite as ag
+from autograd_lite.kernels import conv, elementwise, pool, threads
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture
+def thread_count():
+    """Restores the thread count (and its default) after the test."""
+    saved = threads._settings["threads"]
+    yield
+    ag.set_num_threads(saved or threads._usable_cores())
+    threads._settings["threads"] = saved
+
+
+def pieces_of(count, serial=False):
+    """(start, stop, thread name) of each piece ``parallel_for`` runs, sorted by start."""
+    seen = []
+
+    def record(start, stop):
+        seen.append((start, stop, threading.current_thread().name))
+    threads.parallel_for(record, count, serial=serial)
+    return sorted(seen)
+
+
+def our_threads():
+    return sorted(worker.name for worker in threading.enumerate()
+                  if worker.name.startswith("autograd_lite-kernel"))
+
+
+def run_python(code):
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    env.pop("AUTOGRAD_LITE_KERNELS", None)
+    result = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=env, cwd=ROOT,
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+# ----------------------------------------------------------------------------- count and split
+def test_set_and_get_num_threads_round_trip_and_reject_bad_values(thread_count):
+    for count in (1, 3, 2):
+        ag.set_num_threads(count)
+        assert ag.get_num_threads() == count == threads.get_num_threads()
+    for bad in (0, -2):
+        with pytest.raises(ValueError, match="num_threads must be >= 1, got"):
+            ag.set_num_threads(bad)
+    for bad in (2.0, "2", None, True):
+        with pytest.raises(TypeError, match="num_threads must be an int"):
+            ag.set_num_threads(bad)
+    assert ag.get_num_threads() == 2          # a refused value changes nothing
+    assert "set_num_threads" in ag.__all__ and "get_num_threads" in ag.__all__
+
+
+def test_default_is_the_usable_cores():
+    expected = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    assert threads._usable_cores() == expected
+
+
+def test_a_launch_cuts_its_range_into_contiguous_pieces_one_per_thread(thread_count):
+    ag.set_num_threads(3)
+    assert pieces_of(10) == [(0, 3, threading.current_thread().name),
+                             (3, 6, "autograd_lite-kernel-1"), (6, 10, "autograd_lite-kernel-2")]
+    assert [piece[:2] for piece in pieces_of(2)] == [(0, 1), (1, 2)]   # fewer items than threads
+    assert pieces_of(10, serial=True) == [(0, 10, threading.current_thread().name)]
+    assert pieces_of(0) == [(0, 0, threading.current_thread().name)]
+    ag.set_num_threads(1)                        # ends the workers: nothing of ours stays alive
+    assert pieces_of(10) == [(0, 10, threading.current_thread().name)]
+    for worker in threading.enumerate():
+        if worker.name.startswith("autograd_lite-kernel"):
+            worker.join(5)
+    assert our_threads() == []
+
+
+def test_an_exception_in_a_piece_reaches_the_caller_and_the_pool_still_works(thread_count):
+    ag.set_num_threads(2)
+
+    def fail_in_the_second_half(start, stop):
+        if start > 0:
+            raise KeyError(f"piece {start}")
+    with pytest.raises(KeyError, match="piece 5"):
+        threads.parallel_for(fail_in_the_second_half, 10)
+    assert [piece[:2] for piece in pieces_of(10)] == [(0, 5), (5, 10)]
+
+
+def test_a_launch_from_inside_a_piece_or_beside_a_busy_pool_runs_on_its_own_thread(thread_count):
+    """Never waits for the pool, so never deadlocks: the inner launch finds it in use."""
+    ag.set_num_threads(2)
+    inner = []
+
+    def outer(start, stop):
+        inner.append(pieces_of(4))
+    threads.parallel_for(outer, 2)
+    assert sorted(piece[0][:2] for piece in inner) == [(0, 4), (0, 4)]
+    assert all(len(piece) == 1 for piece in inner)
+    with threads._pool["lock"]:                  # another host thread's launch holds the pool
+        assert pieces_of(8) == [(0, 8, threading.current_thread().name)]
+
+
+# ----------------------------------------------------------------------------- real kernels
+def conv_pass(x, w, b):
+    """Every kernel of a conv - ReLU - max-pool layer, forward and backward."""
+    y = conv.conv2d_forward(x, w, (1, 1), (1, 1), b)
+    r, mask = elementwise.relu_forward(y)
+    p, argmax = pool.max_pool2d_forward(r, (2, 2), (2, 2), (0, 0))
+    gr = elementwise.mask_select(pool.max_pool2d_backward(p, argmax, r.shape), mask)
+    return {"y": y, "p": p, "argmax": argmax,
+            "dx": conv.conv2d_input_grad(gr, w, x.shape, (1, 1), (1, 1)),
+            "dw": conv.conv2d_weight_grad(x, gr, w.shape, (1, 1), (1, 1)),
+            "db": conv.conv2d_bias_grad(gr)}
+
+
+def layer_arrays(dtype=np.float32):
+    rng = np.random.default_rng(3)
+    return (rng.standard_normal((16, 8, 24, 24)).astype(dtype),
+            rng.standard_normal((32, 8, 3, 3)).astype(dtype), rng.standard_normal(32).astype(dtype))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_one_and_two_threads_give_the_same_results(thread_count, dtype):
+    """Equal bit for bit, but the weight gradient: its per-worker partial sums are added in a
+    different order with two workers (within float rounding)."""
+    arrays = layer_arrays(dtype)
+    ag.set_num_threads(1)
+    one = conv_pass(*arrays)
+    ag.set_num_threads(2)
+    two = conv_pass(*arrays)
+    for name in one:
+        if name == "dw":
+            single = dtype == np.float32
+            np.testing.assert_allclose(two[name], one[name], rtol=1e-4 if single else 1e-11,
+                                       atol=1e-3 if single else 1e-10)
+        else:
+            np.testing.assert_array_equal(two[name], one[name], err_msg=name)
+
+
+def test_two_host_threads_running_kernels_at_once_get_the_serial_results(thread_count):
+    ag.set_num_threads(2)
+    arrays = layer_arrays()
+    expected = conv_pass(*arrays)
+    start, results, errors = threading.Barrier(2), [[], []], []
+
+    def train(index):
+        try:
+            start.wait()
+            for _ in range(6):
+                results[index].append(conv_pass(*arrays))
+        except BaseException as error:  # reported below
+            errors.append(error)
+    runners = [threading.Thread(target=train, args=(i,)) for i in range(2)]
+    for runner in runners:
+        runner.start()
+    for runner in runners:
+        runner.join(300)
+    assert not errors and not any(runner.is_alive() for runner in runners)
+    for got in results[0] + results[1]:
+        for name, value in expected.items():
+            np.testing.assert_array_equal(got[name], value, err_msg=name)
+    assert len(results[0]) == len(results[1]) == 6
+
+
+# ----------------------------------------------------------------------------- the host process
+def test_training_a_cnn_never_starts_numbas_parallel_runtime():
+    """Numba's threading layer is process-wide (and ``workqueue`` aborts if two host threads enter
+    it at once): the library must not start it, nor choose a layer for the program."""
+    report = run_python("""
+        import json, threading
+        import numpy as np
+        import numba
+        from numba.np.ufunc import parallel
+        layer = numba.config.THREADING_LAYER
+        import autograd_lite as ag, nn, optim
+        from autograd_lite import kernels
+        kernels.set_compile_mode("eager")
+        ag.set_num_threads(2)
+        model = nn.Sequential(nn.Conv2D(1, 8, 3), nn.ReLU(), nn.MaxPool2D(2), nn.Conv2D(8, 16, 3),
+                              nn.ReLU(), nn.MaxPool2D(2), nn.Flatten(), nn.Linear(400, 10))
+        opt = optim.Adam(model.parameters(), lr=1e-3)
+        rng = np.random.default_rng(0)
+        for _ in range(2):
+            opt.zero_grad()
+            x = ag.tensor(rng.random((64, 1, 28, 28), dtype=np.float32))
+            nn.CrossEntropyLoss()(model(x), rng.integers(0, 10, 64)).backward()
+            opt.step()
+        paths = kernels.paths()
+        print(json.dumps({"initialized": parallel._is_initialized,
+                          "layer_before": layer, "layer_after": numba.config.THREADING_LAYER,
+                          "conv": paths["conv2d_forward"], "relu": paths["relu_forward"],
+                          "threads": sorted(t.name for t in threading.enumerate())}))
+    """)
+    assert report["conv"]["numba"] >= 2 and report["relu"]["numba"] >= 2, report
+    assert report["initialized"] is False
+    assert report["layer_after"] == report["layer_before"] == "default"
+    assert report["threads"] == ["MainThread", "autograd_lite-kernel-1"]
+
+
+def test_a_forked_child_runs_kernels_on_threads_of_its_own():
+    """At the fork another thread holds the pool (mid-launch): the child, where that thread does
+    not exist, still launches on the pool, with workers it starts itself."""
+    report = run_python("""
+        import json, os, threading
+        import numpy as np
+        import autograd_lite as ag
+        from autograd_lite.kernels import elementwise, threads
+        ag.set_num_threads(2)
+        x = np.linspace(-1, 1, 2 ** 18, dtype=np.float32)
+        expected, _ = elementwise.relu_forward(x)     # compiles; starts the parent's worker
+        holding, release = threading.Event(), threading.Event()
+
+        def hold_the_pool():
+            with threads._pool["lock"]:
+                holding.set()
+                release.wait()
+        holder = threading.Thread(target=hold_the_pool)
+        holder.start()
+        holding.wait()
+        read, write = os.pipe()
+        child = os.fork()
+        if child == 0:
+            os.close(read)
+            seen = []
+            threads.parallel_for(lambda a, b: seen.append(threading.current_thread().name), 2)
+            out, _ = elementwise.relu_forward(x)
+            report = {"equal": bool((out == expected).all()), "names": sorted(seen)}
+            os.write(write, json.dumps(report).encode())
+            os._exit(0)
+        os.close(write)
+        with os.fdopen(read) as pipe:
+            report = json.loads(pipe.read())
+        _, status = os.waitpid(child, 0)
+        release.set()
+        holder.join()
+        report["status"] = status
+        print(json.dumps(report))
+    """)
+    assert report["status"] == 0
+    assert report["equal"]
+    assert report["names"] == ["MainThread", "autograd_lite-kernel-1"]
