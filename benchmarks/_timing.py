@@ -54,22 +54,21 @@ def training_arguments(description, rounds, steps):
     parser.add_argument("--data-dir", default=MNIST_DIR, help="MNIST's IDX files (t10k)")
     parser.add_argument("--rounds", type=int, default=rounds, help="interleaved timing rounds")
     parser.add_argument("--steps", type=int, default=steps, help="training steps per round")
-    parser.add_argument("--threads", type=int, default=1, help="BLAS/Numba and PyTorch threads")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="BLAS, our kernels' and PyTorch's threads")
     return parser.parse_args()
 
 
 def limit_threads(count):
-    """Give both frameworks ``count`` threads: PyTorch's pool, BLAS (threadpoolctl) and Numba's
-    pool (our GEMM and conv kernels; capped at the pool size Numba started with)."""
-    import numba
+    """Give both frameworks ``count`` threads: PyTorch's pool, BLAS (threadpoolctl) and our
+    kernels' pool (``ag.set_num_threads``: conv, pooling, ReLU, GEMM)."""
     import torch
     from threadpoolctl import threadpool_limits
 
-    from autograd_lite.kernels import threads
-    threads.choose_threading_layer()  # before Numba's pool starts: the layer the library picks
+    import autograd_lite as ag
     torch.set_num_threads(count)
     threadpool_limits(count)
-    numba.set_num_threads(min(count, numba.config.NUMBA_NUM_THREADS))
+    ag.set_num_threads(count)
 
 
 def training_step(model, optimizer, loss_fn):

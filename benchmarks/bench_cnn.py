@@ -7,8 +7,10 @@ else synthetic data, which is said on the first line). A step is zero_grad, forw
 optimizer step. Each line also gives the median minor page faults per step (fresh memory the step
 touches: see ``minor_faults``). Steps run in interleaved blocks (one framework, a short pause so its
 idle threads stop spinning, then the other) with the same thread count; the script prints medians,
-samples/s and the ratio autograd-lite / PyTorch (<= 1.0: at least as fast). Two-thread figures need an otherwise idle
-machine: a busy core makes every parallel region wait.
+samples/s and the ratio autograd-lite / PyTorch (<= 1.0: at least as fast), and per step the
+process's CPU time and context switches (voluntary + involuntary, ``getrusage``: a launch that
+wakes sleeping threads costs some). Two-thread figures need an otherwise idle machine: a busy core
+makes every parallel region wait.
 
 ``--startup`` instead measures, in fresh processes, the time to import autograd_lite, nn and optim
 and run the first training step: once with an empty Numba cache (cold) and twice more with that
@@ -32,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -119,7 +122,6 @@ def main():
     if args.startup:
         return startup()
 
-    import numba
     import torch
     import autograd_lite as ag
     import nn
@@ -127,9 +129,8 @@ def main():
     from autograd_lite import kernels
     kernels.set_compile_mode("eager")  # time the Numba kernels from the first step
     print_machine()
-    kernels.threads.choose_threading_layer()  # before Numba's pool starts (set_num_threads)
-    threads = args.threads or numba.config.NUMBA_NUM_THREADS
-    numba.set_num_threads(threads)
+    threads = args.threads or ag.get_num_threads()
+    ag.set_num_threads(threads)
     torch.set_num_threads(threads)
     images, labels, source = load_images(args.data_dir)
     ours, theirs = our_model(), torch_model()
@@ -149,16 +150,22 @@ def main():
         return under_load(ours_step, ours_data, theirs_step, theirs_data, args, threads)
 
     times, faults = {"ours": [], "theirs": []}, {"ours": [], "theirs": []}
+    usage = {"ours": [0.0, 0, 0], "theirs": [0.0, 0, 0]}  # CPU s, voluntary, involuntary switches
     last_loss = {}
     position = 1
     for _ in range(args.rounds):
         for name, step, data in (("ours", ours_step, ours_data), ("theirs", theirs_step, theirs_data)):
+            before = resource.getrusage(resource.RUSAGE_SELF)
             for i in range(position, position + args.steps):
                 faulted = minor_faults()
                 start = time.perf_counter()
                 loss = step(*data[i % count])
                 times[name].append(time.perf_counter() - start)
                 faults[name].append(minor_faults() - faulted)
+            after = resource.getrusage(resource.RUSAGE_SELF)
+            usage[name][0] += after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+            usage[name][1] += after.ru_nvcsw - before.ru_nvcsw
+            usage[name][2] += after.ru_nivcsw - before.ru_nivcsw
             last_loss[name] = loss.item()
             time.sleep(PAUSE)
         position += args.steps
@@ -172,6 +179,11 @@ def main():
     print(f"step-time ratio autograd-lite / PyTorch: {ours_median / theirs_median:.2f} "
           f"(goal <= 1.5, target 1.0); last losses {last_loss['ours']:.4f} (ours), "
           f"{last_loss['theirs']:.4f} (PyTorch, same initial weights and batches)")
+    steps = args.rounds * args.steps
+    for label, name in (("autograd-lite", "ours"), ("PyTorch", "theirs")):
+        cpu, voluntary, involuntary = usage[name]
+        print(f"  {label:<13} per step: CPU {cpu / steps * 1e3:6.2f} ms, context switches "
+              f"{voluntary / steps:6.1f} voluntary + {involuntary / steps:5.1f} involuntary")
     print_kernel_paths()
 
 
@@ -248,8 +260,9 @@ def under_load(ours_step, ours_data, theirs_step, theirs_data, args, threads):
         print(f"{name:<14} {quiet * 1e3:8.2f} {noisy * 1e3:10.2f} {noisy / quiet:12.2f}")
     ratio = loaded[0] / idle[0]
     print(f"autograd-lite loaded/idle: {ratio:.2f} -- goal <= 3: {'met' if ratio <= 3 else 'not met'}")
-    from numba import threading_layer
-    print(f"# Numba threading layer: {threading_layer()}")
+    from numba.np.ufunc import parallel
+    print(f"# our kernels on {threads} thread(s) of our own; Numba's parallel runtime started: "
+          f"{parallel._is_initialized}")
     print_kernel_paths()
 
 

@@ -27,7 +27,6 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-import numba  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
@@ -98,13 +97,12 @@ def main():
     parser.add_argument("--reps", type=int, default=10)
     parser.add_argument("--stride", type=int, default=1)
     parser.add_argument("--padding", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=numba.config.NUMBA_NUM_THREADS)
+    parser.add_argument("--threads", type=int, default=ag.get_num_threads())
     parser.add_argument("--per-kernel", action="store_true")
     args = parser.parse_args()
     global STRIDE, PADDING
     STRIDE, PADDING = args.stride, args.padding
-    kernels.threads.choose_threading_layer()  # before Numba's pool starts (set_num_threads)
-    numba.set_num_threads(args.threads)
+    ag.set_num_threads(args.threads)
     torch.set_num_threads(args.threads)
     kernels.set_compile_mode("eager")  # time the Numba kernels from the first call
     print_machine()

@@ -3,7 +3,8 @@
 For square N x N products (N = 64 ... 1024) and the MLP's shapes (batch 64, 784-128: forward, and the
 two backward products), prints GFLOP/s (2 M N K / median time) of
 
-    numba    autograd_lite.kernels.matmul_numba.matmul with Numba's threads (default: all cores)
+    numba    autograd_lite.kernels.matmul_numba.matmul on our threads (ag.set_num_threads; default:
+             all cores)
     blas     np.matmul with BLAS at the same thread count
     blas-1   np.matmul with one BLAS thread (what the framework runs BLAS with: see kernels/__init__)
 
@@ -25,10 +26,10 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-import numba  # noqa: E402
 import numpy as np  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
+import autograd_lite as ag  # noqa: E402
 from autograd_lite.kernels import matmul_numba  # noqa: E402
 from _timing import print_machine  # noqa: E402
 
@@ -77,9 +78,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dtype", default="float32", choices=["float32", "float64"])
     parser.add_argument("--rounds", type=int, default=7)
-    parser.add_argument("--threads", type=int, default=numba.config.NUMBA_NUM_THREADS)
+    parser.add_argument("--threads", type=int, default=ag.get_num_threads())
     args = parser.parse_args()
-    numba.set_num_threads(args.threads)
+    ag.set_num_threads(args.threads)
     print_machine()
     rng = np.random.default_rng(0)
     dtype = np.dtype(args.dtype)

@@ -146,9 +146,9 @@ def torch_run(initial_state, x_train, y_train, args):
 
 
 def set_threads(count, compare_torch):
-    """The same thread count for both frameworks: Numba's pool (our kernels) and PyTorch's."""
-    import numba
-    numba.set_num_threads(min(count, numba.config.NUMBA_NUM_THREADS))
+    """The same thread count for both frameworks: our kernels' (``ag.set_num_threads``) and
+    PyTorch's."""
+    ag.set_num_threads(count)
     if compare_torch:
         import torch
         torch.set_num_threads(count)
