@@ -28,11 +28,18 @@ def thread_count():
     threads._settings["threads"] = saved
 
 
-def pieces_of(count, serial=False):
-    """(start, stop, thread name) of each piece ``parallel_for`` runs, sorted by start."""
-    seen = []
+def pieces_of(count, serial=False, others=0):
+    """(start, stop, thread name) of each piece ``parallel_for`` runs, sorted by start. The first
+    piece waits (5 s at most) until ``others`` other pieces have started: so that the calling
+    thread does not run them itself, as it does with pieces whose worker has not woken yet."""
+    seen, started = [], threading.Semaphore(0)
 
     def record(start, stop):
+        if start == 0:
+            for _ in range(others):
+                started.acquire(timeout=5)
+        else:
+            started.release()
         seen.append((start, stop, threading.current_thread().name))
     threads.parallel_for(record, count, serial=serial)
     return sorted(seen)
@@ -74,8 +81,10 @@ def test_default_is_the_usable_cores():
 
 def test_a_launch_cuts_its_range_into_contiguous_pieces_one_per_thread(thread_count):
     ag.set_num_threads(3)
-    assert pieces_of(10) == [(0, 3, threading.current_thread().name),
-                             (3, 6, "autograd_lite-kernel-1"), (6, 10, "autograd_lite-kernel-2")]
+    assert pieces_of(10, others=2) == [(0, 3, threading.current_thread().name),
+                                       (3, 6, "autograd_lite-kernel-1"),
+                                       (6, 10, "autograd_lite-kernel-2")]
+    assert [piece[:2] for piece in pieces_of(10)] == [(0, 3), (3, 6), (6, 10)]
     assert [piece[:2] for piece in pieces_of(2)] == [(0, 1), (1, 2)]   # fewer items than threads
     assert pieces_of(10, serial=True) == [(0, 10, threading.current_thread().name)]
     assert pieces_of(0) == [(0, 0, threading.current_thread().name)]
@@ -106,8 +115,7 @@ def test_a_launch_from_inside_a_piece_or_beside_a_busy_pool_runs_on_its_own_thre
     def outer(start, stop):
         inner.append(pieces_of(4))
     threads.parallel_for(outer, 2)
-    assert sorted(piece[0][:2] for piece in inner) == [(0, 4), (0, 4)]
-    assert all(len(piece) == 1 for piece in inner)
+    assert [[piece[:2] for piece in pieces] for pieces in inner] == [[(0, 4)], [(0, 4)]]
     with threads._pool["lock"]:                  # another host thread's launch holds the pool
         assert pieces_of(8) == [(0, 8, threading.current_thread().name)]
 
@@ -233,8 +241,15 @@ def test_a_forked_child_runs_kernels_on_threads_of_its_own():
         child = os.fork()
         if child == 0:
             os.close(read)
-            seen = []
-            threads.parallel_for(lambda a, b: seen.append(threading.current_thread().name), 2)
+            seen, second = [], threading.Event()
+
+            def record(start, stop):  # the first piece waits for the second to start
+                if start == 0:
+                    second.wait(5)
+                else:
+                    second.set()
+                seen.append(threading.current_thread().name)
+            threads.parallel_for(record, 2)
             out, _ = elementwise.relu_forward(x)
             report = {"equal": bool((out == expected).all()), "names": sorted(seen)}
             os.write(write, json.dumps(report).encode())
