@@ -16,8 +16,8 @@ test accuracy and the time. With ``--compare-torch`` the same network is trained
 the same way -- the same initial weights (copied by name), the same batches in the same order, the
 same optimizer settings, epochs alternating between the two so that both see the same machine
 load -- and the script prints both accuracies and the training-time ratio. ``--threads N`` gives
-both frameworks N threads (Numba's pool and PyTorch's). It writes ``<out>/mnist_cnn_curves.png``
-(loss and test accuracy per epoch).
+both frameworks N threads (``ag.set_num_threads`` and ``torch.set_num_threads``). It writes
+``<out>/mnist_cnn_curves.png`` (loss and test accuracy per epoch).
 """
 from __future__ import annotations
 

@@ -34,7 +34,8 @@ count is ``threads.set_num_threads`` (``ag.set_num_threads``, PyTorch's name; de
 this process may use).
 
 Nothing global changes: NumPy's BLAS thread count, the C library's malloc settings and Numba's
-threading layer are the same after training as before (tests/test_host_safety.py).
+threading layer are the same after training as before (tests/test_host_safety.py,
+tests/test_kernel_threads.py).
 """
 from __future__ import annotations
 

@@ -9,7 +9,8 @@ OpenMP and TBB libraries and its thread counts stay as it set them.
 
       pieces = min(get_num_threads(), count)
       piece i = [i count // pieces, (i + 1) count // pieces)      (static, like Numba's prange)
-      hand pieces 1 .. pieces-1 to the workers; run piece 0 here; wait for the workers
+      hand pieces 1 .. pieces-1 to the workers; run piece 0 here;
+      run here every handed piece no worker has started yet; wait for the others
 
   The workers ("autograd_lite-kernel-1", ...) are daemon threads started on the first parallel
   launch that needs them; between launches each sleeps on a lock of its own (no spinning). One
