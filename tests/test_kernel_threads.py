@@ -118,6 +118,9 @@ def test_a_launch_from_inside_a_piece_or_beside_a_busy_pool_runs_on_its_own_thre
     assert [[piece[:2] for piece in pieces] for pieces in inner] == [[(0, 4)], [(0, 4)]]
     with threads._pool["lock"]:                  # another host thread's launch holds the pool
         assert pieces_of(8) == [(0, 8, threading.current_thread().name)]
+    with threads.on_this_thread():               # a kernel family's first call (compiler)
+        assert pieces_of(8) == [(0, 8, threading.current_thread().name)]
+    assert [piece[:2] for piece in pieces_of(8)] == [(0, 4), (4, 8)]
 
 
 # ----------------------------------------------------------------------------- real kernels

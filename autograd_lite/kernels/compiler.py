@@ -115,7 +115,7 @@ def _call(function, args, first):
     recovering from a broken cache."""
     if not first:
         return function(*args)
-    with _first_call:
+    with _first_call, threads.on_this_thread():
         return _compile_safely(function, args)
 
 

@@ -49,6 +49,7 @@ import threading
 PARALLEL_MIN_SIZE = 2 ** 16  # elements from which a memory-bound pass is split across threads
 
 _settings = {"threads": None, "cores": None}
+_here = threading.local()  # .serial: launches of this thread run on it (``on_this_thread``)
 _pool = {"workers": [], "lock": threading.Lock()}   # the lock: held by the launch using the workers
 
 
@@ -148,7 +149,7 @@ def parallel_for(kernel, count, *args, serial=False):
     """``kernel(*args, start, stop)`` over contiguous pieces of ``range(count)``, one per thread
     (see the module docstring), or ``kernel(*args, 0, count)`` here if ``serial``; the first
     exception raised in any piece, after all pieces have ended."""
-    pieces = 1 if serial else min(get_num_threads(), count)
+    pieces = 1 if serial or getattr(_here, "serial", False) else min(get_num_threads(), count)
     if pieces <= 1 or not _pool["lock"].acquire(blocking=False):
         kernel(*args, 0, count)
         return
@@ -175,6 +176,20 @@ def parallel_for(kernel, count, *args, serial=False):
             raise errors[0]
     finally:
         _pool["lock"].release()
+
+
+class on_this_thread:
+    """``with on_this_thread(): ...``: every launch inside runs on the calling thread (a kernel
+    family's first call, which loads or compiles it: one thread at a time reads the cache)."""
+
+    def __enter__(self):
+        self._saved = getattr(_here, "serial", False)
+        _here.serial = True
+        return self
+
+    def __exit__(self, *exc):
+        _here.serial = self._saved
+        return False
 
 
 def serial(size) -> bool:
