@@ -92,21 +92,73 @@ def batches(images, labels, size, wrap_inputs, wrap_targets):
 
 class StepTimer:
     """Runs a training step over a fixed list of (inputs, targets) batches, cycling through them,
-    and times blocks of steps. ``steps_done`` counts every step run; ``loss`` is the last one's."""
+    and times blocks of steps. ``steps_done`` counts every step run; ``loss`` is the last one's;
+    ``cpu_seconds`` is the process CPU time per step of the last block (all threads: with other
+    jobs on the cores the steadier measure of what a step costs)."""
 
     def __init__(self, step, batches):
         self.step, self.batches = step, batches
-        self.steps_done, self.loss = 0, None
+        self.steps_done, self.loss, self.cpu_seconds = 0, None, None
 
     def run(self, count):
-        """Run the next ``count`` steps; return the seconds per step."""
-        begin = time.perf_counter()
+        """Run the next ``count`` steps; return the wall-clock seconds per step."""
+        begin, begin_cpu = time.perf_counter(), time.process_time()
         for i in range(self.steps_done, self.steps_done + count):
             loss = self.step(*self.batches[i % len(self.batches)])
         seconds = (time.perf_counter() - begin) / count
+        self.cpu_seconds = (time.process_time() - begin_cpu) / count
         self.steps_done += count
         self.loss = float(loss.item())
         return seconds
+
+
+def interleaved_steps(ours, theirs, rounds, steps):
+    """``rounds`` interleaved blocks of ``steps`` steps of two ``StepTimer``s (the loss and the
+    data are made before, outside the timed blocks): (wall-clock, CPU-time) ``Comparison``s."""
+    wall, cpu = Comparison([], []), Comparison([], [])
+    for _ in range(rounds):
+        for timer, wall_list, cpu_list in ((ours, wall.ours, cpu.ours),
+                                           (theirs, wall.theirs, cpu.theirs)):
+            wall_list.append(timer.run(steps))
+            cpu_list.append(timer.cpu_seconds)
+    return wall, cpu
+
+
+def mlp_pair(width=128):
+    """The benchmarks' MLP 784-width-64-10 (ReLU) as (autograd-lite model, PyTorch model), with
+    the same initial weights (PyTorch's default initialisation, copied)."""
+    import torch
+
+    import nn
+    theirs = torch.nn.Sequential(torch.nn.Linear(784, width), torch.nn.ReLU(),
+                                 torch.nn.Linear(width, 64), torch.nn.ReLU(),
+                                 torch.nn.Linear(64, 10))
+    ours = nn.Sequential(nn.Linear(784, width), nn.ReLU(), nn.Linear(width, 64), nn.ReLU(),
+                         nn.Linear(64, 10))
+    ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+    return ours, theirs
+
+
+def mlp_training(width=128, lr=0.05):
+    """What every MLP benchmark trains, the same in both frameworks: ``mlp_pair(width)``, plain SGD
+    (``lr``) through optim (torch.optim) and cross-entropy on class indices, as
+    ((model, optimizer, loss_fn) of autograd-lite, the same of PyTorch)."""
+    import torch
+
+    import nn
+    import optim
+    ours_model, theirs_model = mlp_pair(width)
+    return ((ours_model, optim.SGD(ours_model.parameters(), lr=lr), nn.CrossEntropyLoss()),
+            (theirs_model, torch.optim.SGD(theirs_model.parameters(), lr=lr),
+             torch.nn.CrossEntropyLoss()))
+
+
+def mlp_step_timers(ours_batches, theirs_batches, width=128, lr=0.05):
+    """(ours, theirs): ``StepTimer``s of ``mlp_training(width, lr)``'s step (zero_grad, forward,
+    loss, backward, optimizer step) over the given batches."""
+    ours, theirs = mlp_training(width, lr)
+    return (StepTimer(training_step(*ours), ours_batches),
+            StepTimer(training_step(*theirs), theirs_batches))
 
 
 def first_step_and_warm_up(ours, theirs, warm_up_steps):
@@ -156,12 +208,23 @@ def interleaved(time_ours, time_theirs, rounds):
     return comparison
 
 
-def print_step_times(comparison, ours, theirs, batch, unit="us"):
-    """One line per framework: median time per step (in ``unit``, "us" or "ms"), samples/s, and
-    the loss of the last step its ``StepTimer`` ran."""
+def print_step_times(comparison, ours, theirs, batch, unit="us", cpu=None):
+    """One line per framework: median wall-clock time per step (in ``unit``, "us" or "ms"),
+    samples/s, the median CPU time per step when ``cpu`` (a ``Comparison``) is given, and the loss
+    of the last step its ``StepTimer`` ran."""
     scale, decimals = {"us": (1e6, 1), "ms": (1e3, 2)}[unit]
-    for name, seconds, timer in (("autograd-lite", comparison.ours_median, ours),
-                                 ("PyTorch", comparison.theirs_median, theirs)):
-        print(f"  {name:<13} {seconds * scale:7.{decimals}f} {unit}/step  "
+    for index, (name, seconds, timer) in enumerate((("autograd-lite", comparison.ours_median, ours),
+                                                    ("PyTorch", comparison.theirs_median, theirs))):
+        cpu_part = ""
+        if cpu is not None:
+            cpu_part = f"  cpu {(cpu.theirs_median if index else cpu.ours_median) * scale:7.{decimals}f} {unit}"
+        print(f"  {name:<13} wall {seconds * scale:7.{decimals}f} {unit}/step{cpu_part}  "
               f"{batch / seconds:9,.0f} samples/s   (loss after {timer.steps_done} steps: "
               f"{timer.loss:.4f})")
+
+
+def ratio_line(name, wall, cpu):
+    """'<name>: wall x (per-round a..b), cpu y (a..b)': the ratios autograd-lite / PyTorch."""
+    (wall_low, wall_high), (cpu_low, cpu_high) = wall.ratio_range, cpu.ratio_range
+    return (f"{name}: wall {wall.ratio:.2f} (per-round {wall_low:.2f}..{wall_high:.2f}), "
+            f"cpu {cpu.ratio:.2f} (per-round {cpu_low:.2f}..{cpu_high:.2f})")

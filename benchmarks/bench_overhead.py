@@ -5,9 +5,13 @@ Python/dispatch overhead, not arithmetic. The two frameworks are timed in interl
 see the same machine load) and the script prints each one's median time per forward+backward and the
 ratio autograd-lite / PyTorch (below 1.0: autograd-lite is faster).
 
-A second line does the same for one training step of a small MLP (784-128-64-10, batch 64, fused
-linear + relu + log_softmax + NLL, SGD update written by hand) to show where the engine stands when
-the arithmetic is not negligible.
+A second line times one training step of the MLP 784-128-64-10 at batch 64 (synthetic data), to
+show where the engine stands when the arithmetic is not negligible: the same step as
+``bench_mlp.py`` and ``bench_scaling.py`` (``_timing.mlp_step_timers``: nn.Sequential, plain SGD
+through optim, cross-entropy loss, in both frameworks), wall-clock and process-CPU time. (Until
+session 5 this line timed a different step, log_softmax + indexing + mean as the loss and an SGD
+update written by hand with Tensor.sub_, with the batch's index array built inside the timed step:
+it measured 1.0-1.3x PyTorch where bench_scaling measured 0.77 on the same machine.)
 
 Run from the repository root:
     python benchmarks/bench_overhead.py [--rounds 30] [--repeat 2000] [--threads 1]
@@ -25,7 +29,8 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 import autograd_lite as ag  # noqa: E402
-from _timing import interleaved, limit_threads, print_kernel_paths, print_machine  # noqa: E402
+from _timing import (interleaved, interleaved_steps, limit_threads, mlp_step_timers,  # noqa: E402
+                     print_kernel_paths, print_machine, ratio_line)
 
 
 def tiny_graph(a, b):
@@ -54,48 +59,6 @@ def compare(name, ours, ours_args, theirs, theirs_args, rounds, repeat):
     return timing.ratio
 
 
-def mlp_setup(batch=64, seed=0):
-    rng = np.random.default_rng(seed)
-    sizes = [(784, 128), (128, 64), (64, 10)]
-    weights = [(rng.standard_normal((o, i)) / np.sqrt(i)).astype(np.float32) for i, o in sizes]
-    biases = [np.zeros(o, np.float32) for _, o in sizes]
-    x = rng.standard_normal((batch, 784)).astype(np.float32)
-    y = rng.integers(0, 10, batch)
-    ours = [ag.Tensor(w.copy(), requires_grad=True) for w in weights] + \
-           [ag.Tensor(b.copy(), requires_grad=True) for b in biases]
-    theirs = [torch.tensor(w, requires_grad=True) for w in weights] + \
-             [torch.tensor(b, requires_grad=True) for b in biases]
-    return (ours, ag.Tensor(x), ag.Tensor(y)), (theirs, torch.tensor(x), torch.tensor(y))
-
-
-def mlp_step_ours(params, x, y, lr=0.01):
-    w1, w2, w3, b1, b2, b3 = params
-    h = ag.linear(x, w1, b1).relu()
-    h = ag.linear(h, w2, b2).relu()
-    logp = ag.linear(h, w3, b3).log_softmax(-1)
-    loss = -logp[np.arange(len(y.detach().numpy())), y.detach().numpy()].mean()
-    for p in params:
-        p.grad = None
-    loss.backward()
-    with ag.no_grad():
-        for p in params:
-            p.sub_(p.grad, alpha=lr)
-
-
-def mlp_step_torch(params, x, y, lr=0.01):
-    w1, w2, w3, b1, b2, b3 = params
-    h = torch.nn.functional.linear(x, w1, b1).relu()
-    h = torch.nn.functional.linear(h, w2, b2).relu()
-    logp = torch.nn.functional.linear(h, w3, b3).log_softmax(-1)
-    loss = torch.nn.functional.nll_loss(logp, y)
-    for p in params:
-        p.grad = None
-    loss.backward()
-    with torch.no_grad():
-        for p in params:
-            p.sub_(p.grad, alpha=lr)
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=30, help="interleaved timing rounds")
@@ -115,9 +78,18 @@ def main():
     print(f"threads: {args.threads}; {args.rounds} interleaved rounds; medians")
     ratio = compare("tiny graph (a*b + a).sum() fwd+bwd", tiny_graph, (a, b), tiny_graph, (ta, tb),
                     args.rounds, args.repeat)
-    ours_args, torch_args = mlp_setup()
-    compare("MLP 784-128-64-10 step, batch 64  ", mlp_step_ours, ours_args, mlp_step_torch, torch_args,
-            max(5, args.rounds // 3), max(20, args.repeat // 40))
+    rng = np.random.default_rng(0)
+    data = [(rng.random((64, 784), dtype=np.float32), rng.integers(0, 10, 64)) for _ in range(4)]
+    ours, theirs = mlp_step_timers([(ag.Tensor(x), y) for x, y in data],
+                                   [(torch.from_numpy(x), torch.from_numpy(y)) for x, y in data])
+    steps = max(10, args.repeat // 40)
+    ours.run(steps)  # warm-up
+    theirs.run(steps)
+    wall, cpu = interleaved_steps(ours, theirs, max(5, args.rounds // 3), steps)
+    print(f"MLP 784-128-64-10 step, batch 64 (nn + optim.SGD + CrossEntropyLoss): autograd-lite "
+          f"{wall.ours_median * 1e6:8.1f} us (cpu {cpu.ours_median * 1e6:.1f})   PyTorch "
+          f"{wall.theirs_median * 1e6:8.1f} us (cpu {cpu.theirs_median * 1e6:.1f})")
+    print(ratio_line("MLP step ratio autograd-lite / PyTorch", wall, cpu))
     print(f"overhead ratio (tiny graph, autograd-lite / PyTorch): {ratio:.2f}"
           f" -- goal <= 1.0: {'met' if ratio <= 1.0 else 'not met'}")
     print_kernel_paths()

@@ -21,9 +21,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
@@ -33,17 +31,11 @@ import torch  # noqa: E402
 import autograd_lite as ag  # noqa: E402
 import nn  # noqa: E402
 import optim  # noqa: E402
-from _timing import (StepTimer, interleaved, limit_threads, print_kernel_paths,  # noqa: E402
-                     print_machine, training_step)
+from _timing import (StepTimer, interleaved_steps, limit_threads, mlp_step_timers,  # noqa: E402
+                     print_kernel_paths, print_machine, training_step)
 
 BATCHES = (1, 8, 64, 256, 1024)
 WIDTHS = (128, 256, 512, 1024, 2048)
-
-
-def mlp(width, framework):
-    layers = framework.nn if framework is torch else nn
-    return layers.Sequential(layers.Linear(784, width), layers.ReLU(), layers.Linear(width, 64),
-                             layers.ReLU(), layers.Linear(64, 10))
 
 
 def cnn(framework):
@@ -56,36 +48,29 @@ def cnn(framework):
 
 
 def compare(kind, batch, width, rounds):
-    """(ours, theirs, ours_cpu, theirs_cpu): median wall-clock and process-CPU seconds per step."""
-    theirs_model = mlp(width, torch) if kind == "mlp" else cnn(torch)
-    ours_model = mlp(width, ag) if kind == "mlp" else cnn(ag)
-    ours_model.load_state_dict({k: v.detach().numpy() for k, v in theirs_model.state_dict().items()})
-    if kind == "mlp":
-        ours_opt, theirs_opt = (optim.SGD(ours_model.parameters(), lr=0.05),
-                                torch.optim.SGD(theirs_model.parameters(), lr=0.05))
-    else:
-        ours_opt, theirs_opt = (optim.Adam(ours_model.parameters(), lr=1e-3),
-                                torch.optim.Adam(theirs_model.parameters(), lr=1e-3))
+    """(ours, theirs, ours_cpu, theirs_cpu): median wall-clock and process-CPU seconds per step.
+    The MLP step is ``_timing.mlp_step_timers`` (the one bench_mlp.py times, on synthetic data)."""
     rng = np.random.default_rng(batch)
     shape = (batch, 784) if kind == "mlp" else (batch, 1, 28, 28)
     data = [(rng.random(shape, dtype=np.float32), rng.integers(0, 10, batch)) for _ in range(4)]
-    ours = StepTimer(training_step(ours_model, ours_opt, nn.CrossEntropyLoss()),
-                     [(ag.Tensor(x), y) for x, y in data])
-    theirs = StepTimer(training_step(theirs_model, theirs_opt, torch.nn.CrossEntropyLoss()),
-                       [(torch.from_numpy(x), torch.from_numpy(y)) for x, y in data])
+    ours_data = [(ag.Tensor(x), y) for x, y in data]
+    theirs_data = [(torch.from_numpy(x), torch.from_numpy(y)) for x, y in data]
+    if kind == "mlp":
+        ours, theirs = mlp_step_timers(ours_data, theirs_data, width=width, lr=0.05)
+    else:
+        theirs_model, ours_model = cnn(torch), cnn(ag)
+        ours_model.load_state_dict({k: v.detach().numpy()
+                                    for k, v in theirs_model.state_dict().items()})
+        ours = StepTimer(training_step(ours_model, optim.Adam(ours_model.parameters(), lr=1e-3),
+                                       nn.CrossEntropyLoss()), ours_data)
+        theirs = StepTimer(training_step(theirs_model,
+                                         torch.optim.Adam(theirs_model.parameters(), lr=1e-3),
+                                         torch.nn.CrossEntropyLoss()), theirs_data)
     steps = max(2, min(50, 4096 // (batch * (1 if kind == "mlp" else 16))))
-    ours.run(2)
-    theirs.run(2)
-    cpu = {"ours": [], "theirs": []}
-
-    def block(timer, name):
-        begin = time.process_time()
-        seconds = timer.run(steps)
-        cpu[name].append((time.process_time() - begin) / steps)
-        return seconds
-    timing = interleaved(lambda: block(ours, "ours"), lambda: block(theirs, "theirs"), rounds)
-    return (timing.ours_median, timing.theirs_median, statistics.median(cpu["ours"]),
-            statistics.median(cpu["theirs"]))
+    ours.run(steps)  # warm-up: a block of each
+    theirs.run(steps)
+    wall, cpu = interleaved_steps(ours, theirs, rounds, steps)
+    return wall.ours_median, wall.theirs_median, cpu.ours_median, cpu.theirs_median
 
 
 def plot(rows, out, clock):
