@@ -39,6 +39,44 @@ def test_linear_matches_torch():
                     RNG.standard_normal((2, 4, 5)))
 
 
+@pytest.mark.parametrize("x_shape", [(5,), (4, 5), (2, 3, 5)])
+@pytest.mark.parametrize("bias", [True, False])
+def test_linear_training_backward_equals_the_differentiable_one(x_shape, bias):
+    """Linear's backward has two paths: NumPy arrays when no graph is built (a training step) and
+    Tensor ops under create_graph=True. Both give the same gradients (x, W, b; float32 as in
+    training), which are fresh arrays the leaves own."""
+    x, w = RNG.standard_normal(x_shape).astype(np.float32), RNG.standard_normal((3, 5)).astype(np.float32)
+    b = RNG.standard_normal(3).astype(np.float32)
+    seed = RNG.standard_normal(x_shape[:-1] + (3,)).astype(np.float32)
+    grads = []
+    for create_graph in (False, True):
+        leaves = [ag.Tensor(a.copy(), requires_grad=True) for a in ((x, w, b) if bias else (x, w))]
+        (F.linear(*leaves) * ag.Tensor(seed)).sum().backward(create_graph=create_graph)
+        grads.append([leaf.grad.detach().numpy() for leaf in leaves])
+        assert all(leaf.grad.dtype == np.float32 and leaf.grad.shape == leaf.shape for leaf in leaves)
+    for fast, differentiable in zip(*grads):
+        np.testing.assert_allclose(fast, differentiable, rtol=1e-6, atol=1e-6)
+    expected_w = seed.reshape(-1, 3).T @ x.reshape(-1, 5)
+    np.testing.assert_allclose(grads[0][1], expected_w, rtol=1e-5, atol=1e-5)
+    # the leaf's gradient is its own array: a second backward accumulates into it, not into a view
+    leaves = [ag.Tensor(a.copy(), requires_grad=True) for a in (x, w)]
+    for _ in range(2):
+        (F.linear(*leaves) * ag.Tensor(seed)).sum().backward()
+    np.testing.assert_allclose(leaves[1].grad.detach().numpy(), 2 * expected_w, rtol=1e-5, atol=1e-5)
+
+
+def test_linear_backward_with_float64_data_and_float32_weights():
+    """Mixed dtypes take the Tensor path (it promotes, with a warning, and casts each gradient
+    back to its input's dtype)."""
+    x = ag.Tensor(RNG.standard_normal((4, 5)), requires_grad=True)                 # float64
+    w = ag.Tensor(RNG.standard_normal((3, 5)).astype(np.float32), requires_grad=True)
+    with pytest.warns(UserWarning, match="float32"):
+        F.linear(x, w).sum().backward()
+    assert x.grad.dtype == np.float64 and w.grad.dtype == np.float32
+    np.testing.assert_allclose(w.grad.detach().numpy(), np.ones((4, 3)).T @ x.detach().numpy(),
+                               rtol=1e-5)
+
+
 @pytest.mark.parametrize("stride,padding", [(1, 0), (2, 1), ((1, 2), (2, 0))])
 def test_conv2d_matches_torch(stride, padding):
     ours = nn.Conv2D(2, 3, 3, stride=stride, padding=padding)

@@ -6,11 +6,12 @@ import warnings
 import numpy as np
 
 from ..dtypes import result_type
-from ..function import Function
+from ..function import Function, _GradMode
 from ..tensor import Tensor
 from .onnx_mapping import binary
 
 _make = Tensor._make
+_add_reduce = np.add.reduce
 
 
 def _check_matmul(a, b):
@@ -100,6 +101,8 @@ class Linear(Function):
     def backward(ctx, grad):
         x, weight = ctx.saved_tensors
         needs = ctx.needs_input_grad
+        if not _GradMode.enabled and grad._data.dtype == x._data.dtype == weight._data.dtype:
+            return _linear_grads_arrays(grad._data, x._data, weight._data, needs)
         grad_x = None
         if needs[0]:  # a 1-D x gives a 1-D grad: MatMul needs it as a row
             grad_x = MatMul.apply(grad if grad._data.ndim > 1 else grad.reshape(1, -1), weight)
@@ -123,6 +126,30 @@ class Linear(Function):
         else:
             product = g.op("MatMul", [inputs[0], transposed])[0]
             g.op("Add", [product, inputs[2]], outputs)
+
+
+def _linear_grads_arrays(grad, x, weight, needs):
+    """Linear's backward on arrays, for a backward that builds no graph (no ``create_graph``; the
+    training step): one product each for grad_x and grad_W and one sum for grad_b, with no
+    recorded or transposed Tensors in between. The same formulas as the Tensor path above:
+
+        grad_x = grad W          (..., out) (out, in) -> (..., in)
+        grad_W = grad^T x        over all leading dims: (out, rows) (rows, in) -> (out, in)
+        grad_b = sum_rows grad   (out,)
+    """
+    flat_grad = grad if grad.ndim == 2 else grad.reshape(-1, grad.shape[-1])  # (rows, out)
+    grad_x = grad_w = grad_b = None
+    if needs[0]:
+        grad_x = matmul_arrays(flat_grad, weight)                             # (rows, in)
+        grad_x = _make(grad_x if x.ndim == 2 else grad_x.reshape(x.shape))
+    if needs[1]:
+        flat_x = x if x.ndim == 2 else x.reshape(-1, x.shape[-1])             # (rows, in)
+        grad_w = _make(matmul_arrays(flat_grad.T, flat_x))
+    if len(needs) > 2:  # a bias was given
+        if needs[2]:
+            grad_b = _make(_add_reduce(flat_grad, axis=0))
+        return grad_x, grad_w, grad_b
+    return grad_x, grad_w
 
 
 def _same_dtype(a, b):
