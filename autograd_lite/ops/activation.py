@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import kernels
 from ..dtypes import result_type
-from ..function import Function, _GradMode
+from ..function import Function
 from ..tensor import Tensor
 from .elementwise import Where, _data, unbroadcast
 from .onnx_mapping import binary, operand, unary
@@ -42,9 +42,11 @@ class ReLU(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        if not _GradMode.enabled:  # no create_graph (a training step): the kernel, no node
-            return _make(kernels.mask_select(grad._data, ctx.mask))
         return ReLUMask.apply(grad, ctx.mask)
+
+    @staticmethod
+    def backward_plain(ctx, grad):  # no graph of the gradient: the mask kernel, no ReLUMask node
+        return _make(kernels.mask_select(grad._data, ctx.mask))
 
     onnx = unary("Relu")
 

@@ -6,7 +6,7 @@ import warnings
 import numpy as np
 
 from ..dtypes import result_type
-from ..function import Function, _GradMode
+from ..function import Function
 from ..tensor import Tensor
 from .onnx_mapping import binary
 
@@ -101,8 +101,6 @@ class Linear(Function):
     def backward(ctx, grad):
         x, weight = ctx.saved_tensors
         needs = ctx.needs_input_grad
-        if not _GradMode.enabled and grad._data.dtype == x._data.dtype == weight._data.dtype:
-            return _linear_grads_arrays(grad._data, x._data, weight._data, needs)
         grad_x = None
         if needs[0]:  # a 1-D x gives a 1-D grad: MatMul needs it as a row
             grad_x = MatMul.apply(grad if grad._data.ndim > 1 else grad.reshape(1, -1), weight)
@@ -119,6 +117,13 @@ class Linear(Function):
         return (grad_x, grad_w, grad_b) if len(needs) > 2 else (grad_x, grad_w)  # bias=None
 
     @staticmethod
+    def backward_plain(ctx, grad):
+        x, weight = ctx.saved_tensors
+        if not (grad._data.dtype == x._data.dtype == weight._data.dtype):  # mixed: promoting formula
+            return Linear.backward(ctx, grad)
+        return _linear_grads_arrays(grad._data, x._data, weight._data, ctx.needs_input_grad)
+
+    @staticmethod
     def onnx(g, node, inputs, outputs):
         transposed = g.op("Transpose", [inputs[1]], perm=[1, 0])[0]
         if len(inputs) < 3 or inputs[2] is None:
@@ -129,8 +134,8 @@ class Linear(Function):
 
 
 def _linear_grads_arrays(grad, x, weight, needs):
-    """Linear's backward on arrays, for a backward that builds no graph (no ``create_graph``; the
-    training step): one product each for grad_x and grad_W and one sum for grad_b, with no
+    """Linear's ``backward_plain``: its backward on arrays, for a backward that builds no graph (no
+    ``create_graph``; the training step): one product each for grad_x and grad_W and one sum for grad_b, with no
     recorded or transposed Tensors in between. The same formulas as the Tensor path above:
 
         grad_x = grad W          (..., out) (out, in) -> (..., in)
@@ -139,9 +144,9 @@ def _linear_grads_arrays(grad, x, weight, needs):
     """
     flat_grad = grad if grad.ndim == 2 else grad.reshape(-1, grad.shape[-1])  # (rows, out)
     grad_x = grad_w = grad_b = None
-    if needs[0]:
-        grad_x = matmul_arrays(flat_grad, weight)                             # (rows, in)
-        grad_x = _make(grad_x if x.ndim == 2 else grad_x.reshape(x.shape))
+    if needs[0]:  # the Tensor path's product, bit for bit: batched over leading dims
+        grad_x = matmul_arrays(grad if grad.ndim > 1 else grad.reshape(1, -1), weight)
+        grad_x = _make(grad_x if x.ndim > 1 else grad_x.reshape(x.shape))  # (..., in)
     if needs[1]:
         flat_x = x if x.ndim == 2 else x.reshape(-1, x.shape[-1])             # (rows, in)
         grad_w = _make(matmul_arrays(flat_grad.T, flat_x))
