@@ -21,13 +21,15 @@ def dim_case(draw, min_dims=1, min_side=1):
 
 
 @st.composite
-def gather_case(draw, scatter=False):
+def gather_case(draw, scatter=False, broadcast=False):
     """x, and an index tensor of x's ndim with entries in range along ``dim`` (distinct per line for
-    scatter, whose repeated writes PyTorch leaves undefined)."""
+    scatter, whose repeated writes PyTorch leaves undefined). With ``broadcast`` (take_along_dim)
+    the index's other dims are x's or 1, so that the two broadcast."""
     shape = draw(shapes(1))
     dim = draw(st.integers(-len(shape), len(shape) - 1))
     size = shape[dim]
-    index_shape = tuple(draw(st.integers(1, s)) for s in shape)
+    index_shape = tuple(draw(st.sampled_from([1, s]) if broadcast and i != dim % len(shape)
+                             else st.integers(1, s)) for i, s in enumerate(shape))
     index_shape = tuple(min(s, size) if i == dim % len(shape) and scatter else s
                         for i, s in enumerate(index_shape))
     rng = np.random.default_rng(draw(st.integers(0, 1000)))
@@ -187,7 +189,7 @@ ops = [
     Op("gather", lambda x, dim, index: x.gather(dim, ag.tensor(index)),
        lambda x, dim, index: x.gather(dim, T.as_tensor(index)), gather_case()),
     Op("take_along_dim", lambda x, dim, index: ag.take_along_dim(x, ag.tensor(index), dim),
-       lambda x, dim, index: T.take_along_dim(x, T.as_tensor(index), dim), gather_case()),
+       lambda x, dim, index: T.take_along_dim(x, T.as_tensor(index), dim), gather_case(broadcast=True)),
     Op("scatter", lambda x, src, dim, index: x.scatter(dim, ag.tensor(index), src),
        lambda x, src, dim, index: x.scatter(dim, T.as_tensor(index), src), gather_case(scatter=True)),
     Op("scatter_add", lambda x, src, dim, index: x.scatter_add(dim, ag.tensor(index), src),

@@ -65,8 +65,13 @@ def take_along_dim(x, indices, dim=None):
     if indices.ndim != x.ndim:
         raise ValueError(f"take_along_dim: indices must have as many dims as input ({x.ndim}), got "
                          f"shape {indices.shape}")
-    others = np.broadcast_shapes(tuple(1 if d == dim else s for d, s in enumerate(x.shape)),
-                                 tuple(1 if d == dim else s for d, s in enumerate(indices.shape)))
+    try:
+        others = np.broadcast_shapes(tuple(1 if d == dim else s for d, s in enumerate(x.shape)),
+                                     tuple(1 if d == dim else s for d, s in enumerate(indices.shape)))
+    except ValueError:
+        raise ValueError(f"take_along_dim: input of shape {tuple(x.shape)} and indices of shape "
+                         f"{tuple(indices.shape)} cannot be broadcast together in the dims other "
+                         f"than dim={dim} (each must be equal or 1)") from None
     x_shape = tuple(x.shape[d] if d == dim else s for d, s in enumerate(others))
     i_shape = tuple(indices.shape[d] if d == dim else s for d, s in enumerate(others))
     x = x if x.shape == x_shape else Expand.apply(x, x_shape)
