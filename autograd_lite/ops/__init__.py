@@ -1,8 +1,9 @@
 """The primitives (one ``Function`` each, forward and backward together) and, in ``composite``,
 everything built from them. ``conv`` (convolution and pooling) and ``losses`` (fused losses) hold
 the primitives of the layers in ``nn``."""
+from .broadcasting import unbroadcast  # noqa: F401  (ops.unbroadcast)
 from .elementwise import (Add, Sub, Mul, Div, Neg, Pow, Exp, Log, Sin, Cos, Tanh, Sigmoid, Where,
-                          Cast, Clone, unbroadcast)
+                          Cast, Clone)
 from .reduce import Sum, Max
 from .shape import Reshape, Permute, Expand, GetItem, IndexAdd, Cat
 from .linalg import MatMul, Linear as LinearFn

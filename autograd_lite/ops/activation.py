@@ -17,7 +17,8 @@ from .. import kernels
 from ..dtypes import result_type
 from ..function import Function
 from ..tensor import Tensor
-from .elementwise import Where, _data, unbroadcast
+from .broadcasting import _data, unbroadcast
+from .elementwise import Where
 from .onnx_mapping import binary, operand, unary
 
 _make = Tensor._make

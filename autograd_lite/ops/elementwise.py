@@ -1,101 +1,19 @@
 """Elementwise primitives, forward and backward side by side.
 
-Binary ops broadcast like NumPy and promote dtypes like PyTorch (``dtypes.result_type``); their
-backward sums each gradient back to its input's shape (``unbroadcast``). Either operand may be a
+Binary ops broadcast like NumPy and promote dtypes like PyTorch (``broadcasting._binary``); their
+backward sums each gradient back to its input's shape (``broadcasting.unbroadcast``). Either operand may be a
 Python number, which gets no gradient.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from ..dtypes import default_float, result_type
-from ..function import Function, InputRef
+from ..function import Function
 from ..tensor import Tensor
+from .broadcasting import _binary, _data, _promoted, _shape, unbroadcast, unbroadcast_plain
 from .onnx_mapping import binary, operand, unary
 
 _make = Tensor._make
-_ndarray = np.ndarray
-_add_reduce = np.add.reduce
-_PYTHON_NUMBERS = (int, float, bool)
-
-
-def _data(x):
-    return x._data if isinstance(x, Tensor) else x
-
-
-def _shape(x):
-    """The shape of an op's argument: a Tensor, a node's record of one (``InputRef``) or a number."""
-    if x.__class__ is InputRef:
-        return x.shape
-    return x._data.shape if isinstance(x, Tensor) else np.shape(x)
-
-
-def unbroadcast(grad, shape):
-    """Sum ``grad`` over the axes that broadcasting added or stretched, giving ``shape``."""
-    grad_shape = grad._data.shape
-    if grad_shape == shape:
-        return grad
-    extra = len(grad_shape) - len(shape)
-    axes = tuple(range(extra)) + tuple(
-        extra + i for i, size in enumerate(shape) if size == 1 and grad_shape[extra + i] != 1)
-    if axes:
-        grad = Sum.apply(grad, axes, False)
-    return grad if grad._data.shape == shape else Reshape.apply(grad, shape)
-
-
-def unbroadcast_plain(grad, shape):
-    """``unbroadcast`` on the arrays, for ``backward_plain`` (the same sums, no graph)."""
-    data = grad._data
-    grad_shape = data.shape
-    if grad_shape == shape:
-        return grad
-    extra = len(grad_shape) - len(shape)
-    axes = tuple(range(extra)) + tuple(
-        extra + i for i, size in enumerate(shape) if size == 1 and grad_shape[extra + i] != 1)
-    if axes:
-        data = _add_reduce(data, axis=axes)
-    if data.__class__ is not _ndarray:
-        data = np.asarray(data)
-    return _make(data if data.shape == shape else data.reshape(shape))
-
-
-def _binary(name, ufunc, a, b, true_divide=False):
-    """``ufunc(a, b)`` as a Tensor: NumPy's broadcasting, PyTorch's result dtype, clear errors."""
-    x = a._data if isinstance(a, Tensor) else a
-    y = b._data if isinstance(b, Tensor) else b
-    try:
-        out = ufunc(x, y)
-    except ValueError:
-        try:
-            np.broadcast_shapes(np.shape(x), np.shape(y))
-        except ValueError:
-            raise ValueError(f"{name}: shapes {np.shape(x)} and {np.shape(y)} cannot be broadcast "
-                             "together (trailing dimensions must be equal or 1)") from None
-        raise
-    return _make(_promoted(out, a, b, x, y, true_divide))
-
-
-def _promoted(out, a, b, x, y, true_divide=False):
-    """``out`` (NumPy's result for operands a, b with data x, y) in PyTorch's result dtype.
-
-    NumPy agrees with PyTorch when some array operand has the result's dtype and every other
-    operand is an array of that dtype, a bool array or a Python number; otherwise PyTorch's rule is
-    applied (int * float32 is float32, int / int is float32, float32 (3,) + float64 () is float32).
-    """
-    if out.__class__ is not _ndarray:
-        out = np.asarray(out)
-    dtype = out.dtype
-    x_class, y_class = x.__class__, y.__class__
-    if x_class is _ndarray and x.dtype is dtype:
-        if y_class is _ndarray and (y.dtype is dtype or y.dtype.kind == "b") or y_class in _PYTHON_NUMBERS:
-            return out
-    elif y_class is _ndarray and y.dtype is dtype:
-        if x_class is _ndarray and x.dtype.kind == "b" or x_class in _PYTHON_NUMBERS:
-            return out
-    expected = result_type(a, b)
-    if true_divide and expected.kind != "f":
-        expected = default_float()
-    return out if expected == dtype else out.astype(expected)
 
 
 class Add(Function):
@@ -455,7 +373,3 @@ class Clone(Function):
         return grad
 
     onnx = unary("Identity")
-
-
-from .reduce import Sum  # noqa: E402
-from .shape import Reshape  # noqa: E402

@@ -176,4 +176,4 @@ def matmul_arrays(a, b):
 
 
 from .. import kernels  # noqa: E402
-from .elementwise import unbroadcast, unbroadcast_plain  # noqa: E402
+from .broadcasting import unbroadcast, unbroadcast_plain  # noqa: E402

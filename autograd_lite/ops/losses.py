@@ -15,7 +15,7 @@ import numpy as np
 
 from ..function import Function, _GradMode
 from ..tensor import Tensor
-from .elementwise import unbroadcast
+from .broadcasting import unbroadcast
 from .nnops import Softmax
 
 _make = Tensor._make

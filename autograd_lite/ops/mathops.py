@@ -15,7 +15,8 @@ import numpy as np
 from ..arguments import check_dim, reduction_axes
 from ..function import Function, is_grad_enabled
 from ..tensor import Tensor
-from .elementwise import Where, unbroadcast, _promoted
+from .broadcasting import _promoted, unbroadcast
+from .elementwise import Where
 from .shape import GetItem
 from .onnx_mapping import unary
 

@@ -184,4 +184,4 @@ class Cat(Function):
 
 
 from ..dtypes import result_type  # noqa: E402
-from .elementwise import unbroadcast, unbroadcast_plain  # noqa: E402
+from .broadcasting import unbroadcast, unbroadcast_plain  # noqa: E402
