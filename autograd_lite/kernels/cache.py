@@ -94,19 +94,21 @@ def module_is_cached(module_name) -> bool:
         return False
 
 
-def sources_digest() -> str:
-    digest = hashlib.sha1()
+def sources_digest(settings="") -> str:
+    """Hash of every kernel source and of the ``settings`` they were compiled with."""
+    digest = hashlib.sha1(settings.encode())
     for name in sorted(f for f in os.listdir(HERE) if f.endswith(".py") and f not in NOT_COMPILED):
         with open(os.path.join(HERE, name), "rb") as source:
             digest.update(name.encode() + source.read())
     return digest.hexdigest()
 
 
-def drop_stale_cache(folder) -> bool:
+def drop_stale_cache(folder, settings="") -> bool:
     """Delete the kernels' ``.nbi``/``.nbc`` files in ``folder`` unless its stamp matches the
-    sources; True if files were dropped. A read-only folder is left alone (Numba then compiles in
-    memory, which stays correct)."""
-    expected = sources_digest()
+    sources and ``settings`` (module constants the kernels bake in, such as the vector width);
+    True if files were dropped. A read-only folder is left alone (Numba then compiles in memory,
+    which stays correct)."""
+    expected = sources_digest(settings)
     stamp = os.path.join(folder, STAMP)
     try:
         with open(stamp) as handle:

@@ -37,7 +37,7 @@ from .conv_shallow import SHALLOW_MAX_DEPTH, forward as shallow_forward
 from .gemm import (MR, matrix_rows, micro_kernel, pack_b, packed_size, panel_depth, shifted_rows,
                    tile)
 from .im2col import pad_into, pixel_positions, shift_offsets
-from .simd import lanes_of
+from .simd import lanes, lanes_of
 
 
 BLOCK = 8   # forward tiles per pass over a filter panel: 7-10% faster than 1 (2, 3, 6, 16 alike)
@@ -157,7 +157,7 @@ def _channel_sum_range(grad, out, images, channels, positions, first, last):
 def pack_weight_columns(weight_flat, patch, out_channels, panel):
     """W^T (K x C_out) packed as B: every depth panel of K in NR-wide slivers of C_out, one panel
     after the other (panel k0 starts at slivers NR k0)."""
-    width = 2 * (64 // weight_flat.itemsize)
+    width = 2 * lanes(weight_flat.dtype)
     slivers = -(-out_channels // width)
     packed = np.empty(packed_size(out_channels, width, patch), dtype=weight_flat.dtype)
     for k0 in range(0, patch, panel):
@@ -241,7 +241,7 @@ def conv2d_input_grad(grad, weight, input_shape, stride, padding):
     weight = np.ascontiguousarray(weight)
     grad = np.ascontiguousarray(grad, dtype=weight.dtype)
     out_channels, channels = weight.shape[:2]
-    nr = 2 * (64 // weight.itemsize)
+    nr = 2 * lanes(weight.dtype)
     kernel = input_grad_cols if channels <= nr // 4 else input_grad
     return kernel(grad, weight, tuple(input_shape), tuple(stride), tuple(padding),
                   panel_depth(out_channels), min(threads.get_num_threads(), input_shape[0]))

@@ -31,6 +31,7 @@ from . import threads
 from .cache import njit
 from .gemm import MR, micro_kernel, pack_b, packed_size, shifted_rows
 from .im2col import pixel_positions
+from .simd import lanes
 
 BLOCK = 4   # tiles (of 8 pixels) that share each tap's packed weights: 10% faster than 1
 
@@ -105,7 +106,7 @@ def pack_taps(weight, panel):
     """Per tap (a, b): W[:, :, a, b] (C_out x C) packed as the micro-kernel's B, every depth panel of
     C_out in NR-wide slivers of C (zero past C), one tap after the other."""
     out_channels, channels, kernel_h, kernel_w = weight.shape
-    nr = 2 * (64 // weight.itemsize)
+    nr = 2 * lanes(weight.dtype)
     slivers = -(-channels // nr)
     tap_size = packed_size(channels, nr, out_channels)
     by_tap = np.ascontiguousarray(weight.transpose(2, 3, 0, 1)).reshape(kernel_h * kernel_w, -1)

@@ -28,6 +28,7 @@ from . import threads
 from .cache import njit
 from .gemm import MR, matrix_rows, pack_a, packed_size, sliver_rows, sliver_steps, tile
 from .im2col import shift_offsets
+from .simd import lanes
 
 SHALLOW_MAX_DEPTH = 18
 
@@ -83,7 +84,7 @@ def forward(flat, weight, bias, out, shape, stride, workers):
     packed_w = np.empty(packed_size(out_channels, MR, depth), dtype=weight.dtype)
     pack_a(np.ascontiguousarray(matrix).reshape(-1), 0, depth, 1, out_channels, 0, depth, 0,
            -(-out_channels // MR), packed_w)
-    nr = 2 * (64 // weight.itemsize)
+    nr = 2 * lanes(weight.dtype)
     threads.parallel_for(_forward, workers, flat, packed_w, depth, out.reshape(-1), images,
                          channels, height, width, out_channels, kernel_h, kernel_w, *stride,
                          out.shape[2], out.shape[3], nr, workers)

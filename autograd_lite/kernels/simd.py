@@ -1,9 +1,14 @@
-"""Explicit SIMD vectors for Numba kernels: a 512-bit register as a value.
+"""Explicit SIMD vectors for Numba kernels: a vector register as a value.
 
 LLVM's auto-vectoriser does not keep a GEMM micro-kernel's accumulators in vector registers (it
-unrolls them into scalars), so the matmul kernel spells its vectors out. A ``Vector`` holds
-``lanes(dtype)`` numbers (16 float32 or 8 float64: one AVX-512 register; LLVM splits it into two
-AVX2 registers on CPUs without AVX-512, so the code stays portable).
+unrolls them into scalars), so the matmul kernel spells its vectors out. A ``Vector`` is one
+register of the CPU Numba compiles for: ``REGISTER_BYTES`` is 64 where it has AVX-512 (16 float32 or
+8 float64 per vector, 32 registers) and 32 elsewhere (AVX2's 8 float32 or 4 float64, 16 registers).
+With 64-byte vectors on an AVX2 CPU, LLVM would split each one into two registers and the
+micro-kernel's 16 accumulators would need 32: most of them would live on the stack (measured on a
+Zen 3: a load and a store around every FMA, a third of the CPU's speed). ``SPLIT_TILE`` tells the
+micro-kernel that 16 registers cannot hold a whole tile's accumulators (``gemm.micro_kernel``).
+``AUTOGRAD_LITE_VECTOR_BYTES=32|64`` overrides the choice (tests run both paths on any CPU).
 
 Operations: LLVM intrinsics when Numba compiles, and plain Python on NumPy arrays of length ``lanes``
 under ``NUMBA_DISABLE_JIT=1`` (so the kernels still run, slowly, as ordinary Python):
@@ -14,8 +19,11 @@ under ``NUMBA_DISABLE_JIT=1`` (so the kernels still run, slowly, as ordinary Pyt
     zeros_like(array)       [0] * lanes, of the array's dtype
     fma(a, b, c)            a * b + c                         (one fused multiply-add)
     add(a, b)               a + b
+    barrier()               nothing (to LLVM: no memory access moves across this point)
 """
 from __future__ import annotations
+
+import os
 
 import numpy as np
 from llvmlite import ir
@@ -24,11 +32,29 @@ from numba.extending import intrinsic, models, register_model
 
 from .cache import drop_stale_cache, njit
 
-REGISTER_BYTES = 64
+
+
+def _register_bytes() -> int:
+    """64 if the CPU Numba compiles for has AVX-512F, else 32 (see the module docstring)."""
+    forced = os.environ.get("AUTOGRAD_LITE_VECTOR_BYTES")
+    if forced:
+        if forced not in ("32", "64"):
+            raise ValueError(f"AUTOGRAD_LITE_VECTOR_BYTES must be 32 or 64, not {forced!r}")
+        return int(forced)
+    if config.CPU_FEATURES is not None:   # NUMBA_CPU_FEATURES: what Numba compiles for
+        return 64 if "+avx512f" in config.CPU_FEATURES.split(",") else 32
+    if config.CPU_NAME not in (None, "host"):  # a named CPU without its features: play safe
+        return 32
+    from llvmlite import binding
+    return 64 if binding.get_host_cpu_features().get("avx512f", False) else 32
+
+
+REGISTER_BYTES = _register_bytes()
+SPLIT_TILE = REGISTER_BYTES < 64
 
 
 def lanes(dtype) -> int:
-    """Numbers per vector for a NumPy dtype: 16 for float32, 8 for float64."""
+    """Numbers per vector for a NumPy dtype (float32: 16 with AVX-512, 8 with AVX2)."""
     return REGISTER_BYTES // np.dtype(dtype).itemsize
 
 
@@ -40,7 +66,7 @@ def lanes_of(array):
 
 _folder = getattr(getattr(lanes_of, "_cache", None), "_cache_path", None)
 if _folder and not config.DISABLE_JIT:  # the kernels' cache folder is this cached function's
-    drop_stale_cache(_folder)
+    drop_stale_cache(_folder, f"vector bytes {REGISTER_BYTES}")
 
 
 # ----------------------------------------------------------------------------- pure-Python meaning
@@ -66,6 +92,10 @@ def fma(a, b, c):
 
 def add(a, b):
     return a + b
+
+
+def barrier():
+    return None
 
 
 # ----------------------------------------------------------------------------- the Numba type
@@ -180,5 +210,17 @@ def _add(typingctx, a, b):
     return a(a, b), codegen
 
 
+@intrinsic
+def _barrier(typingctx):
+    """An empty inline assembly statement that clobbers memory: no instructions, but LLVM may not
+    move loads or stores across it. In a depth loop it keeps the unrolled iterations' loads
+    in their own iteration (hoisting them all first needs more registers than AVX2 has)."""
+    def codegen(context, builder, signature, args):
+        builder.asm(ir.FunctionType(ir.VoidType(), []), "", "~{memory}", [], side_effect=True)
+        return context.get_dummy_value()
+    return types.none(), codegen
+
+
 if not config.DISABLE_JIT:  # inside kernels the names above mean the intrinsics
     load, store, broadcast, zeros_like, fma, add = _load, _store, _broadcast, _zeros_like, _fma, _add
+    barrier = _barrier
