@@ -126,6 +126,9 @@ def main():
     for name in contenders:
         print(f"{name:<24} {forward[name] * 1e3:11.2f} {forward[name] / forward['pytorch']:6.2f} "
               f"{both[name] * 1e3:11.2f} {both[name] / both['pytorch']:6.2f}")
+    ratio = both["autograd-lite (numba)"] / both["pytorch"]
+    print(f"forward+backward ratio autograd-lite / PyTorch: {ratio:.2f} -- goal <= 1.0: "
+          f"{'met' if ratio <= 1.0 else 'not met'}")
     if args.per_kernel:
         per_kernel(x, w, b, g, args.rounds, args.reps)
     print_kernel_paths()
