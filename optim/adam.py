@@ -5,6 +5,8 @@ import math
 
 import numpy as np
 
+from autograd_lite import kernels
+
 from .optimizer import Optimizer, check_nonnegative, check_unit_interval
 
 
@@ -49,30 +51,10 @@ class Adam(Optimizer):
             state = self._state(p, group)
             state["step"] += 1
             step = state["step"]
-            exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-            scratch = self._buffer(p, p._data)
-            # m += (1 - beta1) (g - m)
-            np.subtract(grad, exp_avg, out=scratch)
-            scratch *= 1.0 - beta1
-            exp_avg += scratch
-            # v = beta2 v + (1 - beta2) g^2
-            exp_avg_sq *= beta2
-            np.multiply(grad, grad, out=scratch)
-            scratch *= 1.0 - beta2
-            exp_avg_sq += scratch
-            if group["amsgrad"]:
-                second = np.maximum(state["max_exp_avg_sq"], exp_avg_sq,
-                                    out=state["max_exp_avg_sq"])
-            else:
-                second = exp_avg_sq
-            step_size = lr / (1.0 - beta1 ** step)
-            # denominator = sqrt(v) / sqrt(1 - beta2^t) + eps
-            np.sqrt(second, out=scratch)
-            scratch /= math.sqrt(1.0 - beta2 ** step)
-            scratch += eps
-            np.divide(exp_avg, scratch, out=scratch)
-            scratch *= step_size
-            p._data -= scratch
+            kernels.adam_update(p._data, grad, state["exp_avg"], state["exp_avg_sq"],
+                                state.get("max_exp_avg_sq") if group["amsgrad"] else None,
+                                self._buffer(p, p._data), beta1, beta2, eps,
+                                lr / (1.0 - beta1 ** step), math.sqrt(1.0 - beta2 ** step))
             p._version += 1
 
 

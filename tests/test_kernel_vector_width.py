@@ -1,7 +1,7 @@
 """The GEMM micro-kernel has two shapes: all 8 rows of a tile at once with 64-byte vectors (AVX-512)
 and two passes of 4 rows with 32-byte vectors (AVX2, ``simd.SPLIT_TILE``). The machine running the
-suite compiles one of them; this file runs every kernel built on the micro-kernel with the other
-one (``AUTOGRAD_LITE_VECTOR_BYTES``) in a fresh process with its own Numba cache, against the NumPy
+suite compiles one of them; this file runs every kernel built on the micro-kernel (and Adam's
+explicit vectors) with the other one (``AUTOGRAD_LITE_VECTOR_BYTES``) in a fresh process with its own Numba cache, against the NumPy
 references, so both shapes are checked on any CPU (an AVX2 machine runs the 64-byte code through
 LLVM's split registers: slow, but the same results)."""
 import os
@@ -17,7 +17,7 @@ from autograd_lite.kernels import cache, simd
 CHECK = textwrap.dedent("""
     import sys
     import numpy as np
-    from autograd_lite.kernels import conv, matmul_numba, reference, simd
+    from autograd_lite.kernels import adam, conv, matmul_numba, reference, simd
     assert simd.REGISTER_BYTES == int(sys.argv[1]) and simd.SPLIT_TILE == (sys.argv[1] == "32")
     rng = np.random.default_rng(0)
 
@@ -44,6 +44,17 @@ CHECK = textwrap.dedent("""
                   reference.conv2d_weight_grad(x, grad, weight.shape, stride, padding), dtype, 300)
             close(conv.conv2d_input_grad(grad, weight, x.shape, stride, padding),
                   reference.conv2d_input_grad(grad, weight, x.shape, stride, padding), dtype, 100)
+        for size in (5, 70001):   # Adam's explicit vectors: the reference's bits
+            ours = [rng.standard_normal(size).astype(dtype) for _ in range(3)]
+            ours[2] = np.abs(ours[2])
+            theirs = [a.copy() for a in ours]
+            grad = rng.standard_normal(size).astype(dtype)
+            settings = (0.9, 0.999, 1e-8, 1e-2, 0.03)
+            adam.adam_update(ours[0], grad, ours[1], ours[2], None, None, *settings)
+            reference.adam_update(theirs[0], grad, theirs[1], theirs[2], None,
+                                  np.empty_like(grad), *settings)
+            for mine, expected in zip(ours, theirs):
+                assert mine.tobytes() == expected.tobytes()
     print("ok")
 """)
 

@@ -339,3 +339,32 @@ def test_stale_numba_cache_is_dropped_when_a_kernel_source_changes(tmp_path):
     (tmp_path / "gemm.tile-10.py311.nbi").write_text("new")   # compiled from these sources
     assert not cache.drop_stale_cache(str(tmp_path))
     assert (tmp_path / "gemm.tile-10.py311.nbi").read_text() == "new"
+
+
+# ----------------------------------------------------------------------------- Adam
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("amsgrad", [False, True])
+@pytest.mark.parametrize("size", [1, 37, 70001])
+def test_adam_kernel_gives_the_references_bits(dtype, amsgrad, size):
+    """Three steps of the one-pass kernel against the reference's 14 NumPy passes, bit for bit
+    (special values included: NaN and inf in the gradient, NaN in vmax)."""
+    from autograd_lite.kernels import adam
+    rng = np.random.default_rng(size)
+    ours = [rng.standard_normal(size).astype(dtype), rng.standard_normal(size).astype(dtype),
+            np.abs(rng.standard_normal(size)).astype(dtype)]           # p, m, v
+    if amsgrad:
+        ours.append(np.abs(rng.standard_normal(size)).astype(dtype))    # vmax
+        ours[3][::5] = np.nan
+    theirs = [a.copy() for a in ours]
+    for step in (1, 2, 3):
+        grad = rng.standard_normal(size).astype(dtype)
+        grad[::7] = np.inf if step == 2 else grad[::7]
+        grad[3::11] = np.nan if step == 3 else grad[3::11]
+        settings = (0.9, 0.999, 1e-8, 1e-3 / (1 - 0.9 ** step), (1 - 0.999 ** step) ** 0.5)
+        with np.errstate(invalid="ignore"):
+            adam.adam_update(ours[0], grad, ours[1], ours[2], ours[3] if amsgrad else None,
+                             None, *settings)
+            reference.adam_update(theirs[0], grad, theirs[1], theirs[2],
+                                  theirs[3] if amsgrad else None, np.empty_like(grad), *settings)
+        for mine, expected in zip(ours, theirs):
+            np.testing.assert_array_equal(mine.view(np.uint8), expected.view(np.uint8))

@@ -146,3 +146,28 @@ def relu_forward(x):
 def mask_select(grad, mask):
     """grad where mask else 0 (the ReLU's backward)."""
     return np.where(mask, grad, 0).astype(grad.dtype, copy=False)
+
+
+def adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, scratch, beta1, beta2, eps,
+                step_size, bias2_sqrt):
+    """Adam's step in place (``optim.Adam``: the math is there), in the parameter's dtype:
+    m += (1 - beta1)(g - m);  v = beta2 v + (1 - beta2) g^2;  s = max(vmax, v) (amsgrad) or v;
+    p -= step_size m / (sqrt(s) / bias2_sqrt + eps). ``scratch``: a work array shaped like p.
+    Returns ``param``."""
+    np.subtract(grad, exp_avg, out=scratch)
+    scratch *= 1.0 - beta1
+    exp_avg += scratch
+    exp_avg_sq *= beta2
+    np.multiply(grad, grad, out=scratch)
+    scratch *= 1.0 - beta2
+    exp_avg_sq += scratch
+    second = exp_avg_sq
+    if max_exp_avg_sq is not None:
+        second = np.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
+    np.sqrt(second, out=scratch)
+    scratch /= bias2_sqrt
+    scratch += eps
+    np.divide(exp_avg, scratch, out=scratch)
+    scratch *= step_size
+    param -= scratch
+    return param

@@ -19,6 +19,9 @@ under ``NUMBA_DISABLE_JIT=1`` (so the kernels still run, slowly, as ordinary Pyt
     zeros_like(array)       [0] * lanes, of the array's dtype
     fma(a, b, c)            a * b + c                         (one fused multiply-add)
     add(a, b)               a + b
+    sub(a, b), mul(a, b), div(a, b), sqrt(a)   a - b, a * b, a / b, sqrt(a): each rounded once,
+                            as the scalar operation (IEEE 754), so a vector loop gives the bits of
+                            the scalar one
     barrier()               nothing (to LLVM: no memory access moves across this point)
 """
 from __future__ import annotations
@@ -92,6 +95,27 @@ def fma(a, b, c):
 
 def add(a, b):
     return a + b
+
+
+def sub(a, b):
+    return a - b
+
+
+def mul(a, b):
+    return a * b
+
+
+def div(a, b):
+    return a / b
+
+
+def sqrt(a):
+    return np.sqrt(a)
+
+
+def splat(value, like):
+    """[value] * lanes in ``like``'s dtype (``like``: an array)."""
+    return np.full(lanes(like.dtype), value, dtype=like.dtype)
 
 
 def barrier():
@@ -210,6 +234,50 @@ def _add(typingctx, a, b):
     return a(a, b), codegen
 
 
+def _binary(instruction):
+    @intrinsic
+    def operation(typingctx, a, b):
+        if not (isinstance(a, Vector) and a == b):
+            return None
+
+        def codegen(context, builder, signature, args):
+            return getattr(builder, instruction)(*args)
+        return a(a, b), codegen
+    return operation
+
+
+_sub, _mul, _div = _binary("fsub"), _binary("fmul"), _binary("fdiv")
+
+
+@intrinsic
+def _sqrt(typingctx, a):
+    if not isinstance(a, Vector):
+        return None
+
+    def codegen(context, builder, signature, args):
+        vector_type = context.get_value_type(a)
+        function = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(vector_type, [vector_type]),
+            f"llvm.sqrt.v{a.lanes}f{a.dtype.bitwidth}")
+        return builder.call(function, args)
+    return a(a), codegen
+
+
+@intrinsic
+def _splat(typingctx, value, like):
+    if not (_check_array(like) and isinstance(value, types.Float) and value == like.dtype):
+        return None
+    vector = Vector(like.dtype)
+
+    def codegen(context, builder, signature, args):
+        vector_type = context.get_value_type(vector)
+        single = builder.insert_element(ir.Constant(vector_type, ir.Undefined), args[0],
+                                        ir.Constant(ir.IntType(32), 0))
+        mask = ir.Constant(ir.VectorType(ir.IntType(32), vector.lanes), None)
+        return builder.shuffle_vector(single, ir.Constant(vector_type, ir.Undefined), mask)
+    return vector(value, like), codegen
+
+
 @intrinsic
 def _barrier(typingctx):
     """An empty inline assembly statement that clobbers memory: no instructions, but LLVM may not
@@ -223,4 +291,4 @@ def _barrier(typingctx):
 
 if not config.DISABLE_JIT:  # inside kernels the names above mean the intrinsics
     load, store, broadcast, zeros_like, fma, add = _load, _store, _broadcast, _zeros_like, _fma, _add
-    barrier = _barrier
+    sub, mul, div, sqrt, splat, barrier = _sub, _mul, _div, _sqrt, _splat, _barrier
