@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from autograd_lite import kernels
 from autograd_lite.sparse_grad import RowSparseGrad
 
 from .optimizer import Optimizer, check_nonnegative
@@ -54,6 +55,5 @@ class SGD(Optimizer):
                     buffer *= momentum
                     buffer += grad if dampening == 0 else (1.0 - dampening) * grad
                 grad = grad + momentum * buffer if group["nesterov"] else buffer
-            step = np.multiply(grad, lr, out=self._buffer(p, p._data))
-            np.subtract(p._data, step, out=p._data)
+            kernels.sgd_update(p._data, grad, lr, self._buffer(p, p._data))
             p._version += 1

@@ -17,7 +17,7 @@ from autograd_lite.kernels import cache, simd
 CHECK = textwrap.dedent("""
     import sys
     import numpy as np
-    from autograd_lite.kernels import adam, conv, matmul_numba, reference, simd
+    from autograd_lite.kernels import conv, matmul_numba, reference, simd, updates
     assert simd.REGISTER_BYTES == int(sys.argv[1]) and simd.SPLIT_TILE == (sys.argv[1] == "32")
     rng = np.random.default_rng(0)
 
@@ -50,7 +50,7 @@ CHECK = textwrap.dedent("""
             theirs = [a.copy() for a in ours]
             grad = rng.standard_normal(size).astype(dtype)
             settings = (0.9, 0.999, 1e-8, 1e-2, 0.03)
-            adam.adam_update(ours[0], grad, ours[1], ours[2], None, None, *settings)
+            updates.adam_update(ours[0], grad, ours[1], ours[2], None, None, *settings)
             reference.adam_update(theirs[0], grad, theirs[1], theirs[2], None,
                                   np.empty_like(grad), *settings)
             for mine, expected in zip(ours, theirs):

@@ -348,7 +348,7 @@ def test_stale_numba_cache_is_dropped_when_a_kernel_source_changes(tmp_path):
 def test_adam_kernel_gives_the_references_bits(dtype, amsgrad, size):
     """Three steps of the one-pass kernel against the reference's 14 NumPy passes, bit for bit
     (special values included: NaN and inf in the gradient, NaN in vmax)."""
-    from autograd_lite.kernels import adam
+    from autograd_lite.kernels import updates
     rng = np.random.default_rng(size)
     ours = [rng.standard_normal(size).astype(dtype), rng.standard_normal(size).astype(dtype),
             np.abs(rng.standard_normal(size)).astype(dtype)]           # p, m, v
@@ -362,9 +362,39 @@ def test_adam_kernel_gives_the_references_bits(dtype, amsgrad, size):
         grad[3::11] = np.nan if step == 3 else grad[3::11]
         settings = (0.9, 0.999, 1e-8, 1e-3 / (1 - 0.9 ** step), (1 - 0.999 ** step) ** 0.5)
         with np.errstate(invalid="ignore"):
-            adam.adam_update(ours[0], grad, ours[1], ours[2], ours[3] if amsgrad else None,
+            updates.adam_update(ours[0], grad, ours[1], ours[2], ours[3] if amsgrad else None,
                              None, *settings)
             reference.adam_update(theirs[0], grad, theirs[1], theirs[2],
                                   theirs[3] if amsgrad else None, np.empty_like(grad), *settings)
         for mine, expected in zip(ours, theirs):
             np.testing.assert_array_equal(mine.view(np.uint8), expected.view(np.uint8))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("size", [1, 37, 70001])
+def test_sgd_kernel_gives_the_references_bits(dtype, size):
+    from autograd_lite.kernels import updates
+    rng = np.random.default_rng(size)
+    ours = rng.standard_normal(size).astype(dtype)
+    theirs = ours.copy()
+    grad = rng.standard_normal(size).astype(dtype)
+    grad[::9] = np.inf
+    grad[1::13] = np.nan
+    for lr in (0.1, 3e-4):
+        with np.errstate(invalid="ignore"):
+            updates.sgd_update(ours, grad, lr, None)
+            reference.sgd_update(theirs, grad, lr, np.empty_like(theirs))
+        np.testing.assert_array_equal(ours.view(np.uint8), theirs.view(np.uint8))
+
+
+def test_update_dispatch_takes_numpy_for_small_or_mixed_arrays(eager):
+    """One-pass SGD serves float arrays of one shape, dtype and layout from SGD_MIN_SIZE
+    elements; anything else goes to the reference, with the same result."""
+    before = kernels.paths().get("sgd_update", {"numba": 0, "numpy": 0})
+    param = np.ones(kernels.SGD_MIN_SIZE, np.float32)
+    kernels.sgd_update(param, np.full_like(param, 2.0), 0.5, np.empty_like(param))
+    kernels.sgd_update(param[:10], np.ones(10, np.float32), 0.5, np.empty(10, np.float32))
+    kernels.sgd_update(param, np.ones(param.size, np.float64), 0.5, np.empty_like(param))
+    after = kernels.paths()["sgd_update"]
+    assert after["numba"] - before["numba"] == 1 and after["numpy"] - before["numpy"] == 2
+    assert param[0] == -1.0 and param[-1] == -0.5

@@ -16,12 +16,17 @@ first use instead). ``paths()`` says which implementation each op has used so fa
 Dispatch (measured on 2 cores, see ``benchmarks/README.md``):
 
 * convolution and pooling, float32/float64: the Numba kernel (faster at every size measured);
-* Adam's update (``adam``): one Numba pass per parameter, bit-identical to the 14 NumPy passes;
+* SGD's and Adam's updates (``updates``), float32/float64: one Numba pass per parameter,
+  bit-identical to NumPy's 2 and 14 passes (SGD from ``SGD_MIN_SIZE`` elements; 1 thread, Zen 3:
+  100,352 elements 23 against 38 us; Adam 10 against 24 us at 8,192, 6 against 11 at 64);
 * ReLU forward and backward (``elementwise``), float32/float64, C-contiguous: the Numba kernel
   from ``ELEMENTWISE_MIN_SIZE`` elements, NumPy below;
-* matmul: BLAS (``np.matmul``) on all its threads in a program that uses no Numba kernel. Once a
-  Numba kernel has run, BLAS runs our products on one thread (``threads.one_blas_thread``, restored
-  after each call: its spinning workers would otherwise compete with our threads) and products with
+* matmul: BLAS (``np.matmul``) on all its threads in a program that uses no Numba kernel (the
+  optimizer updates do not count: they run between steps, once per parameter, and an MLP that
+  only has them keeps its products as they were: with them counted, the MLP step lost 5-10% to
+  the thread-count checks). Once another Numba kernel has run, BLAS runs our products on one
+  thread (``threads.one_blas_thread``, restored after each call: its spinning workers would
+  otherwise compete with our threads) and products with
   rows * cols * depth >= ``MATMUL_MIN_WORK`` (2^24) and rows, cols >= 128 go to the Numba GEMM on
   our threads (against one BLAS thread: 1.1-1.4x faster at N = 256, 1.4-1.6x from N = 512) if
   that can win (``_gemm_pays``): ``get_num_threads() >= 2`` and the CPU has AVX-512. Its
@@ -50,6 +55,8 @@ from .compiler import set_compile_mode, wait  # noqa: F401  (public)
 MATMUL_MIN_WORK = 2 ** 24       # rows * cols * depth at which the Numba GEMM overtakes 1-thread BLAS
 MATMUL_MIN_SIDE = 128
 ELEMENTWISE_MIN_SIZE = 2 ** 16  # elements from which the parallel ReLU kernels beat NumPy
+SGD_MIN_SIZE = 2 ** 15          # parameter elements from which one-pass SGD beats NumPy's two
+                                # (Adam's one pass beats its 14 at every size: 64 elements 2x)
 
 _BACKENDS = ("numba", "numpy")
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
@@ -87,14 +94,16 @@ def _modules():
     modules = _state["modules"]
     if modules is None:
         from types import SimpleNamespace
-        from . import adam, conv, elementwise, matmul_numba, pool
-        modules = _state["modules"] = SimpleNamespace(adam=adam, conv=conv, elementwise=elementwise,
-                                                      matmul=matmul_numba, pool=pool)
+        from . import conv, elementwise, matmul_numba, pool, updates
+        modules = _state["modules"] = SimpleNamespace(conv=conv, elementwise=elementwise,
+                                                      matmul=matmul_numba, pool=pool,
+                                                      updates=updates)
     return modules
 
 
-def _dispatch(op, dtype, module_name, args):
-    """The Numba kernel ``module_name.op(*args)`` if it may and can run now, else the reference."""
+def _dispatch(op, dtype, module_name, args, marks=True):
+    """The Numba kernel ``module_name.op(*args)`` if it may and can run now, else the reference.
+    ``marks``: the kernel counts as "a Numba kernel has run" (the matmul rule below)."""
     if _state["backend"] == "numba" and dtype in _FLOATS:
         try:
             function = getattr(getattr(_modules(), module_name), op)
@@ -103,7 +112,7 @@ def _dispatch(op, dtype, module_name, args):
         else:
             result = compiler.run((op, dtype), function, args)
             if result is not None:
-                _state["numba_ran"] = True
+                _state["numba_ran"] = _state["numba_ran"] or marks
                 _count(op, "numba")
                 return result
     _count(op, "numpy")
@@ -197,18 +206,33 @@ def mask_select(grad, mask):
     return _dispatch("mask_select", grad.dtype, "elementwise", (grad, mask))
 
 
+def _one_pass_fits(param, arrays):
+    """The update kernels take C-contiguous ndarrays of one shape and float dtype."""
+    return all(
+        type(a) is np.ndarray and a.flags.c_contiguous and a.shape == param.shape
+        and a.dtype == param.dtype for a in arrays)
+
+
+def sgd_update(param, grad, lr, scratch):
+    """p -= lr g in place (``reference.sgd_update``): one Numba pass (``updates``) or NumPy's two;
+    the same bits."""
+    if param.size >= SGD_MIN_SIZE and _one_pass_fits(param, (param, grad)):
+        return _dispatch("sgd_update", param.dtype, "updates", (param, grad, lr, scratch),
+                         marks=False)
+    _count("sgd_update", "numpy")
+    return reference.sgd_update(param, grad, lr, scratch)
+
+
 def adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, scratch, beta1, beta2, eps,
                 step_size, bias2_sqrt):
-    """Adam's step in place (``reference.adam_update``): the one-pass kernel (``adam``) when every
-    array is C-contiguous, of one shape and float dtype, else the reference; both give the same
-    bits."""
-    arrays = [param, grad, exp_avg, exp_avg_sq] + ([max_exp_avg_sq] if max_exp_avg_sq is not None
-                                                   else [])
+    """Adam's step in place (``reference.adam_update``): one Numba pass (``updates``) or NumPy's
+    14; the same bits."""
+    arrays = (param, grad, exp_avg, exp_avg_sq) + ((max_exp_avg_sq,) if max_exp_avg_sq is not None
+                                                   else ())
     args = (param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, scratch, beta1, beta2, eps,
             step_size, bias2_sqrt)
-    if all(type(a) is np.ndarray and a.flags.c_contiguous and a.shape == param.shape
-           and a.dtype == param.dtype for a in arrays):
-        return _dispatch("adam_update", param.dtype, "adam", args)
+    if _one_pass_fits(param, arrays):
+        return _dispatch("adam_update", param.dtype, "updates", args, marks=False)
     _count("adam_update", "numpy")
     return reference.adam_update(*args)
 

@@ -148,6 +148,14 @@ def mask_select(grad, mask):
     return np.where(mask, grad, 0).astype(grad.dtype, copy=False)
 
 
+def sgd_update(param, grad, lr, scratch):
+    """p -= lr g in place (``optim.SGD``), through ``scratch``, a work array shaped like p;
+    returns ``param``."""
+    np.multiply(grad, lr, out=scratch)
+    np.subtract(param, scratch, out=param)
+    return param
+
+
 def adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, scratch, beta1, beta2, eps,
                 step_size, bias2_sqrt):
     """Adam's step in place (``optim.Adam``: the math is there), in the parameter's dtype:

@@ -1,7 +1,12 @@
-"""Adam's update of one parameter in one pass over memory (the NumPy reference makes 14 passes, each
-a ufunc call: on the course CNN's 125,000 parameters they cost more than the arithmetic).
+"""Optimizer updates of one parameter in one pass over memory (the NumPy references make 2 passes for
+SGD and 14 for Adam, each a ufunc call: on the course CNN's 125,000 parameters Adam's passes cost
+more than the arithmetic).
 
-    for each i (c1 = 1 - beta1, c2 = 1 - beta2, all in the parameter's dtype):
+SGD (``sgd_update``; g already carries momentum and weight decay, ``optim.SGD``):
+
+    for each i:  p[i] = p[i] - (g[i] lr)
+
+Adam (``adam_update``), for each i (c1 = 1 - beta1, c2 = 1 - beta2, all in the parameter's dtype):
         m[i] = m[i] + (g[i] - m[i]) c1
         v[i] = v[i] beta2 + (g[i] g[i]) c2
         s    = max(vmax[i], v[i]) -> vmax[i]      (amsgrad; NaN wins, as in np.maximum)
@@ -10,8 +15,8 @@ a ufunc call: on the course CNN's 125,000 parameters they cost more than the ari
 
 Every operation is the reference's, in its order and dtype, and nothing is fused or reordered (no
 fastmath, so no FMA contraction either): both give the same bits, which the tests check. Large
-parameters are split across our threads (``threads.parallel_for``). NumPy reference:
-``reference.adam_update``.
+parameters are split across our threads (``threads.parallel_for``). NumPy references:
+``reference.sgd_update``, ``reference.adam_update``.
 """
 from __future__ import annotations
 
@@ -20,6 +25,19 @@ import numpy as np
 from . import threads
 from .cache import njit
 from .simd import add, div, lanes_of, load, mul, splat, sqrt, store, sub
+
+
+@njit(nogil=True, cache=True)
+def _sgd_range(param, grad, lr, start, stop):
+    """Explicit vectors, then the last elements one by one (see ``_adam_range``)."""
+    lanes = lanes_of(param)
+    rate = splat(lr, param)
+    i = start
+    while i + lanes <= stop:
+        store(param, i, sub(load(param, i), mul(load(grad, i), rate)))
+        i += lanes
+    for j in range(i, stop):
+        param[j] = param[j] - grad[j] * lr
 
 
 @njit(nogil=True, cache=True)
@@ -63,6 +81,13 @@ def _amsgrad_range(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, one_minus_b
         v = previous if (previous > v) | (previous != previous) else v
         max_exp_avg_sq[at] = v
         param[at] = param[at] - (m / (np.sqrt(v) / bias2_sqrt + eps)) * step_size
+
+
+def sgd_update(param, grad, lr, scratch):
+    """In place, like ``reference.sgd_update`` (``scratch`` unused); returns ``param``."""
+    threads.parallel_for(_sgd_range, param.size, param.reshape(-1), grad.reshape(-1),
+                         param.dtype.type(lr), serial=threads.serial(param.size))
+    return param
 
 
 def adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, scratch, beta1, beta2, eps,
