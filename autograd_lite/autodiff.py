@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .function import InputRef, _GradMode, _count_bad, _switches
+from .function import InputRef, _GradMode, _count_bad, _local, _switches
 from .hooks import _apply_hooks, _hold_for_hooks, _run_node_hooks
 
 
@@ -98,11 +98,12 @@ def run_backward(roots, gradients, retain_graph, create_graph, targets=None):
     # by custom backward formulas, which may return saved tensors, and those already handed out)
     root_nodes, handed = [], set()
     hooked_leaves = {}  # id(leaf) -> [leaf, summed gradient] for leaves with hooks
-    for position, t in enumerate(targets or ()):
-        if t._ctx is None:
-            leaf_targets.setdefault(id(t), []).append(position)
-        else:
-            node_targets.setdefault((t._ctx, t._out_index), []).append(position)
+    if targets is not None:
+        for position, t in enumerate(targets):
+            if t._ctx is None:
+                leaf_targets.setdefault(id(t), []).append(position)
+            else:
+                node_targets.setdefault((t._ctx, t._out_index), []).append(position)
     for root, gradient in zip(roots, gradients):
         grad = _root_gradient(root, gradient)
         if gradient is not None:
@@ -122,10 +123,16 @@ def run_backward(roots, gradients, retain_graph, create_graph, targets=None):
         slots[index] = grad if slots[index] is None else slots[index] + grad
     deps = dependencies(root_nodes)
     useful = None if accumulate else _useful_nodes(deps, leaf_targets, node_targets)
-    mode = _switches()  # this thread's switches, fetched once
+    try:
+        mode = _local.switches  # this thread's switches, fetched once
+    except AttributeError:
+        mode = _switches()
     capture_all = mode.retain_all or bool(node_targets)
     keep_fresh = accumulate and not create_graph  # leaves may keep fresh gradient arrays as .grad
-    ready = [node for node in root_nodes if deps[node] == 0]
+    if len(root_nodes) == 1:  # (one root node: nothing reachable consumes it)
+        ready = root_nodes
+    else:
+        ready = [node for node in root_nodes if deps[node] == 0]
     previous_mode = mode.enabled
     mode.enabled = create_graph
     try:
@@ -141,10 +148,11 @@ def run_backward(roots, gradients, retain_graph, create_graph, targets=None):
                     _capture_node_grads(node, grads, node_targets, captured, create_graph)
                 if useful is None or node in useful:
                     if len(grads) == 1 and not (node._released or mode.anomaly):  # the common case
-                        if create_graph or node.backward_plain is None:
+                        backward_plain = None if create_graph else node.backward_plain
+                        if backward_plain is None:
                             in_grads = node.backward(node, grads[0])
                         else:  # no graph of the gradient: the same formula on the arrays
-                            in_grads = node.backward_plain(node, grads[0])
+                            in_grads = backward_plain(node, grads[0])
                         if in_grads.__class__ is not tuple or len(in_grads) != len(inputs):
                             in_grads = _checked_in_grads(node, in_grads)
                     else:
@@ -175,12 +183,18 @@ def run_backward(roots, gradients, retain_graph, create_graph, targets=None):
                             continue
                         grad = _as_gradient(node, grad)
                     data = grad._data
-                    if data.shape != (inp.shape if inp.__class__ is InputRef else inp._data.shape):
+                    if inp.__class__ is InputRef:
+                        shape, dtype = inp.shape, inp.dtype
+                    else:
+                        array = inp._data
+                        shape, dtype = array.shape, array.dtype
+                    if data.shape != shape:
                         raise RuntimeError(
                             f"{node.name()}.backward returned a gradient of shape {grad.shape} for "
                             f"an input of shape {inp.shape}")
-                    if data.dtype is not inp.dtype and data.dtype != inp.dtype:
-                        grad = grad.to(inp.dtype)
+                    grad_dtype = data.dtype
+                    if grad_dtype is not dtype and grad_dtype != dtype:
+                        grad = grad.to(dtype)
                         data = grad._data
                     if parent is not None:
                         slots = pending.get(parent)
