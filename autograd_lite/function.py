@@ -313,22 +313,28 @@ _ref = weakref.ref
 def _remember_versions(ctx, outputs):
     """Record the version of every saved tensor; hold saved outputs without a reference cycle."""
     saved = ctx._saved
-    versions, exported = [], False
+    versions = []
+    exported = holds_output = False
     for t in saved:
         if isinstance(t, Tensor):
             counter = t._version_counter
             versions.append(counter[0])
-            exported = exported or len(counter) > 1  # numpy() handed its array out: fingerprint
+            if len(counter) > 1:  # numpy() handed its array out: fingerprint
+                exported = True
+            for out in outputs:
+                if t is out:
+                    holds_output = True
         else:
             versions.append(-1)
     ctx._saved_versions = tuple(versions)
     if exported:
         ctx._saved_checksums = _fingerprints(saved)
-    for i, tensor in enumerate(saved):
-        for index, out in enumerate(outputs):
-            if tensor is out:  # held strongly, an output would keep its own node alive
-                saved = saved[:i] + (_SavedOutput(out, index),) + saved[i + 1:]
-    ctx._saved = saved
+    if holds_output:
+        for i, tensor in enumerate(saved):
+            for index, out in enumerate(outputs):
+                if tensor is out:  # held strongly, an output would keep its own node alive
+                    saved = saved[:i] + (_SavedOutput(out, index),) + saved[i + 1:]
+        ctx._saved = saved
 
 
 def _link_outputs(cls, ctx, args, result):

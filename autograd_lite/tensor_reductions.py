@@ -12,6 +12,8 @@ from .tensor import Tensor
 
 
 def sum(self, dim=None, keepdim=False, axis=None):
+    if dim is None and axis is None:  # every axis (the common case, without a call)
+        return ops.Sum.apply(self, None, keepdim)
     return ops.Sum.apply(self, _axes(dim, axis, self._data.ndim), keepdim)
 
 
