@@ -18,6 +18,8 @@ leaf's once on its summed gradient after the rest of the pass.
 """
 from __future__ import annotations
 
+from types import MappingProxyType
+
 import numpy as np
 
 from .function import InputRef, _GradMode, _count_bad, _local, _switches
@@ -58,6 +60,10 @@ def topological_order(root_nodes):
     return order
 
 
+_NO_TARGETS = MappingProxyType({})
+_SCALAR_ONES = {}  # dtype -> read-only 0-d array of 1 (copied: cheaper than np.array(1, dtype))
+
+
 def _root_gradient(tensor, gradient):
     if not isinstance(tensor, Tensor):
         raise TypeError(f"backward/grad: outputs must be Tensors, got {type(tensor).__name__}")
@@ -73,7 +79,13 @@ def _root_gradient(tensor, gradient):
                 f"grad can be implicitly created only for scalar outputs, but the output has shape "
                 f"{tensor.shape}; pass gradient= to backward() (grad_outputs= to ag.grad), a tensor of "
                 "that shape, or reduce it first (e.g. .sum()).")
-        return _make(np.array(1, data.dtype) if data.ndim == 0 else np.ones(data.shape, data.dtype))
+        if data.ndim:
+            return _make(np.ones(data.shape, data.dtype))
+        one = _SCALAR_ONES.get(data.dtype)
+        if one is None:
+            one = _SCALAR_ONES[data.dtype] = np.array(1, data.dtype)
+            one.flags.writeable = False
+        return _make(one.copy())
     if not isinstance(gradient, Tensor):
         gradient = _make(np.asarray(gradient, dtype=tensor.dtype))
     if gradient.shape != tensor.shape:
@@ -93,7 +105,8 @@ def run_backward(roots, gradients, retain_graph, create_graph, targets=None):
     """
     pending = {}  # node -> [summed gradient of each of its outputs]
     accumulate = targets is None
-    leaf_targets, node_targets, captured = {}, {}, {}
+    # (without targets nothing is looked up in these three: one shared read-only empty mapping)
+    leaf_targets, node_targets, captured = (_NO_TARGETS,) * 3 if accumulate else ({}, {}, {})
     # handed: ids of arrays a leaf must not keep without a copy (the caller's gradients, those made
     # by custom backward formulas, which may return saved tensors, and those already handed out)
     root_nodes, handed = [], set()
@@ -204,10 +217,15 @@ def run_backward(roots, gradients, retain_graph, create_graph, targets=None):
                         slots[index] = grad if slots[index] is None else slots[index] + grad
                     elif inp._backward_hooks is not None:
                         _hold_for_hooks(hooked_leaves, inp, grad)
-                    elif keep_fresh and inp._grad is None and id(data) not in handed and \
-                            data.base is None and data.flags.writeable:
-                        handed.add(id(data))  # the common case of _deliver_to_leaf, inlined
+                    # the two common cases of _deliver_to_leaf, inlined: a leaf's first gradient
+                    # (kept without a copy when fresh), and a further one added in place
+                    elif keep_fresh and (current := inp._grad) is None and id(data) not in handed \
+                            and data.base is None and data.flags.writeable:
+                        handed.add(id(data))
                         inp._grad = _make(data)
+                    elif keep_fresh and current is not None and \
+                            id(current_data := current._data) not in handed and current_data.flags.writeable:
+                        current_data += data
                     else:
                         _deliver_to_leaf(inp, grad, accumulate, create_graph, handed, leaf_targets,
                                          captured)
