@@ -106,7 +106,16 @@ class FunctionCtx:
         versions = self._saved_versions
         if not versions:  # forward ran without recording: nothing to check
             return saved
-        out = []
+        for tensor, version in zip(saved, versions):  # the common case: all unchanged, as saved
+            if version >= 0:
+                if tensor.__class__ is _SavedOutput:
+                    break
+                counter = tensor._version_counter
+                if counter[0] != version or len(counter) > 1:
+                    break
+        else:
+            return saved
+        out = []  # unpack saved outputs, report a change, compare exported bytes
         for tensor, version in zip(saved, versions):
             if version >= 0:
                 if tensor.__class__ is _SavedOutput:
@@ -266,11 +275,14 @@ def _record(cls, args, mode):
             needs.append(requires_grad)
             producer = arg._ctx
             if not (keep or requires_grad and producer is None):
-                ref = _new(InputRef)
-                ref._ctx, ref._out_index, ref.requires_grad, ref.name = (
-                    producer, arg._out_index, requires_grad, arg.name)
+                ref = InputRef()  # (no __init__: calling the class is cheaper than object.__new__)
+                ref._ctx = producer
+                ref._out_index = arg._out_index
+                ref.requires_grad = requires_grad
+                ref.name = arg.name
                 array = arg._data
-                ref.shape, ref.dtype = array.shape, array.dtype
+                ref.shape = array.shape
+                ref.dtype = array.dtype
                 if producer is None:  # a constant: the node keeps a weak reference to it
                     ref._leaf_ref = _ref(arg)
                 if inputs is args:
@@ -326,7 +338,7 @@ def _remember_versions(ctx, outputs):
                     holds_output = True
         else:
             versions.append(-1)
-    ctx._saved_versions = tuple(versions)
+    ctx._saved_versions = versions  # (a list: only ever zipped with the saved tensors)
     if exported:
         ctx._saved_checksums = _fingerprints(saved)
     if holds_output:
