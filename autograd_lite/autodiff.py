@@ -28,12 +28,17 @@ from .hooks import _apply_hooks, _hold_for_hooks, _run_node_hooks
 
 def dependencies(root_nodes):
     """For every node reachable from ``root_nodes``: how many consuming edges lead into it."""
-    deps = dict.fromkeys(root_nodes, 0)
+    deps = {}
+    for node in root_nodes:
+        deps[node] = 0
     stack = list(deps)
     while stack:
         node = stack.pop()
-        for inp, needed in zip(node.inputs, node.needs_input_grad):
-            if needed:
+        needs = node.needs_input_grad
+        position = -1
+        for inp in node.inputs:  # (an index into needs_input_grad costs less than a zip per node)
+            position += 1
+            if needs[position]:
                 parent = inp._ctx
                 if parent is not None:
                     if parent in deps:
@@ -184,9 +189,13 @@ def run_backward(roots, gradients, retain_graph, create_graph, targets=None):
                         if deps[parent] == 0:
                             ready.append(parent)
                 continue
-            for inp, needed, grad in zip(inputs, node.needs_input_grad, in_grads):
-                if not needed:
+            needs = node.needs_input_grad
+            position = -1
+            for inp in inputs:  # (indexing costs less than a zip per node)
+                position += 1
+                if not needs[position]:
                     continue
+                grad = in_grads[position]
                 parent = inp._ctx
                 if grad is not None:
                     if grad.__class__ is not Tensor:
@@ -234,7 +243,7 @@ def run_backward(roots, gradients, retain_graph, create_graph, targets=None):
                     deps[parent] = count
                     if count == 0:
                         ready.append(parent)
-        for leaf, grad in hooked_leaves.values():
+        for leaf, grad in hooked_leaves.values() if hooked_leaves else ():
             if accumulate or id(leaf) in leaf_targets:  # ag.grad runs only its targets' hooks
                 grad = _apply_hooks(leaf._backward_hooks, grad)
                 handed.add(id(grad._data))  # a hook may have kept it: the leaf keeps a copy

@@ -106,8 +106,11 @@ class FunctionCtx:
         versions = self._saved_versions
         if not versions:  # forward ran without recording: nothing to check
             return saved
-        for tensor, version in zip(saved, versions):  # the common case: all unchanged, as saved
+        position = -1
+        for version in versions:  # the common case: all unchanged, as saved (no zip: cheaper)
+            position += 1
             if version >= 0:
+                tensor = saved[position]
                 if tensor.__class__ is _SavedOutput:
                     break
                 counter = tensor._version_counter
@@ -327,17 +330,19 @@ def _remember_versions(ctx, outputs):
     saved = ctx._saved
     versions = []
     exported = holds_output = False
+    first_output = outputs[0]
     for t in saved:
         if isinstance(t, Tensor):
             counter = t._version_counter
             versions.append(counter[0])
             if len(counter) > 1:  # numpy() handed its array out: fingerprint
                 exported = True
-            for out in outputs:
-                if t is out:
-                    holds_output = True
+            if t is first_output:
+                holds_output = True
         else:
             versions.append(-1)
+    if len(outputs) > 1 and not holds_output:
+        holds_output = any(t is out for out in outputs[1:] for t in saved)
     ctx._saved_versions = versions  # (a list: only ever zipped with the saved tensors)
     if exported:
         ctx._saved_checksums = _fingerprints(saved)
