@@ -122,7 +122,10 @@ def run_backward(roots, gradients, retain_graph, create_graph, targets=None):
                 leaf_targets.setdefault(id(t), []).append(position)
             else:
                 node_targets.setdefault((t._ctx, t._out_index), []).append(position)
-    for root, gradient in zip(roots, gradients):
+    position = 0
+    for root in roots:  # (indexing the gradients costs less than a zip)
+        gradient = gradients[position]
+        position += 1
         grad = _root_gradient(root, gradient)
         if gradient is not None:
             handed.add(id(grad._data))
