@@ -18,20 +18,27 @@ leaf's once on its summed gradient after the rest of the pass.
 """
 from __future__ import annotations
 
+from types import MappingProxyType
+
 import numpy as np
 
-from .function import InputRef, _GradMode, _count_bad, _switches
+from .function import InputRef, _GradMode, _count_bad, _local, _switches
 from .hooks import _apply_hooks, _hold_for_hooks, _run_node_hooks
 
 
 def dependencies(root_nodes):
     """For every node reachable from ``root_nodes``: how many consuming edges lead into it."""
-    deps = dict.fromkeys(root_nodes, 0)
+    deps = {}
+    for node in root_nodes:
+        deps[node] = 0
     stack = list(deps)
     while stack:
         node = stack.pop()
-        for inp, needed in zip(node.inputs, node.needs_input_grad):
-            if needed:
+        needs = node.needs_input_grad
+        position = -1
+        for inp in node.inputs:  # (an index into needs_input_grad costs less than a zip per node)
+            position += 1
+            if needs[position]:
                 parent = inp._ctx
                 if parent is not None:
                     if parent in deps:
@@ -58,6 +65,10 @@ def topological_order(root_nodes):
     return order
 
 
+_NO_TARGETS = MappingProxyType({})
+_SCALAR_ONES = {}  # dtype -> read-only 0-d array of 1 (copied: cheaper than np.array(1, dtype))
+
+
 def _root_gradient(tensor, gradient):
     if not isinstance(tensor, Tensor):
         raise TypeError(f"backward/grad: outputs must be Tensors, got {type(tensor).__name__}")
@@ -73,7 +84,13 @@ def _root_gradient(tensor, gradient):
                 f"grad can be implicitly created only for scalar outputs, but the output has shape "
                 f"{tensor.shape}; pass gradient= to backward() (grad_outputs= to ag.grad), a tensor of "
                 "that shape, or reduce it first (e.g. .sum()).")
-        return _make(np.array(1, data.dtype) if data.ndim == 0 else np.ones(data.shape, data.dtype))
+        if data.ndim:
+            return _make(np.ones(data.shape, data.dtype))
+        one = _SCALAR_ONES.get(data.dtype)
+        if one is None:
+            one = _SCALAR_ONES[data.dtype] = np.array(1, data.dtype)
+            one.flags.writeable = False
+        return _make(one.copy())
     if not isinstance(gradient, Tensor):
         gradient = _make(np.asarray(gradient, dtype=tensor.dtype))
     if gradient.shape != tensor.shape:
@@ -93,17 +110,22 @@ def run_backward(roots, gradients, retain_graph, create_graph, targets=None):
     """
     pending = {}  # node -> [summed gradient of each of its outputs]
     accumulate = targets is None
-    leaf_targets, node_targets, captured = {}, {}, {}
+    # (without targets nothing is looked up in these three: one shared read-only empty mapping)
+    leaf_targets, node_targets, captured = (_NO_TARGETS,) * 3 if accumulate else ({}, {}, {})
     # handed: ids of arrays a leaf must not keep without a copy (the caller's gradients, those made
     # by custom backward formulas, which may return saved tensors, and those already handed out)
     root_nodes, handed = [], set()
     hooked_leaves = {}  # id(leaf) -> [leaf, summed gradient] for leaves with hooks
-    for position, t in enumerate(targets or ()):
-        if t._ctx is None:
-            leaf_targets.setdefault(id(t), []).append(position)
-        else:
-            node_targets.setdefault((t._ctx, t._out_index), []).append(position)
-    for root, gradient in zip(roots, gradients):
+    if targets is not None:
+        for position, t in enumerate(targets):
+            if t._ctx is None:
+                leaf_targets.setdefault(id(t), []).append(position)
+            else:
+                node_targets.setdefault((t._ctx, t._out_index), []).append(position)
+    position = 0
+    for root in roots:  # (indexing the gradients costs less than a zip)
+        gradient = gradients[position]
+        position += 1
         grad = _root_gradient(root, gradient)
         if gradient is not None:
             handed.add(id(grad._data))
@@ -122,10 +144,16 @@ def run_backward(roots, gradients, retain_graph, create_graph, targets=None):
         slots[index] = grad if slots[index] is None else slots[index] + grad
     deps = dependencies(root_nodes)
     useful = None if accumulate else _useful_nodes(deps, leaf_targets, node_targets)
-    mode = _switches()  # this thread's switches, fetched once
+    try:
+        mode = _local.switches  # this thread's switches, fetched once
+    except AttributeError:
+        mode = _switches()
     capture_all = mode.retain_all or bool(node_targets)
     keep_fresh = accumulate and not create_graph  # leaves may keep fresh gradient arrays as .grad
-    ready = [node for node in root_nodes if deps[node] == 0]
+    if len(root_nodes) == 1:  # (one root node: nothing reachable consumes it)
+        ready = root_nodes
+    else:
+        ready = [node for node in root_nodes if deps[node] == 0]
     previous_mode = mode.enabled
     mode.enabled = create_graph
     try:
@@ -141,10 +169,11 @@ def run_backward(roots, gradients, retain_graph, create_graph, targets=None):
                     _capture_node_grads(node, grads, node_targets, captured, create_graph)
                 if useful is None or node in useful:
                     if len(grads) == 1 and not (node._released or mode.anomaly):  # the common case
-                        if create_graph or node.backward_plain is None:
+                        backward_plain = None if create_graph else node.backward_plain
+                        if backward_plain is None:
                             in_grads = node.backward(node, grads[0])
                         else:  # no graph of the gradient: the same formula on the arrays
-                            in_grads = node.backward_plain(node, grads[0])
+                            in_grads = backward_plain(node, grads[0])
                         if in_grads.__class__ is not tuple or len(in_grads) != len(inputs):
                             in_grads = _checked_in_grads(node, in_grads)
                     else:
@@ -163,9 +192,13 @@ def run_backward(roots, gradients, retain_graph, create_graph, targets=None):
                         if deps[parent] == 0:
                             ready.append(parent)
                 continue
-            for inp, needed, grad in zip(inputs, node.needs_input_grad, in_grads):
-                if not needed:
+            needs = node.needs_input_grad
+            position = -1
+            for inp in inputs:  # (indexing costs less than a zip per node)
+                position += 1
+                if not needs[position]:
                     continue
+                grad = in_grads[position]
                 parent = inp._ctx
                 if grad is not None:
                     if grad.__class__ is not Tensor:
@@ -175,12 +208,18 @@ def run_backward(roots, gradients, retain_graph, create_graph, targets=None):
                             continue
                         grad = _as_gradient(node, grad)
                     data = grad._data
-                    if data.shape != (inp.shape if inp.__class__ is InputRef else inp._data.shape):
+                    if inp.__class__ is InputRef:
+                        shape, dtype = inp.shape, inp.dtype
+                    else:
+                        array = inp._data
+                        shape, dtype = array.shape, array.dtype
+                    if data.shape != shape:
                         raise RuntimeError(
                             f"{node.name()}.backward returned a gradient of shape {grad.shape} for "
                             f"an input of shape {inp.shape}")
-                    if data.dtype is not inp.dtype and data.dtype != inp.dtype:
-                        grad = grad.to(inp.dtype)
+                    grad_dtype = data.dtype
+                    if grad_dtype is not dtype and grad_dtype != dtype:
+                        grad = grad.to(dtype)
                         data = grad._data
                     if parent is not None:
                         slots = pending.get(parent)
@@ -190,10 +229,15 @@ def run_backward(roots, gradients, retain_graph, create_graph, targets=None):
                         slots[index] = grad if slots[index] is None else slots[index] + grad
                     elif inp._backward_hooks is not None:
                         _hold_for_hooks(hooked_leaves, inp, grad)
-                    elif keep_fresh and inp._grad is None and id(data) not in handed and \
-                            data.base is None and data.flags.writeable:
-                        handed.add(id(data))  # the common case of _deliver_to_leaf, inlined
+                    # the two common cases of _deliver_to_leaf, inlined: a leaf's first gradient
+                    # (kept without a copy when fresh), and a further one added in place
+                    elif keep_fresh and (current := inp._grad) is None and id(data) not in handed \
+                            and data.base is None and data.flags.writeable:
+                        handed.add(id(data))
                         inp._grad = _make(data)
+                    elif keep_fresh and current is not None and \
+                            id(current_data := current._data) not in handed and current_data.flags.writeable:
+                        current_data += data
                     else:
                         _deliver_to_leaf(inp, grad, accumulate, create_graph, handed, leaf_targets,
                                          captured)
@@ -202,7 +246,7 @@ def run_backward(roots, gradients, retain_graph, create_graph, targets=None):
                     deps[parent] = count
                     if count == 0:
                         ready.append(parent)
-        for leaf, grad in hooked_leaves.values():
+        for leaf, grad in hooked_leaves.values() if hooked_leaves else ():
             if accumulate or id(leaf) in leaf_targets:  # ag.grad runs only its targets' hooks
                 grad = _apply_hooks(leaf._backward_hooks, grad)
                 handed.add(id(grad._data))  # a hook may have kept it: the leaf keeps a copy

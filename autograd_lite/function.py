@@ -106,7 +106,19 @@ class FunctionCtx:
         versions = self._saved_versions
         if not versions:  # forward ran without recording: nothing to check
             return saved
-        out = []
+        position = -1
+        for version in versions:  # the common case: all unchanged, as saved (no zip: cheaper)
+            position += 1
+            if version >= 0:
+                tensor = saved[position]
+                if tensor.__class__ is _SavedOutput:
+                    break
+                counter = tensor._version_counter
+                if counter[0] != version or len(counter) > 1:
+                    break
+        else:
+            return saved
+        out = []  # unpack saved outputs, report a change, compare exported bytes
         for tensor, version in zip(saved, versions):
             if version >= 0:
                 if tensor.__class__ is _SavedOutput:
@@ -266,11 +278,14 @@ def _record(cls, args, mode):
             needs.append(requires_grad)
             producer = arg._ctx
             if not (keep or requires_grad and producer is None):
-                ref = _new(InputRef)
-                ref._ctx, ref._out_index, ref.requires_grad, ref.name = (
-                    producer, arg._out_index, requires_grad, arg.name)
+                ref = InputRef()  # (no __init__: calling the class is cheaper than object.__new__)
+                ref._ctx = producer
+                ref._out_index = arg._out_index
+                ref.requires_grad = requires_grad
+                ref.name = arg.name
                 array = arg._data
-                ref.shape, ref.dtype = array.shape, array.dtype
+                ref.shape = array.shape
+                ref.dtype = array.dtype
                 if producer is None:  # a constant: the node keeps a weak reference to it
                     ref._leaf_ref = _ref(arg)
                 if inputs is args:
@@ -313,22 +328,30 @@ _ref = weakref.ref
 def _remember_versions(ctx, outputs):
     """Record the version of every saved tensor; hold saved outputs without a reference cycle."""
     saved = ctx._saved
-    versions, exported = [], False
+    versions = []
+    exported = holds_output = False
+    first_output = outputs[0]
     for t in saved:
         if isinstance(t, Tensor):
             counter = t._version_counter
             versions.append(counter[0])
-            exported = exported or len(counter) > 1  # numpy() handed its array out: fingerprint
+            if len(counter) > 1:  # numpy() handed its array out: fingerprint
+                exported = True
+            if t is first_output:
+                holds_output = True
         else:
             versions.append(-1)
-    ctx._saved_versions = tuple(versions)
+    if len(outputs) > 1 and not holds_output:
+        holds_output = any(t is out for out in outputs[1:] for t in saved)
+    ctx._saved_versions = versions  # (a list: only ever zipped with the saved tensors)
     if exported:
         ctx._saved_checksums = _fingerprints(saved)
-    for i, tensor in enumerate(saved):
-        for index, out in enumerate(outputs):
-            if tensor is out:  # held strongly, an output would keep its own node alive
-                saved = saved[:i] + (_SavedOutput(out, index),) + saved[i + 1:]
-    ctx._saved = saved
+    if holds_output:
+        for i, tensor in enumerate(saved):
+            for index, out in enumerate(outputs):
+                if tensor is out:  # held strongly, an output would keep its own node alive
+                    saved = saved[:i] + (_SavedOutput(out, index),) + saved[i + 1:]
+        ctx._saved = saved
 
 
 def _link_outputs(cls, ctx, args, result):

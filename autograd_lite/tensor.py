@@ -194,7 +194,11 @@ class Tensor:
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         """Accumulate d(self)/d(leaf) into ``.grad`` of every leaf that requires grad (see
         ``autodiff.backward``); ``gradient`` is required unless ``self`` has one element."""
-        _autodiff.backward(self, gradient, retain_graph, create_graph, inputs)
+        if inputs is None:  # (autodiff.backward's common case, one call less)
+            _autodiff.run_backward((self,), (gradient,), create_graph if retain_graph is None
+                                   else retain_graph, create_graph)
+        else:
+            _autodiff.backward(self, gradient, retain_graph, create_graph, inputs)
 
     def requires_grad_(self, requires_grad=True):
         if requires_grad and self._data.dtype.kind != "f":

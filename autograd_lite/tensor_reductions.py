@@ -10,8 +10,12 @@ from .arguments import check_dim as _dim, reduction_axes as _axes, var_correctio
 from .ops import composite
 from .tensor import Tensor
 
+_sum = ops.Sum.apply
+
 
 def sum(self, dim=None, keepdim=False, axis=None):
+    if dim is None and axis is None:  # every axis (the common case, without a call)
+        return _sum(self, None, keepdim)
     return ops.Sum.apply(self, _axes(dim, axis, self._data.ndim), keepdim)
 
 

@@ -1,7 +1,7 @@
 """Broadcasting for the binary ops: NumPy's broadcasting with PyTorch's result dtypes (``_binary``),
 and its reverse for gradients: ``unbroadcast`` sums a gradient back to its input's shape through
-recorded ops (``backward``), ``unbroadcast_plain`` on the arrays (``backward_plain``); both sum the
-same axes (``summed_axes``)."""
+recorded ops (``backward``), ``unbroadcast_plain`` on the arrays (``backward_plain``; ``unbroadcast_plain_to``
+takes the argument instead of its shape); both sum the same axes (``summed_axes``)."""
 from __future__ import annotations
 
 import numpy as np
@@ -59,6 +59,13 @@ def unbroadcast_plain(grad, shape):
     return _make(data if data.shape == shape else data.reshape(shape))
 
 
+def unbroadcast_plain_to(grad, x):
+    """``unbroadcast_plain`` to the shape of an op's tensor argument ``x`` (a Tensor, or the node's
+    ``InputRef`` for one): one call for the common case, where the shapes already agree."""
+    shape = x.shape if x.__class__ is InputRef else x._data.shape
+    return grad if grad._data.shape == shape else unbroadcast_plain(grad, shape)
+
+
 def _binary(name, ufunc, a, b, true_divide=False):
     """``ufunc(a, b)`` as a Tensor: NumPy's broadcasting, PyTorch's result dtype, clear errors."""
     x = a._data if isinstance(a, Tensor) else a
@@ -72,6 +79,10 @@ def _binary(name, ufunc, a, b, true_divide=False):
             raise ValueError(f"{name}: shapes {np.shape(x)} and {np.shape(y)} cannot be broadcast "
                              "together (trailing dimensions must be equal or 1)") from None
         raise
+    if out.__class__ is _ndarray and x.__class__ is _ndarray and y.__class__ is _ndarray:
+        dtype = out.dtype  # (the common case of _promoted, inlined: arrays of the result's dtype)
+        if x.dtype is dtype and y.dtype is dtype:
+            return _make(out)
     return _make(_promoted(out, a, b, x, y, true_divide))
 
 

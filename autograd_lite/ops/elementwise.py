@@ -10,7 +10,7 @@ import numpy as np
 
 from ..function import Function
 from ..tensor import Tensor
-from .broadcasting import _binary, _data, _promoted, _shape, unbroadcast, unbroadcast_plain
+from .broadcasting import _binary, _data, _promoted, _shape, unbroadcast, unbroadcast_plain_to
 from .onnx_mapping import binary, operand, unary
 
 _make = Tensor._make
@@ -35,8 +35,8 @@ class Add(Function):
     def backward_plain(ctx, grad):
         a, b = ctx.inputs
         needs = ctx.needs_input_grad
-        return (unbroadcast_plain(grad, _shape(a)) if needs[0] else None,
-                unbroadcast_plain(grad, _shape(b)) if needs[1] else None)
+        return (unbroadcast_plain_to(grad, a) if needs[0] else None,
+                unbroadcast_plain_to(grad, b) if needs[1] else None)
 
     onnx = binary("Add")
 
@@ -60,8 +60,8 @@ class Sub(Function):
     def backward_plain(ctx, grad):
         a, b = ctx.inputs
         needs = ctx.needs_input_grad
-        return (unbroadcast_plain(grad, _shape(a)) if needs[0] else None,
-                unbroadcast_plain(_make(np.negative(grad._data)), _shape(b)) if needs[1] else None)
+        return (unbroadcast_plain_to(grad, a) if needs[0] else None,
+                unbroadcast_plain_to(_make(np.negative(grad._data)), b) if needs[1] else None)
 
     onnx = binary("Sub")
 
@@ -86,8 +86,8 @@ class Mul(Function):
     def backward_plain(ctx, grad):
         a, b = ctx.saved_tensors
         needs = ctx.needs_input_grad
-        return (unbroadcast_plain(_binary("mul", np.multiply, grad, b), _shape(a)) if needs[0] else None,
-                unbroadcast_plain(_binary("mul", np.multiply, grad, a), _shape(b)) if needs[1] else None)
+        return (unbroadcast_plain_to(_binary("mul", np.multiply, grad, b), a) if needs[0] else None,
+                unbroadcast_plain_to(_binary("mul", np.multiply, grad, a), b) if needs[1] else None)
 
     onnx = binary("Mul")
 
@@ -115,9 +115,9 @@ class Div(Function):
         grad_b = None
         if ctx.needs_input_grad[1]:
             minus_grad_a_times_a = _binary("mul", np.multiply, _make(np.negative(grad_a._data)), a)
-            grad_b = unbroadcast_plain(
-                _binary("div", np.true_divide, minus_grad_a_times_a, b, true_divide=True), _shape(b))
-        return (unbroadcast_plain(grad_a, _shape(a)) if ctx.needs_input_grad[0] else None, grad_b)
+            grad_b = unbroadcast_plain_to(
+                _binary("div", np.true_divide, minus_grad_a_times_a, b, true_divide=True), b)
+        return (unbroadcast_plain_to(grad_a, a) if ctx.needs_input_grad[0] else None, grad_b)
 
     onnx = binary("Div")
 
