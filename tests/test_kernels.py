@@ -390,6 +390,7 @@ def test_sgd_kernel_gives_the_references_bits(dtype, size):
 def test_update_dispatch_takes_numpy_for_small_or_mixed_arrays(eager):
     """One-pass SGD serves float arrays of one shape, dtype and layout from SGD_MIN_SIZE
     elements; anything else goes to the reference, with the same result."""
+    kernels._modules()  # as after a first convolution: the process uses Numba kernels
     before = kernels.paths().get("sgd_update", {"numba": 0, "numpy": 0})
     param = np.ones(kernels.SGD_MIN_SIZE, np.float32)
     kernels.sgd_update(param, np.full_like(param, 2.0), 0.5, np.empty_like(param))
@@ -398,3 +399,26 @@ def test_update_dispatch_takes_numpy_for_small_or_mixed_arrays(eager):
     after = kernels.paths()["sgd_update"]
     assert after["numba"] - before["numba"] == 1 and after["numpy"] - before["numpy"] == 2
     assert param[0] == -1.0 and param[-1] == -0.5
+
+
+def test_an_mlp_trained_with_sgd_and_adam_does_not_import_numba():
+    """The update kernels run only where Numba is already loaded: a small MLP (ReLUs on NumPy)
+    must not pay Numba's import and kernel loading for them (1.5 s on a first step)."""
+    import subprocess
+    import sys
+    script = (
+        "import sys, numpy as np, autograd_lite as ag, nn, optim\n"
+        "model = nn.Sequential(nn.Linear(300, 200), nn.ReLU(), nn.Linear(200, 3))\n"
+        "for opt in (optim.SGD(model.parameters(), lr=0.1), optim.Adam(model.parameters())):\n"
+        "    for _ in range(2):\n"
+        "        opt.zero_grad()\n"
+        "        nn.CrossEntropyLoss()(model(ag.Tensor(np.ones((4, 300), np.float32))),\n"
+        "                              np.array([0, 1, 2, 0])).backward()\n"
+        "        opt.step()\n"
+        "from autograd_lite import kernels\n"
+        "print('numba' in sys.modules, kernels.paths()['sgd_update'], kernels.paths()['adam_update'])\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["False", "{'numba':", "0,", "'numpy':", "8}", "{'numba':",
+                                   "0,", "'numpy':", "8}"], done.stdout   # 4 parameters, 2 steps

@@ -16,9 +16,10 @@ first use instead). ``paths()`` says which implementation each op has used so fa
 Dispatch (measured on 2 cores, see ``benchmarks/README.md``):
 
 * convolution and pooling, float32/float64: the Numba kernel (faster at every size measured);
-* SGD's and Adam's updates (``updates``), float32/float64: one Numba pass per parameter,
-  bit-identical to NumPy's 2 and 14 passes (SGD from ``SGD_MIN_SIZE`` elements; 1 thread, Zen 3:
-  100,352 elements 23 against 38 us; Adam 10 against 24 us at 8,192, 6 against 11 at 64);
+* SGD's and Adam's updates (``updates``), float32/float64, once another Numba kernel has been
+  loaded (Numba is not imported for them alone): one Numba pass per parameter, bit-identical to
+  NumPy's 2 and 14 passes (SGD from ``SGD_MIN_SIZE`` elements; 1 thread, Zen 3: 100,352 elements
+  23 against 38 us; Adam 10 against 24 us at 8,192, 6 against 11 at 64);
 * ReLU forward and backward (``elementwise``), float32/float64, C-contiguous: the Numba kernel
   from ``ELEMENTWISE_MIN_SIZE`` elements, NumPy below;
 * matmul: BLAS (``np.matmul``) on all its threads in a program that uses no Numba kernel (the
@@ -29,10 +30,12 @@ Dispatch (measured on 2 cores, see ``benchmarks/README.md``):
   otherwise compete with our threads) and products with
   rows * cols * depth >= ``MATMUL_MIN_WORK`` (2^24) and rows, cols >= 128 go to the Numba GEMM on
   our threads (against one BLAS thread: 1.1-1.4x faster at N = 256, 1.4-1.6x from N = 512) if
-  that can win (``_gemm_pays``): ``get_num_threads() >= 2`` and the CPU has AVX-512. Its
-  micro-kernel keeps 8 x 2 vectors of 512 bits in registers; with AVX2 only (Zen 3, older Intel)
-  LLVM splits them into 32 ymm accumulators for 16 registers and spills: one thread ran at 0.45x
-  one BLAS thread, two threads at 0.25-0.65x (MLP at batch 1024: step 2.3x PyTorch's).
+  that can win (``_gemm_pays``): ``get_num_threads() >= 2`` and the CPU has AVX-512. With AVX2
+  only (Zen 3, older Intel) the micro-kernel no longer spills (``gemm``: two 4-row passes), but
+  on 2 threads it still does not beat one BLAS thread across sizes (session 6, Zen 3, float32:
+  0.55x at 256^3, 0.80x at 512^3, 1.09x at 1024^3; an MLP 784-2048-64-10 step at batch 1024 and
+  784-512-64-10 at batch 256 were 1.27 and 1.61 of PyTorch's time with it, 1.44 and 1.24
+  without), so AVX2 keeps one-thread BLAS.
 
 Threads: the kernels run in parallel on our own small pool (``threads.parallel_for``; workers that
 sleep when idle), never on Numba's parallel runtime, whose threading layer is process-wide. Their
@@ -207,8 +210,10 @@ def mask_select(grad, mask):
 
 
 def _one_pass_fits(param, arrays):
-    """The update kernels take C-contiguous ndarrays of one shape and float dtype."""
-    return all(
+    """The update kernels take C-contiguous ndarrays of one shape and float dtype, and run only in
+    a process that already uses Numba kernels (``_state["modules"]`` loaded): loading Numba for
+    them alone (an MLP whose ReLUs stay on NumPy) cost the first step 1.5 s with a warm cache."""
+    return _state["modules"] is not None and all(
         type(a) is np.ndarray and a.flags.c_contiguous and a.shape == param.shape
         and a.dtype == param.dtype for a in arrays)
 
