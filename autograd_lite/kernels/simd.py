@@ -190,13 +190,17 @@ def _broadcast(typingctx, array, index):
     def codegen(context, builder, signature, args):
         pointer = _element_pointer(context, builder, signature.args[0], args[0], args[1],
                                    signature.args[1])
-        scalar = builder.load(pointer)
-        vector_type = context.get_value_type(vector)
-        single = builder.insert_element(ir.Constant(vector_type, ir.Undefined), scalar,
-                                        ir.Constant(ir.IntType(32), 0))
-        mask = ir.Constant(ir.VectorType(ir.IntType(32), vector.lanes), None)  # all zeros
-        return builder.shuffle_vector(single, ir.Constant(vector_type, ir.Undefined), mask)
+        return _splat_value(context, builder, vector, builder.load(pointer))
     return vector(array, index), codegen
+
+
+def _splat_value(context, builder, vector, scalar):
+    """The vector with ``scalar`` in every lane (insert into lane 0, shuffle with a zero mask)."""
+    vector_type = context.get_value_type(vector)
+    single = builder.insert_element(ir.Constant(vector_type, ir.Undefined), scalar,
+                                    ir.Constant(ir.IntType(32), 0))
+    mask = ir.Constant(ir.VectorType(ir.IntType(32), vector.lanes), None)  # all zeros
+    return builder.shuffle_vector(single, ir.Constant(vector_type, ir.Undefined), mask)
 
 
 @intrinsic
@@ -270,11 +274,7 @@ def _splat(typingctx, value, like):
     vector = Vector(like.dtype)
 
     def codegen(context, builder, signature, args):
-        vector_type = context.get_value_type(vector)
-        single = builder.insert_element(ir.Constant(vector_type, ir.Undefined), args[0],
-                                        ir.Constant(ir.IntType(32), 0))
-        mask = ir.Constant(ir.VectorType(ir.IntType(32), vector.lanes), None)
-        return builder.shuffle_vector(single, ir.Constant(vector_type, ir.Undefined), mask)
+        return _splat_value(context, builder, vector, args[0])
     return vector(value, like), codegen
 
 
