@@ -19,6 +19,7 @@ under ``NUMBA_DISABLE_JIT=1`` (so the kernels still run, slowly, as ordinary Pyt
     zeros_like(array)       [0] * lanes, of the array's dtype
     fma(a, b, c)            a * b + c                         (one fused multiply-add)
     add(a, b)               a + b
+    maximum(a, b)           np.maximum(a, b): NaN in either lane wins
     sub(a, b), mul(a, b), div(a, b), sqrt(a)   a - b, a * b, a / b, sqrt(a): each rounded once,
                             as the scalar operation (IEEE 754), so a vector loop gives the bits of
                             the scalar one
@@ -111,6 +112,10 @@ def div(a, b):
 
 def sqrt(a):
     return np.sqrt(a)
+
+
+def maximum(a, b):
+    return np.maximum(a, b)
 
 
 def splat(value, like):
@@ -254,6 +259,19 @@ _sub, _mul, _div = _binary("fsub"), _binary("fmul"), _binary("fdiv")
 
 
 @intrinsic
+def _maximum(typingctx, a, b):
+    if not (isinstance(a, Vector) and a == b):
+        return None
+
+    def codegen(context, builder, signature, args):
+        first, second = args
+        wins = builder.or_(builder.fcmp_ordered(">", first, second),
+                           builder.fcmp_unordered("uno", first, first))  # a larger, or a NaN
+        return builder.select(wins, first, second)
+    return a(a, b), codegen
+
+
+@intrinsic
 def _sqrt(typingctx, a):
     if not isinstance(a, Vector):
         return None
@@ -291,4 +309,5 @@ def _barrier(typingctx):
 
 if not config.DISABLE_JIT:  # inside kernels the names above mean the intrinsics
     load, store, broadcast, zeros_like, fma, add = _load, _store, _broadcast, _zeros_like, _fma, _add
-    sub, mul, div, sqrt, splat, barrier = _sub, _mul, _div, _sqrt, _splat, _barrier
+    sub, mul, div, sqrt, maximum, splat = _sub, _mul, _div, _sqrt, _maximum, _splat
+    barrier = _barrier

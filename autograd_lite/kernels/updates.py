@@ -24,7 +24,7 @@ import numpy as np
 
 from . import threads
 from .cache import njit
-from .simd import add, div, lanes_of, load, mul, splat, sqrt, store, sub
+from .simd import add, div, lanes_of, load, maximum, mul, splat, sqrt, store, sub
 
 
 @njit(nogil=True, cache=True)
@@ -41,10 +41,11 @@ def _sgd_range(param, grad, lr, start, stop):
 
 
 @njit(nogil=True, cache=True)
-def _adam_range(param, grad, exp_avg, exp_avg_sq, one_minus_beta1, beta2, one_minus_beta2,
-                bias2_sqrt, eps, step_size, start, stop):
+def _adam_range(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, amsgrad, one_minus_beta1, beta2,
+                one_minus_beta2, bias2_sqrt, eps, step_size, start, stop):
     """Explicit vectors (``simd``; LLVM does not vectorise a loop that writes three arrays which
-    might overlap), then the last elements one by one: the same operations either way."""
+    might overlap), then the last elements one by one: the same operations either way.
+    ``max_exp_avg_sq`` is read and written only with ``amsgrad``."""
     lanes = lanes_of(param)
     c1, b2, c2 = splat(one_minus_beta1, param), splat(beta2, param), splat(one_minus_beta2, param)
     bs, e, ss = splat(bias2_sqrt, param), splat(eps, param), splat(step_size, param)
@@ -55,6 +56,9 @@ def _adam_range(param, grad, exp_avg, exp_avg_sq, one_minus_beta1, beta2, one_mi
         store(exp_avg, i, m)
         v = add(mul(load(exp_avg_sq, i), b2), mul(mul(g, g), c2))
         store(exp_avg_sq, i, v)
+        if amsgrad:
+            v = maximum(load(max_exp_avg_sq, i), v)
+            store(max_exp_avg_sq, i, v)
         step = mul(div(m, add(div(sqrt(v), bs), e)), ss)
         store(param, i, sub(load(param, i), step))
         i += lanes
@@ -64,23 +68,11 @@ def _adam_range(param, grad, exp_avg, exp_avg_sq, one_minus_beta1, beta2, one_mi
         exp_avg[j] = m
         v = exp_avg_sq[j] * beta2 + (g * g) * one_minus_beta2
         exp_avg_sq[j] = v
+        if amsgrad:
+            previous = max_exp_avg_sq[j]
+            v = previous if (previous > v) | (previous != previous) else v
+            max_exp_avg_sq[j] = v
         param[j] = param[j] - (m / (np.sqrt(v) / bias2_sqrt + eps)) * step_size
-
-
-@njit(nogil=True, cache=True)
-def _amsgrad_range(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, one_minus_beta1, beta2,
-                   one_minus_beta2, bias2_sqrt, eps, step_size, start, stop):
-    for i in range(start, stop):
-        at = np.uint64(i)
-        g = grad[at]
-        m = exp_avg[at] + (g - exp_avg[at]) * one_minus_beta1
-        exp_avg[at] = m
-        v = exp_avg_sq[at] * beta2 + (g * g) * one_minus_beta2
-        exp_avg_sq[at] = v
-        previous = max_exp_avg_sq[at]
-        v = previous if (previous > v) | (previous != previous) else v
-        max_exp_avg_sq[at] = v
-        param[at] = param[at] - (m / (np.sqrt(v) / bias2_sqrt + eps)) * step_size
 
 
 def sgd_update(param, grad, lr, scratch):
@@ -98,11 +90,9 @@ def adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, scratch, beta1
     dtype = param.dtype.type
     constants = (dtype(1.0 - beta1), dtype(beta2), dtype(1.0 - beta2), dtype(bias2_sqrt),
                  dtype(eps), dtype(step_size))
-    arrays = (param.reshape(-1), grad.reshape(-1), exp_avg.reshape(-1), exp_avg_sq.reshape(-1))
-    if max_exp_avg_sq is None:
-        threads.parallel_for(_adam_range, param.size, *arrays, *constants,
-                             serial=threads.serial(param.size))
-    else:
-        threads.parallel_for(_amsgrad_range, param.size, *arrays, max_exp_avg_sq.reshape(-1),
-                             *constants, serial=threads.serial(param.size))
+    amsgrad = max_exp_avg_sq is not None
+    threads.parallel_for(_adam_range, param.size, param.reshape(-1), grad.reshape(-1),
+                         exp_avg.reshape(-1), exp_avg_sq.reshape(-1),
+                         (max_exp_avg_sq if amsgrad else exp_avg_sq).reshape(-1), amsgrad,
+                         *constants, serial=threads.serial(param.size))
     return param
