@@ -22,7 +22,9 @@ from types import MappingProxyType
 
 import numpy as np
 
-from .function import InputRef, _GradMode, _count_bad, _local, _switches
+from .backward_results import (as_gradient, as_tuple, check_backward, checked_in_grads,
+                               zeros_like_output)
+from .function import InputRef, _GradMode, _local, _switches
 from .hooks import _apply_hooks, _hold_for_hooks, _run_node_hooks
 
 
@@ -175,7 +177,7 @@ def run_backward(roots, gradients, retain_graph, create_graph, targets=None):
                         else:  # no graph of the gradient: the same formula on the arrays
                             in_grads = backward_plain(node, grads[0])
                         if in_grads.__class__ is not tuple or len(in_grads) != len(inputs):
-                            in_grads = _checked_in_grads(node, in_grads)
+                            in_grads = checked_in_grads(node, in_grads)
                     else:
                         in_grads = _call_backward(node, grads, mode)
                     if not node._fresh_gradients:
@@ -206,7 +208,7 @@ def run_backward(roots, gradients, retain_graph, create_graph, targets=None):
                                 inp._backward_hooks is None:
                             grad.add_to(inp, handed)  # a scatter-add into the rows it has
                             continue
-                        grad = _as_gradient(node, grad)
+                        grad = as_gradient(node, grad)
                     data = grad._data
                     if inp.__class__ is InputRef:
                         shape, dtype = inp.shape, inp.dtype
@@ -286,48 +288,18 @@ def _call_backward(node, grads, mode):
     if len(grads) == 1:
         grads = grads[0],
     elif node._materialize_grads and any(g is None for g in grads):  # an unused output: zeros
-        grads = [g if g is not None else _zeros_like_output(node, i) for i, g in enumerate(grads)]
+        grads = [g if g is not None else zeros_like_output(node, i) for i, g in enumerate(grads)]
     if mode.anomaly:  # the ops inside a backward formula are checked as one, below
         mode.anomaly = False
         try:
             in_grads = node.backward(node, *grads)
         finally:
             mode.anomaly = True
-        in_grads = tuple(map(densify, _as_tuple(in_grads)))  # checked, and passed on, dense
-        _check_backward(node, grads, in_grads)
+        in_grads = tuple(map(densify, as_tuple(in_grads)))  # checked, and passed on, dense
+        check_backward(node, grads, in_grads)
     else:
         in_grads = node.backward(node, *grads)
-    return _checked_in_grads(node, in_grads)
-
-
-def _checked_in_grads(node, in_grads):
-    """What backward returned as a tuple of one gradient per forward argument."""
-    if in_grads.__class__ is not tuple:
-        in_grads = _as_tuple(in_grads)
-    if len(in_grads) > len(node.inputs) and all(g is None for g in in_grads[len(node.inputs):]):
-        in_grads = in_grads[:len(node.inputs)]  # extra trailing Nones (optional inputs) are allowed
-    if len(in_grads) != len(node.inputs):
-        raise RuntimeError(
-            f"{node.name()}.backward returned {len(in_grads)} gradient(s) but forward took "
-            f"{len(node.inputs)} argument(s): return one per argument (None where not needed)")
-    return in_grads
-
-
-def _as_tuple(in_grads):
-    if isinstance(in_grads, tuple):
-        return in_grads
-    return tuple(in_grads) if isinstance(in_grads, list) else (in_grads,)
-
-
-def _as_gradient(node, grad):
-    if isinstance(grad, Tensor):
-        return grad
-    if isinstance(grad, RowSparseGrad):  # where a leaf's scatter-add cannot take it
-        return grad.dense()
-    if isinstance(grad, (np.ndarray, np.generic, float, int)):
-        return Tensor._make(np.asarray(grad))
-    raise TypeError(f"{node.name()}.backward returned a {type(grad).__name__} as a gradient: return "
-                    "Tensors (or None)")
+    return checked_in_grads(node, in_grads)
 
 
 def _useful_nodes(deps, leaf_targets, node_targets):
@@ -387,23 +359,6 @@ def _capture_node_grads(node, grads, node_targets, captured, create_graph):
                 if not create_graph:
                     grad = Tensor._make(grad._data.copy())  # never shared with a leaf's .grad
                 out._grad = grad if out._grad is None or retain_all else out._grad + grad
-
-
-def _zeros_like_output(node, index):
-    shape, dtype = node._output_meta[index]
-    return Tensor._make(np.zeros(shape, dtype))
-
-
-def _check_backward(node, grads, in_grads):
-    if not all(np.isfinite(g._data).all() for g in grads if g is not None):
-        return  # the NaN/Inf came from further down the graph: that node reports it
-    for position, grad in enumerate(in_grads):
-        if isinstance(grad, Tensor) and grad._data.dtype.kind == "f" and not np.isfinite(grad._data).all():
-            where = "".join(node.created_at) if node.created_at else "(created outside detect_anomaly)\n"
-            raise FloatingPointError(
-                f"detect_anomaly: backward of {node.name()} returned {_count_bad(grad._data)} in the "
-                f"gradient of its input {position} (shape {grad.shape}) from finite output gradients. "
-                f"The forward {node.name()} was created here:\n{where}")
 
 
 def backward(tensor, gradient=None, retain_graph=None, create_graph=False, inputs=None):

@@ -16,7 +16,8 @@ from .arguments import check_count, check_sizes
 from .device import check_device
 from .dtypes import default_float
 from .random import generator as _framework_generator
-from .tensor import Tensor, _shape_arg, as_dtype
+from .arguments import shape_from_args as _shape_arg
+from .tensor import Tensor, as_dtype
 
 
 def _dtype(dtype, default=None):

@@ -5,8 +5,8 @@ graph), ``t.grad`` the accumulated gradient (a Tensor or None), ``t._ctx`` the o
 (None for leaves), ``t._version`` a counter bumped by every in-place method (so that backward can
 refuse a tensor modified after it was saved). Every differentiable method here is a thin
 call into ``ops`` (primitives with their backward) or ``ops.composite`` (built from primitives); the
-in-place methods, which record no graph, live in ``tensor_inplace``, the reductions in
-``tensor_reductions``.
+in-place methods, which record no graph, live in ``tensor_inplace``, the shape methods in
+``tensor_shape``, the reductions in ``tensor_reductions``.
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import numpy as np
 
 from . import function as _function
 from .exported import mark_exported as _mark_exported
-from .arguments import check_dim as _dim, shape_from_args as _shape_arg, to_array as _to_array
+from .arguments import check_dim as _dim, to_array as _to_array
 from .arguments import dtype_of_to as _dtype_of_to
 from .dtypes import (as_dtype, float16, float32, float64, int8, int16, int32, int64, uint8,  # noqa: F401
                      bool_)
@@ -356,54 +356,6 @@ class Tensor:
     log_softmax = lambda self, dim=-1: ops.LogSoftmax.apply(self, _dim(dim, self._data.ndim, "log_softmax"))
     clone = lambda self: ops.Clone.apply(self)
 
-    # ----------------------------------------------------------------- shape
-    def reshape(self, *shape):
-        shape = _shape_arg(shape)
-        if shape == self._data.shape:
-            return self
-        if shape.count(-1) > 1 or any(size < -1 for size in shape):
-            raise ValueError(f"reshape: invalid shape {shape}: sizes must be >= 0, and only one "
-                             "dimension can be -1")
-        return ops.Reshape.apply(self, shape)
-
-    view = reshape
-    view_as = lambda self, other: self.reshape(other.shape)
-    reshape_as = view_as
-
-    def permute(self, *dims):
-        dims = _shape_arg(dims)
-        if len(dims) != self.ndim:
-            raise ValueError(f"permute: got {len(dims)} dims {dims} for a tensor of shape {self.shape}")
-        return ops.Permute.apply(self, tuple(_dim(d, self.ndim, "permute") for d in dims))
-
-    def t(self):
-        """Transpose of a matrix (0-d and 1-d tensors are returned as they are, as in PyTorch)."""
-        if self.ndim > 2:
-            raise ValueError(f"t() expects a tensor with at most 2 dims, got shape {self.shape}; use "
-                             "transpose(dim0, dim1), permute or .mT")
-        return self if self.ndim < 2 else ops.Permute.apply(self, (1, 0))
-
-    def transpose(self, dim0, dim1):
-        axes = list(range(self.ndim))
-        dim0, dim1 = _dim(dim0, self.ndim, "transpose"), _dim(dim1, self.ndim, "transpose")
-        axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
-        return ops.Permute.apply(self, tuple(axes))
-
-    def flatten(self, start_dim=0, end_dim=-1):
-        return composite.flatten(self, start_dim, end_dim)
-
-    def squeeze(self, dim=None):
-        return composite.squeeze(self, dim)
-
-    def unsqueeze(self, dim):
-        return composite.unsqueeze(self, dim)
-
-    def expand(self, *shape):
-        return composite.expand(self, _shape_arg(shape))
-
-    def expand_as(self, other):
-        return composite.expand(self, other.shape)
-
     def __getitem__(self, index):
         return ops.GetItem.apply(self, _index(index))
 
@@ -459,6 +411,7 @@ from . import ops  # noqa: E402  (the ops need the Tensor class)
 from .ops import composite  # noqa: E402
 from . import autodiff as _autodiff  # noqa: E402
 from . import hooks as _hooks  # noqa: E402
+from . import tensor_shape  # noqa: E402,F401  (adds reshape, permute, transpose, ... to Tensor)
 from . import tensor_reductions  # noqa: E402,F401  (adds sum, mean, var, max, ... to Tensor)
 from . import tensor_inplace  # noqa: E402,F401  (adds the in-place methods to Tensor)
 from . import tensor_api  # noqa: E402,F401  (adds the rest of PyTorch's Tensor methods)

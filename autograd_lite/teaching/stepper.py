@@ -28,7 +28,8 @@ import shutil
 
 import numpy as np
 
-from ..autodiff import _accumulate_leaf, _root_gradient, _zeros_like_output, topological_order
+from ..autodiff import _accumulate_leaf, _root_gradient, topological_order
+from ..backward_results import zeros_like_output
 from ..sparse_grad import densify
 from ..hooks import _apply_hooks
 from ..function import no_grad
@@ -209,7 +210,7 @@ class BackwardStepper:
             grads = self._pending.pop(node, None)
             if grads is None or all(g is None for g in grads):
                 continue
-            grads = [g if g is not None else _zeros_like_output(node, i) for i, g in enumerate(grads)]
+            grads = [g if g is not None else zeros_like_output(node, i) for i, g in enumerate(grads)]
             for index, hooks in (node._tensor_hooks or {}).items():  # as backward() runs them
                 if hooks:
                     grads[index] = _apply_hooks(hooks, grads[index])

@@ -1,0 +1,75 @@
+"""Tensor's shape methods (reshape/view, permute, t, transpose, flatten, squeeze, unsqueeze,
+expand): thin calls into ``ops`` or ``ops.composite`` with PyTorch's argument forms and errors that
+name the shapes; ``tensor`` attaches them to the class when it is imported."""
+from __future__ import annotations
+
+from . import ops
+from .arguments import check_dim as _dim, shape_from_args as _shape_arg
+from .ops import composite
+from .tensor import Tensor
+
+
+def reshape(self, *shape):
+    shape = _shape_arg(shape)
+    if shape == self._data.shape:
+        return self
+    if shape.count(-1) > 1 or any(size < -1 for size in shape):
+        raise ValueError(f"reshape: invalid shape {shape}: sizes must be >= 0, and only one "
+                         "dimension can be -1")
+    return ops.Reshape.apply(self, shape)
+
+
+def permute(self, *dims):
+    dims = _shape_arg(dims)
+    if len(dims) != self.ndim:
+        raise ValueError(f"permute: got {len(dims)} dims {dims} for a tensor of shape {self.shape}")
+    return ops.Permute.apply(self, tuple(_dim(d, self.ndim, "permute") for d in dims))
+
+
+def t(self):
+    """Transpose of a matrix (0-d and 1-d tensors are returned as they are, as in PyTorch)."""
+    if self.ndim > 2:
+        raise ValueError(f"t() expects a tensor with at most 2 dims, got shape {self.shape}; use "
+                         "transpose(dim0, dim1), permute or .mT")
+    return self if self.ndim < 2 else ops.Permute.apply(self, (1, 0))
+
+
+def transpose(self, dim0, dim1):
+    axes = list(range(self.ndim))
+    dim0, dim1 = _dim(dim0, self.ndim, "transpose"), _dim(dim1, self.ndim, "transpose")
+    axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
+    return ops.Permute.apply(self, tuple(axes))
+
+
+def flatten(self, start_dim=0, end_dim=-1):
+    return composite.flatten(self, start_dim, end_dim)
+
+
+def squeeze(self, dim=None):
+    return composite.squeeze(self, dim)
+
+
+def unsqueeze(self, dim):
+    return composite.unsqueeze(self, dim)
+
+
+def expand(self, *shape):
+    return composite.expand(self, _shape_arg(shape))
+
+
+def expand_as(self, other):
+    return composite.expand(self, other.shape)
+
+
+view = reshape
+
+
+def view_as(self, other):
+    return self.reshape(other.shape)
+
+
+for _name in ("reshape", "view", "view_as", "permute", "t", "transpose", "flatten", "squeeze",
+              "unsqueeze", "expand", "expand_as"):
+    setattr(Tensor, _name, globals()[_name])
+Tensor.reshape_as = view_as
+del _name
