@@ -124,13 +124,13 @@ def _dispatch(op, dtype, module_name, args, marks=True):
 
 # ----------------------------------------------------------------------------- dispatched kernels
 def _gemm_pays():
-    """Whether the Numba GEMM can beat one BLAS thread here: at least 2 threads, and AVX-512
-    (the micro-kernel's 16 accumulators of 512 bits spill on a CPU with 16 AVX2 registers)."""
+    """Whether the Numba GEMM can beat one BLAS thread here: at least 2 threads, and the kernels
+    compiled for AVX-512 (``simd``'s width; on AVX2 it does not win, see above)."""
     if _state["wide_vectors"] is None:
         try:
-            from llvmlite import binding
-            _state["wide_vectors"] = bool(binding.get_host_cpu_features().get("avx512f"))
-        except Exception:  # features unknown: keep BLAS, the safe choice
+            from . import simd  # a Numba kernel has run: Numba is loaded already
+            _state["wide_vectors"] = not simd.SPLIT_TILE
+        except Exception:  # Numba unusable: keep BLAS, the safe choice
             _state["wide_vectors"] = False
     return _state["wide_vectors"] and threads.get_num_threads() >= 2
 
