@@ -185,6 +185,63 @@ def test_two_host_threads_running_kernels_at_once_get_the_serial_results(thread_
     assert len(results[0]) == len(results[1]) == 6
 
 
+# ----------------------------------------------------------------------------- BLAS split
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("a_shape, b_shape", [((37, 11), (11, 5)), ((5, 11), (11, 37)),
+                                              ((1, 3), (3, 1)), ((2, 9), (9, 2))])
+def test_split_matmul_is_blas_product_cut_by_rows_or_columns(thread_count, dtype, a_shape,
+                                                             b_shape):
+    """Each part is one BLAS call on a part of the result: the same product within rounding,
+    for C- and Fortran-ordered and transposed operands."""
+    ag.set_num_threads(2)
+    rng = np.random.default_rng(5)
+    a = rng.standard_normal(a_shape).astype(dtype)
+    b = rng.standard_normal(b_shape).astype(dtype)
+    for right in (b, np.asfortranarray(b), np.ascontiguousarray(b.T).T):
+        got = threads.split_matmul(a, right)
+        assert got.dtype == dtype and got.shape == (a_shape[0], b_shape[1])
+        np.testing.assert_allclose(got, a @ right, rtol=1e-5 if dtype == np.float32 else 1e-12)
+
+
+def test_large_products_run_split_on_our_threads_once_a_numba_kernel_has_run():
+    """After a Numba kernel, BLAS runs our products on one thread; with two threads of ours a
+    large one is cut in two parts (``blas_split``), a small one is not, and with one thread none
+    is. BLAS's own thread count is the program's again afterwards."""
+    report = run_python("""
+        import json
+        import numpy as np
+        from threadpoolctl import threadpool_info, threadpool_limits
+        import autograd_lite as ag
+        from autograd_lite import kernels
+
+        def blas():
+            return {p["filepath"]: p["num_threads"] for p in threadpool_info()
+                    if p["user_api"] == "blas"}
+        threadpool_limits(2, user_api="blas")
+        before = blas()
+        kernels.set_compile_mode("eager")
+        ag.set_num_threads(2)
+        kernels.relu_forward(np.ones(1 << 17, np.float32))          # a Numba kernel runs
+        rng = np.random.default_rng(0)
+        a = rng.standard_normal((256, 512)).astype(np.float32)
+        b = rng.standard_normal((512, 128)).astype(np.float32)      # 2^24 multiply-adds
+        big = kernels.matmul(a, b)
+        small = kernels.matmul(a[:8], b)
+        split_at_two = kernels.paths()["matmul"].get("blas_split", 0)
+        ag.set_num_threads(1)
+        kernels.matmul(a, b)
+        print(json.dumps({"split_at_two": split_at_two,
+                          "split_after_one": kernels.paths()["matmul"].get("blas_split", 0),
+                          "error": float(np.abs(big - a @ b).max()),
+                          "small_error": float(np.abs(small - a[:8] @ b).max()),
+                          "before": before, "after": blas()}))
+    """)
+    assert report["split_at_two"] == 1 and report["split_after_one"] == 1, report
+    assert report["error"] < 1e-3 and report["small_error"] < 1e-3
+    assert report["before"]
+    assert {path: report["after"][path] for path in report["before"]} == report["before"]
+
+
 # ----------------------------------------------------------------------------- the host process
 def test_training_a_cnn_never_starts_numbas_parallel_runtime():
     """Numba's threading layer is process-wide (and ``workqueue`` aborts if two host threads enter

@@ -35,7 +35,10 @@ Dispatch (measured on 2 cores, see ``benchmarks/README.md``):
   on 2 threads it still does not beat one BLAS thread across sizes (session 6, Zen 3, float32:
   0.55x at 256^3, 0.80x at 512^3, 1.09x at 1024^3; an MLP 784-2048-64-10 step at batch 1024 and
   784-512-64-10 at batch 256 were 1.27 and 1.61 of PyTorch's time with it, 1.44 and 1.24
-  without), so AVX2 keeps one-thread BLAS.
+  without), so AVX2 keeps one-thread BLAS. There, with 2 or more threads, 2-D products with
+  rows * cols * depth >= ``BLAS_SPLIT_MIN_WORK`` (2^23) are cut in one part per thread of ours,
+  each part a one-thread BLAS call (``threads.split_matmul``; path ``blas_split``): both cores
+  work on the wide layers, and no BLAS worker spins afterwards.
 
 Threads: the kernels run in parallel on our own small pool (``threads.parallel_for``; workers that
 sleep when idle), never on Numba's parallel runtime, whose threading layer is process-wide. Their
@@ -57,6 +60,8 @@ from .compiler import set_compile_mode, wait  # noqa: F401  (public)
 
 MATMUL_MIN_WORK = 2 ** 24       # rows * cols * depth at which the Numba GEMM overtakes 1-thread BLAS
 MATMUL_MIN_SIDE = 128
+BLAS_SPLIT_MIN_WORK = 2 ** 23   # rows * cols * depth from which one-thread BLAS runs on each of
+                                # our threads, on a part of the product (``threads.split_matmul``)
 ELEMENTWISE_MIN_SIZE = 2 ** 16  # elements from which the parallel ReLU kernels beat NumPy
 SGD_MIN_SIZE = 2 ** 15          # parameter elements from which one-pass SGD beats NumPy's two
                                 # (Adam's one pass beats its 14 at every size: 64 elements 2x)
@@ -82,7 +87,7 @@ def get_backend() -> str:
 
 def paths() -> dict:
     """``{op: {"numba": calls, "numpy": calls}}`` for every op dispatched so far (benchmarks print
-    it, so a figure says which kernels produced it)."""
+    it, so a figure says which kernels produced it); matmul adds ``"blas_split"`` (see below)."""
     return {op: dict(counts) for op, counts in _paths.items()}
 
 
@@ -90,7 +95,7 @@ def _count(op, path):
     counts = _paths.get(op)
     if counts is None:
         counts = _paths[op] = {"numba": 0, "numpy": 0}
-    counts[path] += 1
+    counts[path] = counts.get(path, 0) + 1
 
 
 def _modules():
@@ -138,12 +143,18 @@ def _gemm_pays():
 def matmul(a, b):
     if not _state["numba_ran"]:
         return np.matmul(a, b)
+    work = 0
     if a.ndim >= 2 and b.ndim >= 2 and a.dtype == b.dtype:
         rows, depth, cols = a.shape[-2], a.shape[-1], b.shape[-1]
-        if (rows >= MATMUL_MIN_SIDE and cols >= MATMUL_MIN_SIDE
-                and rows * cols * depth >= MATMUL_MIN_WORK and _gemm_pays()):
+        work = rows * cols * depth
+        if (rows >= MATMUL_MIN_SIDE and cols >= MATMUL_MIN_SIDE and work >= MATMUL_MIN_WORK
+                and _gemm_pays()):
             return _dispatch("matmul", a.dtype, "matmul", (a, b))
     with threads.one_blas_thread():
+        if (work >= BLAS_SPLIT_MIN_WORK and a.ndim == 2 and b.ndim == 2 and a.dtype in _FLOATS
+                and threads.get_num_threads() >= 2):
+            _count("matmul", "blas_split")
+            return threads.split_matmul(a, b)
         return np.matmul(a, b)
 
 

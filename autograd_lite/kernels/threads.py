@@ -39,12 +39,17 @@ OpenMP and TBB libraries and its thread counts stay as it set them.
   program that only multiplies matrices keeps BLAS on all its threads. It calls the BLAS libraries
   directly (``threadpoolctl``'s controllers, found once): a few microseconds, where
   ``threadpool_limits`` scans the loaded libraries on every use (milliseconds).
+* ``split_matmul(a, b)``: a large product inside ``one_blas_thread`` on all our threads anyway,
+  one BLAS call per thread on its part of the result (NumPy releases the GIL inside BLAS), so the
+  wide layers of an MLP still use every core once a Numba kernel has run.
 """
 from __future__ import annotations
 
 import numbers
 import os
 import threading
+
+import numpy as np
 
 PARALLEL_MIN_SIZE = 2 ** 16  # elements from which a memory-bound pass is split across threads
 
@@ -198,6 +203,32 @@ def serial(size) -> bool:
 
 
 # ----------------------------------------------------------------------------- BLAS
+def split_matmul(a, b):
+    """``np.matmul(a, b)`` for 2-D float arrays on our threads: the longer side of the result
+    (rows of a, or columns of b) cut into one part per thread, each part one BLAS call on the
+    thread that runs it (NumPy releases the GIL inside BLAS; call it with BLAS on one thread,
+    ``one_blas_thread``). Our workers sleep when done, where BLAS's own would spin on a core that
+    our next kernel needs (see the module docstring).
+
+        rows >= cols:  out[s:e, :] = a[s:e, :] @ b        for each thread's rows s:e
+        else:          out[:, s:e] = a @ b[:, s:e]        for each thread's columns s:e
+    """
+    out = np.empty((a.shape[0], b.shape[1]), dtype=np.result_type(a, b))
+    if a.shape[0] >= b.shape[1]:
+        parallel_for(_rows_of_product, a.shape[0], a, b, out)
+    else:
+        parallel_for(_columns_of_product, b.shape[1], a, b, out)
+    return out
+
+
+def _rows_of_product(a, b, out, start, stop):
+    np.matmul(a[start:stop], b, out=out[start:stop])
+
+
+def _columns_of_product(a, b, out, start, stop):
+    np.matmul(a, b[:, start:stop], out=out[:, start:stop])
+
+
 _blas = {"libraries": None, "depth": 0, "saved": None}
 _blas_lock = threading.Lock()
 
