@@ -9,11 +9,14 @@ Imported by the scripts next to it (``python benchmarks/bench_x.py`` puts this f
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
 import platform
 import statistics
 import time
 from dataclasses import dataclass
+
+import numpy as np
 
 MNIST_DIR = os.path.join("..", "shared", "datasets", "mnist")  # relative to the repository root
 
@@ -112,11 +115,40 @@ class StepTimer:
         return seconds
 
 
+_probe = {"input": np.linspace(0.0, 3.0, 2048), "readings": []}
+
+
+def speed_probe():
+    """Time a fixed single-threaded loop (NumPy's sin over 2,048 doubles in L1, 40 times) and keep
+    the reading. Read before every timed round, it shows whether the core's speed moved during the
+    run: a shared VM runs in phases (the same kernel at 36 or 54 GFLOP/s from one minute to the
+    next), which a median of interleaved rounds evens out between the frameworks but not between
+    runs. At exit the script prints the readings' spread (``_report_probe``)."""
+    x = _probe["input"]
+    out = np.empty_like(x)
+    begin = time.perf_counter()
+    for _ in range(40):
+        np.sin(x, out=out)
+    if not _probe["readings"]:
+        atexit.register(_report_probe)
+    _probe["readings"].append(time.perf_counter() - begin)
+
+
+def _report_probe():
+    readings = sorted(_probe["readings"])
+    spread = readings[-1] / readings[0]
+    verdict = ("steady" if spread < 1.15 else
+               "the machine's speed moved during this run: compare its ratios with care")
+    print(f"# speed probe over {len(readings)} rounds: median {statistics.median(readings) * 1e6:.0f}"
+          f" us, slowest / fastest {spread:.2f} ({verdict})")
+
+
 def interleaved_steps(ours, theirs, rounds, steps):
     """``rounds`` interleaved blocks of ``steps`` steps of two ``StepTimer``s (the loss and the
     data are made before, outside the timed blocks): (wall-clock, CPU-time) ``Comparison``s."""
     wall, cpu = Comparison([], []), Comparison([], [])
     for _ in range(rounds):
+        speed_probe()
         for timer, wall_list, cpu_list in ((ours, wall.ours, cpu.ours),
                                            (theirs, wall.theirs, cpu.theirs)):
             wall_list.append(timer.run(steps))
@@ -203,6 +235,7 @@ def interleaved(time_ours, time_theirs, rounds):
     seconds per unit) ``rounds`` times."""
     comparison = Comparison([], [])
     for _ in range(rounds):
+        speed_probe()
         comparison.ours.append(time_ours())
         comparison.theirs.append(time_theirs())
     return comparison

@@ -46,7 +46,7 @@ ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 sys.path.insert(0, ROOT)
 BATCH, PAUSE = 64, 0.15
 
-from _timing import print_kernel_paths, print_machine, training_step  # noqa: E402
+from _timing import print_kernel_paths, print_machine, speed_probe, training_step  # noqa: E402
 
 
 def load_images(data_dir):
@@ -154,6 +154,7 @@ def main():
     last_loss = {}
     position = 1
     for _ in range(args.rounds):
+        speed_probe()
         for name, step, data in (("ours", ours_step, ours_data), ("theirs", theirs_step, theirs_data)):
             before = resource.getrusage(resource.RUSAGE_SELF)
             for i in range(position, position + args.steps):

@@ -34,7 +34,7 @@ import torch.nn.functional as F  # noqa: E402
 import autograd_lite as ag  # noqa: E402
 from autograd_lite import kernels  # noqa: E402
 from autograd_lite.ops.conv import conv2d  # noqa: E402
-from _timing import print_kernel_paths, print_machine  # noqa: E402
+from _timing import print_kernel_paths, print_machine, speed_probe  # noqa: E402
 
 PAUSE = 0.15
 
@@ -76,6 +76,7 @@ def with_backend(name, fn):
 def median_times(contenders, args, rounds, reps):
     times = {name: [] for name in contenders}
     for _ in range(rounds):
+        speed_probe()
         for name, fn in contenders.items():
             fn(*args)
             for _ in range(reps):

@@ -31,7 +31,7 @@ from threadpoolctl import threadpool_limits  # noqa: E402
 
 import autograd_lite as ag  # noqa: E402
 from autograd_lite.kernels import matmul_numba  # noqa: E402
-from _timing import print_machine  # noqa: E402
+from _timing import print_machine, speed_probe  # noqa: E402
 
 PAUSE = 0.15  # seconds between blocks: longer than the pools' spin-wait
 
@@ -66,6 +66,7 @@ def measure(a, b, rounds, threads):
     }
     times = {name: [] for name in contenders}
     for _ in range(rounds):
+        speed_probe()
         for name, (fn, blas_threads) in contenders.items():
             with threadpool_limits(limits=blas_threads or 1, user_api="blas"):
                 fn()  # warm-up (and compilation on the first call)

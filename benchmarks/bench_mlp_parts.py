@@ -27,7 +27,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 import autograd_lite as ag  # noqa: E402
-from _timing import limit_threads, mlp_training, print_machine  # noqa: E402
+from _timing import limit_threads, mlp_training, print_machine, speed_probe  # noqa: E402
 
 BATCH, LR = 64, 0.05
 PARTS = ("zero_grad", "forward", "backward", "step")
@@ -128,6 +128,7 @@ def main():
     for name, (parts, batches) in contenders.items():  # warm-up
         timed_block(parts, batches, args.steps, {part: [] for part in PARTS})
     for _ in range(args.rounds):
+        speed_probe()
         for name, (parts, batches) in contenders.items():
             timed_block(parts, batches, args.steps, records[name])
 
