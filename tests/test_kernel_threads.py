@@ -203,6 +203,18 @@ def test_split_matmul_is_blas_product_cut_by_rows_or_columns(thread_count, dtype
         np.testing.assert_allclose(got, a @ right, rtol=1e-5 if dtype == np.float32 else 1e-12)
 
 
+def test_split_matmul_with_a_blas_it_cannot_limit_is_one_call_on_the_calling_thread(
+        thread_count, monkeypatch):
+    """Parts on every BLAS thread would oversubscribe the cores: one plain call instead."""
+    ag.set_num_threads(2)
+    monkeypatch.setitem(threads._blas, "libraries", [])
+    callers = []
+    monkeypatch.setattr(threads, "parallel_for", lambda *args, **kw: callers.append(args))
+    a, b = np.ones((64, 32)), np.ones((32, 16))
+    np.testing.assert_array_equal(threads.split_matmul(a, b), np.full((64, 16), 32.0))
+    assert callers == []
+
+
 def test_large_products_run_split_on_our_threads_once_a_numba_kernel_has_run():
     """After a Numba kernel, BLAS runs our products on one thread; with two threads of ours a
     large one is cut in two parts (``blas_split``), a small one is not, and with one thread none

@@ -208,12 +208,15 @@ def split_matmul(a, b):
     (rows of a, or columns of b) cut into one part per thread, each part one BLAS call on the
     thread that runs it (NumPy releases the GIL inside BLAS; call it with BLAS on one thread,
     ``one_blas_thread``). Our workers sleep when done, where BLAS's own would spin on a core that
-    our next kernel needs (see the module docstring).
+    our next kernel needs (see the module docstring). One plain call if BLAS's threads cannot be
+    limited (``threadpoolctl`` does not know it).
 
         rows >= cols:  out[s:e, :] = a[s:e, :] @ b        for each thread's rows s:e
         else:          out[:, s:e] = a @ b[:, s:e]        for each thread's columns s:e
     """
     out = np.empty((a.shape[0], b.shape[1]), dtype=np.result_type(a, b))
+    if not _blas_libraries():  # a BLAS we cannot hold to one thread: its own threads, once
+        return np.matmul(a, b, out=out)
     if a.shape[0] >= b.shape[1]:
         parallel_for(_rows_of_product, a.shape[0], a, b, out)
     else:
