@@ -10,9 +10,9 @@ cols_n[(c, a, b), p] = x_pad[n, c, i sH + a, j sW + b] for the pixel p = (i, j):
 
 cols_n is never built: its element is x_pad_flat[offset(c, a, b) + position(p)] with
 offset(c, a, b) = c Hp Wp + a Wp + b and position(i, j) = i sH Wp + j sW (``shift_offsets``,
-``pixel_positions``), which is exactly how the micro-kernel addresses A (8 row starts plus one offset
-per depth step). So the forward reads 8 pixels' rows in place (A) against the packed filter (B) and
-the weight gradient reads 8 (c, a, b) rows in place against packed g^T. The input gradient
+``pixel_positions``), which is exactly how the micro-kernel addresses A (MR = 12 row starts plus one
+offset per depth step). So the forward reads 12 pixels' rows in place (A) against the packed filter
+(B) and the weight gradient reads 12 (c, a, b) rows in place against packed g^T. The input gradient
 (``conv_input``) is one GEMM per filter tap, g^T @ W[:, :, a, b], whose tile rows are added straight
 into a pixel-major padded image (col2im fused; any stride); inputs with few channels (C <= NR/4)
 take ``conv_input_cols`` instead. Per worker, for each of its images n:
@@ -40,7 +40,7 @@ from .im2col import pad_into, pixel_positions, shift_offsets
 from .simd import lanes, lanes_of
 
 
-BLOCK = 8   # forward tiles per pass over a filter panel: 7-10% faster than 1 (2, 3, 6, 16 alike)
+BLOCK = 6   # forward tiles (of MR pixels) per pass over a filter panel: 7-10% faster than 1
 
 
 @njit(nogil=True, cache=True)
@@ -57,11 +57,11 @@ def _pad_images(x, channels, height, width, pad_h, pad_w, padded, first, last):
 def _forward(x, packed_wt, bias, has_bias, out, images, channels, height, width, out_channels,
              kernel_h, kernel_w, stride_h, stride_w, out_h, out_w, panel, workers, first, last):
     """out[n, :, p] = W cols_n[:, p] + bias for the pixels of workers first <= worker < last (the
-    images cut into ``workers`` parts), 8 at a time (a tile may hold the last pixels of one image
+    images cut into ``workers`` parts), MR at a time (a tile may hold the last pixels of one image
     and the first of the next: no partial tiles but the last), BLOCK tiles per pass over the packed
     filter. x is the padded batch (height and width include the
-    padding). Each 8 x NR tile is computed over all depth panels into its part of ``scratch`` and
-    stored transposed (8 consecutive pixels of NR channels)."""
+    padding). Each MR x NR tile is computed over all depth panels into its part of ``scratch`` and
+    stored transposed (MR consecutive pixels of NR channels)."""
     nr = 2 * lanes_of(out)
     patch, positions, plane = channels * kernel_h * kernel_w, out_h * out_w, height * width
     offsets = shift_offsets(channels, kernel_h, kernel_w, plane, width)
@@ -95,8 +95,8 @@ def _forward(x, packed_wt, bias, has_bias, out, images, channels, height, width,
 def _store_transposed(scratch, at, nr, out, writes, valid, first_channel, columns, positions,
                       bias, has_bias):
     """out[writes[r] + (first_channel + o) P] = scratch[at + r NR + o] + bias for r < valid and
-    o < columns (a tile's 8 pixels of NR channels, stored as NR runs of 8 pixels)."""
-    contiguous = valid == MR and writes[MR - 1] - writes[0] == MR - 1  # 8 pixels of one image
+    o < columns (a tile's MR pixels of NR channels, stored as NR runs of MR pixels)."""
+    contiguous = valid == MR and writes[MR - 1] - writes[0] == MR - 1  # MR pixels of one image
     for o in range(columns):
         channel = first_channel + o
         shift = bias[channel] if has_bias else bias[0]  # bias is [0] without one

@@ -9,8 +9,8 @@ to the padded input pixel (i sH + a, j sW + b):
 Transposed, this is a GEMM per tap whose rows are output pixels: (g[n]^T @ W_t) (P x C) added, row by
 row, into a pixel-major accumulator acc (Hp Wp x C', C rounded up to the micro-kernel's NR columns):
 
-    for each worker, over the pixels of its images, 8 at a time (p_r of image n_r, r < 8; BLOCK
-    such tiles share each pass below):
+    for each worker, over the pixels of its images, MR = 12 at a time (p_r of image n_r, r < 12;
+    BLOCK such tiles share each pass below):
         for each tap (a, b), each depth panel of C_out, each NR-column sliver of C:
             acc_{n_r}[row(p_r) + a Wp + b, sliver] += sum_o g[n_r, o, p_r] W[o, sliver, a, b]
             (a few accumulators in turn; pixels past the last add into a junk area)
@@ -33,7 +33,7 @@ from .gemm import MR, micro_kernel, pack_b, packed_size, shifted_rows
 from .im2col import pixel_positions
 from .simd import lanes
 
-BLOCK = 4   # tiles (of 8 pixels) that share each tap's packed weights: 10% faster than 1
+BLOCK = 3   # tiles (of MR pixels) that share each tap's packed weights: 10% faster than 1
 
 
 @njit(nogil=True, fastmath=True, cache=True)
@@ -41,7 +41,7 @@ def _input_grad(grad, packed_w, out, images, channels, height, width, out_channe
                 kernel_w, stride_h, stride_w, pad_h, pad_w, out_h, out_w, panel, nr, workers, first,
                 last):
     """For workers first <= worker < last (the images cut into ``workers`` parts): blocks of
-    ``BLOCK`` tiles of 8 consecutive pixels of the worker's images (a tile may end one image and
+    ``BLOCK`` tiles of MR consecutive pixels of the worker's images (a tile may end one image and
     start the next, or several small ones): image n accumulates in area n % ring of acc, where
     ring is large enough that no block touches two images sharing an area; one more area takes the
     rows past the last pixel. An image is cropped into ``out`` (and its area cleared) once its last

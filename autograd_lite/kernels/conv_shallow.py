@@ -1,21 +1,21 @@
 """Convolution forward for shallow filters (few input channels: K = C kH kW small, like a first
 layer on grey images, K = 9): channel-major tiles over packed im2col blocks.
 
-The pixel-major forward in ``conv`` spends, per 8-pixel tile, K steps of 16 FMAs and then a
-transposed store of 8 x NR values: with K = 9 the store costs more than the arithmetic. Here the
-tile is 8 output channels x NR consecutive output pixels, which is a contiguous piece of 8 rows of
-out[n] (C_out x P), so it is stored as it comes out of the registers:
+The pixel-major forward in ``conv`` spends, per tile of MR = 12 pixels, K steps of 24 FMAs and then
+a transposed store of 12 x NR values: with K = 9 the store costs more than the arithmetic. Here
+the tile is 12 output channels x NR consecutive output pixels, which is a contiguous piece of 12
+rows of out[n] (C_out x P), so it is stored as it comes out of the registers:
 
     for each worker, for each of its images n, for each block of NR output pixels p0 .. p0 + NR:
         cols (K x NR) = x_pad[n, c, i sH + a, j sW + b] for k = (c, a, b), pixel p = (i, j)
                         (packed run by run along output rows), and a last row of ones
-        for each sliver of 8 output channels:
+        for each sliver of MR output channels:
             out[n, o, p0 : p0 + NR] = [W | b][o, :] @ [cols; 1]        (o in the sliver)
 
-[W | b] is packed as the micro-kernel's A (8-row slivers, depth K + 1): the bias is one more depth
-step instead of a pass over the output. Each image's cols are packed first, then every 8-row
-output sliver is written left to right (8 store streams: tiles that jump between distant rows
-wait on cache misses for their stores). Used when K <= ``SHALLOW_MAX_DEPTH`` (measured on
+[W | b] is packed as the micro-kernel's A (MR-row slivers, depth K + 1): the bias is one more
+depth step instead of a pass over the output. Each image's cols are packed first, then every
+MR-row output sliver is written left to right (MR store streams: tiles that jump between distant
+rows wait on cache misses for their stores). Used when K <= ``SHALLOW_MAX_DEPTH`` (measured on
 (64, C, 28, 28) * (32, C, 3, 3), 1 and 2 threads: 0.73-0.79 of the pixel-major kernel's time at
 K = 9, 0.74-0.86 at K = 18, 0.9-1.2 at K = 27, 1.2-1.5 from K = 54). NumPy reference:
 ``reference.conv2d_forward``.
@@ -63,7 +63,7 @@ def _forward(x, packed_w, depth, out, images, channels, height, width, out_chann
                             cols[np.uint64(into + t)] = x[np.uint64(source + t * stride_w)]
                     done += run
                     i, j = i + 1, 0
-            for ib in range(row_slivers):  # 8 output rows written left to right: 8 store streams
+            for ib in range(row_slivers):  # MR output rows written left to right: MR store streams
                 for block in range(blocks):
                     tile(packed_w, sliver_rows(ib * depth * MR), steps, cols, block * depth * nr,
                          nr, depth, out,

@@ -7,21 +7,26 @@ micro-kernel reads them, then a register-blocked micro-kernel computes one MR x 
     packed A: for each MR-row sliver ib:  Ap[ib][k][r] = A[ib*MR + r, k]    (zero past the last row)
     packed B: for each NR-col sliver jb:  Bp[jb][k][j] = B[k, jb*NR + j]    (zero past the last column)
 
-    micro_kernel (MR = 8 rows, NR = 2 vectors of L lanes, accumulators c[8][2] in registers):
+    micro_kernel (MR = 12 rows, NR = 2 vectors of L lanes, accumulators c[12][2] in registers):
         for k in range(depth):
             b0, b1 = Bp[jb][k][0:L], Bp[jb][k][L:2L]
-            for r in range(8):  a = Ap[ib][k][r];  c[r][0] += a * b0;  c[r][1] += a * b1
+            for r in range(12):  a = Ap[ib][k][r];  c[r][0] += a * b0;  c[r][1] += a * b1
         C[tile] = c   (or C[tile] += c when accumulating over several depth panels)
 
-The micro-kernel reads A through offsets (where each of its 8 rows starts, plus one offset per depth
-step) and B from a start and a step, so the convolution kernels can feed it image rows and pixels in
-place instead of packed panels.
+The micro-kernel reads A through offsets (where each of its 12 rows starts, plus one offset per
+depth step) and B from a start and a step, so the convolution kernels can feed it image rows and
+pixels in place instead of packed panels.
 
-Each step does 16 vector FMAs for 2 vector loads and 8 broadcasts; the 16 accumulators never leave
-the registers during the depth loop. That needs AVX-512's 32 registers; with AVX2's 16 the tile is
-computed in two passes of 4 rows (``simd.SPLIT_TILE``; measured on a Zen 3, one thread: a 1024^3
-float32 product at 58 GFLOP/s instead of 25, when the 8-row loop spilled 22 accumulators to the
-stack). NumPy reference: ``reference.matmul`` (C = A @ B).
+Each step does 24 vector FMAs for 2 vector loads and 12 broadcasts; the 24 accumulators never leave
+the registers during the depth loop (AVX-512's 32 registers: 24 + 2 B vectors + the broadcast A
+value; the 12 x 2-vector tile of BLIS's Skylake-X sgemm kernel). With AVX2's 16 the tile is
+computed in two passes of 6 rows (``simd.SPLIT_TILE``): 12 accumulators, 2 B vectors and the
+broadcast, 15 registers (the 6 x 16 shape of BLIS's Haswell sgemm kernel). An FMA takes 4 cycles
+and two start per cycle on a Zen 3, so a pass needs at least 8 independent accumulators to keep
+both units busy; the 4-row passes of MR = 8 had exactly 8 and stalled on any delay, the 6-row
+ones have 12 (measured on a Zen 3, one thread, depth 144 in L1: 73 GFLOP/s against 59 for 4-row
+passes; before those, one 8-row AVX2 loop spilled 22 accumulators to the stack: 25 on a 1024^3
+product). NumPy reference: ``reference.matmul`` (C = A @ B).
 
 ``micro_kernel`` and its helpers are inlined into their callers by Numba (``inline="always"``). As
 separate functions, every call took and released a reference to each array argument (atomic
@@ -37,7 +42,7 @@ from .cache import njit
 
 from .simd import SPLIT_TILE, add, barrier, broadcast, fma, lanes, lanes_of, load, store, zeros_like
 
-MR = 8            # rows of a micro-tile
+MR = 12           # rows of a micro-tile
 KC = 256          # largest depth of a packed panel (B sliver 32 KB in float32: about L1)
 
 
@@ -59,31 +64,33 @@ def _store_row(out, at, lanes, first, second, accumulate):
 @njit(fastmath=True, cache=True, inline="always")
 def micro_kernel(a, a_rows, a_offsets, b, b_at, b_step, depth, out, out_rows, accumulate):
     """out[out_rows[r] + (0:2L)] (+)= sum over k < depth of
-    a[a_rows[r] + a_offsets[k]] * b[b_at + k b_step + (0:2L)], for the 8 rows r.
+    a[a_rows[r] + a_offsets[k]] * b[b_at + k b_step + (0:2L)], for the 12 rows r.
 
-    Packed slivers have a_rows = (s, s+1, ..., s+7), a_offsets[k] = k MR and b_step = NR; the
+    Packed slivers have a_rows = (s, s+1, ..., s+11), a_offsets[k] = k MR and b_step = NR; the
     convolution kernels instead read image rows and pixels in place (a_rows / a_offsets are then
     where each row starts and how far each step moves; b_step a row stride). The output rows are
     anywhere too: ``matrix_rows`` for a plain matrix, shifted image rows when the convolution's
     input gradient adds its tiles straight into the image (col2im fused).
 
-    With 32 vector registers (AVX-512) the 16 accumulators of all 8 rows stay in registers through
-    the depth loop. With 16 (AVX2, ``SPLIT_TILE``) they cannot, beside the two B vectors and the
-    broadcast A value, so the tile is computed as two passes of 4 rows (8 accumulators each); the
-    second pass reads B again from L1."""
-    a0, a1, a2, a3, a4, a5, a6, a7 = a_rows
-    o0, o1, o2, o3, o4, o5, o6, o7 = out_rows
+    With 32 vector registers (AVX-512) the 24 accumulators of all 12 rows stay in registers
+    through the depth loop. With 16 (AVX2, ``SPLIT_TILE``) the tile is computed as two passes of
+    6 rows (12 accumulators each); the second pass reads B again from L1."""
     if SPLIT_TILE:
-        _four_rows(a, a0, a1, a2, a3, a_offsets, b, b_at, b_step, depth, out, o0, o1, o2, o3,
-                   accumulate)
-        _four_rows(a, a4, a5, a6, a7, a_offsets, b, b_at, b_step, depth, out, o4, o5, o6, o7,
-                   accumulate)
+        _six_rows(a, a_rows[0], a_rows[1], a_rows[2], a_rows[3], a_rows[4], a_rows[5], a_offsets,
+                  b, b_at, b_step, depth, out, out_rows[0], out_rows[1], out_rows[2], out_rows[3],
+                  out_rows[4], out_rows[5], accumulate)
+        _six_rows(a, a_rows[6], a_rows[7], a_rows[8], a_rows[9], a_rows[10], a_rows[11],
+                  a_offsets, b, b_at, b_step, depth, out, out_rows[6], out_rows[7], out_rows[8],
+                  out_rows[9], out_rows[10], out_rows[11], accumulate)
         return
+    a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11 = a_rows
     lanes = lanes_of(out)
     c00 = zeros_like(out); c01 = zeros_like(out); c10 = zeros_like(out); c11 = zeros_like(out)
     c20 = zeros_like(out); c21 = zeros_like(out); c30 = zeros_like(out); c31 = zeros_like(out)
     c40 = zeros_like(out); c41 = zeros_like(out); c50 = zeros_like(out); c51 = zeros_like(out)
     c60 = zeros_like(out); c61 = zeros_like(out); c70 = zeros_like(out); c71 = zeros_like(out)
+    c80 = zeros_like(out); c81 = zeros_like(out); c90 = zeros_like(out); c91 = zeros_like(out)
+    d00 = zeros_like(out); d01 = zeros_like(out); d10 = zeros_like(out); d11 = zeros_like(out)
     for k in range(depth):
         step = a_offsets[k]
         b0 = load(b, b_at)
@@ -104,25 +111,38 @@ def micro_kernel(a, a_rows, a_offsets, b, b_at, b_step, depth, out, out_rows, ac
         c60 = fma(x, b0, c60); c61 = fma(x, b1, c61)
         x = broadcast(a, a7 + step)
         c70 = fma(x, b0, c70); c71 = fma(x, b1, c71)
+        x = broadcast(a, a8 + step)
+        c80 = fma(x, b0, c80); c81 = fma(x, b1, c81)
+        x = broadcast(a, a9 + step)
+        c90 = fma(x, b0, c90); c91 = fma(x, b1, c91)
+        x = broadcast(a, a10 + step)
+        d00 = fma(x, b0, d00); d01 = fma(x, b1, d01)
+        x = broadcast(a, a11 + step)
+        d10 = fma(x, b0, d10); d11 = fma(x, b1, d11)
         b_at += b_step
-    _store_row(out, o0, lanes, c00, c01, accumulate)
-    _store_row(out, o1, lanes, c10, c11, accumulate)
-    _store_row(out, o2, lanes, c20, c21, accumulate)
-    _store_row(out, o3, lanes, c30, c31, accumulate)
-    _store_row(out, o4, lanes, c40, c41, accumulate)
-    _store_row(out, o5, lanes, c50, c51, accumulate)
-    _store_row(out, o6, lanes, c60, c61, accumulate)
-    _store_row(out, o7, lanes, c70, c71, accumulate)
+    _store_row(out, out_rows[0], lanes, c00, c01, accumulate)
+    _store_row(out, out_rows[1], lanes, c10, c11, accumulate)
+    _store_row(out, out_rows[2], lanes, c20, c21, accumulate)
+    _store_row(out, out_rows[3], lanes, c30, c31, accumulate)
+    _store_row(out, out_rows[4], lanes, c40, c41, accumulate)
+    _store_row(out, out_rows[5], lanes, c50, c51, accumulate)
+    _store_row(out, out_rows[6], lanes, c60, c61, accumulate)
+    _store_row(out, out_rows[7], lanes, c70, c71, accumulate)
+    _store_row(out, out_rows[8], lanes, c80, c81, accumulate)
+    _store_row(out, out_rows[9], lanes, c90, c91, accumulate)
+    _store_row(out, out_rows[10], lanes, d00, d01, accumulate)
+    _store_row(out, out_rows[11], lanes, d10, d11, accumulate)
 
 
 @njit(fastmath=True, cache=True, inline="always")
-def _four_rows(a, a0, a1, a2, a3, a_offsets, b, b_at, b_step, depth, out, o0, o1, o2, o3,
-               accumulate):
-    """Half of ``micro_kernel``'s tile (rows a0..a3 into o0..o3): 8 accumulators, 2 B vectors and
-    the broadcast A value, 11 of AVX2's 16 registers."""
+def _six_rows(a, a0, a1, a2, a3, a4, a5, a_offsets, b, b_at, b_step, depth, out, o0, o1, o2, o3,
+              o4, o5, accumulate):
+    """Half of ``micro_kernel``'s tile (rows a0..a5 into o0..o5): 12 accumulators, 2 B vectors and
+    the broadcast A value, 15 of AVX2's 16 registers."""
     lanes = lanes_of(out)
     c00 = zeros_like(out); c01 = zeros_like(out); c10 = zeros_like(out); c11 = zeros_like(out)
     c20 = zeros_like(out); c21 = zeros_like(out); c30 = zeros_like(out); c31 = zeros_like(out)
+    c40 = zeros_like(out); c41 = zeros_like(out); c50 = zeros_like(out); c51 = zeros_like(out)
     for k in range(depth):
         barrier()
         step = a_offsets[k]
@@ -136,35 +156,45 @@ def _four_rows(a, a0, a1, a2, a3, a_offsets, b, b_at, b_step, depth, out, o0, o1
         c20 = fma(x, b0, c20); c21 = fma(x, b1, c21)
         x = broadcast(a, a3 + step)
         c30 = fma(x, b0, c30); c31 = fma(x, b1, c31)
+        x = broadcast(a, a4 + step)
+        c40 = fma(x, b0, c40); c41 = fma(x, b1, c41)
+        x = broadcast(a, a5 + step)
+        c50 = fma(x, b0, c50); c51 = fma(x, b1, c51)
         b_at += b_step
     _store_row(out, o0, lanes, c00, c01, accumulate)
     _store_row(out, o1, lanes, c10, c11, accumulate)
     _store_row(out, o2, lanes, c20, c21, accumulate)
     _store_row(out, o3, lanes, c30, c31, accumulate)
+    _store_row(out, o4, lanes, c40, c41, accumulate)
+    _store_row(out, o5, lanes, c50, c51, accumulate)
 
 
 @njit(cache=True)
 def matrix_rows(start, stride):
     """out_rows of a tile whose first row starts at ``start`` in a matrix with that row stride."""
     return (start, start + stride, start + 2 * stride, start + 3 * stride, start + 4 * stride,
-            start + 5 * stride, start + 6 * stride, start + 7 * stride)
+            start + 5 * stride, start + 6 * stride, start + 7 * stride, start + 8 * stride,
+            start + 9 * stride, start + 10 * stride, start + 11 * stride)
 
 
 @njit(cache=True)
 def shifted_rows(offsets, first, shift):
-    """(offsets[first + r] + shift for r < 8), rows past the end repeating the last one (a partial
+    """(offsets[first + r] + shift for r < 12), rows past the end repeating the last one (a partial
     tile never writes them; reading them must stay in bounds)."""
     last = offsets.size - 1
     return (offsets[first] + shift, offsets[min(first + 1, last)] + shift,
             offsets[min(first + 2, last)] + shift, offsets[min(first + 3, last)] + shift,
             offsets[min(first + 4, last)] + shift, offsets[min(first + 5, last)] + shift,
-            offsets[min(first + 6, last)] + shift, offsets[min(first + 7, last)] + shift)
+            offsets[min(first + 6, last)] + shift, offsets[min(first + 7, last)] + shift,
+            offsets[min(first + 8, last)] + shift, offsets[min(first + 9, last)] + shift,
+            offsets[min(first + 10, last)] + shift, offsets[min(first + 11, last)] + shift)
 
 
 @njit(cache=True)
 def sliver_rows(start):
     """a_rows of a packed A sliver that starts at ``start``."""
-    return (start, start + 1, start + 2, start + 3, start + 4, start + 5, start + 6, start + 7)
+    return (start, start + 1, start + 2, start + 3, start + 4, start + 5, start + 6, start + 7,
+            start + 8, start + 9, start + 10, start + 11)
 
 
 @njit(fastmath=True, cache=True)
@@ -196,7 +226,7 @@ def sliver_steps(depth, width):
 @njit(cache=True)
 def pack_a(a, offset, row_stride, col_stride, rows, k0, depth, first_sliver, stop_sliver, packed):
     """packed[ib][k][r] = a[offset + (ib*MR + r) row_stride + (k0 + k) col_stride] (0 past ``rows``)
-    for the slivers ib in [first_sliver, stop_sliver); written in order, read as 8 row streams."""
+    for the slivers ib in [first_sliver, stop_sliver); written in order, read as MR row streams."""
     for ib in range(first_sliver, stop_sliver):
         base = ib * depth * MR
         valid = min(MR, rows - ib * MR)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from .cache import njit
 
-from .simd import lanes_of
+from .gemm import MR
 
 
 @njit(cache=True)
@@ -42,9 +42,9 @@ def shift_offsets(channels, kernel_h, kernel_w, plane, row):
 @njit(cache=True)
 def pixel_positions(out_h, out_w, stride_h, stride_w, padded_w):
     """positions[i OW + j] = i sH Wp + j sW: where output pixel (i, j)'s window starts in a flat
-    padded channel; padded with the last position to a multiple of 8 rows (MR)."""
+    padded channel; padded with the last position to a multiple of MR rows."""
     count = out_h * out_w
-    positions = np.empty(-(-count // 8) * 8, dtype=np.int64)
+    positions = np.empty(-(-count // MR) * MR, dtype=np.int64)
     for i in range(out_h):
         for j in range(out_w):
             positions[i * out_w + j] = i * stride_h * padded_w + j * stride_w

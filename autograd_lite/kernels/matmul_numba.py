@@ -27,7 +27,7 @@ from .gemm import (MR, matrix_rows, pack_a, pack_b, packed_size, panel_depth, sl
                    sliver_steps, tile)
 from .simd import lanes_of
 
-MC = 128          # rows of A packed at a time (MC x KC float32: 128 KB, in L2)
+MC = 10 * MR      # rows of A packed at a time (MC x KC float32: 120 KB, in L2)
 
 
 @njit(nogil=True, fastmath=True, cache=True)
