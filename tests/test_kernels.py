@@ -125,7 +125,7 @@ def test_bias_grad_keeps_inf_and_nan_and_empty_batches():
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("shape, weight_shape, stride, padding", [
-    ((3, 40, 9, 8), (9, 40, 3, 3), (1, 1), (1, 1)),       # C kH kW = 360: two forward panels
+    ((3, 70, 9, 8), (9, 70, 3, 3), (1, 1), (1, 1)),       # C kH kW = 630: two forward panels
     ((2, 3, 24, 23), (5, 3, 2, 2), (1, 1), (0, 0)),       # 22 x 22 positions: two weight-grad panels
     ((2, 2, 5, 5), (330, 2, 3, 3), (2, 2), (1, 1)),       # 330 output channels: two input-grad panels
     ((64, 32, 13, 13), (64, 32, 3, 3), (1, 1), (0, 0)),   # the course CNN's second layer

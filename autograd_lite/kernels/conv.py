@@ -41,6 +41,9 @@ from .simd import lanes, lanes_of
 
 
 BLOCK = 6   # forward tiles (of MR pixels) per pass over a filter panel: 7-10% faster than 1
+FORWARD_KC = 576  # the forward's deepest filter panel: a 288-deep filter in one panel, not two
+                  # (each tile then skips a pass that adds its second half into scratch): 7% faster
+                  # (Zen 3, 1 thread, K = 288); at K = 576, panels of 576, 288, 192 within 3%
 
 
 @njit(nogil=True, cache=True)
@@ -194,7 +197,7 @@ def conv2d_forward(x, weight, stride, padding, bias=None):
         bias = None if bias is None else np.ascontiguousarray(bias, dtype=x.dtype)
         return shallow_forward(flat, weight, bias, out, (images, channels, height, width), stride,
                                workers)
-    panel = panel_depth(patch)
+    panel = panel_depth(patch, FORWARD_KC)
     packed_wt = pack_weight_columns(weight.reshape(-1), patch, out_channels, panel)
     has_bias = bias is not None
     bias = np.ascontiguousarray(bias, dtype=x.dtype) if has_bias else np.zeros(1, dtype=x.dtype)

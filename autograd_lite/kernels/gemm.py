@@ -46,9 +46,10 @@ MR = 12           # rows of a micro-tile
 KC = 256          # largest depth of a packed panel (B sliver 32 KB in float32: about L1)
 
 
-def panel_depth(depth):
-    """Split ``depth`` into equal panels of at most KC (288 is two panels of 144, not 256 + 32)."""
-    panels = -(-depth // KC)
+def panel_depth(depth, largest=KC):
+    """Split ``depth`` into equal panels of at most ``largest`` (with KC, 288 is two panels of 144,
+    not 256 + 32)."""
+    panels = -(-depth // largest)
     return -(-depth // panels)
 
 
