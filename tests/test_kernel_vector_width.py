@@ -1,7 +1,7 @@
-"""The GEMM micro-kernel has two shapes: all 8 rows of a tile at once with 64-byte vectors (AVX-512)
-and two passes of 4 rows with 32-byte vectors (AVX2, ``simd.SPLIT_TILE``). The machine running the
-suite compiles one of them; this file reruns test_kernels.py's tests of every kernel built on the
-micro-kernel (and of the update kernels' explicit vectors) with the other one
+"""The GEMM micro-kernel has two shapes: all 12 rows of a tile at once with 64-byte vectors
+(AVX-512) and two passes of 6 rows with 32-byte vectors (AVX2, ``simd.SPLIT_TILE``). The machine
+running the suite compiles one of them; this file reruns test_kernels.py's tests of every kernel
+built on the micro-kernel (and of the update kernels' explicit vectors) with the other one
 (``AUTOGRAD_LITE_VECTOR_BYTES``), in a fresh process with its own Numba cache, so both shapes are
 checked against the NumPy references on any CPU (an AVX2 machine runs the 64-byte code through
 LLVM's split registers: slow, but the same results)."""
