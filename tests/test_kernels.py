@@ -228,6 +228,26 @@ def test_relu_kernels_equal_reference(dtype, size):
                                       reference.mask_select(grad, mask))
 
 
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_relu_references_match_their_definitions(dtype):
+    """The references read the mask from the output (out != 0) and select by multiplying the
+    gradient's bits by 0 or 1: the same as not (x <= 0) and np.where(mask, grad, 0), NaN, +-inf
+    and -0.0 included, for any layout."""
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((6, 10)).astype(dtype)
+    x[0, :5] = [np.nan, np.inf, -np.inf, -0.0, 0.0]
+    grad = rng.standard_normal((6, 10)).astype(dtype)
+    grad[1:, 0], grad[1:, 1], grad[1:, 2], grad[1:, 3] = np.nan, np.inf, -0.0, -np.inf
+    for view in (lambda a: a, lambda a: a.T, lambda a: a[::2, 1::3], lambda a: a[2, 3, ...]):
+        out, mask = reference.relu_forward(view(x))
+        np.testing.assert_array_equal(mask, ~(view(x) <= 0))
+        selected = reference.mask_select(view(grad), mask)
+        expected = np.where(mask, view(grad), 0).astype(dtype)
+        assert selected.dtype == dtype and selected.shape == expected.shape
+        np.testing.assert_array_equal(selected, expected)
+        np.testing.assert_array_equal(np.signbit(selected), np.signbit(expected))
+
+
 def test_relu_dispatch_sends_small_and_strided_tensors_to_numpy(monkeypatch, eager):
     used = []
     monkeypatch.setattr(elementwise, "relu_forward", lambda x: used.append(x.size) or

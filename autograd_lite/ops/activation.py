@@ -47,7 +47,7 @@ class ReLU(Function):
 
     @staticmethod
     def backward_plain(ctx, grad):  # no graph of the gradient: the mask kernel, no ReLUMask node
-        return _make(kernels.mask_select(grad._data, ctx.mask))
+        return (_make(kernels.mask_select(grad._data, ctx.mask)),)  # a tuple: nothing to normalise
 
     onnx = unary("Relu")
 
