@@ -24,6 +24,7 @@ from autograd_lite.tensor import Tensor
 from .functions import Softplus
 
 _REDUCTIONS = ("none", "mean", "sum")
+_max_reduce = np.maximum.reduce
 
 
 def _check_reduction(reduction, name):
@@ -224,9 +225,13 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
             and reduction in _REDUCTIONS and input._data.dtype.kind == "f"):
         # the training hot path: logits (N, C) and an int64 target (N,) of valid class indices
         array = target._data if type(target) is Tensor else target
+        classes = input._data.shape[1]
+        # 0 <= t < C in one reduction: read as unsigned, a negative int64 is above 2**63
         if type(array) is np.ndarray and array.dtype == np.int64 and \
                 array.shape == input._data.shape[:1] and array.size and \
-                array.min() >= 0 and array.max() < input._data.shape[1]:
+                _max_reduce(array.view(np.uint64)) < classes:
+            if type(ignore_index) is int and not 0 <= ignore_index < classes:
+                ignore_index = None  # no target can be ignored: the node skips that pass
             return CrossEntropyIndices.apply(input, array, None, ignore_index, reduction)
     _check_reduction(reduction, "cross_entropy")
     if not 0.0 <= label_smoothing <= 1.0:

@@ -213,6 +213,8 @@ def test_cross_entropy_target_errors():
         nn.MSELoss()(x, None)
     with pytest.raises(IndexError, match="target 3 is out of bounds for 3 classes"):
         F.cross_entropy(x, np.array([0, 1, 2, 3]))
+    with pytest.raises(IndexError, match="target -1 is out of bounds for 3 classes"):
+        F.cross_entropy(x, np.array([0, -1, 2, 0]))  # (not a wrapped index into the last class)
     with pytest.raises(ValueError, match="reduction"):
         nn.MSELoss(reduction="average")
     with pytest.raises(ValueError, match=r"weight must have shape \(3,\)"):
