@@ -19,6 +19,7 @@ from collections import OrderedDict, namedtuple
 import numpy as np
 
 from autograd_lite.function import _GradMode
+from autograd_lite.grad_mode import _local, switches as _switches
 from autograd_lite.arguments import dtype_of_to
 from autograd_lite.tensor import Tensor
 
@@ -176,9 +177,13 @@ class Module:
         return self._run_forward(args, kwargs)
 
     def _run_forward(self, args, kwargs):
-        stack = _GradMode.module_stack
+        try:
+            mode = _local.switches  # this thread's switches (inlined: this runs for every layer)
+        except AttributeError:
+            mode = _switches()
+        stack = mode.module_stack
         if not stack:  # an outermost call (a model, a loss): draw_graph names parameters from it
-            known = _GradMode.outer_modules.get(id(self))
+            known = mode.outer_modules.get(id(self))
             if known is None or known() is not self:
                 _remember_outer(self)
         stack.append(self)

@@ -44,7 +44,7 @@ class SGD(Optimizer):
         for p, grad in self._parameters_with_gradients(group, rows_ok=not momentum):
             if grad.__class__ is RowSparseGrad:  # p[rows] -= lr * values, as the dense update does
                 p._data[grad.rows] -= grad.values * lr
-                p._version += 1
+                p._version_counter[0] += 1  # (the counter itself: no property call per parameter)
                 continue
             if momentum:
                 state = self.state.setdefault(p, {})
@@ -56,4 +56,4 @@ class SGD(Optimizer):
                     buffer += grad if dampening == 0 else (1.0 - dampening) * grad
                 grad = grad + momentum * buffer if group["nesterov"] else buffer
             kernels.sgd_update(p._data, grad, lr, self._buffer(p, p._data))
-            p._version += 1
+            p._version_counter[0] += 1  # (the counter itself: no property call per parameter)
