@@ -390,5 +390,11 @@ def test_ops_marked_records_nothing_record_no_node_inside_their_forward(monkeypa
         b = ag.tensor(rng.normal(size=(2, 3)), requires_grad=True)
         fn(a, b).sum().backward()
         assert a.grad is not None
+    from autograd_lite.ops.losses import CrossEntropyIndices
+    from nn import functional as F
+    assert CrossEntropyIndices._records_nothing  # the fused loss makes the same claim
+    logits = ag.tensor(rng.normal(size=(4, 3)), requires_grad=True)
+    F.cross_entropy(logits, np.array([0, 2, 1, 0])).backward()
+    assert logits.grad is not None
     assert nested == []
     assert depth == [0]

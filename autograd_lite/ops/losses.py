@@ -37,6 +37,8 @@ class CrossEntropyIndices(Function):
     the row maxima, sums and the broadcasts cost a third as much over C rows of N as over N rows
     of C. ``ignore_index`` None: the caller checked that every target is a class."""
     rule = "loss = -log softmax(z)[target]\ndL/dz = softmax(z) - onehot(target)"
+    _records_nothing = True   # forward computes on arrays only (no Tensor op to keep off the graph)
+    _fresh_gradients = True   # backward returns a new gradient, never a saved tensor
 
     @staticmethod
     def forward(ctx, logits, target, weight, ignore_index, reduction):
