@@ -1,9 +1,10 @@
 """Elementwise kernels for the ReLU, the activation every CNN applies to its largest tensors.
 
-NumPy runs these on one thread in two passes (a comparison, then a maximum or a product); here one
-pass, over contiguous ranges split across our threads (``threads.parallel_for``), or on the calling
-thread with one thread or below ``threads.PARALLEL_MIN_SIZE`` elements (``threads.serial``: a launch
-would buy nothing). Small tensors stay on NumPy (``kernels.ELEMENTWISE_MIN_SIZE``).
+NumPy runs these on one thread in several passes (``reference``: a maximum, the -0.0 fix and a
+comparison; a product of the gradient's bits by the mask); here one pass, over contiguous ranges
+split across our threads (``threads.parallel_for``), or on the calling thread with one thread or
+below ``threads.PARALLEL_MIN_SIZE`` elements (``threads.serial``: a launch would buy nothing).
+Small tensors stay on NumPy (``kernels.ELEMENTWISE_MIN_SIZE``).
 
     relu:        for each i:  mask[i] = not (x[i] <= 0);  out[i] = x[i] if x[i] > 0 or x[i] is NaN else 0
     mask_select: for each i:  out[i] = g[i] if mask[i] else 0
