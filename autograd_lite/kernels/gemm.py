@@ -85,13 +85,13 @@ def micro_kernel(a, a_rows, a_offsets, b, b_at, b_step, depth, out, out_rows, ac
                   out_rows[9], out_rows[10], out_rows[11], accumulate)
         return
     a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11 = a_rows
-    lanes = lanes_of(out)
+    lanes = lanes_of(out)  # accumulator c<row><vector>, rows 10 and 11 written a and b
     c00 = zeros_like(out); c01 = zeros_like(out); c10 = zeros_like(out); c11 = zeros_like(out)
     c20 = zeros_like(out); c21 = zeros_like(out); c30 = zeros_like(out); c31 = zeros_like(out)
     c40 = zeros_like(out); c41 = zeros_like(out); c50 = zeros_like(out); c51 = zeros_like(out)
     c60 = zeros_like(out); c61 = zeros_like(out); c70 = zeros_like(out); c71 = zeros_like(out)
     c80 = zeros_like(out); c81 = zeros_like(out); c90 = zeros_like(out); c91 = zeros_like(out)
-    d00 = zeros_like(out); d01 = zeros_like(out); d10 = zeros_like(out); d11 = zeros_like(out)
+    ca0 = zeros_like(out); ca1 = zeros_like(out); cb0 = zeros_like(out); cb1 = zeros_like(out)
     for k in range(depth):
         step = a_offsets[k]
         b0 = load(b, b_at)
@@ -117,9 +117,9 @@ def micro_kernel(a, a_rows, a_offsets, b, b_at, b_step, depth, out, out_rows, ac
         x = broadcast(a, a9 + step)
         c90 = fma(x, b0, c90); c91 = fma(x, b1, c91)
         x = broadcast(a, a10 + step)
-        d00 = fma(x, b0, d00); d01 = fma(x, b1, d01)
+        ca0 = fma(x, b0, ca0); ca1 = fma(x, b1, ca1)
         x = broadcast(a, a11 + step)
-        d10 = fma(x, b0, d10); d11 = fma(x, b1, d11)
+        cb0 = fma(x, b0, cb0); cb1 = fma(x, b1, cb1)
         b_at += b_step
     _store_row(out, out_rows[0], lanes, c00, c01, accumulate)
     _store_row(out, out_rows[1], lanes, c10, c11, accumulate)
@@ -131,8 +131,8 @@ def micro_kernel(a, a_rows, a_offsets, b, b_at, b_step, depth, out, out_rows, ac
     _store_row(out, out_rows[7], lanes, c70, c71, accumulate)
     _store_row(out, out_rows[8], lanes, c80, c81, accumulate)
     _store_row(out, out_rows[9], lanes, c90, c91, accumulate)
-    _store_row(out, out_rows[10], lanes, d00, d01, accumulate)
-    _store_row(out, out_rows[11], lanes, d10, d11, accumulate)
+    _store_row(out, out_rows[10], lanes, ca0, ca1, accumulate)
+    _store_row(out, out_rows[11], lanes, cb0, cb1, accumulate)
 
 
 @njit(fastmath=True, cache=True, inline="always")
