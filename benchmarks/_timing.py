@@ -146,17 +146,21 @@ def _report_probe():
           f" us, slowest / fastest {spread:.2f} ({verdict})")
 
 
-def interleaved_steps(ours, theirs, rounds, steps):
+def interleaved_steps(ours, theirs, rounds, steps, also=None):
     """``rounds`` interleaved blocks of ``steps`` steps of two ``StepTimer``s (the loss and the
-    data are made before, outside the timed blocks): (wall-clock, CPU-time) ``Comparison``s."""
-    wall, cpu = Comparison([], []), Comparison([], [])
+    data are made before, outside the timed blocks): (wall-clock, CPU-time) ``Comparison``s.
+    ``also``, a third ``StepTimer`` (NumPy by hand), runs a block in each round after them; its
+    wall-clock seconds per step are then returned as a third value, a list per round."""
+    wall, cpu, third = Comparison([], []), Comparison([], []), []
+    timers = [(ours, wall.ours, cpu.ours), (theirs, wall.theirs, cpu.theirs)]
+    if also is not None:
+        timers.append((also, third, []))
     for _ in range(rounds):
         speed_probe()
-        for timer, wall_list, cpu_list in ((ours, wall.ours, cpu.ours),
-                                           (theirs, wall.theirs, cpu.theirs)):
+        for timer, wall_list, cpu_list in timers:
             wall_list.append(timer.run(steps))
             cpu_list.append(timer.cpu_seconds)
-    return wall, cpu
+    return (wall, cpu) if also is None else (wall, cpu, third)
 
 
 def mlp_pair(width=128):
@@ -186,6 +190,76 @@ def mlp_training(width=128, lr=0.05):
     return ((ours_model, optim.SGD(ours_model.parameters(), lr=lr), nn.CrossEntropyLoss()),
             (theirs_model, torch.optim.SGD(theirs_model.parameters(), lr=lr),
              torch.nn.CrossEntropyLoss()))
+
+
+def mlp_arrays(model):
+    """(weights, biases) of a PyTorch MLP's Linear layers, as NumPy copies (for ``numpy_parts``)."""
+    import torch
+    layers = [m for m in model if isinstance(m, torch.nn.Linear)]
+    return ([m.weight.detach().numpy().copy() for m in layers],
+            [m.bias.detach().numpy().copy() for m in layers])
+
+
+def numpy_parts(weights, biases, lr):
+    """The MLP's training step in NumPy, backward by hand (in place where PyTorch's formulas allow
+    it): the floor, the same products and elementwise passes with no framework around them.
+    Returns the four parts (zero_grad, forward(x, y), backward, step) as functions:
+
+        h1 = relu(x W1^T + b1), h2 = relu(h1 W2^T + b2), z = h2 W3^T + b3
+        loss = mean_i (logsumexp(z_i) - z[i, y_i]);   g3 = (softmax(z) - onehot(y)) / N
+        gW3 = g3^T h2, gb3 = sum g3;  g2 = (g3 W3) * [h2 > 0];  ... down to gW1 = g1^T x
+        p <- p - lr g for every parameter
+    """
+    held = {}
+
+    def forward(x, y):
+        rows = np.arange(len(y))
+        h1 = x @ weights[0].T                                   # (N, width)
+        h1 += biases[0]
+        np.maximum(h1, 0, out=h1)
+        h2 = h1 @ weights[1].T                                  # (N, 64)
+        h2 += biases[1]
+        np.maximum(h2, 0, out=h2)
+        z = h2 @ weights[2].T                                   # (N, 10)
+        z += biases[2]
+        z -= z.max(1, keepdims=True)
+        exp = np.exp(z)
+        total = exp.sum(1, keepdims=True)
+        held.update(x=x, y=y, rows=rows, h1=h1, h2=h2, p=exp / total)
+        return (np.log(total[:, 0]) - z[rows, y]).mean()
+
+    def backward():
+        g = held["p"]
+        g[held["rows"], held["y"]] -= 1
+        g *= 1.0 / len(g)
+        grads = [None] * 6
+        for layer, inputs in ((2, held["h2"]), (1, held["h1"]), (0, held["x"])):
+            grads[layer], grads[3 + layer] = g.T @ inputs, g.sum(0)
+            if layer:
+                g = g @ weights[layer]
+                g *= inputs > 0                                 # the ReLU's mask
+        held["grads"] = grads
+
+    def step():
+        for parameter, grad in zip(weights + biases, held["grads"]):
+            grad *= lr
+            parameter -= grad
+
+    return (lambda: None), forward, backward, step
+
+
+def numpy_step(weights, biases, lr):
+    """``numpy_parts``' four parts as one step ``step(x, y)`` returning the loss (a NumPy scalar),
+    to be timed by a ``StepTimer`` like the frameworks' steps."""
+    _, forward, backward, update = numpy_parts(weights, biases, lr)
+
+    def step(x, y):
+        loss = forward(x, y)
+        backward()
+        update()
+        return loss
+
+    return step
 
 
 def mlp_step_timers(ours_batches, theirs_batches, width=128, lr=0.05):

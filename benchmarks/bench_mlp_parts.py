@@ -27,7 +27,8 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 import autograd_lite as ag  # noqa: E402
-from _timing import limit_threads, mlp_training, print_machine, speed_probe  # noqa: E402
+from _timing import (limit_threads, mlp_arrays, mlp_training, numpy_parts, print_machine,  # noqa: E402
+                     speed_probe)
 
 BATCH, LR = 64, 0.05
 PARTS = ("zero_grad", "forward", "backward", "step")
@@ -41,52 +42,6 @@ def framework_parts(model, optimizer, loss_fn):
         held["loss"] = loss_fn(model(inputs), targets)
 
     return optimizer.zero_grad, forward, lambda: held["loss"].backward(), optimizer.step
-
-
-def numpy_parts(weights, biases):
-    """The same step in NumPy, backward by hand (in place where PyTorch's formulas allow it):
-
-        h1 = relu(x W1^T + b1), h2 = relu(h1 W2^T + b2), z = h2 W3^T + b3
-        loss = mean_i (logsumexp(z_i) - z[i, y_i]);   g3 = (softmax(z) - onehot(y)) / N
-        gW3 = g3^T h2, gb3 = sum g3;  g2 = (g3 W3) * [h2 > 0];  ... down to gW1 = g1^T x
-        p <- p - lr g for every parameter
-    """
-    held = {}
-
-    def forward(x, y):
-        rows = np.arange(len(y))
-        h1 = x @ weights[0].T                                   # (N, 128)
-        h1 += biases[0]
-        np.maximum(h1, 0, out=h1)
-        h2 = h1 @ weights[1].T                                  # (N, 64)
-        h2 += biases[1]
-        np.maximum(h2, 0, out=h2)
-        z = h2 @ weights[2].T                                   # (N, 10)
-        z += biases[2]
-        z -= z.max(1, keepdims=True)
-        exp = np.exp(z)
-        total = exp.sum(1, keepdims=True)
-        held.update(x=x, y=y, rows=rows, h1=h1, h2=h2, p=exp / total,
-                    loss=(np.log(total[:, 0]) - z[rows, y]).mean())
-
-    def backward():
-        g = held["p"]
-        g[held["rows"], held["y"]] -= 1
-        g *= 1.0 / len(g)
-        grads = [None] * 6
-        for layer, inputs in ((2, held["h2"]), (1, held["h1"]), (0, held["x"])):
-            grads[layer], grads[3 + layer] = g.T @ inputs, g.sum(0)
-            if layer:
-                g = g @ weights[layer]
-                g *= inputs > 0                                 # the ReLU's mask
-        held["grads"] = grads
-
-    def step():
-        for parameter, grad in zip(weights + biases, held["grads"]):
-            grad *= LR
-            parameter -= grad
-
-    return (lambda: None), forward, backward, step
 
 
 def timed_block(parts, batches, steps, record):
@@ -118,12 +73,11 @@ def main():
     data = [(rng.random((BATCH, 784), dtype=np.float32), rng.integers(0, 10, BATCH))
             for _ in range(4)]
     ours, theirs = mlp_training(lr=LR)
-    weights = [theirs[0][i].weight.detach().numpy().copy() for i in (0, 2, 4)]
-    biases = [theirs[0][i].bias.detach().numpy().copy() for i in (0, 2, 4)]
+    weights, biases = mlp_arrays(theirs[0])
     contenders = {"autograd-lite": (framework_parts(*ours), [(ag.Tensor(x), y) for x, y in data]),
                   "PyTorch": (framework_parts(*theirs),
                               [(torch.from_numpy(x), torch.from_numpy(y)) for x, y in data]),
-                  "NumPy by hand": (numpy_parts(weights, biases), data)}
+                  "NumPy by hand": (numpy_parts(weights, biases, LR), data)}
     records = {name: {part: [] for part in PARTS} for name in contenders}
     for name, (parts, batches) in contenders.items():  # warm-up
         timed_block(parts, batches, args.steps, {part: [] for part in PARTS})

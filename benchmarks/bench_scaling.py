@@ -6,10 +6,14 @@ same initial weights in both frameworks) of
 * the course CNN (Conv 32 - ReLU - pool - Conv 64 - ReLU - pool - Dense 64 - Dense 10, Adam) at the
   same batch sizes,
 * the MLP 784-W-64-10 at batch 64 for widths W = 128, 256, 512, 1024, 2048.
-Each configuration runs in interleaved rounds (a block of ours, a block of PyTorch's); the script
-prints medians of wall-clock time and of process CPU time (all threads; with other jobs on the
-cores the steadier measure of what a step costs), samples/s and the ratios autograd-lite / PyTorch
-as a table, and writes
+Each configuration runs in interleaved rounds (a block of ours, a block of PyTorch's, and for the
+MLPs a block of the same step in NumPy with the backward written by hand, ``_timing.numpy_parts``:
+the same products on NumPy's BLAS with no framework around them); the script prints medians of
+wall-clock time and of process CPU time (all threads; with other jobs on the cores the steadier
+measure of what a step costs), samples/s, the ratios autograd-lite / PyTorch and NumPy by hand /
+PyTorch (where the products dominate the step, that ratio is what this machine's BLAS allows
+against PyTorch's: a goal below it cannot be met by running the same products) as a table, and
+writes
 ``scaling.png`` (step time and samples/s against batch size, log axes) and ``scaling.csv`` to
 ``--out``. Goals (issue 15): from batch 8 up the ratios of ``bench_mlp``/``bench_cnn`` (MLP <= 0.85
 on one thread, CNN <= 0.7); at batch 1 no worse than 1.0.
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
@@ -31,8 +36,8 @@ import torch  # noqa: E402
 import autograd_lite as ag  # noqa: E402
 import nn  # noqa: E402
 import optim  # noqa: E402
-from _timing import (StepTimer, interleaved_steps, limit_threads, mlp_step_timers,  # noqa: E402
-                     print_kernel_paths, print_machine, training_step)
+from _timing import (StepTimer, interleaved_steps, limit_threads, mlp_arrays,  # noqa: E402
+                     mlp_training, numpy_step, print_kernel_paths, print_machine, training_step)
 
 BATCHES = (1, 8, 64, 256, 1024)
 WIDTHS = (128, 256, 512, 1024, 2048)
@@ -48,15 +53,20 @@ def cnn(framework):
 
 
 def compare(kind, batch, width, rounds):
-    """(ours, theirs, ours_cpu, theirs_cpu): median wall-clock and process-CPU seconds per step.
-    The MLP step is ``_timing.mlp_step_timers`` (the one bench_mlp.py times, on synthetic data)."""
+    """(ours, theirs, ours_cpu, theirs_cpu, by_hand): median wall-clock and process-CPU seconds per
+    step, and for the MLP NumPy by hand's median wall-clock seconds (None for the CNN). The MLP
+    step is ``_timing.mlp_step_timers``' (the one bench_mlp.py times), on synthetic data."""
     rng = np.random.default_rng(batch)
     shape = (batch, 784) if kind == "mlp" else (batch, 1, 28, 28)
     data = [(rng.random(shape, dtype=np.float32), rng.integers(0, 10, batch)) for _ in range(4)]
     ours_data = [(ag.Tensor(x), y) for x, y in data]
     theirs_data = [(torch.from_numpy(x), torch.from_numpy(y)) for x, y in data]
+    by_hand = None
     if kind == "mlp":
-        ours, theirs = mlp_step_timers(ours_data, theirs_data, width=width, lr=0.05)
+        ours_parts, theirs_parts = mlp_training(width=width, lr=0.05)  # as mlp_step_timers
+        ours = StepTimer(training_step(*ours_parts), ours_data)
+        theirs = StepTimer(training_step(*theirs_parts), theirs_data)
+        by_hand = StepTimer(numpy_step(*mlp_arrays(theirs_parts[0]), lr=0.05), data)
     else:
         theirs_model, ours_model = cnn(torch), cnn(ag)
         ours_model.load_state_dict({k: v.detach().numpy()
@@ -67,10 +77,15 @@ def compare(kind, batch, width, rounds):
                                          torch.optim.Adam(theirs_model.parameters(), lr=1e-3),
                                          torch.nn.CrossEntropyLoss()), theirs_data)
     steps = max(2, min(50, 4096 // (batch * (1 if kind == "mlp" else 16))))
-    ours.run(steps)  # warm-up: a block of each
-    theirs.run(steps)
-    wall, cpu = interleaved_steps(ours, theirs, rounds, steps)
-    return wall.ours_median, wall.theirs_median, cpu.ours_median, cpu.theirs_median
+    for timer in (ours, theirs) if by_hand is None else (ours, theirs, by_hand):
+        timer.run(steps)  # warm-up: a block of each
+    if by_hand is None:
+        wall, cpu = interleaved_steps(ours, theirs, rounds, steps)
+        by_hand_median = None
+    else:
+        wall, cpu, by_hand_seconds = interleaved_steps(ours, theirs, rounds, steps, also=by_hand)
+        by_hand_median = statistics.median(by_hand_seconds)
+    return wall.ours_median, wall.theirs_median, cpu.ours_median, cpu.theirs_median, by_hand_median
 
 
 def plot(rows, out, clock):
@@ -120,24 +135,30 @@ def main():
     print_machine()
     print(f"# {args.threads} thread(s), medians of {args.rounds} interleaved rounds")
     print(f"{'model':<18} {'batch':>6} {'ours ms':>9} {'torch ms':>9} {'ours smp/s':>11} "
-          f"{'ratio':>6} {'ours cpu ms':>12} {'torch cpu ms':>13} {'cpu ratio':>10}")
+          f"{'ratio':>6} {'ours cpu ms':>12} {'torch cpu ms':>13} {'cpu ratio':>10} "
+          f"{'numpy ms':>9} {'numpy ratio':>12}")
     rows = []
     configurations = ([("mlp", b, 128) for b in args.batches] +
                       [("cnn", b, 0) for b in args.batches] +
                       [("mlp", 64, w) for w in args.widths if w != 128])
     for kind, batch, width in configurations:
-        ours, theirs, ours_cpu, theirs_cpu = compare(kind, batch, width, args.rounds)
-        rows.append((kind, batch, width, ours, theirs, ours_cpu, theirs_cpu))
+        ours, theirs, ours_cpu, theirs_cpu, by_hand = compare(kind, batch, width, args.rounds)
+        rows.append((kind, batch, width, ours, theirs, ours_cpu, theirs_cpu, by_hand))
         name = f"MLP 784-{width}-64-10" if kind == "mlp" else "course CNN"
+        hand_cells = (f"{'-':>9} {'-':>12}" if by_hand is None else
+                       f"{by_hand * 1e3:9.3f} {by_hand / theirs:12.2f}")
         print(f"{name:<18} {batch:6d} {ours * 1e3:9.3f} {theirs * 1e3:9.3f} {batch / ours:11,.0f} "
               f"{ours / theirs:6.2f} {ours_cpu * 1e3:12.3f} {theirs_cpu * 1e3:13.3f} "
-              f"{ours_cpu / theirs_cpu:10.2f}", flush=True)
+              f"{ours_cpu / theirs_cpu:10.2f} {hand_cells}", flush=True)
     os.makedirs(args.out, exist_ok=True)
     with open(os.path.join(args.out, "scaling.csv"), "w") as table:
-        table.write("model,batch,width,ours_s,pytorch_s,ratio,ours_cpu_s,pytorch_cpu_s,cpu_ratio\n")
-        for kind, batch, width, ours, theirs, ours_cpu, theirs_cpu in rows:
+        table.write("model,batch,width,ours_s,pytorch_s,ratio,ours_cpu_s,pytorch_cpu_s,cpu_ratio,"
+                    "numpy_s,numpy_ratio\n")
+        for kind, batch, width, ours, theirs, ours_cpu, theirs_cpu, by_hand in rows:
+            hand_cells = "," if by_hand is None else f"{by_hand:.6g},{by_hand / theirs:.4f}"
             table.write(f"{kind},{batch},{width},{ours:.6g},{theirs:.6g},{ours / theirs:.4f},"
-                        f"{ours_cpu:.6g},{theirs_cpu:.6g},{ours_cpu / theirs_cpu:.4f}\n")
+                        f"{ours_cpu:.6g},{theirs_cpu:.6g},{ours_cpu / theirs_cpu:.4f},"
+                        f"{hand_cells}\n")
     print(f"# plot: {plot(rows, args.out, args.clock)}")
     print_kernel_paths()
 
