@@ -61,20 +61,6 @@ def _max_forward_planes(x, out, argmax, planes, height, width, kernel_h, kernel_
 
 
 @njit(nogil=True, cache=True, fastmath=_NAN_SAFE)
-def _max_forward_2x2_window(x, base, at, width):
-    """(value, index within the plane) of the window whose top-left cell is x[base + at]:
-    max(max(a, b), max(c, d)) for the rows a b / c d, first maximum kept, branch-free (the winners'
-    indices by arithmetic on ``_wins``, see ``_max_forward_planes``)."""
-    a, b = x[np.uint64(base + at)], x[np.uint64(base + at + 1)]  # unsigned: no wrap checks
-    c, d = x[np.uint64(base + at + width)], x[np.uint64(base + at + width + 1)]
-    upper_at = at + np.int64(_wins(b, a))
-    lower_at = at + width + np.int64(_wins(d, c))
-    upper, lower = x[np.uint64(base + upper_at)], x[np.uint64(base + lower_at)]
-    best_at = upper_at + np.int64(_wins(lower, upper)) * (lower_at - upper_at)
-    return x[np.uint64(base + best_at)], best_at
-
-
-@njit(nogil=True, cache=True, fastmath=_NAN_SAFE)
 def _max_forward_2x2_planes(x, out, argmax, planes, height, width, out_h, out_w, first, last):
     """The common case kernel 2, stride 2, no padding, in explicit vectors: ``lanes`` windows of
     one output row at a time, their cells split by deinterleaving loads of the two input rows.
@@ -88,13 +74,14 @@ def _max_forward_2x2_planes(x, out, argmax, planes, height, width, out_h, out_w,
             out[i, j + k] = lower if down else upper
             argmax[i, j + k] = (2i) W + 2(j + k) + (W + right_below if down else right_above)
 
-    ``replaces`` is ``_wins`` on vectors, so out and argmax equal the scalar tournament
-    (``_max_forward_2x2_window``) bit for bit. Rows are short (out_w = 13 or 5 in the course CNN),
-    so a row's last vector runs past its end: its extra lanes read the next input cells (any
-    value) and are stored over the next output cells, which the next row's vectors write again
-    later. Only where that would store past this call's last plane (another thread's outputs) or
-    read past the end of x do the remaining windows go one at a time. (LLVM's loop vectoriser
-    did not vectorise the scalar loop: rows too short, and the winners are read back by index.)"""
+    ``replaces`` is ``_wins`` on vectors, so out and argmax equal the scalar tournament (the
+    windows done one at a time below, branch-free as in ``_max_forward_planes``) bit for bit.
+    Rows are short (out_w = 13 or 5 in the course CNN), so a row's last vector runs past its end:
+    its extra lanes read the next input cells (any value) and are stored over the next output
+    cells, which the next row's vectors write again later. Only where that would store past this
+    call's last plane (another thread's outputs) or read past the end of x do the remaining
+    windows go one at a time. (LLVM's loop vectoriser left the scalar loop alone: rows too short,
+    and the winners read back by index.)"""
     lanes = lanes_of(x)
     end = last * out_h * out_w  # this call's outputs end here
     zero, one = arange(0, 0, x), arange(1, 0, x)
@@ -118,10 +105,16 @@ def _max_forward_2x2_planes(x, out, argmax, planes, height, width, out_h, out_w,
                               select(right_above, one, zero))
                 store(argmax, row + j, add(arange(at, 2, x), step))
                 j += lanes
-            for tail in range(j, out_w):
-                value, best_at = _max_forward_2x2_window(x, base, top + 2 * tail, width)
-                out[row + tail] = value
-                argmax[row + tail] = best_at
+            for tail in range(j, out_w):  # one window at a time, unsigned: no wrap checks
+                at = top + 2 * tail
+                a, b = x[np.uint64(base + at)], x[np.uint64(base + at + 1)]
+                c, d = x[np.uint64(base + at + width)], x[np.uint64(base + at + width + 1)]
+                upper_at = at + np.int64(_wins(b, a))
+                lower_at = at + width + np.int64(_wins(d, c))
+                upper, lower = x[np.uint64(base + upper_at)], x[np.uint64(base + lower_at)]
+                best_at = upper_at + np.int64(_wins(lower, upper)) * (lower_at - upper_at)
+                out[np.uint64(row + tail)] = x[np.uint64(base + best_at)]
+                argmax[np.uint64(row + tail)] = best_at
 
 
 @njit(nogil=True, cache=True)
