@@ -9,7 +9,8 @@ input are -inf for the maximum and 0 for the mean (counted in the divisor kH kW,
 
     max forward:   for each window (i, j):  scan cells (a, b) in row-major order, keep the first
                    maximum (NaN wins, as in np.argmax); out = its value, argmax = r W + s
-                   (int32; kernel 2 stride 2 without padding has its own loop-free kernel)
+                   (int32; kernel 2 stride 2 without padding has its own kernel, in explicit
+                   vectors: ``simd``)
     max backward:  grad_x.plane[argmax[i, j]] += grad[i, j]          (scatter-add)
     max gather:    out[i, j] = values.plane[argmax[i, j]]            (adjoint of the scatter)
     avg forward:   out[i, j] = sum of the window's real cells / (kH kW)

@@ -14,11 +14,11 @@ Operations: LLVM intrinsics when Numba compiles, and plain Python on NumPy array
 under ``NUMBA_DISABLE_JIT=1`` (so the kernels still run, slowly, as ordinary Python):
 
     load(array, i)          array[i : i + lanes]              (1-D contiguous array)
-    store(array, i, v)      array[i : i + lanes] = v
+    store(array, i, v)      array[i : i + lanes] = v          (float or int32 array and vector)
     broadcast(array, i)     [array[i]] * lanes
     zeros_like(array)       [0] * lanes, of the array's dtype
     fma(a, b, c)            a * b + c                         (one fused multiply-add)
-    add(a, b)               a + b
+    add(a, b)               a + b                             (int32 vectors too: wrapping)
     maximum(a, b)           np.maximum(a, b): NaN in either lane wins
     load_even(array, i)     array[i : i + 2 lanes : 2]        (a deinterleaving load: with
     load_odd(array, i)      array[i + 1 : i + 2 lanes : 2]     load_odd, pairs split in two)
@@ -28,7 +28,6 @@ under ``NUMBA_DISABLE_JIT=1`` (so the kernels still run, slowly, as ordinary Pyt
     select(mask, a, b)      np.where(mask, a, b)              (a, b: float or int32 vectors)
     arange(start, step, like)   start + step * [0, 1, ..., lanes - 1] as int32, one lane per
                             lane of ``like``'s vectors (``like``: a float array), e.g. indices
-    add(a, b)               also for int32 vectors (wrapping, as int32 arithmetic)
     sub(a, b), mul(a, b), div(a, b), sqrt(a)   a - b, a * b, a / b, sqrt(a): each rounded once,
                             as the scalar operation (IEEE 754), so a vector loop gives the bits of
                             the scalar one
