@@ -189,18 +189,26 @@ def test_pool_kernels_equal_reference(data, dtype, geometry, values):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("shape", [(2, 3, 4, 6), (3, 2, 11, 11), (1, 2, 5, 8), (2, 1, 3, 2)])
+@pytest.mark.parametrize("shape", [(2, 3, 4, 6), (3, 2, 11, 11), (1, 2, 5, 8), (2, 1, 3, 2),
+                                   (2, 3, 26, 26), (3, 5, 9, 35), (2, 2, 30, 3), (1, 1, 2, 2)])
 def test_max_pool_2x2_kernels_on_even_and_odd_sizes(dtype, shape):
-    """Kernel 2 stride 2: the loop-free forward, and the backward (an odd last row or column lies
-    in no window and must get a zero gradient), with ties and -inf."""
+    """Kernel 2, stride 2: the vector forward (rows of 1 to 17 windows: whole vectors, a last
+    vector past the row's end, the windows done one at a time at the end of x and of a thread's
+    planes) and the backward (an odd last row or column lies in no window and must get a zero
+    gradient), with ties, -0.0 against 0.0, -inf and NaNs of distinct payloads: out equals the
+    reference bit for bit (the first maximum and the first NaN win)."""
     rng = np.random.default_rng(sum(shape))
-    x = np.round(rng.standard_normal(shape) * 2).astype(dtype)
+    x = np.round(rng.standard_normal(shape) * 2).astype(dtype)  # round(-0.3) is -0.0
     x[x < -2] = -np.inf
+    bits = x.view(np.uint32 if dtype == np.float32 else np.uint64)
+    nan = rng.random(shape) < 0.1
+    bits[nan] = np.array(np.nan, dtype).view(bits.dtype) | rng.integers(1, 1000, nan.sum(),
+                                                                        dtype=bits.dtype)
     expected, expected_argmax = reference.max_pool2d_forward(x, (2, 2), (2, 2), (0, 0))
     grad = rng.standard_normal(expected.shape).astype(dtype)
     for _ in both_paths():
         out, argmax = pool.max_pool2d_forward(x, (2, 2), (2, 2), (0, 0))
-        np.testing.assert_array_equal(out, expected)
+        np.testing.assert_array_equal(out.view(bits.dtype), expected.view(bits.dtype))
         np.testing.assert_array_equal(argmax, expected_argmax)
         np.testing.assert_array_equal(pool.max_pool2d_backward(grad, argmax, shape),
                                       reference.max_pool2d_backward(grad, argmax, shape))

@@ -9,7 +9,8 @@ input are -inf for the maximum and 0 for the mean (counted in the divisor kH kW,
 
     max forward:   for each window (i, j):  scan cells (a, b) in row-major order, keep the first
                    maximum (NaN wins, as in np.argmax); out = its value, argmax = r W + s
-                   (int32; kernel 2 stride 2 without padding has its own loop-free kernel)
+                   (int32; kernel 2 stride 2 without padding has its own kernel, in explicit
+                   vectors: ``simd``)
     max backward:  grad_x.plane[argmax[i, j]] += grad[i, j]          (scatter-add)
     max gather:    out[i, j] = values.plane[argmax[i, j]]            (adjoint of the scatter)
     avg forward:   out[i, j] = sum of the window's real cells / (kH kW)
@@ -22,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 from . import threads
 from .cache import njit
+from .simd import add, arange, lanes_of, load_even, load_odd, replaces, select, store
 
 _NAN_SAFE = {"nsz", "arcp", "contract", "afn", "reassoc"}  # fastmath, but NaN/inf kept
 
@@ -61,24 +63,59 @@ def _max_forward_planes(x, out, argmax, planes, height, width, kernel_h, kernel_
 
 @njit(nogil=True, cache=True, fastmath=_NAN_SAFE)
 def _max_forward_2x2_planes(x, out, argmax, planes, height, width, out_h, out_w, first, last):
-    """The common case kernel 2, stride 2, no padding, without loops over the window:
-    max(max(x[2i, 2j], x[2i, 2j+1]), max(x[2i+1, 2j], x[2i+1, 2j+1])), first maximum kept; the
-    winners' indices by arithmetic, branch-free (see ``_max_forward_planes``)."""
+    """The common case kernel 2, stride 2, no padding, in explicit vectors: ``lanes`` windows of
+    one output row at a time, their cells split by deinterleaving loads of the two input rows.
+
+        for each plane, for each output row i, for j = 0, lanes, 2 lanes, ... < out_w:
+            a, b = x[2i, 2j + 2k], x[2i, 2j + 2k + 1]          for k < lanes (even / odd cells)
+            c, d = x[2i + 1, 2j + 2k], x[2i + 1, 2j + 2k + 1]
+            right_above, right_below = replaces(b, a), replaces(d, c)
+            upper, lower = (b if right_above else a), (d if right_below else c)   (selects)
+            down = replaces(lower, upper)
+            out[i, j + k] = lower if down else upper
+            argmax[i, j + k] = (2i) W + 2(j + k) + (W + right_below if down else right_above)
+
+    ``replaces`` is ``_wins`` on vectors, so out and argmax equal the scalar tournament (the
+    windows done one at a time below, branch-free as in ``_max_forward_planes``) bit for bit.
+    Rows are short (out_w = 13 or 5 in the course CNN), so a row's last vector runs past its end:
+    its extra lanes read the next input cells (any value) and are stored over the next output
+    cells, which the next row's vectors write again later. Only where that would store past this
+    call's last plane (another thread's outputs) or read past the end of x do the remaining
+    windows go one at a time. (LLVM's loop vectoriser left the scalar loop alone: rows too short,
+    and the winners read back by index.)"""
+    lanes = lanes_of(x)
+    end = last * out_h * out_w  # this call's outputs end here
+    zero, one = arange(0, 0, x), arange(1, 0, x)
+    below, below_right = arange(width, 0, x), arange(width + 1, 0, x)
     for plane in range(first, last):
         base, out_base = plane * height * width, plane * out_h * out_w
         for i in range(out_h):
             top = 2 * i * width
             row = out_base + i * out_w
-            for j in range(out_w):  # unsigned indices: no negative-index wrap checks
+            j = 0
+            while (j < out_w and row + j + lanes <= end
+                   and base + top + width + 2 * (j + lanes) <= x.size):
                 at = top + 2 * j
+                a, b = load_even(x, base + at), load_odd(x, base + at)
+                c, d = load_even(x, base + at + width), load_odd(x, base + at + width)
+                right_above, right_below = replaces(b, a), replaces(d, c)
+                upper, lower = select(right_above, b, a), select(right_below, d, c)
+                down = replaces(lower, upper)
+                store(out, row + j, select(down, lower, upper))
+                step = select(down, select(right_below, below_right, below),
+                              select(right_above, one, zero))
+                store(argmax, row + j, add(arange(at, 2, x), step))
+                j += lanes
+            for tail in range(j, out_w):  # one window at a time, unsigned: no wrap checks
+                at = top + 2 * tail
                 a, b = x[np.uint64(base + at)], x[np.uint64(base + at + 1)]
                 c, d = x[np.uint64(base + at + width)], x[np.uint64(base + at + width + 1)]
                 upper_at = at + np.int64(_wins(b, a))
                 lower_at = at + width + np.int64(_wins(d, c))
                 upper, lower = x[np.uint64(base + upper_at)], x[np.uint64(base + lower_at)]
                 best_at = upper_at + np.int64(_wins(lower, upper)) * (lower_at - upper_at)
-                out[np.uint64(row + j)] = x[np.uint64(base + best_at)]
-                argmax[np.uint64(row + j)] = best_at
+                out[np.uint64(row + tail)] = x[np.uint64(base + best_at)]
+                argmax[np.uint64(row + tail)] = best_at
 
 
 @njit(nogil=True, cache=True)
