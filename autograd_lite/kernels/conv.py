@@ -35,6 +35,7 @@ from .cache import njit
 from .conv_input import input_grad
 from .conv_input_cols import input_grad as input_grad_cols
 from .conv_shallow import SHALLOW_MAX_DEPTH, forward as shallow_forward
+from .conv_weight_shallow import weight_grad as shallow_weight_grad
 from .gemm import (MR, matrix_rows, micro_kernel, pack_b, packed_size, panel_depth, shifted_rows,
                    tile)
 from .im2col import pad_into, pixel_positions, shift_offsets
@@ -230,8 +231,11 @@ def conv2d_weight_grad(x, grad, weight_shape, stride, padding):
     out_h, out_w = grad.shape[2:]
     patch = channels * kernel_h * kernel_w
     workers = min(threads.get_num_threads(), images)
-    partial = np.zeros((workers, patch * out_channels), dtype=x.dtype)
     flat, height, width = padded_batch(x, padding)
+    if patch <= SHALLOW_MAX_DEPTH:
+        return shallow_weight_grad(flat, grad, weight_shape, (images, channels, height, width),
+                                   stride, workers)
+    partial = np.zeros((workers, patch * out_channels), dtype=x.dtype)
     threads.parallel_for(_weight_grad, workers, flat, grad.reshape(-1), partial, images, channels,
                          height, width, out_channels, kernel_h, kernel_w, *stride, out_h, out_w,
                          panel_depth(out_h * out_w), workers)
