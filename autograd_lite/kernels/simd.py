@@ -32,6 +32,7 @@ under ``NUMBA_DISABLE_JIT=1`` (so the kernels still run, slowly, as ordinary Pyt
                             as the scalar operation (IEEE 754), so a vector loop gives the bits of
                             the scalar one
     barrier()               nothing (to LLVM: no memory access moves across this point)
+    vector_lanes(array)     lanes(array.dtype), a constant to LLVM (``lanes_of`` is read at run time)
 """
 from __future__ import annotations
 
@@ -74,6 +75,14 @@ def lanes(dtype) -> int:
 def lanes_of(array):
     """``lanes(array.dtype)``, callable inside kernels."""
     return REGISTER_BYTES // array.itemsize
+
+
+def vector_lanes(array):
+    """``lanes(array.dtype)`` as a constant of the compiled kernel (the intrinsic below). Numba
+    reads ``array.itemsize`` from the array at run time, so a loop stepping by ``lanes_of`` has a
+    step unknown to LLVM: unrolled, each copy of each load got its own pointer, more than the
+    CPU's 16 general registers (``conv_weight_shallow``'s loop reloaded them from the stack)."""
+    return lanes(array.dtype)
 
 
 _folder = getattr(getattr(lanes_of, "_cache", None), "_cache_path", None)
@@ -329,6 +338,17 @@ def _splat(typingctx, value, like):
 
 
 @intrinsic
+def _vector_lanes(typingctx, array):
+    if not _check_array(array):
+        return None
+    count = Vector(array.dtype).lanes
+
+    def codegen(context, builder, signature, args):
+        return context.get_constant(types.intp, count)
+    return types.intp(array), codegen
+
+
+@intrinsic
 def _barrier(typingctx):
     """An empty inline assembly statement that clobbers memory: no instructions, but LLVM may not
     move loads or stores across it. In a depth loop it keeps the unrolled iterations' loads
@@ -411,6 +431,6 @@ def _arange(typingctx, start, step, like):
 if not config.DISABLE_JIT:  # inside kernels the names above mean the intrinsics
     load, store, broadcast, zeros_like, fma, add = _load, _store, _broadcast, _zeros_like, _fma, _add
     sub, mul, div, sqrt, maximum, splat = _sub, _mul, _div, _sqrt, _maximum, _splat
-    barrier = _barrier
+    barrier, vector_lanes = _barrier, _vector_lanes
     load_even, load_odd, replaces, select, arange = (_load_even, _load_odd, _replaces, _select,
                                                      _arange)
