@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from autograd_lite import kernels
-from autograd_lite.kernels import (conv, conv_input, conv_input_cols, elementwise,
-                                   matmul_numba as matmul, pool, reference, threads)
+from autograd_lite.kernels import (conv, conv_input, conv_input_cols, conv_weight_shallow,
+                                   elementwise, matmul_numba as matmul, pool, reference, threads)
 
 FEW = settings(max_examples=25, deadline=None)
 DTYPES = st.sampled_from([np.float32, np.float64])
@@ -145,6 +145,38 @@ def test_conv_kernels_on_large_shapes(dtype, shape, weight_shape, stride, paddin
     close(conv.conv2d_input_grad(grad, weight, x.shape, stride, padding),
           reference.conv2d_input_grad(grad, weight, x.shape, stride, padding), dtype, 100)
     close(conv.conv2d_bias_grad(grad), reference.conv2d_bias_grad(grad), dtype, 100)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape, weight_shape, stride, padding", [
+    ((64, 1, 28, 28), (32, 1, 3, 3), (1, 1), (0, 0)),     # the course CNN's first layer, K = 9
+    ((3, 2, 17, 15), (13, 2, 3, 3), (1, 1), (0, 0)),      # K = 18, C_out not a multiple of 4
+    ((1, 1, 11, 9), (5, 1, 3, 3), (2, 2), (1, 1)),        # batch 1, stride 2, padding 1, odd sizes
+    ((2, 2, 9, 13), (7, 2, 3, 3), (1, 2), (1, 0)),        # strided columns: packed one by one
+    ((5, 3, 8, 7), (6, 3, 2, 2), (2, 1), (0, 1)),         # K = 12 (a tap block of zeros)
+    ((4, 1, 5, 6), (9, 1, 1, 1), (1, 1), (0, 0)),         # K = 1, P = 30: one partial vector
+    ((2, 2, 3, 3), (4, 2, 3, 3), (1, 1), (0, 0)),         # one output pixel: only the tail
+])
+def test_shallow_weight_grad_equals_reference(dtype, shape, weight_shape, stride, padding,
+                                              monkeypatch):
+    """Filters with K = C kH kW <= SHALLOW_MAX_DEPTH take ``conv_weight_shallow``; its result is
+    the same for any number of workers (each sums its own images)."""
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal(shape).astype(dtype)
+    out_h = (shape[2] + 2 * padding[0] - weight_shape[2]) // stride[0] + 1
+    out_w = (shape[3] + 2 * padding[1] - weight_shape[3]) // stride[1] + 1
+    grad = rng.standard_normal((shape[0], weight_shape[0], out_h, out_w)).astype(dtype)
+    expected = reference.conv2d_weight_grad(x, grad, weight_shape, stride, padding)
+    calls = []
+    monkeypatch.setattr(conv, "shallow_weight_grad",
+                        lambda *args: calls.append(1) or conv_weight_shallow.weight_grad(*args))
+    close(conv.conv2d_weight_grad(x, grad, weight_shape, stride, padding), expected, dtype, 300)
+    assert calls, "a shallow filter should take conv_weight_shallow"
+    flat, height, width = conv.padded_batch(x, padding)
+    for workers in range(1, min(3, shape[0]) + 1):
+        close(conv_weight_shallow.weight_grad(flat, grad, weight_shape,
+                                              (shape[0], shape[1], height, width), stride,
+                                              workers), expected, dtype, 300)
 
 
 # ----------------------------------------------------------------------------- pooling

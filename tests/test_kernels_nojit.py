@@ -9,7 +9,8 @@ SCRIPT = textwrap.dedent("""
     import numpy as np
     import numba
     assert numba.config.DISABLE_JIT
-    from autograd_lite.kernels import conv, conv_input, elementwise, matmul_numba, pool, reference
+    from autograd_lite.kernels import (conv, conv_input, conv_weight_shallow, elementwise,
+                                       matmul_numba, pool, reference)
     from autograd_lite.kernels.gemm import micro_kernel
     assert not hasattr(micro_kernel, "py_func"), "the kernels were compiled"
     rng = np.random.default_rng(0)
@@ -23,7 +24,7 @@ SCRIPT = textwrap.dedent("""
         x = rng.standard_normal((2, 4, 5, 4)).astype(dtype)
         w = rng.standard_normal((3, 4, 3, 2)).astype(dtype)
         for stride, padding, channels in (((1, 1), (0, 0), 4), ((2, 1), (1, 1), 2)):
-            x, w = x[:, :channels], w[:, :channels]  # K = 24: pixel-major forward; K = 12: shallow
+            x, w = x[:, :channels], w[:, :channels]  # K = 24: general kernels; K = 12: shallow
             y = conv.conv2d_forward(x, w, stride, padding)
             np.testing.assert_allclose(y, reference.conv2d_forward(x, w, stride, padding),
                                        rtol=tol, atol=tol)
@@ -40,6 +41,13 @@ SCRIPT = textwrap.dedent("""
                 conv_input.input_grad(g, np.ascontiguousarray(w), x.shape, stride, padding, 3, 2),
                 reference.conv2d_input_grad(g, w, x.shape, stride, padding), rtol=tol, atol=tol)
             checked += 5
+        x1, w1 = x[:, :1], rng.standard_normal((5, 1, 3, 3)).astype(dtype)  # K = 9, 2 workers
+        g = rng.standard_normal((2, 5, 3, 1)).astype(dtype)                 # stride (1, 2)
+        np.testing.assert_allclose(
+            conv_weight_shallow.weight_grad(np.ascontiguousarray(x1).reshape(-1), g, w1.shape,
+                                            x1.shape, (1, 2), 2),
+            reference.conv2d_weight_grad(x1, g, w1.shape, (1, 2), (0, 0)), rtol=tol, atol=tol)
+        checked += 1
         out, argmax = pool.max_pool2d_forward(x, (2, 2), (1, 2), (1, 1))
         ref_out, ref_argmax = reference.max_pool2d_forward(x, (2, 2), (1, 2), (1, 1))
         np.testing.assert_array_equal(out, ref_out)
