@@ -23,10 +23,10 @@ of L consecutive pixels of a g row meets the same L pixels of several cols rows:
     dW[o, k] = sum over workers and lanes of sums[worker, o, k, :]
 
 Each g row is read from memory once: its first tap block brings it into L1 for the others (OUTS
-rows of P pixels: 8 KB at P = 676 in float32). The accumulators stay in registers for a whole
+rows of P pixels: 11 KB at P = 676 in float32). The accumulators stay in registers for a whole
 image and are added to ``sums`` once per image, lanes and all (the lanes are summed once, at the
-end). A 3 x 3 block is 9 accumulators, 3 g vectors and one cols vector: 13 of AVX2's 16 registers,
-9 FMAs for 6 loads. NumPy reference: ``reference.conv2d_weight_grad``.
+end). A 4 x 3 block is 12 accumulators, the 3 cols vectors and one g vector: AVX2's 16 registers,
+12 FMAs for 7 loads (``_block``). NumPy reference: ``reference.conv2d_weight_grad``.
 """
 from __future__ import annotations
 

@@ -32,7 +32,7 @@ under ``NUMBA_DISABLE_JIT=1`` (so the kernels still run, slowly, as ordinary Pyt
                             as the scalar operation (IEEE 754), so a vector loop gives the bits of
                             the scalar one
     barrier()               nothing (to LLVM: no memory access moves across this point)
-    vector_lanes(array)     lanes(array.dtype), a constant to LLVM (``lanes_of`` is read at run time)
+    vector_lanes(array)     lanes(array.dtype), a constant to LLVM (``lanes_of``: read at run time)
 """
 from __future__ import annotations
 
