@@ -179,6 +179,14 @@ def test_shallow_weight_grad_equals_reference(dtype, shape, weight_shape, stride
                                               workers), expected, dtype, 300)
 
 
+@pytest.mark.parametrize("weight_shape", [(4, 1, 3, 3), (4, 3, 4, 4)])  # shallow, general
+def test_weight_grad_of_an_empty_batch_is_zero(weight_shape):
+    x = np.ones((0, weight_shape[1], 6, 6), dtype=np.float32)
+    grad = np.ones((0, 4, 3, 3), dtype=np.float32)
+    out = conv.conv2d_weight_grad(x, grad, weight_shape, (1, 1), (0, 0))
+    np.testing.assert_array_equal(out, np.zeros(weight_shape, dtype=np.float32))
+
+
 # ----------------------------------------------------------------------------- pooling
 @st.composite
 def pool_geometry(draw):

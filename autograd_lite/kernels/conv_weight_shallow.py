@@ -26,7 +26,11 @@ Each g row is read from memory once: its first tap block brings it into L1 for t
 rows of P pixels: 11 KB at P = 676 in float32). The accumulators stay in registers for a whole
 image and are added to ``sums`` once per image, lanes and all (the lanes are summed once, at the
 end). A 4 x 3 block is 12 accumulators, the 3 cols vectors and one g vector: AVX2's 16 registers,
-12 FMAs for 7 loads (``_block``). NumPy reference: ``reference.conv2d_weight_grad``.
+12 FMAs for 7 loads (``_block``). Measured on a 2-vCPU AMD EPYC (Zen 3), interleaved medians,
+time of this kernel / the general one: (64, 1, 28, 28) -> 32 channels 0.25-0.30 on one thread
+(1.65-1.89 -> 0.41-0.55 ms), 0.19-0.23 on two; K = 18 (2 channels, padding 1) 0.46; stride 2
+0.53; float64 0.36. Looping over tap blocks outside the channel blocks (cols rows kept in L1, g
+read K / 3 times from L2) was 6% slower. NumPy reference: ``reference.conv2d_weight_grad``.
 """
 from __future__ import annotations
 
@@ -165,6 +169,7 @@ def weight_grad(flat, grad, weight_shape, shape, stride, workers):
     out_h, out_w = grad.shape[2:]
     patch, vector = channels * kernel_h * kernel_w, lanes(flat.dtype)
     taps, outs = -(-patch // TAPS) * TAPS, -(-out_channels // OUTS) * OUTS
+    workers = max(workers, 1)  # an empty batch: one worker with no images, dW = 0
     sums = np.zeros((workers, outs * taps * vector), dtype=flat.dtype)
     threads.parallel_for(_weight_grad, workers, flat, grad.reshape(-1), sums, images, channels,
                          height, width, out_channels, kernel_h, kernel_w, *stride, out_h, out_w,
