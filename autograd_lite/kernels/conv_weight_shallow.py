@@ -39,7 +39,7 @@ import numpy as np
 from . import threads
 from .cache import njit
 from .im2col import shift_offsets
-from .simd import add, fma, lanes, load, store, vector_lanes, zeros_like
+from .simd import add, fma, lanes, load, prefetch, store, vector_lanes, zeros_like
 
 OUTS = 4   # output channels per register block
 TAPS = 3   # taps (rows of cols) per register block
@@ -73,14 +73,17 @@ def _pack_cols(x, image, offsets, patch, width, stride_h, stride_w, out_h, out_w
 
 
 @njit(nogil=True, fastmath=True, cache=True, inline="always")
-def _block(a, a0, a1, a2, a3, b, b0, b1, b2, start, stop, step, c):
+def _block(a, a0, a1, a2, a3, b, b0, b1, b2, start, stop, step, c, ahead, ahead_step):
     """c[r][s] + sum over p in range(start, stop, step) of a[a_r + p : a_r + p + L] *
     b[b_s + p : b_s + p + L] for r < OUTS = 4, s < TAPS = 3 (c: the 12 vectors c[0][0], c[0][1],
     ... c[3][2]). Per step 7 vector loads and 12 FMAs, in 12 accumulators, the 3 b vectors and one
     a vector at a time: AVX2's 16 registers, no spill (a 3 x 3 block, 9 FMAs for 6 loads, was 4-7%
-    slower at C_out = 32: Zen 3, one thread, interleaved medians)."""
+    slower at C_out = 32: Zen 3, one thread, interleaved medians). Each step also prefetches
+    a[ahead], ahead moving by ahead_step (see ``_weight_grad``)."""
     c00, c01, c02, c10, c11, c12, c20, c21, c22, c30, c31, c32 = c
     for p in range(start, stop, step):
+        prefetch(a, ahead)
+        ahead += ahead_step
         x0 = load(b, b0 + p)
         x1 = load(b, b1 + p)
         x2 = load(b, b2 + p)
@@ -112,6 +115,14 @@ def _weight_grad(x, grad, sums, images, channels, height, width, out_channels, k
     row = -(-positions // lanes) * lanes
     full = positions // lanes * lanes       # pixels in whole vectors of g
     rest = positions - full
+    # Only the first tap block of a channel block reads its g rows from memory; the others find
+    # them in L1. So every pass over the pixels prefetches its share of the next channel block's
+    # rows (OUTS P elements, contiguous), spread over its steps: memory is read during all the
+    # passes instead of a third of them (K = 9). Measured on (64, 1, 28, 28) -> 32 channels, one
+    # thread: 0.69-0.75 of the time without, caches cold or warm. Past the last channel block
+    # the prefetches reach the next image's rows, or past grad's end, which cannot fault.
+    steps = max(full // lanes, 1)
+    ahead_step = -(-OUTS * positions // (taps // TAPS * steps))
     for worker in range(first, last):
         cols = np.zeros(taps * row + lanes, dtype=sums.dtype)  # slack: see _pack_cols
         tail = np.zeros(OUTS * lanes, dtype=sums.dtype)  # the last g vector of each row, padded
@@ -132,13 +143,14 @@ def _weight_grad(x, grad, sums, images, channels, height, width, out_channels, k
                     tail[3 * lanes + t] = grad[g3 + full + t]
                 for k0 in range(0, taps, TAPS):
                     x0, x1, x2 = k0 * row, (k0 + 1) * row, (k0 + 2) * row
+                    ahead = g0 + OUTS * positions + k0 // TAPS * steps * ahead_step
                     zero = zeros_like(cols)
                     c = _block(grad, g0, g1, g2, g3, cols, x0, x1, x2, 0, full, lanes,
                                (zero, zero, zero, zero, zero, zero, zero, zero, zero, zero, zero,
-                                zero))
+                                zero), ahead, ahead_step)
                     if rest:  # tail[r L + t] is g[o0 + r, full + t]
                         c = _block(tail, -full, lanes - full, 2 * lanes - full, 3 * lanes - full,
-                                   cols, x0, x1, x2, full, full + 1, 1, c)
+                                   cols, x0, x1, x2, full, full + 1, 1, c, 0, 0)
                     at = (o0 * taps + k0) * lanes  # sums[worker] is (Cp, Kp, L)
                     for r in range(OUTS):
                         for s in range(TAPS):

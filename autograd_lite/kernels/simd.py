@@ -33,13 +33,14 @@ under ``NUMBA_DISABLE_JIT=1`` (so the kernels still run, slowly, as ordinary Pyt
                             the scalar one
     barrier()               nothing (to LLVM: no memory access moves across this point)
     vector_lanes(array)     lanes(array.dtype), a constant to LLVM (``lanes_of``: read at run time)
+    prefetch(array, i)      nothing (to the CPU: fetch array[i]'s cache line now; never faults)
 """
 from __future__ import annotations
 
 import os
 
 import numpy as np
-from llvmlite import ir
+from llvmlite import binding, ir
 from numba.core import cgutils, config, types
 from numba.extending import intrinsic, models, register_model
 
@@ -58,7 +59,6 @@ def _register_bytes() -> int:
         return 64 if "+avx512f" in config.CPU_FEATURES.split(",") else 32
     if config.CPU_NAME not in (None, "host"):  # a named CPU without its features: play safe
         return 32
-    from llvmlite import binding
     return 64 if binding.get_host_cpu_features().get("avx512f", False) else 32
 
 
@@ -162,6 +162,10 @@ def select(mask, a, b):
 
 def arange(start, step, like):
     return np.arange(lanes(like.dtype), dtype=np.int32) * np.int32(step) + np.int32(start)
+
+
+def prefetch(array, index):
+    return None
 
 
 # ----------------------------------------------------------------------------- the Numba type
@@ -348,6 +352,30 @@ def _vector_lanes(typingctx, array):
     return types.intp(array), codegen
 
 
+# the intrinsic's name carries its pointer type: opaque "p0" from LLVM 15 on, "p0i8" before
+_PREFETCH = "llvm.prefetch.p0" if binding.llvm_version_info[0] >= 15 else "llvm.prefetch.p0i8"
+
+
+@intrinsic
+def _prefetch(typingctx, array, index):
+    """``llvm.prefetch`` of array[index]'s cache line into L1 for reading (x86: prefetcht0). It
+    never faults: the address may lie past the array's end."""
+    if not _check_array(array):
+        return None
+
+    def codegen(context, builder, signature, args):
+        pointer = _element_pointer(context, builder, signature.args[0], args[0], args[1],
+                                   signature.args[1])
+        bytes_pointer, integer = ir.IntType(8).as_pointer(), ir.IntType(32)
+        function = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(ir.VoidType(), [bytes_pointer] + [integer] * 3),
+            _PREFETCH)
+        read, keep_in_l1, data = (ir.Constant(integer, value) for value in (0, 3, 1))
+        builder.call(function, [builder.bitcast(pointer, bytes_pointer), read, keep_in_l1, data])
+        return context.get_dummy_value()
+    return types.none(array, index), codegen
+
+
 @intrinsic
 def _barrier(typingctx):
     """An empty inline assembly statement that clobbers memory: no instructions, but LLVM may not
@@ -431,6 +459,6 @@ def _arange(typingctx, start, step, like):
 if not config.DISABLE_JIT:  # inside kernels the names above mean the intrinsics
     load, store, broadcast, zeros_like, fma, add = _load, _store, _broadcast, _zeros_like, _fma, _add
     sub, mul, div, sqrt, maximum, splat = _sub, _mul, _div, _sqrt, _maximum, _splat
-    barrier, vector_lanes = _barrier, _vector_lanes
+    barrier, vector_lanes, prefetch = _barrier, _vector_lanes, _prefetch
     load_even, load_odd, replaces, select, arange = (_load_even, _load_odd, _replaces, _select,
                                                      _arange)
