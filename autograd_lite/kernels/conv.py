@@ -24,8 +24,8 @@ take ``conv_input_cols`` instead. Per worker, for each of its images n:
 
 Shallow filters (K <= 18, e.g. a first layer on grey images) go forward through ``conv_shallow``
 (channel-major tiles) and back to the weights through ``conv_weight_shallow`` (dot products along
-the pixels, g read in place). NumPy references: ``reference.conv2d_forward``, ``conv2d_weight_grad``,
-``conv2d_input_grad``.
+the pixels, g read in place). NumPy references: ``reference.conv2d_forward``,
+``conv2d_weight_grad``, ``conv2d_input_grad``.
 """
 from __future__ import annotations
 

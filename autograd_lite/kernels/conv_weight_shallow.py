@@ -24,13 +24,18 @@ of L consecutive pixels of a g row meets the same L pixels of several cols rows:
 
 Each g row is read from memory once: its first tap block brings it into L1 for the others (OUTS
 rows of P pixels: 11 KB at P = 676 in float32). The accumulators stay in registers for a whole
-image and are added to ``sums`` once per image, lanes and all (the lanes are summed once, at the
-end). A 4 x 3 block is 12 accumulators, the 3 cols vectors and one g vector: AVX2's 16 registers,
-12 FMAs for 7 loads (``_block``). Measured on a 2-vCPU AMD EPYC (Zen 3), interleaved medians,
-time of this kernel / the general one: (64, 1, 28, 28) -> 32 channels 0.25-0.30 on one thread
-(1.65-1.89 -> 0.41-0.55 ms), 0.19-0.23 on two; K = 18 (2 channels, padding 1) 0.46; stride 2
-0.53; float64 0.36. Looping over tap blocks outside the channel blocks (cols rows kept in L1, g
-read K / 3 times from L2) was 6% slower. NumPy reference: ``reference.conv2d_weight_grad``.
+pass over an image's pixels and are then added to ``sums``, lanes and all (the lanes are summed
+once, at the end). A 4 x 3 block is 12 accumulators, the 3 cols vectors and one g vector: AVX2's 16 registers,
+12 FMAs for 7 loads (``_block``). While a channel block's passes run, the next block's g rows
+are prefetched (``_weight_grad``).
+
+Measured on a 2-vCPU AMD EPYC (Zen 3), interleaved medians, time of this kernel / the general
+one: (64, 1, 28, 28) -> 32 channels, float32, 0.25-0.30 on one thread (1.3-1.6 -> 0.39-0.40 ms;
+PyTorch's convolution_backward 3.9-4.0 ms), 0.19-0.25 on two, 0.33-0.37 with caches emptied
+before each call, 0.25-0.30 inside the CNN's training step; float64 0.26-0.36; K = 18 (2
+channels, padding 1) 0.30-0.35; K = 18 with stride 2 (16 x 16 outputs) 0.43-0.56. Tried and
+dropped: tap blocks outside the channel blocks (cols rows kept in L1, g read K / 3 times from
+L2): 6% slower. NumPy reference: ``reference.conv2d_weight_grad``.
 """
 from __future__ import annotations
 
