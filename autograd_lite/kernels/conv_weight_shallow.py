@@ -23,11 +23,11 @@ of L consecutive pixels of a g row meets the same L pixels of several cols rows:
     dW[o, k] = sum over workers and lanes of sums[worker, o, k, :]
 
 Each g row is read from memory once: its first tap block brings it into L1 for the others (OUTS
-rows of P pixels: 11 KB at P = 676 in float32). The accumulators stay in registers for a whole
-pass over an image's pixels and are then added to ``sums``, lanes and all (the lanes are summed
-once, at the end). A 4 x 3 block is 12 accumulators, the 3 cols vectors and one g vector: AVX2's 16 registers,
-12 FMAs for 7 loads (``_block``). While a channel block's passes run, the next block's g rows
-are prefetched (``_weight_grad``).
+rows of P pixels: 11 KB at P = 676 in float32). The accumulators stay in registers for a whole pass
+over an image's pixels and are then added to ``sums``, lanes and all (the lanes are summed once, at
+the end). A 4 x 3 block is 12 accumulators, the 3 cols vectors and one g vector: AVX2's 16
+registers, 12 FMAs for 7 loads (``_block``). While a channel block's passes run, the next block's g
+rows are prefetched (``_weight_grad``).
 
 Measured on a 2-vCPU AMD EPYC (Zen 3), interleaved medians, time of this kernel / the general
 one: (64, 1, 28, 28) -> 32 channels, float32, 0.25-0.30 on one thread (1.3-1.6 -> 0.39-0.40 ms;
