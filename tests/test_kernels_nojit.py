@@ -40,6 +40,13 @@ SCRIPT = textwrap.dedent("""
                 conv_input.input_grad(g, np.ascontiguousarray(w), x.shape, stride, padding, 3, 2),
                 reference.conv2d_input_grad(g, w, x.shape, stride, padding), rtol=tol, atol=tol)
             checked += 5
+        wide = rng.standard_normal((2, 1, 6, 20)).astype(dtype)  # rows of a vector or more: the
+        filters = rng.standard_normal((5, 1, 3, 3)).astype(dtype)  # shallow forward's direct kernel
+        for stride in ((1, 1), (1, 2)):
+            np.testing.assert_allclose(conv.conv2d_forward(wide, filters, stride, (1, 1)),
+                                       reference.conv2d_forward(wide, filters, stride, (1, 1)),
+                                       rtol=tol, atol=tol)
+            checked += 1
         out, argmax = pool.max_pool2d_forward(x, (2, 2), (1, 2), (1, 1))
         ref_out, ref_argmax = reference.max_pool2d_forward(x, (2, 2), (1, 2), (1, 1))
         np.testing.assert_array_equal(out, ref_out)
@@ -76,4 +83,4 @@ def test_kernels_equal_references_with_jit_disabled():
     result = subprocess.run([sys.executable, "-c", SCRIPT], env=env, cwd=root, capture_output=True,
                             text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "checked 34" in result.stdout
+    assert "checked 38" in result.stdout
