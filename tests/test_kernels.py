@@ -152,7 +152,7 @@ def test_conv_kernels_on_large_shapes(dtype, shape, weight_shape, stride, paddin
 @pytest.mark.parametrize("shape, weight_shape, stride, padding", [
     ((3, 1, 28, 28), (32, 1, 3, 3), (1, 1), (0, 0)),      # K = 9: the course CNN's first layer
     ((2, 2, 28, 28), (32, 2, 3, 3), (2, 2), (1, 1)),      # K = 18, stride 2, padding 1
-    ((1, 2, 17, 23), (5, 2, 3, 3), (1, 2), (1, 0)),       # batch 1, odd sizes, channel blocks overlap
+    ((1, 2, 17, 23), (5, 2, 3, 3), (1, 2), (1, 0)),       # batch 1, odd sizes, blocks overlap
     ((2, 1, 19, 40), (7, 1, 2, 5), (3, 3), (2, 1)),       # stride 3: three phase planes
     ((1, 3, 9, 31), (4, 3, 3, 2), (2, 1), (0, 1)),        # one channel block, strided rows only
     ((2, 1, 30, 30), (6, 1, 3, 3), (1, 3), (1, 1)),       # rows of 10: the last vector overlaps
