@@ -20,11 +20,14 @@ AVX2's 16 registers). Measured on (64, 1, 28, 28) * (32, 1, 3, 3), Zen 3, 1 thre
 2 x 6 1.68 (3 x 4 and 2 x 6 need more registers than AVX2 has). Against the tiles (same call,
 interleaved medians, Zen 3, float32 unless said): the course CNN's first layer (64, 1, 28, 28) *
 (32, 1, 3, 3) 0.24-0.31 of their time at 1 thread (about 0.55 against 1.9 ms), 0.37-0.40 at 2;
-float64 0.37; K = 18 with stride 2 and padding 1 0.43-0.63; K = 18 with stride 1 0.27-0.32. With
-an empty Numba cache its first call compiles in 2.3 s, the tiles' in 6.4 s (the micro-kernel
-inlined). Its output is written once with ordinary stores: out (5.5 MB here) fits in L3 and the
-next layer reads it from there; filling it alone takes 0.12 ms, so streaming stores (which also
-need aligned vectors, and rows of 26 are not) could save little.
+float64 0.37; K = 18 with stride 2 and padding 1 0.43-0.63; K = 18 with stride 1 0.27-0.32; the
+course CNN's training step 0.90 of its time at 1 thread, 0.93 at 2. With an empty Numba cache its
+first call compiles in 2.3 s, the tiles' in 6.4 s (the micro-kernel inlined). (Beyond
+SHALLOW_MAX_DEPTH it also beat the pixel-major forward, 3 x 3 filters, padding 1, 1 thread:
+0.41-0.43 at K = 27, 0.59 at K = 36, 0.77 at K = 72.) Its output is written once with ordinary
+stores: out (5.5 MB here) fits in L3 and the next layer reads it from there; filling it alone takes
+0.12 ms, so streaming stores (which also need aligned vectors, and rows of 26 are not) could save
+little.
 
 Tiles (``_forward_tiles``; other shapes). The pixel-major forward in ``conv`` spends, per tile of
 MR = 12 pixels, K steps of 24 FMAs and then a transposed store of 12 x NR values: with K = 9 the
