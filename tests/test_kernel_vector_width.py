@@ -16,10 +16,11 @@ from autograd_lite.kernels import cache, simd
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # test_kernels.py's tests of every micro-kernel client (matmul, convolution forward and both
-# gradients on shapes that take every path) and of the other kernels' explicit vectors (updates,
-# 2x2 max pooling, the shallow filters' weight gradient)
+# gradients on shapes that take every path, the shallow forwards) and of the other kernels'
+# explicit vectors (updates, 2x2 max pooling, the shallow filters' weight gradient)
 SELECTED = ("matmul_equals_reference or several_depth_panels or conv_kernels_on_large_shapes "
-            "or adam_kernel or sgd_kernel or max_pool_2x2 or shallow_weight_grad")
+            "or shallow_forward or adam_kernel or sgd_kernel or max_pool_2x2 "
+            "or shallow_weight_grad")
 
 
 def test_this_process_compiles_for_its_cpu():

@@ -6,8 +6,9 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from autograd_lite import kernels
-from autograd_lite.kernels import (conv, conv_input, conv_input_cols, conv_weight_shallow,
-                                   elementwise, matmul_numba as matmul, pool, reference, threads)
+from autograd_lite.kernels import (conv, conv_input, conv_input_cols, conv_shallow,
+                                   conv_weight_shallow, elementwise, matmul_numba as matmul, pool,
+                                   reference, threads)
 
 FEW = settings(max_examples=25, deadline=None)
 DTYPES = st.sampled_from([np.float32, np.float64])
@@ -185,6 +186,34 @@ def test_weight_grad_of_an_empty_batch_is_zero(weight_shape):
     grad = np.ones((0, 4, 3, 3), dtype=np.float32)
     out = conv.conv2d_weight_grad(x, grad, weight_shape, (1, 1), (0, 0))
     np.testing.assert_array_equal(out, np.zeros(weight_shape, dtype=np.float32))
+
+
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("shape, weight_shape, stride, padding", [
+    ((3, 1, 28, 28), (32, 1, 3, 3), (1, 1), (0, 0)),      # K = 9: the course CNN's first layer
+    ((2, 2, 28, 28), (32, 2, 3, 3), (2, 2), (1, 1)),      # K = 18, stride 2, padding 1
+    ((1, 2, 17, 23), (5, 2, 3, 3), (1, 2), (1, 0)),       # batch 1, odd sizes, blocks overlap
+    ((2, 1, 19, 40), (7, 1, 2, 5), (3, 3), (2, 1)),       # stride 3: three phase planes
+    ((1, 3, 9, 31), (4, 3, 3, 2), (2, 1), (0, 1)),        # one channel block, strided rows only
+    ((2, 1, 30, 30), (6, 1, 3, 3), (1, 3), (1, 1)),       # rows of 10: the last vector overlaps
+    ((2, 2, 9, 9), (3, 2, 3, 3), (1, 1), (1, 1)),         # 3 output channels: tiles
+    ((2, 1, 7, 7), (8, 1, 3, 3), (1, 1), (0, 0)),         # rows of 5: tiles (float64: direct)
+])
+def test_shallow_forward_equals_reference(dtype, bias, shape, weight_shape, stride, padding):
+    """Both shallow forwards (direct where rows hold a vector, tiles), against the reference, with
+    the images cut into 1 to 3 workers."""
+    rng = np.random.default_rng(sum(shape))
+    x = rng.standard_normal(shape).astype(dtype)
+    weight = rng.standard_normal(weight_shape).astype(dtype)
+    b = rng.standard_normal(weight_shape[0]).astype(dtype) if bias else None
+    expected = reference.conv2d_forward(x, weight, stride, padding, b)
+    close(conv.conv2d_forward(x, weight, stride, padding, b), expected, dtype, 10)
+    flat, height, width = conv.padded_batch(x, padding)
+    for forward in (conv_shallow.forward, conv_shallow.forward_tiles):
+        for workers in (1, 2, 3):
+            out = np.full(expected.shape, np.nan, dtype=dtype)  # every element must be written
+            forward(flat, weight, b, out, (shape[0], shape[1], height, width), stride, workers)
+            close(out, expected, dtype, 10)
 
 
 # ----------------------------------------------------------------------------- pooling
