@@ -23,9 +23,10 @@ take ``conv_input_cols`` instead. Per worker, for each of its images n:
     input grad:   acc = 0;  acc[(i sH + a, j sW + b)] += g[n][:, (i, j)]^T @ W_ab;  dx[n] = crop(acc^T)
 
 Shallow filters (K <= 18, e.g. a first layer on grey images) go forward through ``conv_shallow``
-(vectors of output pixels, input read in place; tiles for rows narrower than a vector) and back to the weights through ``conv_weight_shallow`` (dot products along
-the pixels, g read in place). NumPy references: ``reference.conv2d_forward``,
-``conv2d_weight_grad``, ``conv2d_input_grad``.
+(vectors of output pixels, the input read in place; tiles for rows narrower than a vector) and
+back to the weights through ``conv_weight_shallow`` (dot products along the pixels, g read in
+place). NumPy references: ``reference.conv2d_forward``, ``conv2d_weight_grad``,
+``conv2d_input_grad``.
 """
 from __future__ import annotations
 
