@@ -188,6 +188,7 @@ def test_weight_grad_of_an_empty_batch_is_zero(weight_shape):
     np.testing.assert_array_equal(out, np.zeros(weight_shape, dtype=np.float32))
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("bias", [True, False])
 @pytest.mark.parametrize("shape, weight_shape, stride, padding", [
     ((3, 1, 28, 28), (32, 1, 3, 3), (1, 1), (0, 0)),      # K = 9: the course CNN's first layer

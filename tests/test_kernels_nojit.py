@@ -48,6 +48,13 @@ SCRIPT = textwrap.dedent("""
                                             x1.shape, (1, 2), 2),
             reference.conv2d_weight_grad(x1, g, w1.shape, (1, 2), (0, 0)), rtol=tol, atol=tol)
         checked += 1
+        wide = rng.standard_normal((2, 1, 6, 20)).astype(dtype)  # rows of a vector or more: the
+        filters = rng.standard_normal((5, 1, 3, 3)).astype(dtype)  # shallow forward's direct kernel
+        for stride in ((1, 1), (1, 2)):
+            np.testing.assert_allclose(conv.conv2d_forward(wide, filters, stride, (1, 1)),
+                                       reference.conv2d_forward(wide, filters, stride, (1, 1)),
+                                       rtol=tol, atol=tol)
+            checked += 1
         out, argmax = pool.max_pool2d_forward(x, (2, 2), (1, 2), (1, 1))
         ref_out, ref_argmax = reference.max_pool2d_forward(x, (2, 2), (1, 2), (1, 1))
         np.testing.assert_array_equal(out, ref_out)
