@@ -157,6 +157,7 @@ def test_conv_kernels_on_large_shapes(dtype, shape, weight_shape, stride, paddin
     ((5, 3, 8, 7), (6, 3, 2, 2), (2, 1), (0, 1)),         # K = 12 (a tap block of zeros)
     ((4, 1, 5, 6), (9, 1, 1, 1), (1, 1), (0, 0)),         # K = 1, P = 30: one partial vector
     ((2, 2, 3, 3), (4, 2, 3, 3), (1, 1), (0, 0)),         # one output pixel: only the tail
+    ((2, 3, 16, 16), (16, 3, 3, 3), (1, 1), (1, 1)),      # K = 27: an RGB first layer
 ])
 def test_shallow_weight_grad_equals_reference(dtype, shape, weight_shape, stride, padding,
                                               monkeypatch):
@@ -199,6 +200,7 @@ def test_weight_grad_of_an_empty_batch_is_zero(weight_shape):
     ((2, 1, 30, 30), (6, 1, 3, 3), (1, 3), (1, 1)),       # rows of 10: the last vector overlaps
     ((2, 2, 9, 9), (3, 2, 3, 3), (1, 1), (1, 1)),         # 3 output channels: tiles
     ((2, 1, 7, 7), (8, 1, 3, 3), (1, 1), (0, 0)),         # rows of 5: tiles (float64: direct)
+    ((2, 3, 16, 16), (16, 3, 3, 3), (1, 1), (1, 1)),      # K = 27: an RGB first layer
 ])
 def test_shallow_forward_equals_reference(dtype, bias, shape, weight_shape, stride, padding):
     """Both shallow forwards (direct where rows hold a vector, tiles), against the reference, with

@@ -22,7 +22,7 @@ take ``conv_input_cols`` instead. Per worker, for each of its images n:
     weight grad:  x_pad = pad(x[n]);  partial_dW^T += cols @ pack(g[n]^T)   (summed over workers)
     input grad:   acc = 0;  acc[(i sH + a, j sW + b)] += g[n][:, (i, j)]^T @ W_ab;  dx[n] = crop(acc^T)
 
-Shallow filters (K <= 18, e.g. a first layer on grey images) go forward through ``conv_shallow``
+Shallow filters (K <= 27: first layers on grey or RGB images) go forward through ``conv_shallow``
 (vectors of output pixels, the input read in place; tiles for rows narrower than a vector) and
 back to the weights through ``conv_weight_shallow`` (dot products along the pixels, g read in
 place). NumPy references: ``reference.conv2d_forward``, ``conv2d_weight_grad``,

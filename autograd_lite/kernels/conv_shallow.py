@@ -23,7 +23,7 @@ interleaved medians, Zen 3, float32 unless said): the course CNN's first layer (
 float64 0.37; K = 18 with stride 2 and padding 1 0.43-0.63; K = 18 with stride 1 0.27-0.32; the
 course CNN's training step 0.90 of its time at 1 thread, 0.93 at 2. With an empty Numba cache its
 first call compiles in 2.3 s, the tiles' in 6.4 s (the micro-kernel inlined). (Beyond
-SHALLOW_MAX_DEPTH it also beat the pixel-major forward, 3 x 3 filters, padding 1, 1 thread:
+K = 18 it also beat the pixel-major forward, 3 x 3 filters, padding 1, 1 thread:
 0.41-0.43 at K = 27, 0.59 at K = 36, 0.77 at K = 72.) Its output is written once with ordinary
 stores: out (5.5 MB here) fits in L3 and the next layer reads it from there; filling it alone takes
 0.12 ms, so streaming stores (which also need aligned vectors, and rows of 26 are not) could save
@@ -58,7 +58,10 @@ from .gemm import MR, matrix_rows, pack_a, packed_size, sliver_rows, sliver_step
 from .im2col import shift_offsets
 from .simd import broadcast, fma, lanes, lanes_of, load, store, zeros_like
 
-SHALLOW_MAX_DEPTH = 18
+SHALLOW_MAX_DEPTH = 27  # 3 x 3 filters on up to 3 channels (an RGB first layer): both shallow
+# kernels beat the general ones there. (64, 3, 32, 32) * (32, 3, 3, 3), padding 1, Zen 3, 1 and 2
+# threads: forward 0.42 of the general kernel's time, weight gradient 0.22-0.24 (0.54-0.60 on
+# 31 x 31 outputs, where the general kernel's transposes do not alias in L1). Was 18 until session 8.
 OUT_BLOCK = 4   # output channels per register block of the direct kernel
 RUNS = 3        # output vectors per register block of the direct kernel
 
