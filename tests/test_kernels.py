@@ -390,6 +390,25 @@ def test_matmul_dispatch_uses_the_gemm_only_for_large_products_once_numba_kernel
     assert used == [(512, 512), (4096, 64), (256, 256)]
 
 
+@pytest.mark.parametrize("numba_ran", [False, True])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_matmul_of_depth_one_is_an_outer_product(monkeypatch, numba_ran, dtype):
+    """(M, 1) @ (1, N), a linear layer's weight gradient at batch 1, is a broadcast multiply (path
+    ``outer``): each element is the one product BLAS would compute; inf and NaN as in np.matmul;
+    views (the transposed gradient) and non-float dtypes keep np.matmul."""
+    monkeypatch.setitem(kernels._state, "numba_ran", numba_ran)
+    rng = np.random.default_rng(5)
+    g, x = rng.standard_normal((1, 7)).astype(dtype), rng.standard_normal((1, 5)).astype(dtype)
+    g[0, 2], x[0, 3] = np.inf, np.nan
+    before = kernels.paths().get("matmul", {}).get("outer", 0)
+    out = kernels.matmul(g.T, x)
+    assert kernels.paths()["matmul"]["outer"] == before + 1
+    assert out.dtype == dtype and out.shape == (7, 5) and out.flags.c_contiguous
+    np.testing.assert_array_equal(out, np.matmul(g.T, x))
+    integers = kernels.matmul(np.ones((3, 1), np.int64), np.ones((1, 2), np.int64))
+    assert kernels.paths()["matmul"]["outer"] == before + 1 and integers.dtype == np.int64
+
+
 def test_matmul_keeps_blas_where_the_gemm_cannot_win(monkeypatch):
     """The GEMM only with AVX-512 (its accumulators spill on AVX2) and at least 2 threads."""
     monkeypatch.setitem(kernels._state, "numba_ran", True)
