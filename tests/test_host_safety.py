@@ -164,8 +164,8 @@ CONV = textwrap.dedent("""
     from autograd_lite.kernels import reference
     kernels.set_compile_mode("eager")
     rng = np.random.default_rng(0)
-    x = rng.standard_normal((2, 3, 9, 9)).astype(np.float32)
-    w = rng.standard_normal((5, 3, 3, 3)).astype(np.float32)
+    x = rng.standard_normal((2, 4, 9, 9)).astype(np.float32)
+    w = rng.standard_normal((5, 4, 3, 3)).astype(np.float32)  # K = 36: conv._forward
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         out = kernels.conv2d_forward(x, w, (1, 1), (0, 0))

@@ -96,6 +96,23 @@ def test_a_launch_cuts_its_range_into_contiguous_pieces_one_per_thread(thread_co
     assert our_threads() == []
 
 
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="no CPU affinity on this OS")
+def test_a_worker_is_kept_off_the_launching_threads_cpu(thread_count):
+    """A woken worker must not share its launcher's CPU (see ``threads._Worker``): its own affinity
+    is every CPU of the process but the one the launch came from; the caller's is untouched."""
+    ag.set_num_threads(2)
+    before = os.sched_getaffinity(0)
+    for _ in range(3):
+        threads.parallel_for(lambda start, stop: None, 2)
+    worker = threads._pool["workers"][0]
+    assert os.sched_getaffinity(0) == before
+    if threads._caller_cpu() is None or len(before) < 2:  # nothing to choose from: left alone
+        assert worker._kept_off is None
+        return
+    assert worker._kept_off in before
+    assert os.sched_getaffinity(worker.thread.native_id) == before - {worker._kept_off}
+
+
 def test_an_exception_in_a_piece_reaches_the_caller_and_the_pool_still_works(thread_count):
     ag.set_num_threads(2)
 
