@@ -23,7 +23,9 @@ OpenMP and TBB libraries and its thread counts stay as it set them.
   for the others: about 3 context switches per launch, against about 12 for a Numba ``workqueue``
   launch.
   ``os.register_at_fork`` forgets the workers in a forked child (threads do not survive a fork),
-  which starts its own when it needs them.
+  which starts its own when it needs them. A worker about to be woken is kept off the launching
+  thread's CPU (its own affinity only: ``_Worker._place``), so that a pause does not leave both
+  on one core.
 * ``set_num_threads(n)`` / ``get_num_threads()`` (PyTorch's names, exported as
   ``ag.set_num_threads``): how many threads a launch uses, the caller included; default the cores
   this process may run on (``os.sched_getaffinity``). Lowering it ends the workers beyond n - 1, so
