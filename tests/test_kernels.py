@@ -181,6 +181,22 @@ def test_shallow_weight_grad_equals_reference(dtype, shape, weight_shape, stride
                                               workers), expected, dtype, 300)
 
 
+@pytest.mark.parametrize("dtype, size", [(np.float32, 32), (np.float32, 16), (np.float64, 16)])
+def test_weight_grad_with_gradient_rows_a_multiple_of_2_kb_apart(monkeypatch, dtype, size):
+    """32 x 32 float32 (4 KB) and 16 x 16 float64 (2 KB) gradient rows are copied with a pad before
+    the general kernel gathers them (``conv.ALIASING_ROW_BYTES``); 16 x 16 float32 (1 KB) is not.
+    Either way the result is the reference's, and the same as without the pad."""
+    rng = np.random.default_rng(size)
+    x = rng.standard_normal((3, 4, size, size)).astype(dtype)       # K = 36: the general kernel
+    grad = rng.standard_normal((3, 17, size, size)).astype(dtype)
+    expected = reference.conv2d_weight_grad(x, grad, (17, 4, 3, 3), (1, 1), (1, 1))
+    spread = conv.conv2d_weight_grad(x, grad, (17, 4, 3, 3), (1, 1), (1, 1))
+    close(spread, expected, dtype, 300)
+    monkeypatch.setattr(conv, "ALIASING_ROW_BYTES", 1 << 40)          # never spread
+    np.testing.assert_allclose(spread, conv.conv2d_weight_grad(x, grad, (17, 4, 3, 3), (1, 1),
+                                                               (1, 1)), rtol=1e-12, atol=0)
+
+
 @pytest.mark.parametrize("weight_shape", [(4, 1, 3, 3), (4, 3, 4, 4)])  # shallow, general
 def test_weight_grad_of_an_empty_batch_is_zero(weight_shape):
     x = np.ones((0, weight_shape[1], 6, 6), dtype=np.float32)
