@@ -1,7 +1,8 @@
 """The GEMM micro-kernel has two shapes: all 12 rows of a tile at once with 64-byte vectors
 (AVX-512) and two passes of 6 rows with 32-byte vectors (AVX2, ``simd.SPLIT_TILE``). The machine
-running the suite compiles one of them; this file reruns test_kernels.py's tests of every kernel
-built on the micro-kernel (and of the update kernels' explicit vectors) with the other one
+running the suite compiles one of them; this file reruns the tests of test_kernels.py and
+test_kernels_conv.py of every kernel built on the micro-kernel (and of the other kernels' explicit
+vectors) with the other one
 (``AUTOGRAD_LITE_VECTOR_BYTES``), in a fresh process with its own Numba cache, so both shapes are
 checked against the NumPy references on any CPU (an AVX2 machine runs the 64-byte code through
 LLVM's split registers: slow, but the same results)."""
@@ -15,7 +16,7 @@ import pytest
 from autograd_lite.kernels import cache, simd
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-# test_kernels.py's tests of every micro-kernel client (matmul, convolution forward and both
+# test_kernels(_conv).py's tests of every micro-kernel client (matmul, convolution forward and both
 # gradients on shapes that take every path, the shallow forwards) and of the other kernels'
 # explicit vectors (updates, 2x2 max pooling, the shallow filters' weight gradient)
 SELECTED = ("matmul_equals_reference or several_depth_panels or conv_kernels_on_large_shapes "
@@ -39,7 +40,8 @@ def test_kernels_equal_references_with_the_other_vector_width(tmp_path):
                            capture_output=True, text=True, timeout=120)
     assert width.stdout.split() == [other, str(other == "32")], width.stderr[-2000:]
     done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                           os.path.join(ROOT, "tests", "test_kernels.py"), "-k", SELECTED],
+                           os.path.join(ROOT, "tests", "test_kernels.py"),
+                           os.path.join(ROOT, "tests", "test_kernels_conv.py"), "-k", SELECTED],
                           env=env, capture_output=True, text=True, timeout=900, cwd=ROOT)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     assert " passed" in done.stdout and "failed" not in done.stdout

@@ -10,7 +10,7 @@ input are -inf for the maximum and 0 for the mean (counted in the divisor kH kW,
     max forward:   for each window (i, j):  scan cells (a, b) in row-major order, keep the first
                    maximum (NaN wins, as in np.argmax); out = its value, argmax = r W + s
                    (int32; kernel 2 stride 2 without padding has its own kernel, in explicit
-                   vectors: ``simd``)
+                   vectors: ``simd``, ``simd_masks``)
     max backward:  grad_x.plane[argmax[i, j]] += grad[i, j]          (scatter-add)
     max gather:    out[i, j] = values.plane[argmax[i, j]]            (adjoint of the scatter)
     avg forward:   out[i, j] = sum of the window's real cells / (kH kW)
@@ -23,7 +23,8 @@ from __future__ import annotations
 import numpy as np
 from . import threads
 from .cache import njit
-from .simd import add, arange, lanes_of, load_even, load_odd, replaces, select, store
+from .simd import add, lanes_of, store
+from .simd_masks import arange, load_even, load_odd, replaces, select
 
 _NAN_SAFE = {"nsz", "arcp", "contract", "afn", "reassoc"}  # fastmath, but NaN/inf kept
 

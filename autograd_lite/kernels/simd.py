@@ -20,20 +20,15 @@ under ``NUMBA_DISABLE_JIT=1`` (so the kernels still run, slowly, as ordinary Pyt
     fma(a, b, c)            a * b + c                         (one fused multiply-add)
     add(a, b)               a + b                             (int32 vectors too: wrapping)
     maximum(a, b)           np.maximum(a, b): NaN in either lane wins
-    load_even(array, i)     array[i : i + 2 lanes : 2]        (a deinterleaving load: with
-    load_odd(array, i)      array[i + 1 : i + 2 lanes : 2]     load_odd, pairs split in two)
-    replaces(a, b)          (a > b) | (isnan(a) & ~isnan(b)): a mask, True where a takes b's
-                            place as the running maximum (np.argmax's rule: first maximum and
-                            first NaN stay; -0.0 and 0.0 tie)
-    select(mask, a, b)      np.where(mask, a, b)              (a, b: float or int32 vectors)
-    arange(start, step, like)   start + step * [0, 1, ..., lanes - 1] as int32, one lane per
-                            lane of ``like``'s vectors (``like``: a float array), e.g. indices
     sub(a, b), mul(a, b), div(a, b), sqrt(a)   a - b, a * b, a / b, sqrt(a): each rounded once,
                             as the scalar operation (IEEE 754), so a vector loop gives the bits of
                             the scalar one
     barrier()               nothing (to LLVM: no memory access moves across this point)
     vector_lanes(array)     lanes(array.dtype), a constant to LLVM (``lanes_of``: read at run time)
     prefetch(array, i)      nothing (to the CPU: fetch array[i]'s cache line now; never faults)
+
+Masks, selects, int32 index vectors and deinterleaving loads (the vector max pool's) are in
+``simd_masks``, built on the type and helpers here.
 """
 from __future__ import annotations
 
@@ -144,26 +139,6 @@ def barrier():
     return None
 
 
-def load_even(array, index):
-    return array[index:index + 2 * lanes(array.dtype):2].copy()
-
-
-def load_odd(array, index):
-    return array[index + 1:index + 2 * lanes(array.dtype):2].copy()
-
-
-def replaces(a, b):
-    return (a > b) | (np.isnan(a) & ~np.isnan(b))
-
-
-def select(mask, a, b):
-    return np.where(mask, a, b)
-
-
-def arange(start, step, like):
-    return np.arange(lanes(like.dtype), dtype=np.int32) * np.int32(step) + np.int32(start)
-
-
 def prefetch(array, index):
     return None
 
@@ -194,6 +169,15 @@ def _element_pointer(context, builder, array_type, array, index, index_type):
     return builder.gep(ary.data, [index])
 
 
+def load_vector(context, builder, signature, args, vector_type):
+    """Codegen of an unaligned load of ``vector_type`` (an LLVM vector) at array[index], for an
+    intrinsic called as (array, index)."""
+    pointer = _element_pointer(context, builder, signature.args[0], args[0], args[1],
+                               signature.args[1])
+    return builder.load(builder.bitcast(pointer, vector_type.as_pointer()),
+                        align=signature.args[0].dtype.bitwidth // 8)
+
+
 def _check_array(array, dtypes=(types.float32, types.float64)):
     return isinstance(array, types.Array) and array.ndim == 1 and array.dtype in dtypes
 
@@ -205,11 +189,7 @@ def _load(typingctx, array, index):
     vector = Vector(array.dtype)
 
     def codegen(context, builder, signature, args):
-        pointer = _element_pointer(context, builder, signature.args[0], args[0], args[1],
-                                   signature.args[1])
-        vector_type = context.get_value_type(vector)
-        return builder.load(builder.bitcast(pointer, vector_type.as_pointer()),
-                            align=array.dtype.bitwidth // 8)
+        return load_vector(context, builder, signature, args, context.get_value_type(vector))
     return vector(array, index), codegen
 
 
@@ -387,78 +367,7 @@ def _barrier(typingctx):
     return types.none(), codegen
 
 
-def _deinterleaving_load(first):
-    """``load_even`` (first = 0) or ``load_odd`` (first = 1): one load of 2 lanes numbers and a
-    shuffle that keeps every other one (on AVX2, LLVM emits vshufps and vpermpd)."""
-    @intrinsic
-    def load_half(typingctx, array, index):
-        if not _check_array(array):
-            return None
-        vector = Vector(array.dtype)
-
-        def codegen(context, builder, signature, args):
-            pointer = _element_pointer(context, builder, signature.args[0], args[0], args[1],
-                                       signature.args[1])
-            element = context.get_value_type(array.dtype)
-            pair_type = ir.VectorType(element, 2 * vector.lanes)
-            pairs = builder.load(builder.bitcast(pointer, pair_type.as_pointer()),
-                                 align=array.dtype.bitwidth // 8)
-            mask = ir.Constant(ir.VectorType(ir.IntType(32), vector.lanes),
-                               [2 * lane + first for lane in range(vector.lanes)])
-            return builder.shuffle_vector(pairs, ir.Constant(pair_type, ir.Undefined), mask)
-        return vector(array, index), codegen
-    return load_half
-
-
-_load_even, _load_odd = _deinterleaving_load(0), _deinterleaving_load(1)
-
-
-@intrinsic
-def _replaces(typingctx, a, b):
-    if not (isinstance(a, Vector) and a == b and isinstance(a.dtype, types.Float)):
-        return None
-    mask = Vector(types.boolean, a.lanes)
-
-    def codegen(context, builder, signature, args):
-        value, best = args
-        # (a > b or a NaN) and b not NaN: "unordered or greater" covers a > b and a NaN at once
-        return builder.and_(builder.fcmp_unordered(">", value, best),
-                            builder.fcmp_ordered("ord", best, best))
-    return mask(a, b), codegen
-
-
-@intrinsic
-def _select(typingctx, mask, a, b):
-    if not (isinstance(mask, Vector) and mask.dtype == types.boolean and isinstance(a, Vector)
-            and a == b and a.lanes == mask.lanes):
-        return None
-
-    def codegen(context, builder, signature, args):
-        return builder.select(*args)
-    return a(mask, a, b), codegen
-
-
-@intrinsic
-def _arange(typingctx, start, step, like):
-    if not (_check_array(like) and isinstance(start, types.Integer)
-            and isinstance(step, types.Integer)):
-        return None
-    vector = Vector(types.int32, REGISTER_BYTES // (like.dtype.bitwidth // 8))
-
-    def codegen(context, builder, signature, args):
-        int32 = ir.IntType(32)
-        first = _splat_value(context, builder, vector,
-                             context.cast(builder, args[0], signature.args[0], types.int32))
-        stride = _splat_value(context, builder, vector,
-                              context.cast(builder, args[1], signature.args[1], types.int32))
-        counts = ir.Constant(ir.VectorType(int32, vector.lanes), list(range(vector.lanes)))
-        return builder.add(first, builder.mul(stride, counts))
-    return vector(start, step, like), codegen
-
-
 if not config.DISABLE_JIT:  # inside kernels the names above mean the intrinsics
     load, store, broadcast, zeros_like, fma, add = _load, _store, _broadcast, _zeros_like, _fma, _add
     sub, mul, div, sqrt, maximum, splat = _sub, _mul, _div, _sqrt, _maximum, _splat
     barrier, vector_lanes, prefetch = _barrier, _vector_lanes, _prefetch
-    load_even, load_odd, replaces, select, arange = (_load_even, _load_odd, _replaces, _select,
-                                                     _arange)

@@ -109,6 +109,9 @@ class _Piece:
             self.done.release()
 
 
+_placement = {"getcpu": None}  # glibc's sched_getcpu once found; False where it is missing
+
+
 def _caller_cpu():
     """The CPU the calling thread runs on (glibc's ``sched_getcpu``, a vDSO read), or None where
     it cannot be asked (not Linux/glibc)."""
@@ -123,8 +126,6 @@ def _caller_cpu():
     getcpu = _placement["getcpu"]
     return getcpu() if getcpu else None
 
-
-_placement = {"getcpu": None}
 
 
 class _Worker:
