@@ -133,10 +133,11 @@ class _Worker:
     ``submit`` and ``stop`` are called holding the pool lock, so only they release ``_wake``.
 
     Before waking it, ``submit`` keeps it off the launching thread's CPU (``_place``): a thread
-    that slept for a while is woken on its waker's CPU, and on the 2-vCPU VMs we measure on it then
-    stayed there for about 35 ms (10-12 convolutions of 1.7 ms) before the scheduler moved it,
-    so after any pause of 0.15 s or more (between blocks of a benchmark, a notebook cell, a slow
-    data loader) parallel kernels ran at one core's speed: Conv2D forward 3.35 against 1.72 ms.
+    that slept for a while is woken on its waker's CPU, and on the 2-vCPU AMD EPYC (Zen 3) VMs we
+    measure on it stayed there for about 35 ms (10-12 convolutions of 1.7 ms) before the
+    scheduler moved it, so after any pause of 0.15 s or more (between blocks of a benchmark, a
+    notebook cell, a slow data loader) parallel kernels ran at one core's speed: Conv2D forward
+    3.35 against 1.72 ms.
     Only this worker's own affinity changes (never the host's threads), to the CPUs the process
     may use minus the launcher's current one, and only when that CPU changed since the last
     launch (a system call then, a vDSO read otherwise)."""
