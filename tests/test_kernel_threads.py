@@ -50,9 +50,10 @@ def our_threads():
                   if worker.name.startswith("autograd_lite-kernel"))
 
 
-def run_python(code):
+def run_python(code, extra_env=None):
     env = dict(os.environ, PYTHONPATH=ROOT)
     env.pop("AUTOGRAD_LITE_KERNELS", None)
+    env.update(extra_env or {})
     result = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=env, cwd=ROOT,
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -232,10 +233,13 @@ def test_split_matmul_with_a_blas_it_cannot_limit_is_one_call_on_the_calling_thr
     assert callers == []
 
 
-def test_large_products_run_split_on_our_threads_once_a_numba_kernel_has_run():
+@pytest.mark.parametrize("vector_bytes", ["32", "64"])
+def test_large_products_run_on_our_threads_once_a_numba_kernel_has_run(vector_bytes):
     """After a Numba kernel, BLAS runs our products on one thread; with two threads of ours a
-    large one is cut in two parts (``blas_split``), a small one is not, and with one thread none
-    is. BLAS's own thread count is the program's again afterwards."""
+    large one runs on both: cut in two one-thread BLAS calls (``blas_split``) where the kernels
+    are compiled for AVX2 (32-byte vectors), on the Numba GEMM (``numba``) where they are compiled
+    for AVX-512 (``kernels._gemm_pays``). A small one is not, and with one thread neither is.
+    BLAS's own thread count is the program's again afterwards. Both widths run on any CPU."""
     report = run_python("""
         import json
         import numpy as np
@@ -246,6 +250,9 @@ def test_large_products_run_split_on_our_threads_once_a_numba_kernel_has_run():
         def blas():
             return {p["filepath"]: p["num_threads"] for p in threadpool_info()
                     if p["user_api"] == "blas"}
+        def parallel_paths():
+            paths = kernels.paths()["matmul"]
+            return {"blas_split": paths.get("blas_split", 0), "numba": paths.get("numba", 0)}
         threadpool_limits(2, user_api="blas")
         before = blas()
         kernels.set_compile_mode("eager")
@@ -256,16 +263,17 @@ def test_large_products_run_split_on_our_threads_once_a_numba_kernel_has_run():
         b = rng.standard_normal((512, 128)).astype(np.float32)      # 2^24 multiply-adds
         big = kernels.matmul(a, b)
         small = kernels.matmul(a[:8], b)
-        split_at_two = kernels.paths()["matmul"].get("blas_split", 0)
+        at_two = parallel_paths()
         ag.set_num_threads(1)
         kernels.matmul(a, b)
-        print(json.dumps({"split_at_two": split_at_two,
-                          "split_after_one": kernels.paths()["matmul"].get("blas_split", 0),
+        print(json.dumps({"at_two": at_two, "after_one": parallel_paths(),
                           "error": float(np.abs(big - a @ b).max()),
                           "small_error": float(np.abs(small - a[:8] @ b).max()),
                           "before": before, "after": blas()}))
-    """)
-    assert report["split_at_two"] == 1 and report["split_after_one"] == 1, report
+    """, {"AUTOGRAD_LITE_VECTOR_BYTES": vector_bytes})
+    expected = ({"blas_split": 1, "numba": 0} if vector_bytes == "32"
+                else {"blas_split": 0, "numba": 1})
+    assert report["at_two"] == expected and report["after_one"] == expected, report
     assert report["error"] < 1e-3 and report["small_error"] < 1e-3
     assert report["before"]
     assert {path: report["after"][path] for path in report["before"]} == report["before"]
