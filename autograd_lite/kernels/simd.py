@@ -24,6 +24,8 @@ under ``NUMBA_DISABLE_JIT=1`` (so the kernels still run, slowly, as ordinary Pyt
                             as the scalar operation (IEEE 754), so a vector loop gives the bits of
                             the scalar one
     barrier()               nothing (to LLVM: no memory access moves across this point)
+    hold(a, b)              (a, b) (to LLVM: both vectors are computed here, before this point,
+                            and no memory access moves across it)
     vector_lanes(array)     lanes(array.dtype), a constant to LLVM (``lanes_of``: read at run time)
     prefetch(array, i)      nothing (to the CPU: fetch array[i]'s cache line now; never faults)
 
@@ -141,6 +143,10 @@ def barrier():
 
 def prefetch(array, index):
     return None
+
+
+def hold(a, b):
+    return a, b
 
 
 # ----------------------------------------------------------------------------- the Numba type
@@ -367,7 +373,29 @@ def _barrier(typingctx):
     return types.none(), codegen
 
 
+@intrinsic
+def _hold(typingctx, a, b):
+    """(a, b) through an empty inline assembly statement that takes both in registers ("v": any
+    vector register, zmm0-31 with AVX-512) and clobbers memory. LLVM must compute them before it,
+    and may move neither loads nor the vectors' later uses above it. In the AVX-512 micro-kernel,
+    one after each row's two FMAs keeps each row's broadcast, FMAs and nothing else together:
+    without it LLVM's scheduler hoisted all 12 broadcasts to the top of the depth loop (12 + 24
+    accumulators + 2 B vectors: more than 32 registers), and the loop spilled 6 accumulators to
+    the stack and shuffled 28 registers per step (``gemm.micro_kernel``)."""
+    if not (isinstance(a, Vector) and a == b):
+        return None
+
+    def codegen(context, builder, signature, args):
+        vector_type = context.get_value_type(a)
+        pair = ir.LiteralStructType([vector_type, vector_type])
+        result = builder.asm(ir.FunctionType(pair, [vector_type, vector_type]), "",
+                             "=v,=v,0,1,~{memory}", list(args), side_effect=True)
+        values = [builder.extract_value(result, 0), builder.extract_value(result, 1)]
+        return context.make_tuple(builder, signature.return_type, values)
+    return types.UniTuple(a, 2)(a, b), codegen
+
+
 if not config.DISABLE_JIT:  # inside kernels the names above mean the intrinsics
     load, store, broadcast, zeros_like, fma, add = _load, _store, _broadcast, _zeros_like, _fma, _add
     sub, mul, div, sqrt, maximum, splat = _sub, _mul, _div, _sqrt, _maximum, _splat
-    barrier, vector_lanes, prefetch = _barrier, _vector_lanes, _prefetch
+    barrier, vector_lanes, prefetch, hold = _barrier, _vector_lanes, _prefetch, _hold
