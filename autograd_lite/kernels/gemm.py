@@ -200,6 +200,19 @@ def shifted_rows(offsets, first, shift):
 
 
 @njit(cache=True)
+def strided_rows(start, stride, valid):
+    """a_rows of 12 rows ``stride`` apart from ``start`` read in place, rows past the first ``valid``
+    repeating the last valid one (a partial tile never uses them; reading them stays in bounds)."""
+    last = start + (min(valid, MR) - 1) * stride
+    return (start, min(start + stride, last), min(start + 2 * stride, last),
+            min(start + 3 * stride, last), min(start + 4 * stride, last),
+            min(start + 5 * stride, last), min(start + 6 * stride, last),
+            min(start + 7 * stride, last), min(start + 8 * stride, last),
+            min(start + 9 * stride, last), min(start + 10 * stride, last),
+            min(start + 11 * stride, last))
+
+
+@njit(cache=True)
 def sliver_rows(start):
     """a_rows of a packed A sliver that starts at ``start``."""
     return (start, start + 1, start + 2, start + 3, start + 4, start + 5, start + 6, start + 7,
