@@ -41,7 +41,7 @@ from .conv_weight_shallow import weight_grad as shallow_weight_grad
 from .gemm import (MR, matrix_rows, micro_kernel, pack_b, packed_size, panel_depth, shifted_rows,
                    tile)
 from .im2col import pad_into, pixel_positions, shift_offsets
-from .simd import lanes, lanes_of
+from .simd import SPLIT_TILE, lanes, lanes_of
 
 
 BLOCK = 6   # forward tiles (of MR pixels) per pass over a filter panel: 7-10% faster than 1
@@ -137,7 +137,10 @@ def _weight_grad(x, grad, grad_row, partial, images, channels, height, width, ou
                  kernel_h, kernel_w, stride_h, stride_w, out_h, out_w, panel, workers, first, last):
     """partial[worker] (K x C_out) += cols_n @ g_n^T over the worker's images (x: padded batch), for
     first <= worker < last; g's rows (one per image and channel) start ``grad_row`` elements
-    apart (OH OW, or more: see ``conv2d_weight_grad``)."""
+    apart (OH OW, or more: see ``conv2d_weight_grad``). With AVX-512, whole tiles call the inlined
+    ``micro_kernel`` (not ``tile``, a function call per tile): 10% faster (Intel Xeon, Sapphire
+    Rapids class, 1 thread, x (64, 32, 13, 13), g (64, 64, 11, 11): 3.49 -> 3.13 ms,
+    interleaved medians). AVX2 keeps ``tile`` (not measured on a Zen 3 this session)."""
     lanes = lanes_of(partial)
     patch, positions, plane = channels * kernel_h * kernel_w, out_h * out_w, height * width
     offsets = shift_offsets(channels, kernel_h, kernel_w, plane, width)
@@ -155,10 +158,18 @@ def _weight_grad(x, grad, grad_row, partial, images, channels, height, width, ou
                        col_slivers, packed_g)
                 for jb in range(col_slivers):
                     for ib in range(row_slivers):
-                        tile(x, shifted_rows(offsets, ib * MR, image), pixels[p0:p0 + part],
-                             packed_g, jb * part * 2 * lanes, 2 * lanes, part, mine,
-                             matrix_rows(ib * MR * out_channels + jb * 2 * lanes, out_channels),
-                             patch - ib * MR, out_channels - jb * 2 * lanes, True, scratch)
+                        a_rows = shifted_rows(offsets, ib * MR, image)
+                        out_rows = matrix_rows(ib * MR * out_channels + jb * 2 * lanes,
+                                               out_channels)
+                        if (not SPLIT_TILE and patch - ib * MR >= MR
+                                and out_channels - jb * 2 * lanes >= 2 * lanes):
+                            micro_kernel(x, a_rows, pixels[p0:p0 + part], packed_g,
+                                         jb * part * 2 * lanes, 2 * lanes, part, mine, out_rows,
+                                         True)
+                        else:
+                            tile(x, a_rows, pixels[p0:p0 + part], packed_g,
+                                 jb * part * 2 * lanes, 2 * lanes, part, mine, out_rows,
+                                 patch - ib * MR, out_channels - jb * 2 * lanes, True, scratch)
 
 
 @njit(nogil=True, fastmath={"reassoc", "nsz", "contract"}, cache=True)
