@@ -23,7 +23,10 @@ a third of the time when C has 64 columns. Intel Xeon (Sapphire Rapids class, AV
 interleaved, the loop nest alone: 768 x 288 @ 288 x 64 89 -> 125 GFLOP/s, 1024 x 784 @ 784 x 128
 101 -> 120, 1000 x 1000 @ 1000 x 64 93 -> 139, 2048 x 256 @ 256 x 32 43 -> 69, 512^3 83 -> 84,
 512 x 1024 @ 1024 x 512 112 -> 116 (rows 4 KB apart, all 12 in one L1 set per step: no loss).
-The AVX2 path still packs A (not measured on a Zen 3 this session).
+Whole tiles then call the inlined ``micro_kernel`` rather than ``tile`` (a function call per tile):
+matmul() 768 x 288 @ 288 x 64 56 -> 69 GFLOP/s, 1024 x 784 @ 784 x 128 77 -> 89, 512^3 82 -> 94
+(same CPU, interleaved; PyTorch 76, 103, 119). The AVX2 path still packs A and calls ``tile``
+(not measured on a Zen 3 this session).
 NumPy reference: ``reference.matmul``.
 """
 from __future__ import annotations
@@ -32,8 +35,8 @@ import numpy as np
 
 from . import threads
 from .cache import njit
-from .gemm import (MR, matrix_rows, pack_a, pack_b, packed_size, panel_depth, sliver_rows,
-                   sliver_steps, strided_rows, tile)
+from .gemm import (MR, matrix_rows, micro_kernel, pack_a, pack_b, packed_size, panel_depth,
+                   sliver_rows, sliver_steps, strided_rows, tile)
 from .simd import SPLIT_TILE, lanes_of
 
 MC = 10 * MR      # rows of A packed at a time (MC x KC float32: 120 KB, in L2)
@@ -78,7 +81,12 @@ def gemm(a, a_offsets, a_row_stride, a_col_stride, b, b_offsets, b_row_stride, b
                         for ib in range(s1 - s0):
                             i, j = (s0 + ib) * MR, col0 + jb * width
                             c_rows = matrix_rows(out_offset + i * cols + j, cols)
-                            if in_place:
+                            if in_place and rows - i >= MR and cols - j >= width:  # whole tile
+                                micro_kernel(a, strided_rows(a_offsets[batch] + i * a_row_stride
+                                                             + k0, a_row_stride, MR),
+                                             a_steps, packed_b, jb * part * width, width, part,
+                                             out, c_rows, k0 > 0)
+                            elif in_place:
                                 tile(a, strided_rows(a_offsets[batch] + i * a_row_stride + k0,
                                                      a_row_stride, rows - i),
                                      a_steps, packed_b, jb * part * width, width, part, out,
