@@ -38,8 +38,8 @@ from .conv_input import input_grad
 from .conv_input_cols import input_grad as input_grad_cols
 from .conv_shallow import SHALLOW_MAX_DEPTH, forward as shallow_forward
 from .conv_weight_shallow import weight_grad as shallow_weight_grad
-from .gemm import (MR, matrix_rows, micro_kernel, pack_b, packed_size, panel_depth, shifted_rows,
-                   tile)
+from .gemm import (MR, matrix_rows, micro_kernel, pack_b, pack_b_transposed, packed_size,
+                   panel_depth, shifted_rows, tile)
 from .im2col import pad_into, pixel_positions, shift_offsets
 from .simd import SPLIT_TILE, lanes, lanes_of
 
@@ -154,8 +154,12 @@ def _weight_grad(x, grad, grad_row, partial, images, channels, height, width, ou
             image = n * channels * plane
             for p0 in range(0, positions, panel):
                 part = min(panel, positions - p0)
-                pack_b(grad, n * out_channels * grad_row, 1, grad_row, out_channels, p0, part, 0,
-                       col_slivers, packed_g)
+                if SPLIT_TILE:
+                    pack_b(grad, n * out_channels * grad_row, 1, grad_row, out_channels, p0, part,
+                           0, col_slivers, packed_g)
+                else:
+                    pack_b_transposed(grad, n * out_channels * grad_row, grad_row, out_channels,
+                                      p0, part, 0, col_slivers, packed_g)
                 for jb in range(col_slivers):
                     for ib in range(row_slivers):
                         a_rows = shifted_rows(offsets, ib * MR, image)

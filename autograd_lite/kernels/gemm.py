@@ -48,7 +48,7 @@ import numpy as np
 from .cache import njit
 
 from .simd import (SPLIT_TILE, add, barrier, broadcast, fma, hold, lanes, lanes_of, load, store,
-                   zeros_like)
+                   transpose_block, zeros_like)
 
 MR = 12           # rows of a micro-tile
 KC = 256          # largest depth of a packed panel (B sliver 32 KB in float32: about L1)
@@ -289,6 +289,35 @@ def pack_b(b, offset, row_stride, col_stride, cols, k0, depth, first_sliver, sto
                     packed[np.uint64(target + j)] = b[np.uint64(source + j * col_stride)]
                 for j in range(valid, width):
                     packed[target + j] = 0.0
+
+
+@njit(cache=True)
+def pack_b_transposed(b, offset, col_stride, cols, k0, depth, first_sliver, stop_sliver, packed):
+    """``pack_b`` for a B whose columns are contiguous (row stride 1: B^T stored row-major, like the
+    weight gradient's g^T): blocks of L columns x L depth steps are transposed in registers
+    (``simd.transpose_block``), the rest (depth % L steps, partial slivers) copied one by one.
+    Used with AVX-512 only: 7744 elements per image (64 channels x 121 pixels) took 0.2-0.4 of
+    the weight gradient's 3.1-3.4 ms as scalar copies; transposed, the weight gradient of
+    x (64, 32, 13, 13), g (64, 64, 11, 11) went 2.26 -> 2.05 ms (Intel Xeon, Sapphire Rapids
+    class, 1 thread, interleaved medians)."""
+    lanes = lanes_of(packed)
+    width = 2 * lanes
+    whole = depth - depth % lanes
+    for jb in range(first_sliver, stop_sliver):
+        valid = min(width, cols - jb * width)
+        source = offset + k0 + jb * width * col_stride
+        target = jb * depth * width
+        if valid == width:
+            for k in range(0, whole, lanes):
+                for j in range(0, width, lanes):
+                    transpose_block(b, source + j * col_stride + k, col_stride, packed,
+                                    target + k * width + j, width)
+        for k in range(whole if valid == width else 0, depth):
+            for j in range(valid):
+                packed[np.uint64(target + k * width + j)] = b[np.uint64(source + j * col_stride
+                                                                        + k)]
+            for j in range(valid, width):
+                packed[target + k * width + j] = 0.0
 
 
 @njit(cache=True)
