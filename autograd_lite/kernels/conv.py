@@ -258,11 +258,15 @@ def conv2d_weight_grad(x, grad, weight_shape, stride, padding):
     partial = np.zeros((workers, patch * out_channels), dtype=x.dtype)
     positions = grad_row = out_h * out_w
     spread = grad.reshape(-1)
-    if positions and (positions * grad.itemsize) % ALIASING_ROW_BYTES == 0:
+    if SPLIT_TILE and positions and (positions * grad.itemsize) % ALIASING_ROW_BYTES == 0:
         # pack_b gathers 2 NR channels at one pixel: rows a multiple of 2 KB apart fall in one or
         # two L1 sets (8 ways) and evict each other (32 x 32 outputs, float32: 4 KB). One line
         # more per row spreads them (the pad is never read): K = 36, 32 channels, 1 thread, Zen 3:
         # 4.35 -> 1.9 ms, against 1.93 ms on 31 x 31 outputs, where rows do not alias.
+        # With AVX-512, pack_b_transposed reads each line of g once, whole, and the copy only
+        # costs: x (32, C, 32, 32), g (32, 32, 32, 32), padding 1, 1 thread, interleaved (Intel
+        # Xeon, Sapphire Rapids class, 48 KB 12-way L1): K = 36 1.29 -> 0.85 ms without it,
+        # K = 288 7.3 -> 6.6 (with the scalar pack_b it did not help there either: 2.33 / 2.23).
         grad_row = positions + 64 // grad.itemsize
         spread = np.empty((images * out_channels, grad_row), dtype=grad.dtype)
         spread[:, :positions] = grad.reshape(-1, positions)
