@@ -82,8 +82,9 @@ def micro_kernel(a, a_rows, a_offsets, b, b_at, b_step, depth, out, out_rows, ac
     input gradient adds its tiles straight into the image (col2im fused).
 
     With 32 vector registers (AVX-512) the 24 accumulators of all 12 rows stay in registers
-    through the depth loop (``hold`` after each row keeps LLVM from hoisting the broadcasts). With 16 (AVX2, ``SPLIT_TILE``) the tile is computed as two passes of
-    6 rows (12 accumulators each); the second pass reads B again from L1."""
+    through the depth loop (``hold`` after each row keeps LLVM from hoisting the broadcasts).
+    With 16 (AVX2, ``SPLIT_TILE``) the tile is computed as two passes of 6 rows (12 accumulators
+    each); the second pass reads B again from L1."""
     if SPLIT_TILE:
         _six_rows(a, a_rows[0], a_rows[1], a_rows[2], a_rows[3], a_rows[4], a_rows[5], a_offsets,
                   b, b_at, b_step, depth, out, out_rows[0], out_rows[1], out_rows[2], out_rows[3],
@@ -201,8 +202,9 @@ def shifted_rows(offsets, first, shift):
 
 @njit(cache=True)
 def strided_rows(start, stride, valid):
-    """a_rows of 12 rows ``stride`` apart from ``start`` read in place, rows past the first ``valid``
-    repeating the last valid one (a partial tile never uses them; reading them stays in bounds)."""
+    """a_rows of 12 rows ``stride`` apart from ``start``, read in place; rows past the first
+    ``valid`` repeat the last valid one (a partial tile never uses them; reading them stays in
+    bounds)."""
     last = start + (min(valid, MR) - 1) * stride
     return (start, min(start + stride, last), min(start + 2 * stride, last),
             min(start + 3 * stride, last), min(start + 4 * stride, last),

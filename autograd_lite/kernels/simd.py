@@ -429,7 +429,8 @@ def _transpose_block(typingctx, src, src_at, src_stride, dst, dst_at, dst_stride
         mask_type = ir.VectorType(ir.IntType(32), count)
         rows = []
         for r in range(count):
-            index = builder.add(src_at, builder.mul(src_stride, context.get_constant(types.intp, r)))
+            step = context.get_constant(types.intp, r)
+            index = builder.add(src_at, builder.mul(src_stride, step))
             pointer = _element_pointer(context, builder, src_type, args[0], index, types.intp)
             rows.append(builder.load(builder.bitcast(pointer, vector_type.as_pointer()),
                                      align=align))
@@ -445,7 +446,8 @@ def _transpose_block(typingctx, src, src_at, src_stride, dst, dst_at, dst_stride
                 rows[i + h] = builder.shuffle_vector(first, second, ir.Constant(mask_type, high))
             h //= 2
         for c in range(count):
-            index = builder.add(dst_at, builder.mul(dst_stride, context.get_constant(types.intp, c)))
+            step = context.get_constant(types.intp, c)
+            index = builder.add(dst_at, builder.mul(dst_stride, step))
             pointer = _element_pointer(context, builder, dst_type, args[3], index, types.intp)
             builder.store(rows[c], builder.bitcast(pointer, vector_type.as_pointer()), align=align)
         return context.get_dummy_value()
