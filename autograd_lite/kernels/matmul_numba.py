@@ -50,7 +50,51 @@ def gemm(a, a_offsets, a_row_stride, a_col_stride, b, b_offsets, b_row_stride, b
     width = 2 * lanes_of(out)
     a_slivers, b_slivers = -(-rows // MR), -(-cols // width)
     by_rows = a_slivers > b_slivers
-    in_place = not SPLIT_TILE and a_col_stride == 1   # A read in place (see the module docstring)
+    a_steps = sliver_steps(panel, MR)
+    for worker in range(first, last):
+        if by_rows:   # this worker's block: A slivers [first_a, stop_a), B slivers [first_b, stop_b)
+            first_a, stop_a = worker * a_slivers // workers, (worker + 1) * a_slivers // workers
+            first_b, stop_b = 0, b_slivers
+        else:
+            first_a, stop_a = 0, a_slivers
+            first_b, stop_b = worker * b_slivers // workers, (worker + 1) * b_slivers // workers
+        packed_a = np.empty(packed_size(MC, MR, panel), dtype=out.dtype)
+        packed_b = np.empty(packed_size((stop_b - first_b) * width, width, panel), dtype=out.dtype)
+        scratch = np.empty(MR * width, dtype=out.dtype)
+        col0 = first_b * width
+        block_cols = min(cols, stop_b * width) - col0
+        for batch in range(a_offsets.size):
+            out_offset = batch * rows * cols
+            for k0 in range(0, depth, panel):
+                part = min(panel, depth - k0)
+                if block_cols <= 0:
+                    break
+                pack_b(b, b_offsets[batch] + col0 * b_col_stride, b_row_stride, b_col_stride,
+                       block_cols, k0, part, 0, stop_b - first_b, packed_b)
+                for s0 in range(first_a, stop_a, MC // MR):
+                    s1 = min(s0 + MC // MR, stop_a)
+                    pack_a(a, a_offsets[batch] + s0 * MR * a_row_stride, a_row_stride,
+                           a_col_stride, rows - s0 * MR, k0, part, 0, s1 - s0, packed_a)
+                    for jb in range(stop_b - first_b):
+                        for ib in range(s1 - s0):
+                            i, j = (s0 + ib) * MR, col0 + jb * width
+                            tile(packed_a, sliver_rows(ib * part * MR), a_steps, packed_b,
+                                 jb * part * width, width, part, out,
+                                 matrix_rows(out_offset + i * cols + j, cols), rows - i, cols - j,
+                                 k0 > 0, scratch)
+
+
+@njit(nogil=True, fastmath=True, cache=True)
+def gemm_in_place(a, a_offsets, a_row_stride, a_col_stride, b, b_offsets, b_row_stride,
+                  b_col_stride, out, rows, cols, depth, panel, workers, first, last):
+    """``gemm`` for AVX-512 (``matmul`` picks it when not ``SPLIT_TILE``): A read in place when its
+    column stride is 1, whole tiles through the inlined ``micro_kernel`` (module docstring). A
+    separate function, so that the AVX2 build compiles neither (an inlined micro-kernel in a dead
+    branch added 2.4 s to gemm's cold compile there)."""
+    width = 2 * lanes_of(out)
+    a_slivers, b_slivers = -(-rows // MR), -(-cols // width)
+    by_rows = a_slivers > b_slivers
+    in_place = a_col_stride == 1   # A read in place (see the module docstring)
     a_steps = np.arange(panel) if in_place else sliver_steps(panel, MR)
     for worker in range(first, last):
         if by_rows:   # this worker's block: A slivers [first_a, stop_a), B slivers [first_b, stop_b)
@@ -112,7 +156,8 @@ def matmul(a, b):
     a_flat, a_offsets, a_rows, a_cols = flat_view(a, batch_shape)
     b_flat, b_offsets, b_rows, b_cols = flat_view(b, batch_shape)
     workers = threads.get_num_threads()
-    threads.parallel_for(gemm, workers, a_flat, a_offsets, a_rows, a_cols, b_flat, b_offsets,
+    kernel = gemm if SPLIT_TILE else gemm_in_place
+    threads.parallel_for(kernel, workers, a_flat, a_offsets, a_rows, a_cols, b_flat, b_offsets,
                          b_rows, b_cols, out.reshape(-1), rows, cols, depth, panel_depth(depth),
                          workers)
     return out
