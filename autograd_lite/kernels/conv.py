@@ -35,6 +35,12 @@ medians against the kernels before this work (whose micro-kernel spilled: see ``
 forward 4.66 -> 3.35 ms, input gradient 4.80 -> 3.34, weight gradient (+ bias) 4.99 -> 3.35
 after the micro-kernel fix alone, and 3.49 -> 2.9 more for the weight gradient's own changes
 (``_weight_grad``, ``gemm.pack_b_transposed``).
+``benchmarks/bench_conv.py --per-kernel --threads 1``, ratios to PyTorch, two runs each, before ->
+after: forward 1.55, 1.36 -> 1.07, 0.95; input
+gradient 1.47, 2.60 -> 0.95, 0.87; weight + bias gradient 1.48, 1.43 -> 0.91, 0.80 (PyTorch's
+own forward time moves between 2.4 and 5 ms from run to run on this VM). Transposing the
+forward's tiles into its stage with ``simd.transpose_block`` instead of ``_store_transposed``'s
+scalar loop made no difference (1.05 of the time, within the noise): not kept.
 """
 from __future__ import annotations
 
