@@ -19,7 +19,14 @@ pixels in place instead of packed panels.
 
 Each step does 24 vector FMAs for 2 vector loads and 12 broadcasts; the 24 accumulators never leave
 the registers during the depth loop (AVX-512's 32 registers: 24 + 2 B vectors + the broadcast A
-value; the 12 x 2-vector tile of BLIS's Skylake-X sgemm kernel). With AVX2's 16 the tile is
+value; the 12 x 2-vector tile of BLIS's Skylake-X sgemm kernel). That holds only if each row's
+broadcast is used at once: LLVM's scheduler hoisted all 12 broadcasts of a step to its top (38 live
+vectors) wherever the 12 A rows were not constant offsets of one pointer (the conv kernels, and
+``tile`` called with a packed sliver), and the loop spilled 6 accumulators and copied 16-32
+registers per step. ``simd.hold`` after each row pins the order (Intel Xeon, Sapphire Rapids class,
+AVX-512, one thread, interleaved medians: conv forward x (64, 32, 13, 13) * w (64, 32, 3, 3)
+11.1 -> 3.7 ms, input gradient 8.6 -> 3.5, weight gradient 5.5 -> 3.7; matmul 1024 x 784 x 128
+48 -> 70 GFLOP/s, 512^3 56 -> 78). With AVX2's 16 the tile is
 computed in two passes of 6 rows (``simd.SPLIT_TILE``): 12 accumulators, 2 B vectors and the
 broadcast, 15 registers (the 6 x 16 shape of BLIS's Haswell sgemm kernel). An FMA takes 4 cycles
 and two start per cycle on a Zen 3, so a pass needs at least 8 independent accumulators to keep
@@ -40,7 +47,8 @@ from __future__ import annotations
 import numpy as np
 from .cache import njit
 
-from .simd import SPLIT_TILE, add, barrier, broadcast, fma, lanes, lanes_of, load, store, zeros_like
+from .simd import (SPLIT_TILE, add, barrier, broadcast, fma, hold, lanes, lanes_of, load, store,
+                   transpose_block, zeros_like)
 
 MR = 12           # rows of a micro-tile
 KC = 256          # largest depth of a packed panel (B sliver 32 KB in float32: about L1)
@@ -74,8 +82,9 @@ def micro_kernel(a, a_rows, a_offsets, b, b_at, b_step, depth, out, out_rows, ac
     input gradient adds its tiles straight into the image (col2im fused).
 
     With 32 vector registers (AVX-512) the 24 accumulators of all 12 rows stay in registers
-    through the depth loop. With 16 (AVX2, ``SPLIT_TILE``) the tile is computed as two passes of
-    6 rows (12 accumulators each); the second pass reads B again from L1."""
+    through the depth loop (``hold`` after each row keeps LLVM from hoisting the broadcasts).
+    With 16 (AVX2, ``SPLIT_TILE``) the tile is computed as two passes of 6 rows (12 accumulators
+    each); the second pass reads B again from L1."""
     if SPLIT_TILE:
         _six_rows(a, a_rows[0], a_rows[1], a_rows[2], a_rows[3], a_rows[4], a_rows[5], a_offsets,
                   b, b_at, b_step, depth, out, out_rows[0], out_rows[1], out_rows[2], out_rows[3],
@@ -97,29 +106,29 @@ def micro_kernel(a, a_rows, a_offsets, b, b_at, b_step, depth, out, out_rows, ac
         b0 = load(b, b_at)
         b1 = load(b, b_at + lanes)
         x = broadcast(a, a0 + step)
-        c00 = fma(x, b0, c00); c01 = fma(x, b1, c01)
+        c00 = fma(x, b0, c00); c01 = fma(x, b1, c01); c00, c01 = hold(c00, c01)
         x = broadcast(a, a1 + step)
-        c10 = fma(x, b0, c10); c11 = fma(x, b1, c11)
+        c10 = fma(x, b0, c10); c11 = fma(x, b1, c11); c10, c11 = hold(c10, c11)
         x = broadcast(a, a2 + step)
-        c20 = fma(x, b0, c20); c21 = fma(x, b1, c21)
+        c20 = fma(x, b0, c20); c21 = fma(x, b1, c21); c20, c21 = hold(c20, c21)
         x = broadcast(a, a3 + step)
-        c30 = fma(x, b0, c30); c31 = fma(x, b1, c31)
+        c30 = fma(x, b0, c30); c31 = fma(x, b1, c31); c30, c31 = hold(c30, c31)
         x = broadcast(a, a4 + step)
-        c40 = fma(x, b0, c40); c41 = fma(x, b1, c41)
+        c40 = fma(x, b0, c40); c41 = fma(x, b1, c41); c40, c41 = hold(c40, c41)
         x = broadcast(a, a5 + step)
-        c50 = fma(x, b0, c50); c51 = fma(x, b1, c51)
+        c50 = fma(x, b0, c50); c51 = fma(x, b1, c51); c50, c51 = hold(c50, c51)
         x = broadcast(a, a6 + step)
-        c60 = fma(x, b0, c60); c61 = fma(x, b1, c61)
+        c60 = fma(x, b0, c60); c61 = fma(x, b1, c61); c60, c61 = hold(c60, c61)
         x = broadcast(a, a7 + step)
-        c70 = fma(x, b0, c70); c71 = fma(x, b1, c71)
+        c70 = fma(x, b0, c70); c71 = fma(x, b1, c71); c70, c71 = hold(c70, c71)
         x = broadcast(a, a8 + step)
-        c80 = fma(x, b0, c80); c81 = fma(x, b1, c81)
+        c80 = fma(x, b0, c80); c81 = fma(x, b1, c81); c80, c81 = hold(c80, c81)
         x = broadcast(a, a9 + step)
-        c90 = fma(x, b0, c90); c91 = fma(x, b1, c91)
+        c90 = fma(x, b0, c90); c91 = fma(x, b1, c91); c90, c91 = hold(c90, c91)
         x = broadcast(a, a10 + step)
-        ca0 = fma(x, b0, ca0); ca1 = fma(x, b1, ca1)
+        ca0 = fma(x, b0, ca0); ca1 = fma(x, b1, ca1); ca0, ca1 = hold(ca0, ca1)
         x = broadcast(a, a11 + step)
-        cb0 = fma(x, b0, cb0); cb1 = fma(x, b1, cb1)
+        cb0 = fma(x, b0, cb0); cb1 = fma(x, b1, cb1); cb0, cb1 = hold(cb0, cb1)
         b_at += b_step
     _store_row(out, out_rows[0], lanes, c00, c01, accumulate)
     _store_row(out, out_rows[1], lanes, c10, c11, accumulate)
@@ -189,6 +198,20 @@ def shifted_rows(offsets, first, shift):
             offsets[min(first + 6, last)] + shift, offsets[min(first + 7, last)] + shift,
             offsets[min(first + 8, last)] + shift, offsets[min(first + 9, last)] + shift,
             offsets[min(first + 10, last)] + shift, offsets[min(first + 11, last)] + shift)
+
+
+@njit(cache=True)
+def strided_rows(start, stride, valid):
+    """a_rows of 12 rows ``stride`` apart from ``start``, read in place; rows past the first
+    ``valid`` repeat the last valid one (a partial tile never uses them; reading them stays in
+    bounds)."""
+    last = start + (min(valid, MR) - 1) * stride
+    return (start, min(start + stride, last), min(start + 2 * stride, last),
+            min(start + 3 * stride, last), min(start + 4 * stride, last),
+            min(start + 5 * stride, last), min(start + 6 * stride, last),
+            min(start + 7 * stride, last), min(start + 8 * stride, last),
+            min(start + 9 * stride, last), min(start + 10 * stride, last),
+            min(start + 11 * stride, last))
 
 
 @njit(cache=True)
@@ -268,6 +291,35 @@ def pack_b(b, offset, row_stride, col_stride, cols, k0, depth, first_sliver, sto
                     packed[np.uint64(target + j)] = b[np.uint64(source + j * col_stride)]
                 for j in range(valid, width):
                     packed[target + j] = 0.0
+
+
+@njit(cache=True)
+def pack_b_transposed(b, offset, col_stride, cols, k0, depth, first_sliver, stop_sliver, packed):
+    """``pack_b`` for a B whose columns are contiguous (row stride 1: B^T stored row-major, like the
+    weight gradient's g^T): blocks of L columns x L depth steps are transposed in registers
+    (``simd.transpose_block``), the rest (depth % L steps, partial slivers) copied one by one.
+    Used with AVX-512 only: 7744 elements per image (64 channels x 121 pixels) took 0.2-0.4 of
+    the weight gradient's 3.1-3.4 ms as scalar copies; transposed, the weight gradient of
+    x (64, 32, 13, 13), g (64, 64, 11, 11) went 2.26 -> 2.05 ms (Intel Xeon, Sapphire Rapids
+    class, 1 thread, interleaved medians)."""
+    lanes = lanes_of(packed)
+    width = 2 * lanes
+    whole = depth - depth % lanes
+    for jb in range(first_sliver, stop_sliver):
+        valid = min(width, cols - jb * width)
+        source = offset + k0 + jb * width * col_stride
+        target = jb * depth * width
+        if valid == width:
+            for k in range(0, whole, lanes):
+                for j in range(0, width, lanes):
+                    transpose_block(b, source + j * col_stride + k, col_stride, packed,
+                                    target + k * width + j, width)
+        for k in range(whole if valid == width else 0, depth):
+            for j in range(valid):
+                packed[np.uint64(target + k * width + j)] = b[np.uint64(source + j * col_stride
+                                                                        + k)]
+            for j in range(valid, width):
+                packed[target + k * width + j] = 0.0
 
 
 @njit(cache=True)
