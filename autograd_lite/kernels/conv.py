@@ -39,7 +39,7 @@ after the micro-kernel fix alone, and 3.49 -> 2.9 more for the weight gradient's
 after: forward 1.55, 1.36 -> 1.07, 0.95; input
 gradient 1.47, 2.60 -> 0.95, 0.87; weight + bias gradient 1.48, 1.43 -> 0.91, 0.80 (PyTorch's
 own forward time moves between 2.4 and 5 ms from run to run on this VM). Transposing the
-forward's tiles into its stage with ``simd.transpose_block`` instead of ``_store_transposed``'s
+forward's tiles into its stage with ``simd_masks.transpose_block`` instead of ``_store_transposed``'s
 scalar loop made no difference (1.05 of the time, within the noise): not kept.
 """
 from __future__ import annotations

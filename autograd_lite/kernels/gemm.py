@@ -48,7 +48,8 @@ import numpy as np
 from .cache import njit
 
 from .simd import (SPLIT_TILE, add, barrier, broadcast, fma, hold, lanes, lanes_of, load, store,
-                   transpose_block, zeros_like)
+                   zeros_like)
+from .simd_masks import transpose_block
 
 MR = 12           # rows of a micro-tile
 KC = 256          # largest depth of a packed panel (B sliver 32 KB in float32: about L1)
@@ -297,7 +298,7 @@ def pack_b(b, offset, row_stride, col_stride, cols, k0, depth, first_sliver, sto
 def pack_b_transposed(b, offset, col_stride, cols, k0, depth, first_sliver, stop_sliver, packed):
     """``pack_b`` for a B whose columns are contiguous (row stride 1: B^T stored row-major, like the
     weight gradient's g^T): blocks of L columns x L depth steps are transposed in registers
-    (``simd.transpose_block``), the rest (depth % L steps, partial slivers) copied one by one.
+    (``simd_masks.transpose_block``), the rest (depth % L steps, partial slivers) copied one by one.
     Used with AVX-512 only: 7744 elements per image (64 channels x 121 pixels) took 0.2-0.4 of
     the weight gradient's 3.1-3.4 ms as scalar copies; transposed, the weight gradient of
     x (64, 32, 13, 13), g (64, 64, 11, 11) went 2.26 -> 2.05 ms (Intel Xeon, Sapphire Rapids

@@ -26,9 +26,6 @@ under ``NUMBA_DISABLE_JIT=1`` (so the kernels still run, slowly, as ordinary Pyt
     barrier()               nothing (to LLVM: no memory access moves across this point)
     hold(a, b)              (a, b) (to LLVM: both vectors are computed here, before this point,
                             and no memory access moves across it)
-    transpose_block(src, i, si, dst, j, sj)    dst[j + c sj + r] = src[i + r si + c] for r, c <
-                            lanes: a lanes x lanes block transposed in registers (vector loads,
-                            log2(lanes) rounds of two-vector shuffles, vector stores)
     vector_lanes(array)     lanes(array.dtype), a constant to LLVM (``lanes_of``: read at run time)
     prefetch(array, i)      nothing (to the CPU: fetch array[i]'s cache line now; never faults)
 
@@ -150,13 +147,6 @@ def prefetch(array, index):
 
 def hold(a, b):
     return a, b
-
-
-def transpose_block(src, src_at, src_stride, dst, dst_at, dst_stride):
-    count = lanes(src.dtype)
-    for r in range(count):
-        for c in range(count):
-            dst[dst_at + c * dst_stride + r] = src[src_at + r * src_stride + c]
 
 
 # ----------------------------------------------------------------------------- the Numba type
@@ -405,57 +395,7 @@ def _hold(typingctx, a, b):
     return types.UniTuple(a, 2)(a, b), codegen
 
 
-@intrinsic
-def _transpose_block(typingctx, src, src_at, src_stride, dst, dst_at, dst_stride):
-    """Rows r < L of src (L vectors, ``src_stride`` apart) transposed into L vectors of dst
-    (``dst_stride`` apart). Round h = L/2, L/4, ..., 1 swaps, in every 2h x 2h block, its upper
-    right and lower left h x h quarters: rows i and i + h (i without bit h) become
-    (i[c] if c has no bit h else (i+h)[c - h]) and (i[c + h] if c has no bit h else (i+h)[c]), one
-    two-vector shuffle each (AVX-512: vpermt2ps / vunpck / vshuf). For 16 x 16 float32: 64
-    shuffles, against 256 scalar loads and stores."""
-    if not (_check_array(src) and _check_array(dst) and src.dtype == dst.dtype):
-        return None
-    vector = Vector(src.dtype)
-    count = vector.lanes
-
-    def codegen(context, builder, signature, args):
-        vector_type = context.get_value_type(vector)
-        src_type, at_type, stride_type, dst_type, to_type, to_stride_type = signature.args
-        src_at = context.cast(builder, args[1], at_type, types.intp)
-        src_stride = context.cast(builder, args[2], stride_type, types.intp)
-        dst_at = context.cast(builder, args[4], to_type, types.intp)
-        dst_stride = context.cast(builder, args[5], to_stride_type, types.intp)
-        align = src.dtype.bitwidth // 8
-        mask_type = ir.VectorType(ir.IntType(32), count)
-        rows = []
-        for r in range(count):
-            step = context.get_constant(types.intp, r)
-            index = builder.add(src_at, builder.mul(src_stride, step))
-            pointer = _element_pointer(context, builder, src_type, args[0], index, types.intp)
-            rows.append(builder.load(builder.bitcast(pointer, vector_type.as_pointer()),
-                                     align=align))
-        h = count // 2
-        while h:
-            low = [c if not c & h else count + c - h for c in range(count)]
-            high = [c + h if not c & h else count + c for c in range(count)]
-            for i in range(count):
-                if i & h:
-                    continue
-                first, second = rows[i], rows[i + h]
-                rows[i] = builder.shuffle_vector(first, second, ir.Constant(mask_type, low))
-                rows[i + h] = builder.shuffle_vector(first, second, ir.Constant(mask_type, high))
-            h //= 2
-        for c in range(count):
-            step = context.get_constant(types.intp, c)
-            index = builder.add(dst_at, builder.mul(dst_stride, step))
-            pointer = _element_pointer(context, builder, dst_type, args[3], index, types.intp)
-            builder.store(rows[c], builder.bitcast(pointer, vector_type.as_pointer()), align=align)
-        return context.get_dummy_value()
-    return types.none(src, src_at, src_stride, dst, dst_at, dst_stride), codegen
-
-
 if not config.DISABLE_JIT:  # inside kernels the names above mean the intrinsics
     load, store, broadcast, zeros_like, fma, add = _load, _store, _broadcast, _zeros_like, _fma, _add
     sub, mul, div, sqrt, maximum, splat = _sub, _mul, _div, _sqrt, _maximum, _splat
     barrier, vector_lanes, prefetch, hold = _barrier, _vector_lanes, _prefetch, _hold
-    transpose_block = _transpose_block

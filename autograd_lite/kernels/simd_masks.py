@@ -1,5 +1,6 @@
-"""Masks, selects, int32 index vectors and deinterleaving loads for Numba kernels: what the vector
-max pool (``pool._max_forward_2x2_planes``) compares and picks with. Built on ``simd``'s vector type;
+"""Masks, selects, int32 index vectors, deinterleaving loads and in-register transposes for Numba
+kernels: what the vector max pool (``pool._max_forward_2x2_planes``) compares and picks with, and
+how the AVX-512 weight gradient packs g^T (``gemm.pack_b_transposed``). Built on ``simd``'s vector type;
 like it, LLVM intrinsics when Numba compiles and plain NumPy under ``NUMBA_DISABLE_JIT=1``:
 
     load_even(array, i)     array[i : i + 2 lanes : 2]        (a deinterleaving load: with
@@ -10,6 +11,9 @@ like it, LLVM intrinsics when Numba compiles and plain NumPy under ``NUMBA_DISAB
     select(mask, a, b)      np.where(mask, a, b)              (a, b: float or int32 vectors)
     arange(start, step, like)   start + step * [0, 1, ..., lanes - 1] as int32, one lane per
                             lane of ``like``'s vectors (``like``: a float array), e.g. indices
+    transpose_block(src, i, si, dst, j, sj)    dst[j + c sj + r] = src[i + r si + c] for r, c <
+                            lanes: a lanes x lanes block transposed in registers (vector loads,
+                            log2(lanes) rounds of two-vector shuffles, vector stores)
 
 ``simd.add`` and ``simd.store`` take the int32 vectors too.
 """
@@ -21,7 +25,8 @@ from numba.core import config, types
 from numba.extending import intrinsic
 
 # (the vector type and codegen helpers of the module this one extends)
-from .simd import REGISTER_BYTES, Vector, _check_array, _splat_value, lanes, load_vector
+from .simd import (REGISTER_BYTES, Vector, _check_array, _element_pointer, _splat_value, lanes,
+                   load_vector)
 
 
 def load_even(array, index):
@@ -68,6 +73,13 @@ def _deinterleaving_load(first):
 _load_even, _load_odd = _deinterleaving_load(0), _deinterleaving_load(1)
 
 
+def transpose_block(src, src_at, src_stride, dst, dst_at, dst_stride):
+    count = lanes(src.dtype)
+    for r in range(count):
+        for c in range(count):
+            dst[dst_at + c * dst_stride + r] = src[src_at + r * src_stride + c]
+
+
 @intrinsic
 def _replaces(typingctx, a, b):
     if not (isinstance(a, Vector) and a == b and isinstance(a.dtype, types.Float)):
@@ -111,6 +123,56 @@ def _arange(typingctx, start, step, like):
     return vector(start, step, like), codegen
 
 
+@intrinsic
+def _transpose_block(typingctx, src, src_at, src_stride, dst, dst_at, dst_stride):
+    """Rows r < L of src (L vectors, ``src_stride`` apart) transposed into L vectors of dst
+    (``dst_stride`` apart). Round h = L/2, L/4, ..., 1 swaps, in every 2h x 2h block, its upper
+    right and lower left h x h quarters: rows i and i + h (i without bit h) become
+    (i[c] if c has no bit h else (i+h)[c - h]) and (i[c + h] if c has no bit h else (i+h)[c]), one
+    two-vector shuffle each (AVX-512: vpermt2ps / vunpck / vshuf). For 16 x 16 float32: 64
+    shuffles, against 256 scalar loads and stores."""
+    if not (_check_array(src) and _check_array(dst) and src.dtype == dst.dtype):
+        return None
+    vector = Vector(src.dtype)
+    count = vector.lanes
+
+    def codegen(context, builder, signature, args):
+        vector_type = context.get_value_type(vector)
+        src_type, at_type, stride_type, dst_type, to_type, to_stride_type = signature.args
+        src_at = context.cast(builder, args[1], at_type, types.intp)
+        src_stride = context.cast(builder, args[2], stride_type, types.intp)
+        dst_at = context.cast(builder, args[4], to_type, types.intp)
+        dst_stride = context.cast(builder, args[5], to_stride_type, types.intp)
+        align = src.dtype.bitwidth // 8
+        mask_type = ir.VectorType(ir.IntType(32), count)
+        rows = []
+        for r in range(count):
+            step = context.get_constant(types.intp, r)
+            index = builder.add(src_at, builder.mul(src_stride, step))
+            pointer = _element_pointer(context, builder, src_type, args[0], index, types.intp)
+            rows.append(builder.load(builder.bitcast(pointer, vector_type.as_pointer()),
+                                     align=align))
+        h = count // 2
+        while h:
+            low = [c if not c & h else count + c - h for c in range(count)]
+            high = [c + h if not c & h else count + c for c in range(count)]
+            for i in range(count):
+                if i & h:
+                    continue
+                first, second = rows[i], rows[i + h]
+                rows[i] = builder.shuffle_vector(first, second, ir.Constant(mask_type, low))
+                rows[i + h] = builder.shuffle_vector(first, second, ir.Constant(mask_type, high))
+            h //= 2
+        for c in range(count):
+            step = context.get_constant(types.intp, c)
+            index = builder.add(dst_at, builder.mul(dst_stride, step))
+            pointer = _element_pointer(context, builder, dst_type, args[3], index, types.intp)
+            builder.store(rows[c], builder.bitcast(pointer, vector_type.as_pointer()), align=align)
+        return context.get_dummy_value()
+    return types.none(src, src_at, src_stride, dst, dst_at, dst_stride), codegen
+
+
 if not config.DISABLE_JIT:  # inside kernels the names above mean the intrinsics
     load_even, load_odd, replaces, select, arange = (_load_even, _load_odd, _replaces, _select,
                                                      _arange)
+    transpose_block = _transpose_block
