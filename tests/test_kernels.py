@@ -197,25 +197,27 @@ def test_backend_switch_and_rule(monkeypatch, eager):
         kernels.set_compile_mode("later")
 
 
-def test_matmul_dispatch_uses_the_gemm_only_for_large_products_once_numba_kernels_ran(
-        monkeypatch, eager):
+@pytest.mark.parametrize("count", [1, 2])
+def test_matmul_dispatch_keeps_products_on_blas(monkeypatch, eager, count):
+    """Products run on BLAS whatever the CPU and thread count (the Numba GEMM lost to the split
+    BLAS calls on AVX-512 too): all its threads before any Numba kernel has run; after, one
+    thread, and with 2 threads the large 2-D float ones cut in parts (``blas_split``)."""
     used = []
     monkeypatch.setattr(matmul, "matmul", lambda a, b: used.append(a.shape) or np.matmul(a, b))
+    monkeypatch.setattr(threads, "get_num_threads", lambda: count)
     big = np.ones((512, 512), np.float32)
     monkeypatch.setitem(kernels._state, "numba_ran", False)  # a program of matrix products only
-    monkeypatch.setitem(kernels._state, "wide_vectors", True)  # as on an AVX-512 CPU
-    monkeypatch.setattr(threads, "get_num_threads", lambda: 2)
-    kernels.matmul(big, big)
-    assert used == []
+    split = lambda: kernels.paths().get("matmul", {}).get("blas_split", 0)  # noqa: E731
+    before = split()
+    np.testing.assert_array_equal(kernels.matmul(big, big), np.full((512, 512), 512.0))
+    assert split() == before
     kernels.conv2d_forward(np.zeros((1, 1, 3, 3)), np.zeros((1, 1, 2, 2)), (1, 1), (0, 0))
     assert kernels._state["numba_ran"]
-    kernels.matmul(np.ones((64, 784), np.float32), np.ones((784, 128), np.float32))  # MLP: BLAS
-    kernels.matmul(np.ones((128, 128), np.float32), np.ones((128, 128), np.float32))  # too small
-    kernels.matmul(big, big)
+    np.testing.assert_array_equal(kernels.matmul(big, big), np.full((512, 512), 512.0))
+    kernels.matmul(np.ones((64, 784), np.float32), np.ones((784, 128), np.float32))  # 2^22.6
     kernels.matmul(big.astype(np.int64), big.astype(np.int64))
-    kernels.matmul(np.ones((4096, 64), np.float32), np.ones((64, 4096), np.float32))
-    kernels.matmul(np.ones((256, 256), np.float32), np.ones((256, 256), np.float32))
-    assert used == [(512, 512), (4096, 64), (256, 256)]
+    assert split() == before + (count == 2)
+    assert used == []
 
 
 @pytest.mark.parametrize("numba_ran", [False, True])
@@ -235,24 +237,6 @@ def test_matmul_of_depth_one_is_an_outer_product(monkeypatch, numba_ran, dtype):
     np.testing.assert_array_equal(out, np.matmul(g.T, x))
     integers = kernels.matmul(np.ones((3, 1), np.int64), np.ones((1, 2), np.int64))
     assert kernels.paths()["matmul"]["outer"] == before + 1 and integers.dtype == np.int64
-
-
-def test_matmul_keeps_blas_where_the_gemm_cannot_win(monkeypatch):
-    """The GEMM only with AVX-512 (its accumulators spill on AVX2) and at least 2 threads."""
-    monkeypatch.setitem(kernels._state, "numba_ran", True)
-    used = []
-    monkeypatch.setattr(matmul, "matmul", lambda a, b: used.append(a.shape) or np.matmul(a, b))
-    big = np.ones((512, 512), np.float32)
-    for wide, count, expected in ((False, 2, []), (True, 1, []), (True, 2, [(512, 512)])):
-        monkeypatch.setitem(kernels._state, "wide_vectors", wide)
-        monkeypatch.setattr(threads, "get_num_threads", lambda: count)
-        used.clear()
-        np.testing.assert_array_equal(kernels.matmul(big, big), np.full((512, 512), 512.0))
-        assert used == expected, (wide, count)
-    monkeypatch.setitem(kernels._state, "wide_vectors", None)  # found from the host's features
-    from llvmlite import binding
-    kernels._gemm_pays()
-    assert kernels._state["wide_vectors"] == bool(binding.get_host_cpu_features().get("avx512f"))
 
 
 def test_blas_runs_our_products_on_one_thread_and_is_restored_after_each():

@@ -27,21 +27,20 @@ Dispatch (measured on 2 cores, see ``benchmarks/README.md``):
   only has them keeps its products as they were: with them counted, the MLP step lost 5-10% to
   the thread-count checks). Once another Numba kernel has run, BLAS runs our products on one
   thread (``threads.one_blas_thread``, restored after each call: its spinning workers would
-  otherwise compete with our threads) and products with
-  rows * cols * depth >= ``MATMUL_MIN_WORK`` (2^24) and rows, cols >= 128 go to the Numba GEMM on
-  our threads (against one BLAS thread: 1.1-1.4x faster at N = 256, 1.4-1.6x from N = 512) if
-  that can win (``_gemm_pays``): ``get_num_threads() >= 2`` and the CPU has AVX-512. With AVX2
-  only (Zen 3, older Intel) the micro-kernel no longer spills (``gemm``: two 4-row passes), but
-  on 2 threads it still does not beat one BLAS thread across sizes (session 6, Zen 3, float32:
-  0.55x at 256^3, 0.80x at 512^3, 1.09x at 1024^3; an MLP 784-2048-64-10 step at batch 1024 and
-  784-512-64-10 at batch 256 were 1.27 and 1.61 of PyTorch's time with it, 1.44 and 1.24
-  without), so AVX2 keeps one-thread BLAS. There, with 2 or more threads, 2-D products with
+  otherwise compete with our threads). Then, with 2 or more threads, 2-D products with
   rows * cols * depth >= ``BLAS_SPLIT_MIN_WORK`` (2^23) are cut in one part per thread of ours,
   each part a one-thread BLAS call (``threads.split_matmul``; path ``blas_split``): both cores
   work on the wide layers, and no BLAS worker spins afterwards (session 7, Zen 3, 2 threads, MLP
   steps once a Numba kernel has run, ratio to PyTorch without -> with it: 784-2048-64-10 at batch
   64 1.32-1.48 -> 0.99, 784-128-64-10 at batch 1024 1.23-1.24 -> 0.99-1.12, 784-512-64-10 at
   batch 64 1.50-1.64 -> 1.14-1.22; 2^22 instead of 2^23 made no difference beyond the noise).
+  The Numba GEMM (``matmul_numba``) is not used for products any more: until session 9 it took
+  the large ones on AVX-512 CPUs at 2+ threads, but on an Intel Xeon (Sapphire Rapids class,
+  AVX-512), even after its micro-kernel stopped spilling (``gemm``), the split BLAS calls were
+  faster in every MLP step measured (2 threads, in-process A/B: 784-128-64-10 at batch 1024
+  6.0-6.9 against 7.0-7.5 ms, 784-1024-64-10 at batch 64 3.7-4.8 against 4.5-6.0 ms; its
+  transposed operands are packed, OpenBLAS's are not). With AVX2 it never won (session 6, Zen 3:
+  0.55x one BLAS thread at 256^3). It stays as a kernel (``benchmarks/bench_matmul.py``).
 * a 2-D float product with depth 1 (an outer product: a linear layer's weight gradient at batch
   1, g^T x) is ``np.multiply(a, b)`` whatever else holds (path ``outer``): OpenBLAS's GEMM took
   164 us for (128, 1) @ (1, 784) on Zen 3, against 35 for the multiply and 13 for PyTorch; the
@@ -65,8 +64,6 @@ import numpy as np
 from . import compiler, reference, threads
 from .compiler import set_compile_mode, wait  # noqa: F401  (public)
 
-MATMUL_MIN_WORK = 2 ** 24       # rows * cols * depth at which the Numba GEMM overtakes 1-thread BLAS
-MATMUL_MIN_SIDE = 128
 BLAS_SPLIT_MIN_WORK = 2 ** 23   # rows * cols * depth from which one-thread BLAS runs on each of
                                 # our threads, on a part of the product (``threads.split_matmul``)
 ELEMENTWISE_MIN_SIZE = 2 ** 16  # elements from which the parallel ReLU kernels beat NumPy
@@ -75,7 +72,7 @@ SGD_MIN_SIZE = 2 ** 15          # parameter elements from which one-pass SGD bea
 
 _BACKENDS = ("numba", "numpy")
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
-_state = {"backend": None, "modules": None, "numba_ran": False, "wide_vectors": None}
+_state = {"backend": None, "modules": None, "numba_ran": False}
 _paths = {}
 
 
@@ -109,10 +106,9 @@ def _modules():
     modules = _state["modules"]
     if modules is None:
         from types import SimpleNamespace
-        from . import conv, elementwise, matmul_numba, pool, updates
+        from . import conv, elementwise, pool, updates
         modules = _state["modules"] = SimpleNamespace(conv=conv, elementwise=elementwise,
-                                                      matmul=matmul_numba, pool=pool,
-                                                      updates=updates)
+                                                      pool=pool, updates=updates)
     return modules
 
 
@@ -135,18 +131,6 @@ def _dispatch(op, dtype, module_name, args, marks=True):
 
 
 # ----------------------------------------------------------------------------- dispatched kernels
-def _gemm_pays():
-    """Whether the Numba GEMM can beat one BLAS thread here: at least 2 threads, and the kernels
-    compiled for AVX-512 (``simd``'s width; on AVX2 it does not win, see above)."""
-    if _state["wide_vectors"] is None:
-        try:
-            from . import simd  # a Numba kernel has run: Numba is loaded already
-            _state["wide_vectors"] = not simd.SPLIT_TILE
-        except Exception:  # Numba unusable: keep BLAS, the safe choice
-            _state["wide_vectors"] = False
-    return _state["wide_vectors"] and threads.get_num_threads() >= 2
-
-
 def matmul(a, b):
     if (a.ndim == 2 and b.ndim == 2 and a.shape[1] == 1 and b.shape[0] == 1
             and a.dtype == b.dtype and a.dtype in _FLOATS):  # depth 1: see the module docstring
@@ -154,15 +138,9 @@ def matmul(a, b):
         return np.multiply(a, b)
     if not _state["numba_ran"]:
         return np.matmul(a, b)
-    work = 0
-    if a.ndim >= 2 and b.ndim >= 2 and a.dtype == b.dtype:
-        rows, depth, cols = a.shape[-2], a.shape[-1], b.shape[-1]
-        work = rows * cols * depth
-        if (rows >= MATMUL_MIN_SIDE and cols >= MATMUL_MIN_SIDE and work >= MATMUL_MIN_WORK
-                and _gemm_pays()):
-            return _dispatch("matmul", a.dtype, "matmul", (a, b))
     with threads.one_blas_thread():
-        if (work >= BLAS_SPLIT_MIN_WORK and a.ndim == 2 and b.ndim == 2 and a.dtype in _FLOATS
+        if (a.ndim == 2 and b.ndim == 2 and a.dtype == b.dtype and a.dtype in _FLOATS
+                and a.shape[0] * a.shape[1] * b.shape[1] >= BLAS_SPLIT_MIN_WORK
                 and threads.get_num_threads() >= 2):
             _count("matmul", "blas_split")
             return threads.split_matmul(a, b)
