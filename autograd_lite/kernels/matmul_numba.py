@@ -42,6 +42,14 @@ from .simd import SPLIT_TILE, lanes_of
 MC = 10 * MR      # rows of A packed at a time (MC x KC float32: 120 KB, in L2)
 
 
+@njit(cache=True, inline="always")
+def _block(worker, workers, a_slivers, b_slivers, by_rows):
+    """This worker's block of C: A slivers [first_a, stop_a), B slivers [first_b, stop_b)."""
+    if by_rows:
+        return (worker * a_slivers // workers, (worker + 1) * a_slivers // workers, 0, b_slivers)
+    return 0, a_slivers, worker * b_slivers // workers, (worker + 1) * b_slivers // workers
+
+
 @njit(nogil=True, fastmath=True, cache=True)
 def gemm(a, a_offsets, a_row_stride, a_col_stride, b, b_offsets, b_row_stride, b_col_stride,
          out, rows, cols, depth, panel, workers, first, last):
@@ -52,12 +60,7 @@ def gemm(a, a_offsets, a_row_stride, a_col_stride, b, b_offsets, b_row_stride, b
     by_rows = a_slivers > b_slivers
     a_steps = sliver_steps(panel, MR)
     for worker in range(first, last):
-        if by_rows:   # this worker's block: A slivers [first_a, stop_a), B slivers [first_b, stop_b)
-            first_a, stop_a = worker * a_slivers // workers, (worker + 1) * a_slivers // workers
-            first_b, stop_b = 0, b_slivers
-        else:
-            first_a, stop_a = 0, a_slivers
-            first_b, stop_b = worker * b_slivers // workers, (worker + 1) * b_slivers // workers
+        first_a, stop_a, first_b, stop_b = _block(worker, workers, a_slivers, b_slivers, by_rows)
         packed_a = np.empty(packed_size(MC, MR, panel), dtype=out.dtype)
         packed_b = np.empty(packed_size((stop_b - first_b) * width, width, panel), dtype=out.dtype)
         scratch = np.empty(MR * width, dtype=out.dtype)
@@ -97,12 +100,7 @@ def gemm_in_place(a, a_offsets, a_row_stride, a_col_stride, b, b_offsets, b_row_
     in_place = a_col_stride == 1   # A read in place (see the module docstring)
     a_steps = np.arange(panel) if in_place else sliver_steps(panel, MR)
     for worker in range(first, last):
-        if by_rows:   # this worker's block: A slivers [first_a, stop_a), B slivers [first_b, stop_b)
-            first_a, stop_a = worker * a_slivers // workers, (worker + 1) * a_slivers // workers
-            first_b, stop_b = 0, b_slivers
-        else:
-            first_a, stop_a = 0, a_slivers
-            first_b, stop_b = worker * b_slivers // workers, (worker + 1) * b_slivers // workers
+        first_a, stop_a, first_b, stop_b = _block(worker, workers, a_slivers, b_slivers, by_rows)
         packed_a = np.empty(0 if in_place else packed_size(MC, MR, panel), dtype=out.dtype)
         packed_b = np.empty(packed_size((stop_b - first_b) * width, width, panel), dtype=out.dtype)
         scratch = np.empty(MR * width, dtype=out.dtype)
@@ -125,16 +123,15 @@ def gemm_in_place(a, a_offsets, a_row_stride, a_col_stride, b, b_offsets, b_row_
                         for ib in range(s1 - s0):
                             i, j = (s0 + ib) * MR, col0 + jb * width
                             c_rows = matrix_rows(out_offset + i * cols + j, cols)
-                            if in_place and rows - i >= MR and cols - j >= width:  # whole tile
-                                micro_kernel(a, strided_rows(a_offsets[batch] + i * a_row_stride
-                                                             + k0, a_row_stride, MR),
-                                             a_steps, packed_b, jb * part * width, width, part,
-                                             out, c_rows, k0 > 0)
-                            elif in_place:
-                                tile(a, strided_rows(a_offsets[batch] + i * a_row_stride + k0,
-                                                     a_row_stride, rows - i),
-                                     a_steps, packed_b, jb * part * width, width, part, out,
-                                     c_rows, rows - i, cols - j, k0 > 0, scratch)
+                            if in_place:
+                                a_rows = strided_rows(a_offsets[batch] + i * a_row_stride + k0,
+                                                      a_row_stride, rows - i)
+                                if rows - i >= MR and cols - j >= width:  # a whole tile
+                                    micro_kernel(a, a_rows, a_steps, packed_b, jb * part * width,
+                                                 width, part, out, c_rows, k0 > 0)
+                                else:
+                                    tile(a, a_rows, a_steps, packed_b, jb * part * width, width,
+                                         part, out, c_rows, rows - i, cols - j, k0 > 0, scratch)
                             else:
                                 tile(packed_a, sliver_rows(ib * part * MR), a_steps, packed_b,
                                      jb * part * width, width, part, out, c_rows, rows - i,
