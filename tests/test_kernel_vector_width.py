@@ -21,7 +21,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # explicit vectors (updates, 2x2 max pooling, the shallow filters' weight gradient)
 SELECTED = ("matmul_equals_reference or several_depth_panels or conv_kernels_on_large_shapes "
             "or shallow_forward or adam_kernel or sgd_kernel or max_pool_2x2 "
-            "or shallow_weight_grad or transpose_block")
+            "or shallow_weight_grad or transpose_block or transpose_add_block")
 
 
 def test_this_process_compiles_for_its_cpu():

@@ -375,3 +375,28 @@ def test_transpose_block_equals_numpy_transpose(dtype):
     expected = np.full_like(dst, -1.0)
     expected[7:7 + (n + 2) * n].reshape(n, n + 2)[:, :n] = block.T
     np.testing.assert_array_equal(dst, expected)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_transpose_add_block_equals_numpy_transpose_plus_shift(dtype):
+    """``simd_masks.transpose_add_block`` (the forward convolution's store with its bias): the
+    block transposed, each source row plus the shift vector (one per output row), nothing else
+    touched."""
+    from numba import njit
+    from autograd_lite.kernels import simd, simd_masks
+
+    @njit
+    def run(src, src_at, src_stride, shift, dst, dst_at, dst_stride):
+        simd_masks.transpose_add_block(src, src_at, src_stride, simd.load(shift, 1), dst, dst_at,
+                                       dst_stride)
+
+    n = simd.lanes(dtype)
+    rng = np.random.default_rng(n)
+    src = rng.standard_normal(3 + (n + 5) * n).astype(dtype)
+    shift = rng.standard_normal(n + 1).astype(dtype)
+    dst = np.full(7 + (n + 2) * n, -1.0, dtype=dtype)
+    run(src, 3, n + 5, shift, dst, 7, n + 2)
+    block = src[3:3 + (n + 5) * n].reshape(n, n + 5)[:, :n] + shift[1:]
+    expected = np.full_like(dst, -1.0)
+    expected[7:7 + (n + 2) * n].reshape(n, n + 2)[:, :n] = block.T
+    np.testing.assert_array_equal(dst, expected)

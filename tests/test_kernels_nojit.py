@@ -41,6 +41,13 @@ SCRIPT = textwrap.dedent("""
                 conv_input.input_grad(g, np.ascontiguousarray(w), x.shape, stride, padding, 3, 2),
                 reference.conv2d_input_grad(g, w, x.shape, stride, padding), rtol=tol, atol=tol)
             checked += 5
+        x4 = rng.standard_normal((2, 4, 6, 6)).astype(dtype)   # 16 pixels and 18 filters: the
+        w4 = rng.standard_normal((18, 4, 3, 3)).astype(dtype)  # forward's whole transposed blocks
+        b4 = rng.standard_normal(18).astype(dtype)             # and what they leave, with a bias
+        np.testing.assert_allclose(conv.conv2d_forward(x4, w4, (1, 1), (0, 0), b4),
+                                   reference.conv2d_forward(x4, w4, (1, 1), (0, 0), b4),
+                                   rtol=tol, atol=tol)
+        checked += 1
         x1, w1 = x[:, :1], rng.standard_normal((5, 1, 3, 3)).astype(dtype)  # K = 9, 2 workers
         g = rng.standard_normal((2, 5, 3, 1)).astype(dtype)                 # stride (1, 2)
         np.testing.assert_allclose(
@@ -91,4 +98,4 @@ def test_kernels_equal_references_with_jit_disabled():
     result = subprocess.run([sys.executable, "-c", SCRIPT], env=env, cwd=root, capture_output=True,
                             text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "checked 40" in result.stdout
+    assert "checked 42" in result.stdout

@@ -17,8 +17,8 @@ offset per depth step). So the forward reads 12 pixels' rows in place (A) agains
 into a pixel-major padded image (col2im fused; any stride); inputs with few channels (C <= NR/4)
 take ``conv_input_cols`` instead. Per worker, for each of its images n:
 
-    forward:      x_pad = pad(x[n]);  T (P x C_out) = cols^T @ Wp;  stage = T^T + bias
-                  out[n] = stage   (a contiguous copy)
+    forward:      x_pad = pad(x[n]);  stage (P x C_out) = cols^T @ Wp;  out[n] = stage^T + bias
+                  (the transpose in L x L blocks, in registers)
     weight grad:  x_pad = pad(x[n]);  partial_dW^T += cols @ pack(g[n]^T)   (summed over workers)
     input grad:   acc = 0;  acc[(i sH + a, j sW + b)] += g[n][:, (i, j)]^T @ W_ab;  dx[n] = crop(acc^T)
 
@@ -38,9 +38,10 @@ after the micro-kernel fix alone, and 3.49 -> 2.9 more for the weight gradient's
 ``benchmarks/bench_conv.py --per-kernel --threads 1``, ratios to PyTorch, two runs each, before ->
 after: forward 1.55, 1.36 -> 1.07, 0.95; input
 gradient 1.47, 2.60 -> 0.95, 0.87; weight + bias gradient 1.48, 1.43 -> 0.91, 0.80 (PyTorch's
-own forward time moves between 2.4 and 5 ms from run to run on this VM). Transposing the
-forward's tiles into its stage with ``simd_masks.transpose_block`` instead of ``_store_transposed``'s
-scalar loop made no difference (1.05 of the time, within the noise): not kept.
+own forward time moves between 2.4 and 5 ms from run to run on this VM). Transposing each
+forward tile into a channel-major stage with ``simd_masks.transpose_block`` instead of a scalar
+loop made no difference (1.05 of the time, within the noise); the forward now writes its tiles
+pixel-major and transposes whole images in blocks instead (see ``_forward``).
 """
 from __future__ import annotations
 
@@ -52,16 +53,21 @@ from .conv_input import input_grad
 from .conv_input_cols import input_grad as input_grad_cols
 from .conv_shallow import SHALLOW_MAX_DEPTH, forward as shallow_forward
 from .conv_weight_shallow import weight_grad as shallow_weight_grad
-from .gemm import (MR, matrix_rows, micro_kernel, pack_b, pack_b_transposed, packed_size,
+from .gemm import (KC, MR, matrix_rows, micro_kernel, pack_b, pack_b_transposed, packed_size,
                    panel_depth, shifted_rows, tile)
 from .im2col import pad_into, pixel_positions, shift_offsets
-from .simd import SPLIT_TILE, lanes, lanes_of
+from .simd import SPLIT_TILE, lanes, lanes_of, load, vector_lanes, zeros_like
+from .simd_masks import transpose_add_block
 
 
 BLOCK = 6   # forward tiles (of MR pixels) per pass over a filter panel: 7-10% faster than 1
-FORWARD_KC = 576  # the forward's deepest filter panel: a 288-deep filter in one panel, not two
-                  # (each tile then skips a pass that adds its second half into scratch): 7% faster
-                  # (Zen 3, 1 thread, K = 288); at K = 576, panels of 576, 288, 192 within 3%
+FORWARD_KC = 576 if SPLIT_TILE else KC
+# the forward's deepest filter panel. AVX2 (NR = 16): a 288-deep filter in one panel, not two
+# (each tile then skips a pass that adds its second half into its output rows): 7% faster (Zen 3,
+# 1 thread, K = 288); at K = 576, panels of 576, 288, 192 within 3%. AVX-512 (NR = 32, slivers
+# twice as wide): a 288-deep sliver is 36 KB, with the tiles' input rows more than the 48 KB L1
+# holds; two panels of 144 are 0.93 of its time (Intel Xeon, Sapphire Rapids class, 1 thread,
+# K = 288, in-process interleaved medians)
 ALIASING_ROW_BYTES = 2048  # g rows this many bytes apart (or a multiple) are spread for the
 #                            weight gradient's gather (AVX2 only: see conv2d_weight_grad)
 
@@ -82,23 +88,38 @@ def _forward(x, packed_wt, bias, has_bias, out, images, channels, height, width,
     """out[n, :, p] = W cols_n[:, p] + bias for the pixels of workers first <= worker < last (the
     images cut into ``workers`` parts), MR at a time (a tile may hold the last pixels of one image
     and the first of the next: no partial tiles but the last), BLOCK tiles per pass over the packed
-    filter. x is the padded batch (height and width include the padding). Each MR x NR tile is
-    computed over all depth panels into its part of ``scratch`` and stored transposed (MR
-    consecutive pixels of NR channels) into image n's area n % ring of ``stage``, which is copied
-    to out[n] once the image's last pixel is done. Stored straight into out, a tile's NR runs of
-    MR pixels, NR rows apart, each missed the cache (out is larger than L2 and the prefetchers do
-    not follow that pattern): 14% of the forward's time (Zen 3, one thread, x (64, 32, 13, 13)
-    * w (64, 32, 3, 3): 0.89 -> 0.77 of PyTorch's); the stage stays in L2 and the copy streams."""
-    nr = 2 * lanes_of(out)
+    filter. x is the padded batch (height and width include the padding). Each MR x NR tile goes
+    over all depth panels straight into its pixels' rows of ``stage``: image n pixel-major
+    (P x C', C_out rounded up to NR) in area n % ring (rows past the last pixel: a junk row).
+    Once an image's last pixel is done, its area is transposed into out[n] (C_out x P) with the
+    bias added, L x L blocks at a time in registers (``transpose_add_block``; the pixels and
+    channels past the last whole block one by one):
+
+        for each block of BLOCK tiles, each NR sliver jb of C_out, each depth panel, each tile:
+            stage[row(n_r, p_r), jb NR : (jb + 1) NR] (+)= cols[:, p_r]^T @ Wp[panel, jb]
+        for each image n whose last pixel is done:
+            out[n, c, p] = stage[row(n, p), c] + bias[c]
+
+    Stored straight into out, a tile's NR runs of MR pixels, NR rows apart, each missed the cache
+    (out is larger than L2 and the prefetchers do not follow that pattern): 14% of the forward's
+    time (Zen 3, one thread, x (64, 32, 13, 13) * w (64, 32, 3, 3): 0.89 -> 0.77 of PyTorch's);
+    the stage stays in L2. Before this, each tile went through a scratch tile, was stored
+    transposed element by element into a channel-major stage, and each image was then copied to
+    out: those stores and the copy took 12% and 8% of the forward (Intel Xeon, Sapphire Rapids
+    class, AVX-512, 1 thread, same shapes, in-process interleaved medians)."""
+    lanes = vector_lanes(out)
+    nr = 2 * lanes
     patch, positions, plane = channels * kernel_h * kernel_w, out_h * out_w, height * width
     offsets = shift_offsets(channels, kernel_h, kernel_w, plane, width)
     pixels = pixel_positions(out_h, out_w, stride_h, stride_w, width)
     col_slivers = -(-out_channels // nr)
+    stage_cols = col_slivers * nr
+    area = positions * stage_cols
     image_size = out_channels * positions
     ring = BLOCK * MR // positions + 2   # no block touches two images that share an area
+    whole_p, whole_c = positions - positions % lanes, out_channels - out_channels % lanes
     for worker in range(first, last):
-        scratch = np.empty(BLOCK * MR * nr, dtype=out.dtype)
-        stage = np.empty(ring * image_size, dtype=out.dtype)
+        stage = np.empty(ring * area + stage_cols, dtype=out.dtype)  # + the junk row
         reads, writes = np.empty(BLOCK * MR, dtype=np.int64), np.empty(BLOCK * MR, dtype=np.int64)
         done = worker * images // workers
         stop_image = (worker + 1) * images // workers
@@ -106,44 +127,29 @@ def _forward(x, packed_wt, bias, has_bias, out, images, channels, height, width,
         for block in range(start, stop, BLOCK * MR):
             tiles = min(BLOCK, -(-(stop - block) // MR))
             for r in range(tiles * MR):
-                n, p = divmod(min(block + r, stop - 1), positions)
+                pixel = block + r
+                n, p = divmod(min(pixel, stop - 1), positions)
                 reads[r] = n * channels * plane + pixels[p]
-                writes[r] = (n % ring) * image_size + p
+                writes[r] = (n % ring) * area + p * stage_cols if pixel < stop else ring * area
             for jb in range(col_slivers):
                 for k0 in range(0, patch, panel):
                     part = min(panel, patch - k0)
                     for t in range(tiles):  # the panel's packed filter stays in L1
                         micro_kernel(x, shifted_rows(reads, t * MR, 0), offsets[k0:k0 + part],
                                      packed_wt, (col_slivers * k0 + jb * part) * nr, nr, part,
-                                     scratch, matrix_rows(t * MR * nr, nr), k0 > 0)
-                for t in range(tiles):
-                    _store_transposed(scratch, t * MR * nr, nr, stage,
-                                      writes[t * MR:(t + 1) * MR], min(MR, stop - block - t * MR),
-                                      jb * nr, min(nr, out_channels - jb * nr), positions, bias,
-                                      has_bias)
+                                     stage, shifted_rows(writes, t * MR, jb * nr), k0 > 0)
             while done < stop_image and (done + 1) * positions <= block + tiles * MR:
-                source, target = (done % ring) * image_size, done * image_size
-                for i in range(image_size):  # unsigned indices: the copy vectorises
-                    out[np.uint64(target + i)] = stage[np.uint64(source + i)]
+                source, target = (done % ring) * area, done * image_size
+                for c0 in range(0, whole_c, lanes):
+                    shift = load(bias, c0) if has_bias else zeros_like(out)
+                    for p0 in range(0, whole_p, lanes):
+                        transpose_add_block(stage, source + p0 * stage_cols + c0, stage_cols,
+                                            shift, out, target + c0 * positions + p0, positions)
+                for c in range(out_channels):  # what the whole blocks left
+                    shift = bias[c] if has_bias else bias[0]  # bias is [0] without one
+                    for p in range(whole_p if c < whole_c else 0, positions):
+                        out[target + c * positions + p] = stage[source + p * stage_cols + c] + shift
                 done += 1
-
-
-@njit(fastmath=True, cache=True)
-def _store_transposed(scratch, at, nr, out, writes, valid, first_channel, columns, positions,
-                      bias, has_bias):
-    """out[writes[r] + (first_channel + o) P] = scratch[at + r NR + o] + bias for r < valid and
-    o < columns (a tile's MR pixels of NR channels, stored as NR runs of MR pixels)."""
-    contiguous = valid == MR and writes[MR - 1] - writes[0] == MR - 1  # MR pixels of one image
-    for o in range(columns):
-        channel = first_channel + o
-        shift = bias[channel] if has_bias else bias[0]  # bias is [0] without one
-        if contiguous:  # fixed trip count and unsigned indices: LLVM vectorises it
-            target = writes[0] + channel * positions
-            for r in range(MR):
-                out[np.uint64(target + r)] = scratch[np.uint64(at + r * nr + o)] + shift
-        else:
-            for r in range(valid):
-                out[writes[r] + channel * positions] = scratch[at + r * nr + o] + shift
 
 
 @njit(nogil=True, fastmath=True, cache=True)

@@ -14,6 +14,9 @@ like it, LLVM intrinsics when Numba compiles and plain NumPy under ``NUMBA_DISAB
     transpose_block(src, i, si, dst, j, sj)    dst[j + c sj + r] = src[i + r si + c] for r, c <
                             lanes: a lanes x lanes block transposed in registers (vector loads,
                             log2(lanes) rounds of two-vector shuffles, vector stores)
+    transpose_add_block(src, i, si, shift, dst, j, sj)   the same with
+                            dst[j + c sj + r] = src[i + r si + c] + shift[c] (``shift``: a
+                            vector, added to each row loaded; the forward convolution's bias)
 
 ``simd.add`` and ``simd.store`` take the int32 vectors too.
 """
@@ -80,6 +83,13 @@ def transpose_block(src, src_at, src_stride, dst, dst_at, dst_stride):
             dst[dst_at + c * dst_stride + r] = src[src_at + r * src_stride + c]
 
 
+def transpose_add_block(src, src_at, src_stride, shift, dst, dst_at, dst_stride):
+    count = lanes(src.dtype)
+    for r in range(count):
+        for c in range(count):
+            dst[dst_at + c * dst_stride + r] = src[src_at + r * src_stride + c] + shift[c]
+
+
 @intrinsic
 def _replaces(typingctx, a, b):
     if not (isinstance(a, Vector) and a == b and isinstance(a.dtype, types.Float)):
@@ -133,25 +143,45 @@ def _transpose_block(typingctx, src, src_at, src_stride, dst, dst_at, dst_stride
     shuffles, against 256 scalar loads and stores."""
     if not (_check_array(src) and _check_array(dst) and src.dtype == dst.dtype):
         return None
-    vector = Vector(src.dtype)
+    return (types.none(src, src_at, src_stride, dst, dst_at, dst_stride),
+            _transpose_codegen(Vector(src.dtype), False))
+
+
+@intrinsic
+def _transpose_add_block(typingctx, src, src_at, src_stride, shift, dst, dst_at, dst_stride):
+    """``_transpose_block`` with the vector ``shift`` added to each row of src as it is loaded."""
+    if not (_check_array(src) and _check_array(dst) and src.dtype == dst.dtype
+            and shift == Vector(src.dtype)):
+        return None
+    return (types.none(src, src_at, src_stride, shift, dst, dst_at, dst_stride),
+            _transpose_codegen(shift, True))
+
+
+def _transpose_codegen(vector, shifted):
+    """The code of ``_transpose_block`` (``shifted``: of ``_transpose_add_block``, whose
+    arguments have the shift vector after src's three)."""
     count = vector.lanes
 
     def codegen(context, builder, signature, args):
         vector_type = context.get_value_type(vector)
+        if shifted:
+            shift = args[3]
+            args = args[:3] + args[4:]
+            signature = types.none(*(signature.args[:3] + signature.args[4:]))
         src_type, at_type, stride_type, dst_type, to_type, to_stride_type = signature.args
         src_at = context.cast(builder, args[1], at_type, types.intp)
         src_stride = context.cast(builder, args[2], stride_type, types.intp)
         dst_at = context.cast(builder, args[4], to_type, types.intp)
         dst_stride = context.cast(builder, args[5], to_stride_type, types.intp)
-        align = src.dtype.bitwidth // 8
+        align = vector.dtype.bitwidth // 8
         mask_type = ir.VectorType(ir.IntType(32), count)
         rows = []
         for r in range(count):
             step = context.get_constant(types.intp, r)
             index = builder.add(src_at, builder.mul(src_stride, step))
             pointer = _element_pointer(context, builder, src_type, args[0], index, types.intp)
-            rows.append(builder.load(builder.bitcast(pointer, vector_type.as_pointer()),
-                                     align=align))
+            row = builder.load(builder.bitcast(pointer, vector_type.as_pointer()), align=align)
+            rows.append(builder.fadd(row, shift) if shifted else row)
         h = count // 2
         while h:
             low = [c if not c & h else count + c - h for c in range(count)]
@@ -169,10 +199,10 @@ def _transpose_block(typingctx, src, src_at, src_stride, dst, dst_at, dst_stride
             pointer = _element_pointer(context, builder, dst_type, args[3], index, types.intp)
             builder.store(rows[c], builder.bitcast(pointer, vector_type.as_pointer()), align=align)
         return context.get_dummy_value()
-    return types.none(src, src_at, src_stride, dst, dst_at, dst_stride), codegen
+    return codegen
 
 
 if not config.DISABLE_JIT:  # inside kernels the names above mean the intrinsics
     load_even, load_odd, replaces, select, arange = (_load_even, _load_odd, _replaces, _select,
                                                      _arange)
-    transpose_block = _transpose_block
+    transpose_block, transpose_add_block = _transpose_block, _transpose_add_block
