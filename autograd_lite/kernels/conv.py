@@ -92,8 +92,10 @@ def _forward(x, packed_wt, bias, has_bias, out, images, channels, height, width,
     over all depth panels straight into its pixels' rows of ``stage``: image n pixel-major
     (P x C', C_out rounded up to NR) in area n % ring (rows past the last pixel: a junk row).
     Once an image's last pixel is done, its area is transposed into out[n] (C_out x P) with the
-    bias added, L x L blocks at a time in registers (``transpose_add_block``; the pixels and
-    channels past the last whole block one by one):
+    bias added, L x L blocks at a time in registers (``transpose_add_block``; where P or C_out is
+    not a multiple of L, the last block of a row or column starts L before its end and rewrites
+    a few of the previous block's elements with the same values; images of fewer than L pixels
+    or filters fewer than L go one by one):
 
         for each block of BLOCK tiles, each NR sliver jb of C_out, each depth panel, each tile:
             stage[row(n_r, p_r), jb NR : (jb + 1) NR] (+)= cols[:, p_r]^T @ Wp[panel, jb]
@@ -117,7 +119,7 @@ def _forward(x, packed_wt, bias, has_bias, out, images, channels, height, width,
     area = positions * stage_cols
     image_size = out_channels * positions
     ring = BLOCK * MR // positions + 2   # no block touches two images that share an area
-    whole_p, whole_c = positions - positions % lanes, out_channels - out_channels % lanes
+    blocks = positions >= lanes and out_channels >= lanes  # else one by one
     for worker in range(first, last):
         stage = np.empty(ring * area + stage_cols, dtype=out.dtype)  # + the junk row
         reads, writes = np.empty(BLOCK * MR, dtype=np.int64), np.empty(BLOCK * MR, dtype=np.int64)
@@ -140,15 +142,21 @@ def _forward(x, packed_wt, bias, has_bias, out, images, channels, height, width,
                                      stage, shifted_rows(writes, t * MR, jb * nr), k0 > 0)
             while done < stop_image and (done + 1) * positions <= block + tiles * MR:
                 source, target = (done % ring) * area, done * image_size
-                for c0 in range(0, whole_c, lanes):
-                    shift = load(bias, c0) if has_bias else zeros_like(out)
-                    for p0 in range(0, whole_p, lanes):
-                        transpose_add_block(stage, source + p0 * stage_cols + c0, stage_cols,
-                                            shift, out, target + c0 * positions + p0, positions)
-                for c in range(out_channels):  # what the whole blocks left
-                    shift = bias[c] if has_bias else bias[0]  # bias is [0] without one
-                    for p in range(whole_p if c < whole_c else 0, positions):
-                        out[target + c * positions + p] = stage[source + p * stage_cols + c] + shift
+                if blocks:  # the last block of each row / column overlaps the one before
+                    for cb in range(-(-out_channels // lanes)):
+                        c0 = min(cb * lanes, out_channels - lanes)
+                        shift = load(bias, c0) if has_bias else zeros_like(out)
+                        for pb in range(-(-positions // lanes)):
+                            p0 = min(pb * lanes, positions - lanes)
+                            transpose_add_block(stage, source + p0 * stage_cols + c0, stage_cols,
+                                                shift, out, target + c0 * positions + p0,
+                                                positions)
+                else:
+                    for c in range(out_channels):
+                        shift = bias[c] if has_bias else bias[0]  # bias is [0] without one
+                        for p in range(positions):
+                            out[target + c * positions + p] = (stage[source + p * stage_cols + c]
+                                                               + shift)
                 done += 1
 
 
