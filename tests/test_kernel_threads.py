@@ -99,13 +99,27 @@ def test_a_launch_cuts_its_range_into_contiguous_pieces_one_per_thread(thread_co
 
 
 def test_finer_pieces_are_claimed_by_whichever_thread_is_free(thread_count):
-    """Seven pieces on two threads: while the caller is held in piece 0, the worker claims and
-    runs the six others, one after the other (a worker on time takes more than its share)."""
+    """Seven pieces on two threads: each thread starts on its home block (pieces 0-2 for the
+    caller, 3-6 for the worker), in order; while the caller is held in piece 0, the worker runs
+    its own four and then takes the caller's remaining ones from the end (2, then 1)."""
     ag.set_num_threads(2)
+    me, order, started = threading.current_thread().name, [], threading.Event()
+
+    def record(start, stop):
+        if start == 0:
+            started.wait(5)
+        else:
+            started.set()
+        order.append((start, threading.current_thread().name))
+    threads.parallel_for(record, 7, pieces=7)
+    assert sorted(start for start, _ in order) == list(range(7))
+    mine = [start for start, name in order if name == me]
+    theirs = [start for start, name in order if name != me]
+    assert mine[0] == 0 and theirs[0] == 3 and mine == sorted(mine)
+    order.clear()
     seen = pieces_of(20, others=6, pieces=7)
     assert [piece[:2] for piece in seen] == [(i * 20 // 7, (i + 1) * 20 // 7) for i in range(7)]
-    assert [piece[2] for piece in seen] == ([threading.current_thread().name]
-                                            + ["autograd_lite-kernel-1"] * 6)
+    assert [piece[2] for piece in seen] == [me] + ["autograd_lite-kernel-1"] * 6
     assert [piece[:2] for piece in pieces_of(3, pieces=7)] == [(0, 1), (1, 2), (2, 3)]
     assert [piece[:2] for piece in pieces_of(6, pieces=3)] == [(0, 2), (2, 4), (4, 6)]
 
@@ -122,8 +136,9 @@ def test_the_caller_runs_the_pieces_of_a_worker_that_wakes_late_and_does_not_wai
     assert pieces_of(12, pieces=6) == [(2 * i, 2 * i + 2, me) for i in range(6)]
     monkeypatch.undo()
     ran = []
-    worker._launch = threads._Launch(lambda start, stop: ran.append(start), (), 4, 2)
-    worker._launch.next = 2                                     # both pieces already claimed
+    launch = threads._Launch(lambda start, stop: ran.append(start), (), 4, 2, 2)
+    assert [launch.claim(0), launch.claim(0), launch.claim(1)] == [0, 1, None]  # all claimed
+    worker._launch = launch
     worker._nudge()                                             # it wakes now: nothing is left
     worker.thread.join(0.2)
     assert ran == [] and worker.thread.is_alive()

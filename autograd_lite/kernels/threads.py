@@ -6,22 +6,27 @@ OpenMP and TBB libraries and its thread counts stay as it set them.
 
 * ``parallel_for(kernel, count, *args, pieces=None)`` runs ``kernel(*args, start, stop)`` over
   contiguous pieces of ``range(count)`` (one per thread unless ``pieces`` says how many), which
-  the calling thread and the workers claim in turn from a shared counter:
+  the calling thread and the workers claim as they come free (``_Launch``):
 
       pieces = min(pieces or get_num_threads(), count)
       piece i = [i count // pieces, (i + 1) count // pieces)      (fixed by count and pieces)
+      thread t of T (0: the caller) has the home block of pieces [t pieces // T, (t+1) pieces // T)
       claim piece 0 here; wake the workers;
-      each thread, this one included: while a piece is left: claim the next one, run it
+      each thread, this one included, until no piece is left:
+          claim the first unclaimed piece of its home block, else the last unclaimed piece of
+          the block with most left; run it
       wait until every claimed piece has ended
 
-  A worker that wakes late (on the 2-vCPU Intel Xeon VM, Sapphire Rapids class, whose idle vCPUs
-  halt, a woken worker started a median 0.49 ms after its launch, 0.17 to 2 ms) finds fewer pieces
-  left, or none, and the calling thread is never left waiting for a piece nobody has started: the
-  most it waits is the rest of a piece a worker is running. Kernels whose work allows cut it
-  several times finer than the thread count (``pieces_for``: images of a convolution) so that
-  this rest is short. Which thread runs a piece never changes its result: every kernel computes a
-  piece from the piece alone (buffers that pieces add into are one per piece, summed in piece
-  order afterwards), so results depend only on ``count`` and ``pieces``.
+  With every thread on time this is a static split (each thread reads next the data it wrote in
+  the previous kernel); a worker that wakes late finds its block shortened from the end, or gone,
+  and the calling thread is never left waiting for a piece nobody has started: at most for the
+  rest of one a worker is running. On the 2-vCPU Intel Xeon VM (Sapphire Rapids class) whose
+  idle vCPUs halt, a woken worker started 0.1 to 2 ms after its launch (median 0.1 to 0.5 ms
+  from one run to the next). Kernels whose work allows cut it several times finer than the
+  thread count (``pieces_for``: the images of a convolution) so that this rest is short. Which
+  thread runs a piece never changes its result: every kernel computes a piece from the piece
+  alone (buffers that pieces add into are one per piece, summed in piece order afterwards), so
+  results depend only on ``count`` and ``pieces``.
   The workers ("autograd_lite-kernel-1", ...) are daemon threads started on the first parallel
   launch that needs them; between launches each sleeps on a lock of its own (no spinning). One
   launch uses them at a time: a launch that finds them busy (another host thread's launch, or a
@@ -100,27 +105,40 @@ def set_num_threads(num_threads: int) -> None:
 
 class _Launch:
     """The pieces of one ``parallel_for``: ``kernel(*args, start, stop)`` for piece i of
-    ``pieces`` over ``range(count)``, claimed in order (``claim``) by the launching thread and any
-    worker that wakes before they are all gone; ``done`` is released when the last one ends."""
-    __slots__ = ("kernel", "args", "count", "pieces", "next", "left", "lock", "done", "errors")
+    ``pieces`` over ``range(count)``. Each of the ``participants`` (0: the launching thread,
+    k: worker k) has a home block of consecutive pieces, which it claims from the front
+    (``claim``); once its own are gone it takes the last piece of the block with most left. So
+    with every thread on time a launch cuts its range as a static split would (the data a thread
+    wrote in one kernel is the data it reads in the next), and a late worker finds its block
+    shortened from the end. ``done`` is released when the last piece ends."""
+    __slots__ = ("kernel", "args", "count", "pieces", "blocks", "left", "lock", "done", "errors")
 
-    def __init__(self, kernel, args, count, pieces):
+    def __init__(self, kernel, args, count, pieces, participants):
         self.kernel, self.args, self.count, self.pieces = kernel, args, count, pieces
-        self.next, self.left, self.errors = 0, pieces, {}
+        self.blocks = [[t * pieces // participants, (t + 1) * pieces // participants]
+                       for t in range(participants)]
+        self.left, self.errors = pieces, {}
         self.lock, self.done = threading.Lock(), threading.Lock()
         self.done.acquire()
 
-    def claim(self):
-        """The index of the next piece, now this thread's to run; None when none is left."""
+    def claim(self, participant):
+        """The index of the next piece for ``participant``, now its to run; None when none is
+        left."""
         with self.lock:
-            index = self.next
-            if index >= self.pieces:
+            blocks = self.blocks
+            home = blocks[participant] if participant < len(blocks) else blocks[0]
+            if home[0] < home[1]:
+                home[0] += 1
+                return home[0] - 1
+            most = max(blocks, key=lambda block: block[1] - block[0])
+            if most[0] == most[1]:
                 return None
-            self.next = index + 1
-            return index
+            most[1] -= 1
+            return most[1]
 
-    def run(self, index):
-        """Piece ``index`` (claimed by this thread), then each next one this thread claims."""
+    def run(self, participant, index):
+        """Piece ``index`` (claimed by ``participant``, this thread), then each next one it
+        claims."""
         while index is not None:
             try:
                 self.kernel(*self.args, index * self.count // self.pieces,
@@ -132,7 +150,7 @@ class _Launch:
                 last = self.left == 0
             if last:
                 self.done.release()
-            index = self.claim()
+            index = self.claim(participant)
 
 
 _placement = {"getcpu": None}  # glibc's sched_getcpu once found; False where it is missing
@@ -171,7 +189,7 @@ class _Worker:
     def __init__(self, number):
         self._wake = threading.Lock()
         self._wake.acquire()
-        self._launch, self._stopping = None, False
+        self._launch, self._stopping, self.number = None, False, number
         self._kept_off = None  # the CPU this worker's affinity excludes (None: not set)
         self.thread = threading.Thread(target=self._serve, name=f"autograd_lite-kernel-{number}",
                                        daemon=True)
@@ -182,7 +200,7 @@ class _Worker:
             self._wake.acquire()
             launch, self._launch = self._launch, None
             if launch is not None:  # late, it may find no piece left
-                launch.run(launch.claim())
+                launch.run(self.number, launch.claim(self.number))
 
     def _nudge(self):
         if self._wake.locked():  # else it is awake, or will wake, and read _launch then
@@ -233,11 +251,12 @@ def parallel_for(kernel, count, *args, pieces=None, serial=False):
         kernel(*args, 0, count)
         return
     try:
-        launch = _Launch(kernel, args, count, pieces)
-        first = launch.claim()  # piece 0 is this thread's
-        for worker in _workers(min(threads, pieces) - 1):
+        workers = _workers(min(threads, pieces) - 1)
+        launch = _Launch(kernel, args, count, pieces, len(workers) + 1)
+        first = launch.claim(0)  # piece 0 is this thread's
+        for worker in workers:
             worker.submit(launch)
-        launch.run(first)
+        launch.run(0, first)
         launch.done.acquire()
         if launch.errors:
             raise launch.errors[min(launch.errors)]
