@@ -66,8 +66,9 @@ import threading
 import numpy as np
 
 PARALLEL_MIN_SIZE = 2 ** 16  # elements from which a memory-bound pass is split across threads
-PIECE_WORK = 2 ** 23       # multiply-adds of a piece at least (``pieces_for``): 0.2 ms on one core
-PIECES_PER_THREAD = 4      # of the Intel Xeon VM (Sapphire Rapids class, AVX-512): 43 per ns
+PIECE_WORK = 2 ** 23       # multiply-adds a piece keeps at least (``pieces_for``): about 0.2 ms on
+#                            one core of the Intel Xeon VM (Sapphire Rapids class, AVX-512)
+PIECES_PER_THREAD = 4      # at most (2, 4 and 8 measured: benchmarks/README.md, session 10)
 
 _settings = {"threads": None, "cores": None}
 _here = threading.local()  # .serial: launches of this thread run on it (``on_this_thread``)
@@ -126,10 +127,9 @@ class _Launch:
         left."""
         with self.lock:
             blocks = self.blocks
-            home = blocks[participant] if participant < len(blocks) else blocks[0]
-            if home[0] < home[1]:
-                home[0] += 1
-                return home[0] - 1
+            if participant < len(blocks) and blocks[participant][0] < blocks[participant][1]:
+                blocks[participant][0] += 1
+                return blocks[participant][0] - 1
             most = max(blocks, key=lambda block: block[1] - block[0])
             if most[0] == most[1]:
                 return None
