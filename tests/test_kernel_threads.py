@@ -28,10 +28,10 @@ def thread_count():
     threads._settings["threads"] = saved
 
 
-def pieces_of(count, serial=False, others=0):
+def pieces_of(count, serial=False, others=0, pieces=None):
     """(start, stop, thread name) of each piece ``parallel_for`` runs, sorted by start. The first
     piece waits (5 s at most) until ``others`` other pieces have started: so that the calling
-    thread does not run them itself, as it does with pieces whose worker has not woken yet."""
+    thread does not claim them itself, as it does with pieces no worker has claimed yet."""
     seen, started = [], threading.Semaphore(0)
 
     def record(start, stop):
@@ -41,7 +41,7 @@ def pieces_of(count, serial=False, others=0):
         else:
             started.release()
         seen.append((start, stop, threading.current_thread().name))
-    threads.parallel_for(record, count, serial=serial)
+    threads.parallel_for(record, count, serial=serial, pieces=pieces)
     return sorted(seen)
 
 
@@ -82,9 +82,10 @@ def test_default_is_the_usable_cores():
 
 def test_a_launch_cuts_its_range_into_contiguous_pieces_one_per_thread(thread_count):
     ag.set_num_threads(3)
-    assert pieces_of(10, others=2) == [(0, 3, threading.current_thread().name),
-                                       (3, 6, "autograd_lite-kernel-1"),
-                                       (6, 10, "autograd_lite-kernel-2")]
+    seen = pieces_of(10, others=2)
+    assert [piece[:2] for piece in seen] == [(0, 3), (3, 6), (6, 10)]
+    assert seen[0][2] == threading.current_thread().name          # piece 0 is the caller's
+    assert {piece[2] for piece in seen[1:]} <= {"autograd_lite-kernel-1", "autograd_lite-kernel-2"}
     assert [piece[:2] for piece in pieces_of(10)] == [(0, 3), (3, 6), (6, 10)]
     assert [piece[:2] for piece in pieces_of(2)] == [(0, 1), (1, 2)]   # fewer items than threads
     assert pieces_of(10, serial=True) == [(0, 10, threading.current_thread().name)]
@@ -95,6 +96,55 @@ def test_a_launch_cuts_its_range_into_contiguous_pieces_one_per_thread(thread_co
         if worker.name.startswith("autograd_lite-kernel"):
             worker.join(5)
     assert our_threads() == []
+
+
+def test_finer_pieces_are_claimed_by_whichever_thread_is_free(thread_count):
+    """Seven pieces on two threads: each thread starts on its home block (pieces 0-2 for the
+    caller, 3-6 for the worker), in order; while the caller is held in piece 0, the worker runs
+    its own four and then takes the caller's remaining ones from the end (2, then 1)."""
+    ag.set_num_threads(2)
+    me, order, started = threading.current_thread().name, [], threading.Event()
+
+    def record(start, stop):
+        if start == 0:
+            started.wait(5)
+        else:
+            started.set()
+        order.append((start, threading.current_thread().name))
+    threads.parallel_for(record, 7, pieces=7)
+    assert sorted(start for start, _ in order) == list(range(7))
+    mine = [start for start, name in order if name == me]
+    theirs = [start for start, name in order if name != me]
+    assert mine[0] == 0 and theirs[0] == 3
+    home_mine, home_theirs = [p for p in mine if p < 3], [p for p in theirs if p >= 3]
+    assert home_mine == sorted(home_mine) and home_theirs == sorted(home_theirs)  # from the front
+    order.clear()
+    seen = pieces_of(20, others=6, pieces=7)
+    assert [piece[:2] for piece in seen] == [(i * 20 // 7, (i + 1) * 20 // 7) for i in range(7)]
+    assert [piece[2] for piece in seen] == [me] + ["autograd_lite-kernel-1"] * 6
+    assert [piece[:2] for piece in pieces_of(3, pieces=7)] == [(0, 1), (1, 2), (2, 3)]
+    assert [piece[:2] for piece in pieces_of(6, pieces=3)] == [(0, 2), (2, 4), (4, 6)]
+
+
+def test_the_caller_runs_the_pieces_of_a_worker_that_wakes_late_and_does_not_wait_for_it(
+        thread_count, monkeypatch):
+    """A worker that has not woken by the time the pieces run out is not waited for; when it
+    wakes, it finds none left, runs nothing, and serves the next launch as usual."""
+    ag.set_num_threads(2)
+    threads.parallel_for(lambda start, stop: None, 2)          # the worker exists, asleep
+    worker = threads._pool["workers"][0]
+    monkeypatch.setattr(threads._Worker, "_nudge", lambda self: None)   # it oversleeps
+    me = threading.current_thread().name
+    assert pieces_of(12, pieces=6) == [(2 * i, 2 * i + 2, me) for i in range(6)]
+    monkeypatch.undo()
+    ran = []
+    launch = threads._Launch(lambda start, stop: ran.append(start), (), 4, 2, 2)
+    assert [launch.claim(0), launch.claim(0), launch.claim(1)] == [0, 1, None]  # all claimed
+    worker._launch = launch
+    worker._nudge()                                             # it wakes now: nothing is left
+    worker.thread.join(0.2)
+    assert ran == [] and worker.thread.is_alive()
+    assert pieces_of(10, others=1) == [(0, 5, me), (5, 10, "autograd_lite-kernel-1")]
 
 
 @pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="no CPU affinity on this OS")
@@ -122,6 +172,8 @@ def test_an_exception_in_a_piece_reaches_the_caller_and_the_pool_still_works(thr
             raise KeyError(f"piece {start}")
     with pytest.raises(KeyError, match="piece 5"):
         threads.parallel_for(fail_in_the_second_half, 10)
+    with pytest.raises(KeyError, match="piece 3"):   # the first piece that failed, by position
+        threads.parallel_for(fail_in_the_second_half, 12, pieces=4)
     assert [piece[:2] for piece in pieces_of(10)] == [(0, 5), (5, 10)]
 
 
@@ -162,8 +214,9 @@ def layer_arrays(dtype=np.float32):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_one_and_two_threads_give_the_same_results(thread_count, dtype):
-    """Equal bit for bit, but the weight gradient: its per-worker partial sums are added in a
-    different order with two workers (within float rounding)."""
+    """Equal bit for bit, but the weight gradient: its per-piece partial sums are added in a
+    different order with two threads, which cut the images into more pieces (within float
+    rounding)."""
     arrays = layer_arrays(dtype)
     ag.set_num_threads(1)
     one = conv_pass(*arrays)
@@ -176,6 +229,39 @@ def test_one_and_two_threads_give_the_same_results(thread_count, dtype):
                                        atol=1e-3 if single else 1e-10)
         else:
             np.testing.assert_array_equal(two[name], one[name], err_msg=name)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_results_do_not_depend_on_which_thread_runs_a_piece(thread_count, dtype, monkeypatch):
+    """With a given thread count the pieces are fixed (``threads.pieces_for``; here small enough
+    that the 16 images make 8 pieces): all of them on the calling thread (the pool busy) give every
+    result bit for bit, the weight gradient's per-piece sums included; so do repeated runs,
+    whoever claimed what."""
+    monkeypatch.setattr(threads, "PIECE_WORK", 2 ** 20)
+    arrays = layer_arrays(dtype)
+    ag.set_num_threads(2)
+    assert threads.pieces_for(16, 16 * 32 * 72 * 22 * 22) == 8
+    shared = conv_pass(*arrays)
+    with threads._pool["lock"]:                  # every launch runs on this thread
+        alone = conv_pass(*arrays)
+    again = conv_pass(*arrays)
+    for name in shared:
+        np.testing.assert_array_equal(alone[name], shared[name], err_msg=name)
+        np.testing.assert_array_equal(again[name], shared[name], err_msg=name)
+
+
+def test_pieces_for_cuts_finer_only_with_threads_and_work_enough(thread_count):
+    big = 64 * threads.PIECE_WORK
+    ag.set_num_threads(1)
+    assert threads.pieces_for(64, big) == 1      # one thread: one piece, a direct call
+    ag.set_num_threads(2)
+    assert threads.pieces_for(64, 0) == 2        # little work: one piece per thread
+    assert threads.pieces_for(64, 5 * threads.PIECE_WORK) == 5
+    assert threads.pieces_for(64, big) == 2 * threads.PIECES_PER_THREAD
+    assert threads.pieces_for(3, big) == 3 and threads.pieces_for(1, big) == 1
+    assert threads.pieces_for(0, big) == 1       # an empty batch: one piece with no images
+    with threads.on_this_thread():
+        assert threads.pieces_for(64, big) == 1
 
 
 def test_two_host_threads_running_kernels_at_once_get_the_serial_results(thread_count):

@@ -47,9 +47,9 @@ Dispatch (measured on 2 cores, see ``benchmarks/README.md``):
   MLP step at batch 1 spent a third of its time there. Each element is one product either way.
 
 Threads: the kernels run in parallel on our own small pool (``threads.parallel_for``; workers that
-sleep when idle), never on Numba's parallel runtime, whose threading layer is process-wide. Their
-count is ``threads.set_num_threads`` (``ag.set_num_threads``, PyTorch's name; default: the cores
-this process may use).
+sleep when idle, pieces claimed by whichever thread is free), never on Numba's parallel runtime,
+whose threading layer is process-wide. Their count is ``threads.set_num_threads``
+(``ag.set_num_threads``, PyTorch's name; default: the cores this process may use).
 
 Nothing global changes: NumPy's BLAS thread count, the C library's malloc settings and Numba's
 threading layer are the same after training as before (tests/test_host_safety.py,

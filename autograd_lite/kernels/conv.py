@@ -1,5 +1,8 @@
 """Convolution kernels (NCHW): implicit GEMM on ``gemm``'s micro-kernel, split by images across
-our threads (``threads.parallel_for``; each worker has its own buffers, so nothing races).
+our threads (``threads.parallel_for``). The images are cut into ``workers`` pieces
+(``threads.pieces_for``: one per thread, or up to 4 per thread when the work allows), which the
+threads claim as they come free; the kernels' ``worker`` is a piece, with its own buffers, so
+nothing races and no result depends on the thread that ran a piece.
 
 With K = C kH kW, P = OH OW and cols_n (K x P) the im2col matrix of image n,
 cols_n[(c, a, b), p] = x_pad[n, c, i sH + a, j sW + b] for the pixel p = (i, j):
@@ -15,11 +18,11 @@ offset per depth step). So the forward reads 12 pixels' rows in place (A) agains
 (B) and the weight gradient reads 12 (c, a, b) rows in place against packed g^T. The input gradient
 (``conv_input``) is one GEMM per filter tap, g^T @ W[:, :, a, b], whose tile rows are added straight
 into a pixel-major padded image (col2im fused; any stride); inputs with few channels (C <= NR/4)
-take ``conv_input_cols`` instead. Per worker, for each of its images n:
+take ``conv_input_cols`` instead. Per piece, for each of its images n:
 
     forward:      x_pad = pad(x[n]);  stage (P x C_out) = cols^T @ Wp;  out[n] = stage^T + bias
                   (the transpose in L x L blocks, in registers)
-    weight grad:  x_pad = pad(x[n]);  partial_dW^T += cols @ pack(g[n]^T)   (summed over workers)
+    weight grad:  x_pad = pad(x[n]);  partial_dW^T += cols @ pack(g[n]^T)   (summed over pieces)
     input grad:   acc = 0;  acc[(i sH + a, j sW + b)] += g[n][:, (i, j)]^T @ W_ab;  dx[n] = crop(acc^T)
 
 Shallow filters (K <= 27: first layers on grey or RGB images) go forward through ``conv_shallow``
@@ -256,7 +259,7 @@ def conv2d_forward(x, weight, stride, padding, bias=None):
     patch = channels * kernel_h * kernel_w
     out = np.empty((images, out_channels, out_h, out_w), dtype=x.dtype)
     flat, height, width = padded_batch(x, padding)
-    workers = min(threads.get_num_threads(), images)
+    workers = threads.pieces_for(images, images * out_channels * patch * out_h * out_w)
     if patch <= SHALLOW_MAX_DEPTH:
         bias = None if bias is None else np.ascontiguousarray(bias, dtype=x.dtype)
         return shallow_forward(flat, weight, bias, out, (images, channels, height, width), stride,
@@ -267,7 +270,7 @@ def conv2d_forward(x, weight, stride, padding, bias=None):
     bias = np.ascontiguousarray(bias, dtype=x.dtype) if has_bias else np.zeros(1, dtype=x.dtype)
     threads.parallel_for(_forward, workers, flat, packed_wt, bias, has_bias, out.reshape(-1),
                          images, channels, height, width, out_channels, kernel_h, kernel_w,
-                         *stride, out_h, out_w, panel, workers)
+                         *stride, out_h, out_w, panel, workers, pieces=workers)
     return out
 
 
@@ -278,7 +281,7 @@ def conv2d_weight_grad(x, grad, weight_shape, stride, padding):
     out_channels, _, kernel_h, kernel_w = weight_shape
     out_h, out_w = grad.shape[2:]
     patch = channels * kernel_h * kernel_w
-    workers = min(threads.get_num_threads(), images)
+    workers = threads.pieces_for(images, images * out_channels * patch * out_h * out_w)
     flat, height, width = padded_batch(x, padding)
     if patch <= SHALLOW_MAX_DEPTH:
         return shallow_weight_grad(flat, grad, weight_shape, (images, channels, height, width),
@@ -301,7 +304,7 @@ def conv2d_weight_grad(x, grad, weight_shape, stride, padding):
         spread = spread.reshape(-1)
     threads.parallel_for(_weight_grad, workers, flat, spread, grad_row, partial, images,
                          channels, height, width, out_channels, kernel_h, kernel_w, *stride, out_h,
-                         out_w, panel_depth(positions), workers)
+                         out_w, panel_depth(positions), workers, pieces=workers)
     total = partial[0] if workers == 1 else partial.sum(axis=0)  # dW^T (K x C_out)
     out = np.empty(weight_shape, dtype=x.dtype)  # owns its memory: a leaf keeps it as .grad
     out.reshape(out_channels, patch)[...] = total.reshape(patch, out_channels).T
@@ -329,4 +332,5 @@ def conv2d_input_grad(grad, weight, input_shape, stride, padding):
     nr = 2 * lanes(weight.dtype)
     kernel = input_grad_cols if channels <= nr // 4 else input_grad
     return kernel(grad, weight, tuple(input_shape), tuple(stride), tuple(padding),
-                  panel_depth(out_channels), min(threads.get_num_threads(), input_shape[0]))
+                  panel_depth(out_channels),
+                  threads.pieces_for(input_shape[0], grad.size * weight[0].size))

@@ -9,7 +9,7 @@ to the padded input pixel (i sH + a, j sW + b):
 Transposed, this is a GEMM per tap whose rows are output pixels: (g[n]^T @ W_t) (P x C) added, row by
 row, into a pixel-major accumulator acc (Hp Wp x C', C rounded up to the micro-kernel's NR columns):
 
-    for each worker, over the pixels of its images, MR = 12 at a time (p_r of image n_r, r < 12;
+    for each piece, over the pixels of its images, MR = 12 at a time (p_r of image n_r, r < 12;
     BLOCK such tiles share each pass below):
         for each tap (a, b), each depth panel of C_out, each NR-column sliver of C:
             acc_{n_r}[row(p_r) + a Wp + b, sliver] += sum_o g[n_r, o, p_r] W[o, sliver, a, b]
@@ -128,5 +128,5 @@ def input_grad(grad, weight, input_shape, stride, padding, panel, workers):
     out = np.empty(input_shape, dtype=weight.dtype)
     threads.parallel_for(_input_grad, workers, grad.reshape(-1), packed, out.reshape(-1), images,
                          channels, height, width, out_channels, kernel_h, kernel_w, *stride,
-                         *padding, out_h, out_w, panel, nr, workers)
+                         *padding, out_h, out_w, panel, nr, workers, pieces=workers)
     return out

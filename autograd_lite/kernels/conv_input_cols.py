@@ -4,8 +4,8 @@ col2im.
 ``conv_input`` (one GEMM per tap) gives each tile row the input's C channels as columns, rounded
 up to the micro-kernel's NR (32 float32 / 16 float64): with C = 1 or 3, 90% of its multiply-adds
 are padding. Here the columns are output pixels and the rows the K = C kH kW im2col rows, so
-nothing is padded but the pixel count (to NR); the price is a scalar col2im pass. Per worker, for
-each of its images n:
+nothing is padded but the pixel count (to NR); the price is a scalar col2im pass. Per piece
+(``conv``'s docstring), for each of its images n:
 
     dcols (K x P) = W^T @ g[n]     (g's rows, copied to a zero-padded aligned buffer, read in place)
     dx[n] = crop(col2im(dcols))    (scatter-add back into the padded image)
@@ -97,5 +97,5 @@ def input_grad(grad, weight, input_shape, stride, padding, panel, workers):
     out = np.empty(input_shape, dtype=weight.dtype)
     threads.parallel_for(_input_grad, workers, grad.reshape(-1), packed, out.reshape(-1), images,
                          channels, height, width, out_channels, kernel_h, kernel_w, *stride,
-                         *padding, out_h, out_w, panel, workers)
+                         *padding, out_h, out_w, panel, workers, pieces=workers)
     return out

@@ -35,7 +35,7 @@ store costs more than the arithmetic. Here the tile is 12 output channels x NR c
 pixels, which is a contiguous piece of 12 rows of out[n] (C_out x P), so it is stored as it comes
 out of the registers:
 
-    for each worker, for each of its images n, for each block of NR output pixels p0 .. p0 + NR:
+    for each piece, for each of its images n, for each block of NR output pixels p0 .. p0 + NR:
         cols (K x NR) = x_pad[n, c, i sH + a, j sW + b] for k = (c, a, b), pixel p = (i, j)
                         (packed run by run along output rows), and a last row of ones
         for each sliver of MR output channels:
@@ -229,7 +229,7 @@ def forward(flat, weight, bias, out, shape, stride, workers):
     bias = bias if has_bias else np.zeros(1, dtype=out.dtype)
     threads.parallel_for(_forward_direct, workers, flat, weight.reshape(-1), bias, has_bias,
                          out.reshape(-1), *shape, out_channels, *weight.shape[2:], *stride,
-                         *out.shape[2:], workers)
+                         *out.shape[2:], workers, pieces=workers)
     return out
 
 
@@ -248,5 +248,5 @@ def forward_tiles(flat, weight, bias, out, shape, stride, workers):
     nr = 2 * lanes(weight.dtype)
     threads.parallel_for(_forward_tiles, workers, flat, packed_w, depth, out.reshape(-1), images,
                          channels, height, width, out_channels, kernel_h, kernel_w, *stride,
-                         out.shape[2], out.shape[3], nr, workers)
+                         out.shape[2], out.shape[3], nr, workers, pieces=workers)
     return out

@@ -10,7 +10,7 @@ with K = 9 a quarter of each tile is padding, and each image's g_n (C_out x P) i
 into NR-wide slivers, an element at a time. Here g_n is read in place, row by row, and each vector
 of L consecutive pixels of a g row meets the same L pixels of several cols rows:
 
-    for each worker, for each of its images n:
+    for each piece (``conv``'s docstring), for each of its images n:
         cols (Kp x Pp) = x_pad[n, c, i sH + a, j sW + b] for k = (c, a, b) < K, p = (i, j) < P,
                          0 elsewhere (Kp: K rounded up to TAPS, Pp: P rounded up to L)
         for each block of OUTS output channels o0 .. o0 + OUTS - 1 (past C_out: the last again):
@@ -19,8 +19,8 @@ of L consecutive pixels of a g row meets the same L pixels of several cols rows:
                 for p in 0, L, 2L, ... < P:                    (a last partial vector of g: read
                     acc[r][s] += g[n, o0 + r, p : p + L]        from a copy padded with zeros)
                                  * cols[k0 + s, p : p + L]
-                sums[worker, o0 + r, k0 + s, :] += acc[r][s]
-    dW[o, k] = sum over workers and lanes of sums[worker, o, k, :]
+                sums[piece, o0 + r, k0 + s, :] += acc[r][s]
+    dW[o, k] = sum over pieces and lanes of sums[piece, o, k, :]
 
 Each g row is read from memory once: its first tap block brings it into L1 for the others (OUTS
 rows of P pixels: 11 KB at P = 676 in float32). The accumulators stay in registers for a whole pass
@@ -190,7 +190,7 @@ def weight_grad(flat, grad, weight_shape, shape, stride, workers):
     sums = np.zeros((workers, outs * taps * vector), dtype=flat.dtype)
     threads.parallel_for(_weight_grad, workers, flat, grad.reshape(-1), sums, images, channels,
                          height, width, out_channels, kernel_h, kernel_w, *stride, out_h, out_w,
-                         workers)
+                         workers, pieces=workers)
     out = np.empty(weight_shape, dtype=flat.dtype)  # owns its memory: a leaf keeps it as .grad
     _sum_lanes(sums, taps, vector, out.reshape(-1), out_channels, patch)
     return out

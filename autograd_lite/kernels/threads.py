@@ -4,24 +4,36 @@ Nothing here is process-wide: Numba's parallel runtime is never started (the ker
 ``@njit(nogil=True)`` functions over a range), so the host program's Numba threading layer, its
 OpenMP and TBB libraries and its thread counts stay as it set them.
 
-* ``parallel_for(kernel, count, *args)`` runs ``kernel(*args, start, stop)`` over contiguous
-  pieces of ``range(count)``, one per thread, the calling thread running the first:
+* ``parallel_for(kernel, count, *args, pieces=None)`` runs ``kernel(*args, start, stop)`` over
+  contiguous pieces of ``range(count)`` (one per thread unless ``pieces`` says how many), which
+  the calling thread and the workers claim as they come free (``_Launch``):
 
-      pieces = min(get_num_threads(), count)
-      piece i = [i count // pieces, (i + 1) count // pieces)      (static, like Numba's prange)
-      hand pieces 1 .. pieces-1 to the workers; run piece 0 here;
-      run here every handed piece no worker has started yet; wait for the others
+      pieces = min(pieces or get_num_threads(), count)
+      piece i = [i count // pieces, (i + 1) count // pieces)      (fixed by count and pieces)
+      thread t of T (0: the caller) has the home block of pieces [t pieces // T, (t+1) pieces // T)
+      claim piece 0 here; wake the workers;
+      each thread, this one included, until no piece is left:
+          claim the first unclaimed piece of its home block, else the last unclaimed piece of
+          the block with most left; run it
+      wait until every claimed piece has ended
 
+  With every thread on time this is a static split (each thread reads next the data it wrote in
+  the previous kernel); a worker that wakes late finds its block shortened from the end, or gone,
+  and the calling thread is never left waiting for a piece nobody has started: at most for the
+  rest of one a worker is running. On the 2-vCPU Intel Xeon VM (Sapphire Rapids class) whose
+  idle vCPUs halt, a woken worker started 0.1 to 2 ms after its launch (median 0.1 to 0.5 ms
+  from one run to the next). Kernels whose work allows cut it several times finer than the
+  thread count (``pieces_for``: the images of a convolution) so that this rest is short. Which
+  thread runs a piece never changes its result: every kernel computes a piece from the piece
+  alone (buffers that pieces add into are one per piece, summed in piece order afterwards), so
+  results depend only on ``count`` and ``pieces``.
   The workers ("autograd_lite-kernel-1", ...) are daemon threads started on the first parallel
   launch that needs them; between launches each sleeps on a lock of its own (no spinning). One
   launch uses them at a time: a launch that finds them busy (another host thread's launch, or a
-  launch from inside a kernel task) runs all its pieces on its own thread instead, which gives the
-  same result (every kernel computes a piece independently of how the range was cut, and of the
-  thread that runs it) and never waits, so never deadlocks. A launch wakes each worker with one
-  lock release; once its own piece is done, the calling thread runs any piece whose worker has not
-  started it yet (on a busy machine a sleeping worker may wait milliseconds for a core) and waits
-  for the others: about 3 context switches per launch, against about 12 for a Numba ``workqueue``
-  launch.
+  launch from inside a kernel task) runs ``kernel(*args, 0, count)`` on its own thread instead,
+  which gives the same result (each kernel loops over the pieces of its range) and never waits,
+  so never deadlocks. A launch wakes each worker with one lock release: about 3 context switches
+  per launch, against about 12 for a Numba ``workqueue`` launch.
   ``os.register_at_fork`` forgets the workers in a forked child (threads do not survive a fork),
   which starts its own when it needs them. A worker about to be woken is kept off the launching
   thread's CPU (its own affinity only: ``_Worker._place``), so that a pause does not leave both
@@ -54,6 +66,9 @@ import threading
 import numpy as np
 
 PARALLEL_MIN_SIZE = 2 ** 16  # elements from which a memory-bound pass is split across threads
+PIECE_WORK = 2 ** 23       # multiply-adds a piece keeps at least (``pieces_for``): about 0.2 ms on
+#                            one core of the Intel Xeon VM (Sapphire Rapids class, AVX-512)
+PIECES_PER_THREAD = 4      # at most (2, 4 and 8 measured: benchmarks/README.md, session 10)
 
 _settings = {"threads": None, "cores": None}
 _here = threading.local()  # .serial: launches of this thread run on it (``on_this_thread``)
@@ -89,24 +104,53 @@ def set_num_threads(num_threads: int) -> None:
             _pool["workers"].pop().stop()
 
 
-class _Piece:
-    """``kernel(*args)``, run by whichever thread claims it first: its worker, or the launching
-    thread once its own piece is done (a worker that has not woken up by then is not waited for)."""
-    __slots__ = ("kernel", "args", "claim", "done", "error")
+class _Launch:
+    """The pieces of one ``parallel_for``: ``kernel(*args, start, stop)`` for piece i of
+    ``pieces`` over ``range(count)``. Each of the ``participants`` (0: the launching thread,
+    k: worker k) has a home block of consecutive pieces, which it claims from the front
+    (``claim``); once its own are gone it takes the last piece of the block with most left. So
+    with every thread on time a launch cuts its range as a static split would (the data a thread
+    wrote in one kernel is the data it reads in the next), and a late worker finds its block
+    shortened from the end. ``done`` is released when the last piece ends."""
+    __slots__ = ("kernel", "args", "count", "pieces", "blocks", "left", "lock", "done", "errors")
 
-    def __init__(self, kernel, args):
-        self.kernel, self.args, self.error = kernel, args, None
-        self.claim, self.done = threading.Lock(), threading.Lock()
+    def __init__(self, kernel, args, count, pieces, participants):
+        self.kernel, self.args, self.count, self.pieces = kernel, args, count, pieces
+        self.blocks = [[t * pieces // participants, (t + 1) * pieces // participants]
+                       for t in range(participants)]
+        self.left, self.errors = pieces, {}
+        self.lock, self.done = threading.Lock(), threading.Lock()
         self.done.acquire()
 
-    def run(self):
-        """Called by the thread that acquired ``claim``; ``done`` is released when it ends."""
-        try:
-            self.kernel(*self.args)
-        except BaseException as error:  # handed to the launching thread
-            self.error = error
-        finally:
-            self.done.release()
+    def claim(self, participant):
+        """The index of the next piece for ``participant``, now its to run; None when none is
+        left."""
+        with self.lock:
+            blocks = self.blocks
+            if participant < len(blocks) and blocks[participant][0] < blocks[participant][1]:
+                blocks[participant][0] += 1
+                return blocks[participant][0] - 1
+            most = max(blocks, key=lambda block: block[1] - block[0])
+            if most[0] == most[1]:
+                return None
+            most[1] -= 1
+            return most[1]
+
+    def run(self, participant, index):
+        """Piece ``index`` (claimed by ``participant``, this thread), then each next one it
+        claims."""
+        while index is not None:
+            try:
+                self.kernel(*self.args, index * self.count // self.pieces,
+                            (index + 1) * self.count // self.pieces)
+            except BaseException as error:  # handed to the launching thread
+                self.errors[index] = error
+            with self.lock:
+                self.left -= 1
+                last = self.left == 0
+            if last:
+                self.done.release()
+            index = self.claim(participant)
 
 
 _placement = {"getcpu": None}  # glibc's sched_getcpu once found; False where it is missing
@@ -129,7 +173,7 @@ def _caller_cpu():
 
 
 class _Worker:
-    """A daemon thread asleep on ``_wake`` until a launch hands it a piece (``submit``).
+    """A daemon thread asleep on ``_wake`` until a launch hands it its pieces (``submit``).
     ``submit`` and ``stop`` are called holding the pool lock, so only they release ``_wake``.
 
     Before waking it, ``submit`` keeps it off the launching thread's CPU (``_place``): a thread
@@ -145,7 +189,7 @@ class _Worker:
     def __init__(self, number):
         self._wake = threading.Lock()
         self._wake.acquire()
-        self._piece, self._stopping = None, False
+        self._launch, self._stopping, self.number = None, False, number
         self._kept_off = None  # the CPU this worker's affinity excludes (None: not set)
         self.thread = threading.Thread(target=self._serve, name=f"autograd_lite-kernel-{number}",
                                        daemon=True)
@@ -154,16 +198,16 @@ class _Worker:
     def _serve(self):
         while not self._stopping:
             self._wake.acquire()
-            piece, self._piece = self._piece, None
-            if piece is not None and piece.claim.acquire(blocking=False):
-                piece.run()
+            launch, self._launch = self._launch, None
+            if launch is not None:  # late, it may find no piece left
+                launch.run(self.number, launch.claim(self.number))
 
     def _nudge(self):
-        if self._wake.locked():  # else it is awake, or will wake, and read _piece then
+        if self._wake.locked():  # else it is awake, or will wake, and read _launch then
             self._wake.release()
 
-    def submit(self, piece):
-        self._piece = piece
+    def submit(self, launch):
+        self._launch = launch
         self._place()
         self._nudge()
 
@@ -196,37 +240,39 @@ def _workers(count):
     return workers[:count]
 
 
-def parallel_for(kernel, count, *args, serial=False):
-    """``kernel(*args, start, stop)`` over contiguous pieces of ``range(count)``, one per thread
-    (see the module docstring), or ``kernel(*args, 0, count)`` here if ``serial``; the first
-    exception raised in any piece, after all pieces have ended."""
-    pieces = 1 if serial or getattr(_here, "serial", False) else min(get_num_threads(), count)
-    if pieces <= 1 or not _pool["lock"].acquire(blocking=False):
+def parallel_for(kernel, count, *args, pieces=None, serial=False):
+    """``kernel(*args, start, stop)`` over ``pieces`` contiguous pieces of ``range(count)`` (default
+    one per thread), claimed in turn by this thread and the workers (see the module docstring), or
+    ``kernel(*args, 0, count)`` here if ``serial``, with one thread, or when the pool is busy; the
+    exception of the first piece that raised one, after all pieces have ended."""
+    threads = 1 if serial or getattr(_here, "serial", False) else get_num_threads()
+    pieces = min(threads if pieces is None else pieces, count)
+    if threads <= 1 or pieces <= 1 or not _pool["lock"].acquire(blocking=False):
         kernel(*args, 0, count)
         return
     try:
-        workers = _workers(pieces - 1)
-        pieces = len(workers) + 1
-        handed = [_Piece(kernel, args + (index * count // pieces, (index + 1) * count // pieces))
-                  for index in range(1, pieces)]
-        for worker, piece in zip(workers, handed):
-            worker.submit(piece)
-        errors = []
-        try:
-            kernel(*args, 0, count // pieces)
-        except BaseException as error:
-            errors.append(error)
-        for piece in handed:
-            if piece.claim.acquire(blocking=False):  # its worker has not started it: run it here
-                piece.run()
-            else:
-                piece.done.acquire()
-            if piece.error is not None:
-                errors.append(piece.error)
-        if errors:
-            raise errors[0]
+        workers = _workers(min(threads, pieces) - 1)
+        launch = _Launch(kernel, args, count, pieces, len(workers) + 1)
+        first = launch.claim(0)  # piece 0 is this thread's
+        for worker in workers:
+            worker.submit(launch)
+        launch.run(0, first)
+        launch.done.acquire()
+        if launch.errors:
+            raise launch.errors[min(launch.errors)]
     finally:
         _pool["lock"].release()
+
+
+def pieces_for(items, multiply_adds):
+    """How many pieces to cut ``items`` (images, say) into for a kernel of ``multiply_adds``: one
+    with one thread; else one per thread, or up to PIECES_PER_THREAD per thread as long as each
+    piece keeps PIECE_WORK multiply-adds (so that a piece's launch costs little against it)."""
+    threads = 1 if getattr(_here, "serial", False) else get_num_threads()
+    if threads <= 1 or items <= 1:
+        return 1
+    finer = min(PIECES_PER_THREAD * threads, int(multiply_adds // PIECE_WORK))
+    return max(1, min(items, max(threads, finer)))
 
 
 class on_this_thread:
