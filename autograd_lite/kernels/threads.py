@@ -65,7 +65,14 @@ import threading
 
 import numpy as np
 
-PARALLEL_MIN_SIZE = 2 ** 16  # elements from which a memory-bound pass is split across threads
+# elements from which a memory-bound pass (elementwise, pooling, optimizer updates, bias gradient)
+# is split across threads. A second thread streams memory at about half speed beside the first on
+# the 2-vCPU VMs we measure on, and a woken worker starts late, so small passes lose: Intel Xeon
+# (Sapphire Rapids class), 2 threads against 1, in-process interleaved medians: Adam on 102k
+# parameters 2.25-2.35x the time, ReLU forward on 495k elements 1.41-1.44x, on 1.38M 0.91-0.95, its
+# mask on 1.38M 0.97-1.00. At 2^20 (2^16 before) course-CNN steps took 0.97-0.99 of the time at
+# batch 8, 64 and 256; on a Zen 3 VM (session 8) 2^18-2^20 were within noise of 2^16 and 2^21 slower.
+PARALLEL_MIN_SIZE = 2 ** 20
 PIECE_WORK = 2 ** 23       # multiply-adds a piece keeps at least (``pieces_for``): about 0.2 ms on
 #                            one core of the Intel Xeon VM (Sapphire Rapids class, AVX-512)
 PIECES_PER_THREAD = 4      # at most (2, 4 and 8 measured: benchmarks/README.md, session 10)
