@@ -262,6 +262,29 @@ def test_pieces_for_cuts_finer_only_with_threads_and_work_enough(thread_count):
     assert threads.pieces_for(0, big) == 1       # an empty batch: one piece with no images
     with threads.on_this_thread():
         assert threads.pieces_for(64, big) == 1
+    # per-piece buffers (a weight gradient's partial sums) cap the finer cut, never below one
+    # piece per thread
+    budget = threads.PIECE_BUFFER_BYTES
+    assert threads.pieces_for(64, big, buffer_bytes=budget // 3) == 3
+    assert threads.pieces_for(64, big, buffer_bytes=budget) == 2
+    assert threads.pieces_for(64, big, buffer_bytes=budget // 64) == 2 * threads.PIECES_PER_THREAD
+
+
+def test_weight_gradient_pieces_keep_their_partial_sums_within_the_budget(thread_count):
+    """A deep filter's weight gradient is cut into one piece per thread, not the 4 its work
+    allows: each piece keeps partial sums the size of the filter (9.4 MB for 512 x 512 x 3 x 3
+    in float32, 302 MB for 32 pieces on 8 threads)."""
+    from autograd_lite.kernels import conv
+    ag.set_num_threads(8)
+    deep = conv.weight_grad_piece_bytes(512 * 9, 512, np.float32)
+    assert deep == 512 * 9 * 512 * 4
+    work = 64 * 512 * 4608 * 14 * 14
+    assert threads.pieces_for(64, work) == 32
+    assert threads.pieces_for(64, work, buffer_bytes=deep) == 8
+    small = conv.weight_grad_piece_bytes(288, 64, np.float32)   # the course CNN's second layer
+    assert threads.pieces_for(64, 64 * 64 * 288 * 121, buffer_bytes=small) == \
+        threads.pieces_for(64, 64 * 64 * 288 * 121)
+    assert conv.weight_grad_piece_bytes(9, 32, np.float32) >= 9 * 32 * 4  # shallow: rounded up
 
 
 def test_two_host_threads_running_kernels_at_once_get_the_serial_results(thread_count):

@@ -1,7 +1,8 @@
 """Convolution kernels (NCHW): implicit GEMM on ``gemm``'s micro-kernel, split by images across
 our threads (``threads.parallel_for``). The images are cut into ``workers`` pieces
-(``threads.pieces_for``: one per thread, or up to 4 per thread when the work allows), which the
-threads claim as they come free; the kernels' ``worker`` is a piece, with its own buffers, so
+(``threads.pieces_for``: one per thread, or up to 4 per thread when the work allows and, for the
+weight gradients, their per-piece partial sums fit ``threads.PIECE_BUFFER_BYTES`` together), which
+the threads claim as they come free; the kernels' ``worker`` is a piece, with its own buffers, so
 nothing races and no result depends on the thread that ran a piece.
 
 With K = C kH kW, P = OH OW and cols_n (K x P) the im2col matrix of image n,
@@ -55,7 +56,7 @@ from .cache import njit
 from .conv_input import input_grad
 from .conv_input_cols import input_grad as input_grad_cols
 from .conv_shallow import SHALLOW_MAX_DEPTH, forward as shallow_forward
-from .conv_weight_shallow import weight_grad as shallow_weight_grad
+from .conv_weight_shallow import sums_size as shallow_sums_size, weight_grad as shallow_weight_grad
 from .gemm import (KC, MR, matrix_rows, micro_kernel, pack_b, pack_b_transposed, packed_size,
                    panel_depth, shifted_rows, tile)
 from .im2col import pad_into, pixel_positions, shift_offsets
@@ -274,6 +275,15 @@ def conv2d_forward(x, weight, stride, padding, bias=None):
     return out
 
 
+def weight_grad_piece_bytes(patch, out_channels, dtype):
+    """Bytes of the partial sums each piece of a weight gradient keeps (``partial`` below, or
+    ``conv_weight_shallow``'s ``sums``: lanes wide, rounded up to its blocks)."""
+    itemsize = np.dtype(dtype).itemsize
+    if patch <= SHALLOW_MAX_DEPTH:
+        return shallow_sums_size(patch, out_channels, dtype) * itemsize
+    return patch * out_channels * itemsize
+
+
 def conv2d_weight_grad(x, grad, weight_shape, stride, padding):
     """dW (C_out, C, kH, kW) = sum over images of g_n cols_n^T."""
     x, grad = np.ascontiguousarray(x), np.ascontiguousarray(grad, dtype=x.dtype)
@@ -281,7 +291,8 @@ def conv2d_weight_grad(x, grad, weight_shape, stride, padding):
     out_channels, _, kernel_h, kernel_w = weight_shape
     out_h, out_w = grad.shape[2:]
     patch = channels * kernel_h * kernel_w
-    workers = threads.pieces_for(images, images * out_channels * patch * out_h * out_w)
+    workers = threads.pieces_for(images, images * out_channels * patch * out_h * out_w,
+                                 buffer_bytes=weight_grad_piece_bytes(patch, out_channels, x.dtype))
     flat, height, width = padded_batch(x, padding)
     if patch <= SHALLOW_MAX_DEPTH:
         return shallow_weight_grad(flat, grad, weight_shape, (images, channels, height, width),

@@ -178,6 +178,12 @@ def _sum_lanes(sums, taps, lanes, out, out_channels, patch):
             out[o * patch + k] = total
 
 
+def sums_size(patch, out_channels, dtype):
+    """Elements of one piece's row of ``sums``: Cp x Kp x L (C_out and K rounded up to the
+    register blocks, L lanes of ``dtype``)."""
+    return -(-out_channels // OUTS) * OUTS * (-(-patch // TAPS) * TAPS) * lanes(dtype)
+
+
 def weight_grad(flat, grad, weight_shape, shape, stride, workers):
     """dW (C_out, C, kH, kW) for the padded batch ``flat`` of ``shape`` (N, C, Hp, Wp) and the
     output gradient ``grad`` (N, C_out, OH, OW), C-contiguous in x's dtype."""
@@ -185,9 +191,9 @@ def weight_grad(flat, grad, weight_shape, shape, stride, workers):
     out_channels, _, kernel_h, kernel_w = weight_shape
     out_h, out_w = grad.shape[2:]
     patch, vector = channels * kernel_h * kernel_w, lanes(flat.dtype)
-    taps, outs = -(-patch // TAPS) * TAPS, -(-out_channels // OUTS) * OUTS
+    taps = -(-patch // TAPS) * TAPS
     workers = max(workers, 1)  # an empty batch: one worker with no images, dW = 0
-    sums = np.zeros((workers, outs * taps * vector), dtype=flat.dtype)
+    sums = np.zeros((workers, sums_size(patch, out_channels, flat.dtype)), dtype=flat.dtype)
     threads.parallel_for(_weight_grad, workers, flat, grad.reshape(-1), sums, images, channels,
                          height, width, out_channels, kernel_h, kernel_w, *stride, out_h, out_w,
                          workers, pieces=workers)

@@ -76,6 +76,9 @@ PARALLEL_MIN_SIZE = 2 ** 20
 PIECE_WORK = 2 ** 23       # multiply-adds a piece keeps at least (``pieces_for``): about 0.2 ms on
 #                            one core of the Intel Xeon VM (Sapphire Rapids class, AVX-512)
 PIECES_PER_THREAD = 4      # at most (2, 4 and 8 measured: benchmarks/README.md, session 10)
+PIECE_BUFFER_BYTES = 2 ** 24  # a kernel's per-piece buffers together (``pieces_for``'s buffer_bytes):
+#                            the weight gradients' partial sums, one per piece, then summed; a
+#                            512 x 512 x 3 x 3 filter's is 9.4 MB, 32 pieces on 8 threads 302 MB
 
 _settings = {"threads": None, "cores": None}
 _here = threading.local()  # .serial: launches of this thread run on it (``on_this_thread``)
@@ -271,14 +274,18 @@ def parallel_for(kernel, count, *args, pieces=None, serial=False):
         _pool["lock"].release()
 
 
-def pieces_for(items, multiply_adds):
+def pieces_for(items, multiply_adds, buffer_bytes=0):
     """How many pieces to cut ``items`` (images, say) into for a kernel of ``multiply_adds``: one
     with one thread; else one per thread, or up to PIECES_PER_THREAD per thread as long as each
-    piece keeps PIECE_WORK multiply-adds (so that a piece's launch costs little against it)."""
+    piece keeps PIECE_WORK multiply-adds (so that a piece's launch costs little against it) and,
+    for a kernel that gives each piece a buffer of ``buffer_bytes``, the buffers together stay
+    within PIECE_BUFFER_BYTES (never fewer than one piece per thread, as before the finer cut)."""
     threads = 1 if getattr(_here, "serial", False) else get_num_threads()
     if threads <= 1 or items <= 1:
         return 1
     finer = min(PIECES_PER_THREAD * threads, int(multiply_adds // PIECE_WORK))
+    if buffer_bytes > 0:
+        finer = min(finer, PIECE_BUFFER_BYTES // buffer_bytes)
     return max(1, min(items, max(threads, finer)))
 
 
