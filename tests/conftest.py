@@ -35,3 +35,13 @@ def one_torch_thread():
     yield
     torch.set_num_threads(previous)
 
+
+@pytest.fixture
+def thread_count():
+    """Restores the kernels' thread count (and its default) after the test."""
+    import autograd_lite as ag
+    from autograd_lite.kernels import threads
+    saved = threads._settings["threads"]
+    yield
+    ag.set_num_threads(saved or threads._usable_cores())
+    threads._settings["threads"] = saved

@@ -1,6 +1,8 @@
-"""Our kernel thread pool (``autograd_lite.kernels.threads``): how a launch splits its range, the
-thread count (``ag.set_num_threads``), concurrent launches from several host threads, a forked
-child, and that Numba's own parallel runtime is never started."""
+"""Our kernel thread pool (``autograd_lite.kernels.threads``): how a launch splits its range and
+hands out its pieces, the thread count (``ag.set_num_threads``), launches from inside a piece or
+beside a busy pool, BLAS split across our threads, a forked child, and that Numba's own parallel
+runtime is never started. What the real kernels compute at 1 and 2 threads, and how they are cut
+into pieces: ``test_kernel_pieces.py``. The ``thread_count`` fixture is in ``conftest.py``."""
 from __future__ import annotations
 
 import json
@@ -14,18 +16,9 @@ import numpy as np
 import pytest
 
 import autograd_lite as ag
-from autograd_lite.kernels import conv, elementwise, pool, threads
+from autograd_lite.kernels import threads
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-@pytest.fixture
-def thread_count():
-    """Restores the thread count (and its default) after the test."""
-    saved = threads._settings["threads"]
-    yield
-    ag.set_num_threads(saved or threads._usable_cores())
-    threads._settings["threads"] = saved
 
 
 def pieces_of(count, serial=False, others=0, pieces=None):
@@ -193,125 +186,6 @@ def test_a_launch_from_inside_a_piece_or_beside_a_busy_pool_runs_on_its_own_thre
     assert [piece[:2] for piece in pieces_of(8)] == [(0, 4), (4, 8)]
 
 
-# ----------------------------------------------------------------------------- real kernels
-def conv_pass(x, w, b):
-    """Every kernel of a conv - ReLU - max-pool layer, forward and backward."""
-    y = conv.conv2d_forward(x, w, (1, 1), (1, 1), b)
-    r, mask = elementwise.relu_forward(y)
-    p, argmax = pool.max_pool2d_forward(r, (2, 2), (2, 2), (0, 0))
-    gr = elementwise.mask_select(pool.max_pool2d_backward(p, argmax, r.shape), mask)
-    return {"y": y, "p": p, "argmax": argmax,
-            "dx": conv.conv2d_input_grad(gr, w, x.shape, (1, 1), (1, 1)),
-            "dw": conv.conv2d_weight_grad(x, gr, w.shape, (1, 1), (1, 1)),
-            "db": conv.conv2d_bias_grad(gr)}
-
-
-def layer_arrays(dtype=np.float32):
-    rng = np.random.default_rng(3)
-    return (rng.standard_normal((16, 8, 24, 24)).astype(dtype),
-            rng.standard_normal((32, 8, 3, 3)).astype(dtype), rng.standard_normal(32).astype(dtype))
-
-
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_one_and_two_threads_give_the_same_results(thread_count, dtype):
-    """Equal bit for bit, but the weight gradient: its per-piece partial sums are added in a
-    different order with two threads, which cut the images into more pieces (within float
-    rounding)."""
-    arrays = layer_arrays(dtype)
-    ag.set_num_threads(1)
-    one = conv_pass(*arrays)
-    ag.set_num_threads(2)
-    two = conv_pass(*arrays)
-    for name in one:
-        if name == "dw":
-            single = dtype == np.float32
-            np.testing.assert_allclose(two[name], one[name], rtol=1e-4 if single else 1e-11,
-                                       atol=1e-3 if single else 1e-10)
-        else:
-            np.testing.assert_array_equal(two[name], one[name], err_msg=name)
-
-
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_results_do_not_depend_on_which_thread_runs_a_piece(thread_count, dtype, monkeypatch):
-    """With a given thread count the pieces are fixed (``threads.pieces_for``; here small enough
-    that the 16 images make 8 pieces): all of them on the calling thread (the pool busy) give every
-    result bit for bit, the weight gradient's per-piece sums included; so do repeated runs,
-    whoever claimed what."""
-    monkeypatch.setattr(threads, "PIECE_WORK", 2 ** 20)
-    arrays = layer_arrays(dtype)
-    ag.set_num_threads(2)
-    assert threads.pieces_for(16, 16 * 32 * 72 * 22 * 22) == 8
-    shared = conv_pass(*arrays)
-    with threads._pool["lock"]:                  # every launch runs on this thread
-        alone = conv_pass(*arrays)
-    again = conv_pass(*arrays)
-    for name in shared:
-        np.testing.assert_array_equal(alone[name], shared[name], err_msg=name)
-        np.testing.assert_array_equal(again[name], shared[name], err_msg=name)
-
-
-def test_pieces_for_cuts_finer_only_with_threads_and_work_enough(thread_count):
-    big = 64 * threads.PIECE_WORK
-    ag.set_num_threads(1)
-    assert threads.pieces_for(64, big) == 1      # one thread: one piece, a direct call
-    ag.set_num_threads(2)
-    assert threads.pieces_for(64, 0) == 2        # little work: one piece per thread
-    assert threads.pieces_for(64, 5 * threads.PIECE_WORK) == 5
-    assert threads.pieces_for(64, big) == 2 * threads.PIECES_PER_THREAD
-    assert threads.pieces_for(3, big) == 3 and threads.pieces_for(1, big) == 1
-    assert threads.pieces_for(0, big) == 1       # an empty batch: one piece with no images
-    with threads.on_this_thread():
-        assert threads.pieces_for(64, big) == 1
-    # per-piece buffers (a weight gradient's partial sums) cap the finer cut, never below one
-    # piece per thread
-    budget = threads.PIECE_BUFFER_BYTES
-    assert threads.pieces_for(64, big, buffer_bytes=budget // 3) == 3
-    assert threads.pieces_for(64, big, buffer_bytes=budget) == 2
-    assert threads.pieces_for(64, big, buffer_bytes=budget // 64) == 2 * threads.PIECES_PER_THREAD
-
-
-def test_weight_gradient_pieces_keep_their_partial_sums_within_the_budget(thread_count):
-    """A deep filter's weight gradient is cut into one piece per thread, not the 4 its work
-    allows: each piece keeps partial sums the size of the filter (9.4 MB for 512 x 512 x 3 x 3
-    in float32, 302 MB for 32 pieces on 8 threads)."""
-    from autograd_lite.kernels import conv
-    ag.set_num_threads(8)
-    deep = conv.weight_grad_piece_bytes(512 * 9, 512, np.float32)
-    assert deep == 512 * 9 * 512 * 4
-    work = 64 * 512 * 4608 * 14 * 14
-    assert threads.pieces_for(64, work) == 32
-    assert threads.pieces_for(64, work, buffer_bytes=deep) == 8
-    small = conv.weight_grad_piece_bytes(288, 64, np.float32)   # the course CNN's second layer
-    assert threads.pieces_for(64, 64 * 64 * 288 * 121, buffer_bytes=small) == \
-        threads.pieces_for(64, 64 * 64 * 288 * 121)
-    assert conv.weight_grad_piece_bytes(9, 32, np.float32) >= 9 * 32 * 4  # shallow: rounded up
-
-
-def test_two_host_threads_running_kernels_at_once_get_the_serial_results(thread_count):
-    ag.set_num_threads(2)
-    arrays = layer_arrays()
-    expected = conv_pass(*arrays)
-    start, results, errors = threading.Barrier(2), [[], []], []
-
-    def train(index):
-        try:
-            start.wait()
-            for _ in range(6):
-                results[index].append(conv_pass(*arrays))
-        except BaseException as error:  # reported below
-            errors.append(error)
-    runners = [threading.Thread(target=train, args=(i,)) for i in range(2)]
-    for runner in runners:
-        runner.start()
-    for runner in runners:
-        runner.join(300)
-    assert not errors and not any(runner.is_alive() for runner in runners)
-    for got in results[0] + results[1]:
-        for name, value in expected.items():
-            np.testing.assert_array_equal(got[name], value, err_msg=name)
-    assert len(results[0]) == len(results[1]) == 6
-
-
 # ----------------------------------------------------------------------------- BLAS split
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("a_shape, b_shape", [((37, 11), (11, 5)), ((5, 11), (11, 37)),
@@ -431,7 +305,7 @@ def test_a_forked_child_runs_kernels_on_threads_of_its_own():
         import autograd_lite as ag
         from autograd_lite.kernels import elementwise, threads
         ag.set_num_threads(2)
-        x = np.linspace(-1, 1, 2 ** 18, dtype=np.float32)
+        x = np.linspace(-1, 1, threads.PARALLEL_MIN_SIZE, dtype=np.float32)  # split: see threads
         expected, _ = elementwise.relu_forward(x)     # compiles; starts the parent's worker
         holding, release = threading.Event(), threading.Event()
 
