@@ -41,6 +41,9 @@ from _timing import (StepTimer, interleaved_steps, limit_threads, mlp_arrays,  #
 
 BATCHES = (1, 8, 64, 256, 1024)
 WIDTHS = (128, 256, 512, 1024, 2048)
+# untimed steps at least, before the timed rounds: our kernels time each launch shape split across
+# threads and on the calling thread over its first 11 calls (kernels/launch_timing.py)
+WARM_UP = 12
 
 
 def cnn(framework):
@@ -78,7 +81,7 @@ def compare(kind, batch, width, rounds):
                                          torch.nn.CrossEntropyLoss()), theirs_data)
     steps = max(2, min(50, 4096 // (batch * (1 if kind == "mlp" else 16))))
     for timer in (ours, theirs) if by_hand is None else (ours, theirs, by_hand):
-        timer.run(steps)  # warm-up: a block of each
+        timer.run(max(steps, WARM_UP))  # warm-up: a block of each, at least WARM_UP steps
     if by_hand is None:
         wall, cpu = interleaved_steps(ours, theirs, rounds, steps)
         by_hand_median = None

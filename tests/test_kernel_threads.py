@@ -11,12 +11,22 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
+import weakref
 
 import numpy as np
 import pytest
 
 import autograd_lite as ag
-from autograd_lite.kernels import threads
+from autograd_lite.kernels import launch_timing, threads
+
+@pytest.fixture(autouse=True)
+def always_split(monkeypatch):
+    """These tests are about what a split launch does: every launch goes to the workers here
+    (``launch_timing`` would otherwise run some on the calling thread; see
+    tests/test_launch_timing.py)."""
+    monkeypatch.setattr(launch_timing, "ADAPTIVE", False)
+
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -155,6 +165,31 @@ def test_a_worker_is_kept_off_the_launching_threads_cpu(thread_count):
         return
     assert worker._kept_off in before
     assert os.sched_getaffinity(worker.thread.native_id) == before - {worker._kept_off}
+
+
+def test_a_sleeping_worker_keeps_nothing_of_its_last_launch_alive(thread_count):
+    """A launch holds its kernel's arguments (a convolution's input, its gradient): once the
+    launch has ended, a worker asleep until the next one must not keep them."""
+    ag.set_num_threads(2)
+
+    class Held:
+        pass
+    held, ran, started = Held(), [], threading.Semaphore(0)
+    alive = weakref.ref(held)
+
+    def kernel(value, start, stop):
+        if start == 0:
+            started.acquire(timeout=5)       # so that the worker runs the other piece
+        else:
+            started.release()
+        ran.append(threading.current_thread().name)
+    threads.parallel_for(kernel, 2, held)
+    assert "autograd_lite-kernel-1" in ran
+    del held
+    deadline = time.monotonic() + 5          # the worker lets go as it goes back to sleep
+    while alive() is not None and time.monotonic() < deadline:
+        time.sleep(0.001)
+    assert alive() is None
 
 
 def test_an_exception_in_a_piece_reaches_the_caller_and_the_pool_still_works(thread_count):

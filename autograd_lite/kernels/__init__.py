@@ -49,7 +49,9 @@ Dispatch (measured on 2 cores, see ``benchmarks/README.md``):
 Threads: the kernels run in parallel on our own small pool (``threads.parallel_for``; workers that
 sleep when idle, pieces claimed by whichever thread is free), never on Numba's parallel runtime,
 whose threading layer is process-wide. Their count is ``threads.set_num_threads``
-(``ag.set_num_threads``, PyTorch's name; default: the cores this process may use).
+(``ag.set_num_threads``, PyTorch's name; default: the cores this process may use). Whether a
+launch goes to the workers at all is measured per launch shape (``launch_timing``): short kernels
+ran faster on the calling thread alone, with the same results either way.
 
 Nothing global changes: NumPy's BLAS thread count, the C library's malloc settings and Numba's
 threading layer are the same after training as before (tests/test_host_safety.py,

@@ -26,7 +26,10 @@ OpenMP and TBB libraries and its thread counts stay as it set them.
   thread count (``pieces_for``: the images of a convolution) so that this rest is short. Which
   thread runs a piece never changes its result: every kernel computes a piece from the piece
   alone (buffers that pieces add into are one per piece, summed in piece order afterwards), so
-  results depend only on ``count`` and ``pieces``.
+  results depend only on ``count`` and ``pieces``. That is also why a launch may run all its
+  pieces on the calling thread alone, ``kernel(*args, 0, count)``: ``launch_timing`` times both
+  ways for each launch shape and keeps the faster one (the course CNN's step at batch 8 took
+  3.9 ms with its kernels split on that VM, 2.3 ms with them alone).
   The workers ("autograd_lite-kernel-1", ...) are daemon threads started on the first parallel
   launch that needs them; between launches each sleeps on a lock of its own (no spinning). One
   launch uses them at a time: a launch that finds them busy (another host thread's launch, or a
@@ -64,6 +67,8 @@ import os
 import threading
 
 import numpy as np
+
+from . import launch_timing
 
 # elements from which a memory-bound pass (elementwise, pooling, optimizer updates, bias gradient)
 # is split across threads. A second thread streams memory at about half speed beside the first on
@@ -211,6 +216,7 @@ class _Worker:
             launch, self._launch = self._launch, None
             if launch is not None:  # late, it may find no piece left
                 launch.run(self.number, launch.claim(self.number))
+            launch = None  # asleep, it keeps no launch's kernel and arrays alive
 
     def _nudge(self):
         if self._wake.locked():  # else it is awake, or will wake, and read _launch then
@@ -253,7 +259,8 @@ def _workers(count):
 def parallel_for(kernel, count, *args, pieces=None, serial=False):
     """``kernel(*args, start, stop)`` over ``pieces`` contiguous pieces of ``range(count)`` (default
     one per thread), claimed in turn by this thread and the workers (see the module docstring), or
-    ``kernel(*args, 0, count)`` here if ``serial``, with one thread, or when the pool is busy; the
+    ``kernel(*args, 0, count)`` here if ``serial``, with one thread, when the pool is busy, or
+    when this launch shape was measured to run faster so (``launch_timing``); the
     exception of the first piece that raised one, after all pieces have ended."""
     threads = 1 if serial or getattr(_here, "serial", False) else get_num_threads()
     pieces = min(threads if pieces is None else pieces, count)
@@ -261,15 +268,22 @@ def parallel_for(kernel, count, *args, pieces=None, serial=False):
         kernel(*args, 0, count)
         return
     try:
-        workers = _workers(min(threads, pieces) - 1)
-        launch = _Launch(kernel, args, count, pieces, len(workers) + 1)
-        first = launch.claim(0)  # piece 0 is this thread's
-        for worker in workers:
-            worker.submit(launch)
-        launch.run(0, first)
-        launch.done.acquire()
-        if launch.errors:
-            raise launch.errors[min(launch.errors)]
+        times = launch_timing.times_of(kernel, count, pieces, args)
+        split = times.use_split() or not launch_timing.ADAPTIVE  # measured: do workers pay?
+        start = launch_timing.clock()
+        if split:
+            workers = _workers(min(threads, pieces) - 1)
+            launch = _Launch(kernel, args, count, pieces, len(workers) + 1)
+            first = launch.claim(0)  # piece 0 is this thread's
+            for worker in workers:
+                worker.submit(launch)
+            launch.run(0, first)
+            launch.done.acquire()
+            if launch.errors:
+                raise launch.errors[min(launch.errors)]
+        else:
+            kernel(*args, 0, count)
+        times.record(split, launch_timing.clock() - start)
     finally:
         _pool["lock"].release()
 
