@@ -77,6 +77,31 @@ def test_results_do_not_depend_on_which_thread_runs_a_piece(thread_count, dtype,
         np.testing.assert_array_equal(again[name], shared[name], err_msg=name)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_pieces_that_launch_timing_runs_alone_give_the_split_bits(thread_count, dtype,
+                                                                  monkeypatch):
+    """``launch_timing`` may run a launch's pieces one after the other on the calling thread: the
+    same calls as split, so the same bits, the convolutions' and the split BLAS product's too."""
+    monkeypatch.setattr(threads, "PIECE_WORK", 2 ** 20)
+    arrays = layer_arrays(dtype)
+    rng = np.random.default_rng(5)
+    a = rng.standard_normal((301, 257)).astype(dtype)
+    b = rng.standard_normal((257, 99)).astype(dtype)
+    ag.set_num_threads(2)
+
+    def run():
+        with threads.one_blas_thread():
+            return conv_pass(*arrays), threads.split_matmul(a, b), threads.split_matmul(b.T, a.T)
+    split = run()
+    monkeypatch.setattr(launch_timing, "ADAPTIVE", True)
+    monkeypatch.setattr(launch_timing.LaunchTimes, "use_split", lambda self: False)
+    alone = run()
+    for name in split[0]:
+        np.testing.assert_array_equal(alone[0][name], split[0][name], err_msg=name)
+    np.testing.assert_array_equal(alone[1], split[1])
+    np.testing.assert_array_equal(alone[2], split[2])
+
+
 def test_pieces_for_cuts_finer_only_with_threads_and_work_enough(thread_count):
     big = 64 * threads.PIECE_WORK
     ag.set_num_threads(1)

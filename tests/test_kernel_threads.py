@@ -213,9 +213,13 @@ def test_a_launch_from_inside_a_piece_or_beside_a_busy_pool_runs_on_its_own_thre
     def outer(start, stop):
         inner.append(pieces_of(4))
     threads.parallel_for(outer, 2)
-    assert [[piece[:2] for piece in pieces] for pieces in inner] == [[(0, 4)], [(0, 4)]]
+    assert [[piece[:2] for piece in pieces] for pieces in inner] == [[(0, 2), (2, 4)]] * 2
+    assert {piece[2] for pieces in inner for piece in pieces} <= {   # each on the thread it began
+        threading.current_thread().name, "autograd_lite-kernel-1"}
+    assert all(len({piece[2] for piece in pieces}) == 1 for pieces in inner)
+    me = threading.current_thread().name
     with threads._pool["lock"]:                  # another host thread's launch holds the pool
-        assert pieces_of(8) == [(0, 8, threading.current_thread().name)]
+        assert pieces_of(8) == [(0, 4, me), (4, 8, me)]   # its pieces, here, one after the other
     with threads.on_this_thread():               # a kernel family's first call (compiler)
         assert pieces_of(8) == [(0, 8, threading.current_thread().name)]
     assert [piece[:2] for piece in pieces_of(8)] == [(0, 4), (4, 8)]

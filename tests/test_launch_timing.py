@@ -1,12 +1,13 @@
 """``kernels.launch_timing``: a launch's pieces go to the workers only where that was measured to
-be faster than running them on the calling thread alone. The policy on given times, then the
-choice as ``threads.parallel_for`` makes it (with a clock the kernel itself advances), and what
-the table of times keeps alive. Bit-for-bit equality of the two ways on the real kernels:
-``test_kernel_pieces.py``."""
+be faster than running them one after the other on the calling thread alone. The policy on given
+times; then the choice as ``threads.parallel_for`` makes it, for kernels that gain or lose from
+the worker (pieces that sleep); what the table of times keeps alive. Bit-for-bit equality of the
+two ways on the real kernels: ``test_kernel_pieces.py``."""
 from __future__ import annotations
 
 import gc
 import threading
+import time
 import weakref
 
 import pytest
@@ -72,19 +73,6 @@ def test_one_slow_outlier_does_not_decide():
 
 
 # ----------------------------------------------------------------------------- in parallel_for
-def launcher(alone_cost, piece_cost):
-    """A kernel for ``parallel_for`` that advances a fake clock by ``alone_cost`` when it is called
-    once over the whole range (alone) and by ``piece_cost`` for each piece (split), recording
-    which threads ran it; and the list of (start, stop, thread) it ran."""
-    now, lock, ran = [0.0], threading.Lock(), []
-
-    def kernel(count, start, stop):
-        with lock:
-            now[0] += alone_cost if (start, stop) == (0, count) else piece_cost
-            ran.append((start, stop, threading.current_thread().name))
-    return kernel, (lambda: now[0]), ran
-
-
 @pytest.fixture
 def fresh_table(thread_count):
     launch_timing.forget()
@@ -92,36 +80,66 @@ def fresh_table(thread_count):
     launch_timing.forget()
 
 
-@pytest.mark.parametrize("alone_cost, splits", [(1.0, False), (10.0, True)])
-def test_parallel_for_keeps_the_way_its_clock_found_faster(fresh_table, monkeypatch, alone_cost,
-                                                           splits):
+def threads_per_call(kernel, calls, count=8):
+    """Run ``parallel_for(kernel, count)`` ``calls`` times; for each call, the set of threads that
+    ran its pieces, and every (start, stop) piece seen."""
+    seen, pieces = [], []
+    lock = threading.Lock()
+
+    def recorded(start, stop):
+        with lock:
+            names.add(threading.current_thread().name)
+            pieces.append((start, stop))
+        kernel(start, stop)
+    for _ in range(calls):
+        names = set()
+        threads.parallel_for(recorded, count)
+        seen.append(names)
+    return seen, pieces
+
+
+def test_a_kernel_that_gains_from_the_worker_keeps_it(fresh_table):
+    """Two pieces that wait 20 ms each, side by side on two threads: 20 ms split, 40 alone."""
     ag.set_num_threads(2)
-    kernel, clock, ran = launcher(alone_cost, piece_cost=2.0)   # split: 2 pieces, 4.0 in all
-    monkeypatch.setattr(launch_timing, "clock", clock)
+    seen, pieces = threads_per_call(lambda start, stop: time.sleep(0.02), 20)
     me = threading.current_thread().name
-    for _ in range(RECHECK - 1):
-        threads.parallel_for(kernel, 8, 8)
-    runs = {}
-    for start, stop, name in ran:
-        runs.setdefault("alone" if (start, stop) == (0, 8) else "split", []).append(name)
-    if splits:       # alone costs 10: only call 2 ran alone, every other call was cut in two
-        assert len(runs["alone"]) == 1 and len(runs["split"]) == 2 * (RECHECK - 2)
-    else:            # alone costs 1 against 4: after calls 1-3, every call ran alone, here
-        assert len(runs["split"]) == 2 * 2 and len(runs["alone"]) == RECHECK - 3
-        assert set(runs["alone"]) == {me}
-    ran.clear()
-    threads.parallel_for(kernel, 8, 8)                          # call RECHECK: the other way
-    assert (len(ran) == 1) == splits
+    assert seen[1] == {me}                    # call 2 ran alone: 40 ms against call 3's 20 split,
+    assert sum(len(names) == 2 for names in seen[3:]) >= 15   # a clear difference: split on
+    assert set(pieces) == {(0, 4), (4, 8)}    # the same pieces either way
+
+
+def test_a_kernel_that_loses_from_the_worker_runs_alone(fresh_table):
+    """The pieces cannot overlap (one lock) and a piece on the worker costs 40 ms more: 80 ms
+    split against 40 alone, so after exploring every call runs on the calling thread."""
+    ag.set_num_threads(2)
+    me, one_at_a_time = threading.current_thread().name, threading.Lock()
+
+    def kernel(start, stop):
+        with one_at_a_time:
+            time.sleep(0.02 if threading.current_thread().name == me else 0.06)
+    seen, pieces = threads_per_call(kernel, 1 + 2 * EXPLORE + 10)
+    assert all(names == {me} for names in seen[-10:])
+    assert set(pieces) == {(0, 4), (4, 8)}                             # the same pieces alone
 
 
 def test_not_adaptive_every_launch_is_split(fresh_table, monkeypatch):
+    """Piece 0 waits for piece 1 to start on another thread: only a split launch lets it."""
     ag.set_num_threads(2)
     monkeypatch.setattr(launch_timing, "ADAPTIVE", False)
-    kernel, clock, ran = launcher(alone_cost=0.0, piece_cost=5.0)
-    monkeypatch.setattr(launch_timing, "clock", clock)
+    started = []
+
+    def kernel(start, stop):
+        if start == 0:
+            started[-1].wait(5)
+        else:
+            started[-1].set()
+    me = threading.current_thread().name
     for _ in range(12):
-        threads.parallel_for(kernel, 8, 8)
-    assert len(ran) == 24 and (0, 8) not in {piece[:2] for piece in ran}
+        started.append(threading.Event())
+        threads.parallel_for(kernel, 2)
+        assert started[-1].is_set()
+    assert [t.calls for t in launch_timing._shapes.values()] == [12]
+    assert me  # (the calling thread ran piece 0 each time, waiting for the worker's piece 1)
 
 
 def test_the_table_keeps_no_kernel_alive_and_stays_bounded(fresh_table, monkeypatch):

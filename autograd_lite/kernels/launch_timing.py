@@ -20,9 +20,9 @@ ways for each launch shape and keeps the faster one:
 (Medians of an even count take the lower middle value: the outliers of a noisy machine are slow
 runs, and a choice made on one of them is undone at the next recheck.)
 
-"Alone" runs ``kernel(*args, 0, count)`` on the calling thread: every kernel computes a piece from
-the piece alone and sums per-piece buffers in piece order, so both ways give the same bits (a test
-checks this). Only the time of a launch depends on the choice, never its result.
+"Alone" runs the same pieces one after the other on the calling thread: the same kernel calls as
+split, so the same bits whatever the kernel (tests check this for the convolutions and the split
+BLAS product). Only the time of a launch depends on the choice, never its result.
 """
 from __future__ import annotations
 

@@ -26,16 +26,15 @@ OpenMP and TBB libraries and its thread counts stay as it set them.
   thread count (``pieces_for``: the images of a convolution) so that this rest is short. Which
   thread runs a piece never changes its result: every kernel computes a piece from the piece
   alone (buffers that pieces add into are one per piece, summed in piece order afterwards), so
-  results depend only on ``count`` and ``pieces``. That is also why a launch may run all its
-  pieces on the calling thread alone, ``kernel(*args, 0, count)``: ``launch_timing`` times both
-  ways for each launch shape and keeps the faster one (the course CNN's step at batch 8 took
-  3.9 ms with its kernels split on that VM, 2.3 ms with them alone).
+  results depend only on ``count`` and ``pieces``. A launch may also run its pieces one after
+  the other on the calling thread alone (the same calls, so the same bits for any kernel):
+  ``launch_timing`` times both ways for each launch shape and keeps the faster one (the course
+  CNN's step at batch 8 took 3.9 ms with its kernels split on that VM, 2.3 ms with them alone).
   The workers ("autograd_lite-kernel-1", ...) are daemon threads started on the first parallel
   launch that needs them; between launches each sleeps on a lock of its own (no spinning). One
   launch uses them at a time: a launch that finds them busy (another host thread's launch, or a
-  launch from inside a kernel task) runs ``kernel(*args, 0, count)`` on its own thread instead,
-  which gives the same result (each kernel loops over the pieces of its range) and never waits,
-  so never deadlocks. A launch wakes each worker with one lock release: about 3 context switches
+  launch from inside a kernel task) runs its pieces one after the other on its own thread
+  instead, which gives the same result (the same calls) and never waits, so never deadlocks. A launch wakes each worker with one lock release: about 3 context switches
   per launch, against about 12 for a Numba ``workqueue`` launch.
   ``os.register_at_fork`` forgets the workers in a forked child (threads do not survive a fork),
   which starts its own when it needs them. A worker about to be woken is kept off the launching
@@ -258,14 +257,18 @@ def _workers(count):
 
 def parallel_for(kernel, count, *args, pieces=None, serial=False):
     """``kernel(*args, start, stop)`` over ``pieces`` contiguous pieces of ``range(count)`` (default
-    one per thread), claimed in turn by this thread and the workers (see the module docstring), or
-    ``kernel(*args, 0, count)`` here if ``serial``, with one thread, when the pool is busy, or
-    when this launch shape was measured to run faster so (``launch_timing``); the
-    exception of the first piece that raised one, after all pieces have ended."""
+    one per thread), claimed in turn by this thread and the workers (see the module docstring);
+    ``kernel(*args, 0, count)`` here if ``serial`` or with one thread; the same pieces one after the
+    other here when the pool is busy or when this launch shape was measured to run faster so
+    (``launch_timing``). Raises the exception of the first piece that raised one, after all pieces
+    have ended."""
     threads = 1 if serial or getattr(_here, "serial", False) else get_num_threads()
     pieces = min(threads if pieces is None else pieces, count)
-    if threads <= 1 or pieces <= 1 or not _pool["lock"].acquire(blocking=False):
+    if threads <= 1 or pieces <= 1:
         kernel(*args, 0, count)
+        return
+    if not _pool["lock"].acquire(blocking=False):  # another launch has the workers: never wait
+        _one_after_the_other(kernel, count, pieces, args)
         return
     try:
         times = launch_timing.times_of(kernel, count, pieces, args)
@@ -282,10 +285,17 @@ def parallel_for(kernel, count, *args, pieces=None, serial=False):
             if launch.errors:
                 raise launch.errors[min(launch.errors)]
         else:
-            kernel(*args, 0, count)
+            _one_after_the_other(kernel, count, pieces, args)
         times.record(split, launch_timing.clock() - start)
     finally:
         _pool["lock"].release()
+
+
+def _one_after_the_other(kernel, count, pieces, args):
+    """The pieces of a launch on this thread, in order: the same calls, so the same bits, as when
+    they are split across threads."""
+    for index in range(pieces):
+        kernel(*args, index * count // pieces, (index + 1) * count // pieces)
 
 
 def pieces_for(items, multiply_adds, buffer_bytes=0):
