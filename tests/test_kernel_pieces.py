@@ -112,8 +112,8 @@ def test_pieces_for_cuts_finer_only_with_threads_and_work_enough(thread_count):
     assert threads.pieces_for(64, big) == 2 * threads.PIECES_PER_THREAD
     assert threads.pieces_for(3, big) == 3 and threads.pieces_for(1, big) == 1
     assert threads.pieces_for(0, big) == 1       # an empty batch: one piece with no images
-    with threads.on_this_thread():
-        assert threads.pieces_for(64, big) == 1
+    with threads.on_this_thread():               # run here, but cut the same way
+        assert threads.pieces_for(64, big) == 2 * threads.PIECES_PER_THREAD
     # per-piece buffers (a weight gradient's partial sums) cap the finer cut, never below one
     # piece per thread
     budget = threads.PIECE_BUFFER_BYTES

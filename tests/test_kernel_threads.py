@@ -192,6 +192,32 @@ def test_a_sleeping_worker_keeps_nothing_of_its_last_launch_alive(thread_count):
     assert alive() is None
 
 
+def test_a_kernel_familys_first_call_gives_the_bits_of_the_later_ones():
+    """The first call of a kernel family loads or compiles it on the calling thread
+    (``threads.on_this_thread``), with the pieces a later call has: so at 2 threads a process's
+    first training step gives the bits the same step gives later (it used to run as one piece,
+    and the convolutions' gradients came out different in their last bits)."""
+    result = run_python("""
+        import json
+        import numpy as np
+        import autograd_lite as ag
+        ag.set_num_threads(2)
+        rng = np.random.default_rng(0)
+        x = rng.standard_normal((16, 8, 24, 24)).astype(np.float32)
+        w = rng.standard_normal((32, 8, 3, 3)).astype(np.float32)
+        g = rng.standard_normal((16, 32, 24, 24)).astype(np.float32)
+
+        def run():
+            return (ag.kernels.conv2d_input_grad(g, w, x.shape, (1, 1), (1, 1)),
+                    ag.kernels.conv2d_weight_grad(x, g, w.shape, (1, 1), (1, 1)))
+        first, later = run(), run()
+        paths = ag.kernels.paths()
+        print(json.dumps([[bool(np.array_equal(a, b)) for a, b in zip(first, later)],
+                          paths["conv2d_input_grad"], paths["conv2d_weight_grad"]]))
+    """, {"AUTOGRAD_LITE_COMPILE": "eager"})
+    assert result == [[True, True], {"numba": 2, "numpy": 0}, {"numba": 2, "numpy": 0}]
+
+
 def test_an_exception_in_a_piece_reaches_the_caller_and_the_pool_still_works(thread_count):
     ag.set_num_threads(2)
 
@@ -221,7 +247,7 @@ def test_a_launch_from_inside_a_piece_or_beside_a_busy_pool_runs_on_its_own_thre
     with threads._pool["lock"]:                  # another host thread's launch holds the pool
         assert pieces_of(8) == [(0, 4, me), (4, 8, me)]   # its pieces, here, one after the other
     with threads.on_this_thread():               # a kernel family's first call (compiler)
-        assert pieces_of(8) == [(0, 8, threading.current_thread().name)]
+        assert pieces_of(8) == [(0, 4, me), (4, 8, me)]   # the pieces of a launch outside
     assert [piece[:2] for piece in pieces_of(8)] == [(0, 4), (4, 8)]
 
 

@@ -10,6 +10,7 @@ import threading
 import time
 import weakref
 
+import numpy as np
 import pytest
 
 import autograd_lite as ag
@@ -165,3 +166,40 @@ def test_the_table_keeps_no_kernel_alive_and_stays_bounded(fresh_table, monkeypa
     for count in range(10, 20):
         threads.parallel_for(again, count)
     assert len(launch_timing._shapes) <= 3
+
+
+def test_training_gives_the_same_bits_whichever_way_each_launch_runs(fresh_table, monkeypatch):
+    """A small CNN trained for 4 steps at 2 threads: every launch split, every launch alone, and
+    measured (whatever it chose) end with the same parameters, bit for bit."""
+    import nn
+    import optim
+    ag.set_num_threads(2)
+    monkeypatch.setattr(threads, "PIECE_WORK", 2 ** 18)        # several pieces per launch
+    rng = np.random.default_rng(0)
+    batches = [(rng.standard_normal((16, 3, 20, 20)).astype(np.float32), rng.integers(0, 5, 16))
+               for _ in range(4)]
+
+    def train():
+        ag.manual_seed(0)
+        model = nn.Sequential(nn.Conv2D(3, 16, 3), nn.ReLU(), nn.MaxPool2D(2), nn.Flatten(),
+                              nn.Linear(16 * 9 * 9, 5))
+        optimizer = optim.Adam(model.parameters(), lr=1e-2)
+        for x, y in batches:
+            optimizer.zero_grad()
+            nn.CrossEntropyLoss()(model(ag.tensor(x)), ag.tensor(y)).backward()
+            optimizer.step()
+        return [p.detach().numpy().copy() for p in model.parameters()]
+    from autograd_lite.kernels import compiler
+    previous = compiler._state["mode"]
+    ag.kernels.set_compile_mode("eager")                       # the Numba kernels from call 1
+    try:
+        before = ag.kernels.paths().get("conv2d_weight_grad", {}).get("numba", 0)
+        measured = train()
+        assert ag.kernels.paths()["conv2d_weight_grad"]["numba"] == before + 4
+    finally:
+        ag.kernels.set_compile_mode(previous)
+    for forced in (True, False):
+        with monkeypatch.context() as patch:
+            patch.setattr(LaunchTimes, "use_split", lambda self, forced=forced: forced)
+            for got, expected in zip(train(), measured):
+                np.testing.assert_array_equal(got, expected)

@@ -34,8 +34,9 @@ OpenMP and TBB libraries and its thread counts stay as it set them.
   launch that needs them; between launches each sleeps on a lock of its own (no spinning). One
   launch uses them at a time: a launch that finds them busy (another host thread's launch, or a
   launch from inside a kernel task) runs its pieces one after the other on its own thread
-  instead, which gives the same result (the same calls) and never waits, so never deadlocks. A launch wakes each worker with one lock release: about 3 context switches
-  per launch, against about 12 for a Numba ``workqueue`` launch.
+  instead, which gives the same result (the same calls) and never waits, so never deadlocks. A
+  launch wakes each worker with one lock release: about 3 context switches per launch, against
+  about 12 for a Numba ``workqueue`` launch.
   ``os.register_at_fork`` forgets the workers in a forked child (threads do not survive a fork),
   which starts its own when it needs them. A worker about to be woken is kept off the launching
   thread's CPU (its own affinity only: ``_Worker._place``), so that a pause does not leave both
@@ -85,7 +86,7 @@ PIECE_BUFFER_BYTES = 2 ** 24  # a kernel's per-piece buffers together (``pieces_
 #                            512 x 512 x 3 x 3 filter's is 9.4 MB, 32 pieces on 8 threads 302 MB
 
 _settings = {"threads": None, "cores": None}
-_here = threading.local()  # .serial: launches of this thread run on it (``on_this_thread``)
+_here = threading.local()  # .serial: launches of this thread run here (``on_this_thread``)
 _pool = {"workers": [], "lock": threading.Lock()}   # the lock: held by the launch using the workers
 
 
@@ -259,17 +260,17 @@ def parallel_for(kernel, count, *args, pieces=None, serial=False):
     """``kernel(*args, start, stop)`` over ``pieces`` contiguous pieces of ``range(count)`` (default
     one per thread), claimed in turn by this thread and the workers (see the module docstring);
     ``kernel(*args, 0, count)`` here if ``serial`` or with one thread; the same pieces one after the
-    other here when the pool is busy or when this launch shape was measured to run faster so
-    (``launch_timing``). Raises the exception of the first piece that raised one, after all pieces
-    have ended."""
-    threads = 1 if serial or getattr(_here, "serial", False) else get_num_threads()
+    other here when the pool is busy, inside ``on_this_thread``, or when this launch shape was
+    measured to run faster so (``launch_timing``). Raises the exception of the first piece (by position) that raised one:
+    split, after all pieces have ended; one after the other, at once."""
+    threads = 1 if serial else get_num_threads()
     pieces = min(threads if pieces is None else pieces, count)
     if threads <= 1 or pieces <= 1:
         kernel(*args, 0, count)
         return
-    if not _pool["lock"].acquire(blocking=False):  # another launch has the workers: never wait
-        _one_after_the_other(kernel, count, pieces, args)
-        return
+    if getattr(_here, "serial", False) or not _pool["lock"].acquire(blocking=False):
+        _one_after_the_other(kernel, count, pieces, args)  # here (on_this_thread), or another
+        return                                              # launch has the workers: never wait
     try:
         times = launch_timing.times_of(kernel, count, pieces, args)
         split = times.use_split() or not launch_timing.ADAPTIVE  # measured: do workers pay?
@@ -304,7 +305,7 @@ def pieces_for(items, multiply_adds, buffer_bytes=0):
     piece keeps PIECE_WORK multiply-adds (so that a piece's launch costs little against it) and,
     for a kernel that gives each piece a buffer of ``buffer_bytes``, the buffers together stay
     within PIECE_BUFFER_BYTES (never fewer than one piece per thread, as before the finer cut)."""
-    threads = 1 if getattr(_here, "serial", False) else get_num_threads()
+    threads = get_num_threads()
     if threads <= 1 or items <= 1:
         return 1
     finer = min(PIECES_PER_THREAD * threads, int(multiply_adds // PIECE_WORK))
@@ -314,8 +315,10 @@ def pieces_for(items, multiply_adds, buffer_bytes=0):
 
 
 class on_this_thread:
-    """``with on_this_thread(): ...``: every launch inside runs on the calling thread (a kernel
-    family's first call, which loads or compiles it: one thread at a time reads the cache)."""
+    """``with on_this_thread(): ...``: every launch inside runs its pieces one after the other on
+    the calling thread (a kernel family's first call, which loads or compiles it: one thread at a
+    time reads the cache). The pieces are those of a launch outside, so the first call of a
+    family gives the bits that the later ones give."""
 
     def __enter__(self):
         self._saved = getattr(_here, "serial", False)
