@@ -21,6 +21,14 @@ import numpy as np
 MNIST_DIR = os.path.join("..", "shared", "datasets", "mnist")  # relative to the repository root
 
 
+def warm_up_steps():
+    """Untimed training steps before a benchmark's timed rounds: our kernels time each launch
+    shape split across threads and alone over its first 1 + 2 EXPLORE calls
+    (``kernels/launch_timing.py``); one more step, so the timed ones run the chosen way."""
+    from autograd_lite.kernels import launch_timing
+    return 2 + 2 * launch_timing.EXPLORE
+
+
 def cpu_model():
     """The CPU's model name (``/proc/cpuinfo``; elsewhere what ``platform`` knows) and core count."""
     name = None

@@ -44,9 +44,10 @@ import time
 START = time.perf_counter()
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 sys.path.insert(0, ROOT)
-BATCH, PAUSE, WARM_UP = 64, 0.15, 12
+BATCH, PAUSE = 64, 0.15
 
-from _timing import print_kernel_paths, print_machine, speed_probe, training_step  # noqa: E402
+from _timing import (print_kernel_paths, print_machine, speed_probe, training_step,  # noqa: E402
+                     warm_up_steps)
 
 
 def load_images(data_dir):
@@ -148,9 +149,9 @@ def main():
         return faults_by_kernel(ours_step, ours_data, args.steps, threads)
     if args.under_load:
         return under_load(ours_step, ours_data, theirs_step, theirs_data, args, threads)
-    for i in range(1, 1 + WARM_UP):  # untimed: our kernels time each launch shape split across
-        ours_step(*ours_data[i % count])  # threads and alone over its first 11 calls
-        theirs_step(*theirs_data[i % count])  # (kernels/launch_timing.py)
+    for i in range(1, 1 + warm_up_steps()):  # untimed (see _timing.warm_up_steps)
+        ours_step(*ours_data[i % count])
+        theirs_step(*theirs_data[i % count])
 
     times, faults = {"ours": [], "theirs": []}, {"ours": [], "theirs": []}
     usage = {"ours": [0.0, 0, 0], "theirs": [0.0, 0, 0]}  # CPU s, voluntary, involuntary switches

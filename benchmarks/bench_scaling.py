@@ -37,13 +37,11 @@ import autograd_lite as ag  # noqa: E402
 import nn  # noqa: E402
 import optim  # noqa: E402
 from _timing import (StepTimer, interleaved_steps, limit_threads, mlp_arrays,  # noqa: E402
-                     mlp_training, numpy_step, print_kernel_paths, print_machine, training_step)
+                     mlp_training, numpy_step, print_kernel_paths, print_machine, training_step,
+                     warm_up_steps)
 
 BATCHES = (1, 8, 64, 256, 1024)
 WIDTHS = (128, 256, 512, 1024, 2048)
-# untimed steps at least, before the timed rounds: our kernels time each launch shape split across
-# threads and on the calling thread over its first 11 calls (kernels/launch_timing.py)
-WARM_UP = 12
 
 
 def cnn(framework):
@@ -81,7 +79,7 @@ def compare(kind, batch, width, rounds):
                                          torch.nn.CrossEntropyLoss()), theirs_data)
     steps = max(2, min(50, 4096 // (batch * (1 if kind == "mlp" else 16))))
     for timer in (ours, theirs) if by_hand is None else (ours, theirs, by_hand):
-        timer.run(max(steps, WARM_UP))  # warm-up: a block of each, at least WARM_UP steps
+        timer.run(max(steps, warm_up_steps()))  # warm-up: a block of each, or more
     if by_hand is None:
         wall, cpu = interleaved_steps(ours, theirs, rounds, steps)
         by_hand_median = None

@@ -45,3 +45,11 @@ def thread_count():
     yield
     ag.set_num_threads(saved or threads._usable_cores())
     threads._settings["threads"] = saved
+
+
+@pytest.fixture
+def always_split(monkeypatch):
+    """Every launch goes to the workers (``launch_timing`` would otherwise run some on the
+    calling thread; see tests/test_launch_timing.py): for tests of what a split launch does."""
+    from autograd_lite.kernels import launch_timing
+    monkeypatch.setattr(launch_timing, "ADAPTIVE", False)

@@ -18,14 +18,10 @@ import numpy as np
 import pytest
 
 import autograd_lite as ag
-from autograd_lite.kernels import launch_timing, threads
+from autograd_lite.kernels import threads
 
-@pytest.fixture(autouse=True)
-def always_split(monkeypatch):
-    """These tests are about what a split launch does: every launch goes to the workers here
-    (``launch_timing`` would otherwise run some on the calling thread; see
-    tests/test_launch_timing.py)."""
-    monkeypatch.setattr(launch_timing, "ADAPTIVE", False)
+# these tests are about what a split launch does: every launch goes to the workers here
+pytestmark = pytest.mark.usefixtures("always_split")
 
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -355,40 +355,20 @@ def test_an_mlp_trained_with_sgd_and_adam_does_not_import_numba():
                                    "0,", "'numpy':", "8}"], done.stdout   # 4 parameters, 2 steps
 
 
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_transpose_block_equals_numpy_transpose(dtype):
-    """``simd_masks.transpose_block`` (the AVX-512 weight gradient's packing of g^T): a lanes x
-    lanes block read with one stride and written transposed with another, nothing else touched."""
-    from numba import njit
-    from autograd_lite.kernels import simd, simd_masks
-
-    @njit
-    def run(src, src_at, src_stride, dst, dst_at, dst_stride):
-        simd_masks.transpose_block(src, src_at, src_stride, dst, dst_at, dst_stride)
-
-    n = simd.lanes(dtype)
-    rng = np.random.default_rng(n)
-    src = rng.standard_normal(3 + (n + 5) * n).astype(dtype)
-    dst = np.full(7 + (n + 2) * n, -1.0, dtype=dtype)
-    run(src, 3, n + 5, dst, 7, n + 2)
-    block = src[3:3 + (n + 5) * n].reshape(n, n + 5)[:, :n]
-    expected = np.full_like(dst, -1.0)
-    expected[7:7 + (n + 2) * n].reshape(n, n + 2)[:, :n] = block.T
-    np.testing.assert_array_equal(dst, expected)
-
-
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_transpose_add_block_equals_numpy_transpose_plus_shift(dtype):
-    """``simd_masks.transpose_add_block`` (the forward convolution's store with its bias): the
-    block transposed, each source row plus the shift vector (one per output row), nothing else
-    touched."""
+def check_transpose(dtype, shifted):
+    """``simd_masks.transpose_block`` (or, ``shifted``, ``transpose_add_block`` with a shift vector
+    added to each source row) on a lanes x lanes block read with one stride and written
+    transposed with another: equal to NumPy's, nothing else touched."""
     from numba import njit
     from autograd_lite.kernels import simd, simd_masks
 
     @njit
     def run(src, src_at, src_stride, shift, dst, dst_at, dst_stride):
-        simd_masks.transpose_add_block(src, src_at, src_stride, simd.load(shift, 1), dst, dst_at,
-                                       dst_stride)
+        if shifted:
+            simd_masks.transpose_add_block(src, src_at, src_stride, simd.load(shift, 1), dst,
+                                           dst_at, dst_stride)
+        else:
+            simd_masks.transpose_block(src, src_at, src_stride, dst, dst_at, dst_stride)
 
     n = simd.lanes(dtype)
     rng = np.random.default_rng(n)
@@ -396,7 +376,19 @@ def test_transpose_add_block_equals_numpy_transpose_plus_shift(dtype):
     shift = rng.standard_normal(n + 1).astype(dtype)
     dst = np.full(7 + (n + 2) * n, -1.0, dtype=dtype)
     run(src, 3, n + 5, shift, dst, 7, n + 2)
-    block = src[3:3 + (n + 5) * n].reshape(n, n + 5)[:, :n] + shift[1:]
+    block = src[3:3 + (n + 5) * n].reshape(n, n + 5)[:, :n] + (shift[1:] if shifted else 0)
     expected = np.full_like(dst, -1.0)
     expected[7:7 + (n + 2) * n].reshape(n, n + 2)[:, :n] = block.T
     np.testing.assert_array_equal(dst, expected)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_transpose_block_equals_numpy_transpose(dtype):
+    """The AVX-512 weight gradient's packing of g^T."""
+    check_transpose(dtype, shifted=False)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_transpose_add_block_equals_numpy_transpose_plus_shift(dtype):
+    """The forward convolution's store with its bias: each source row plus the shift vector."""
+    check_transpose(dtype, shifted=True)

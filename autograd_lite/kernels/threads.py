@@ -156,8 +156,7 @@ class _Launch:
         claims."""
         while index is not None:
             try:
-                self.kernel(*self.args, index * self.count // self.pieces,
-                            (index + 1) * self.count // self.pieces)
+                self.kernel(*self.args, *_bounds(index, self.count, self.pieces))
             except BaseException as error:  # handed to the launching thread
                 self.errors[index] = error
             with self.lock:
@@ -261,8 +260,8 @@ def parallel_for(kernel, count, *args, pieces=None, serial=False):
     one per thread), claimed in turn by this thread and the workers (see the module docstring);
     ``kernel(*args, 0, count)`` here if ``serial`` or with one thread; the same pieces one after the
     other here when the pool is busy, inside ``on_this_thread``, or when this launch shape was
-    measured to run faster so (``launch_timing``). Raises the exception of the first piece (by position) that raised one:
-    split, after all pieces have ended; one after the other, at once."""
+    measured to run faster so (``launch_timing``). Raises the exception of the first piece (by
+    position) that raised one: split, after all pieces have ended; one after the other, at once."""
     threads = 1 if serial else get_num_threads()
     pieces = min(threads if pieces is None else pieces, count)
     if threads <= 1 or pieces <= 1:
@@ -296,7 +295,12 @@ def _one_after_the_other(kernel, count, pieces, args):
     """The pieces of a launch on this thread, in order: the same calls, so the same bits, as when
     they are split across threads."""
     for index in range(pieces):
-        kernel(*args, index * count // pieces, (index + 1) * count // pieces)
+        kernel(*args, *_bounds(index, count, pieces))
+
+
+def _bounds(index, count, pieces):
+    """(start, stop) of piece ``index`` of ``pieces`` over ``range(count)``."""
+    return index * count // pieces, (index + 1) * count // pieces
 
 
 def pieces_for(items, multiply_adds, buffer_bytes=0):
