@@ -265,6 +265,33 @@ def test_split_matmul_is_blas_product_cut_by_rows_or_columns(thread_count, dtype
         np.testing.assert_allclose(got, a @ right, rtol=1e-5 if dtype == np.float32 else 1e-12)
 
 
+def test_a_blas_loaded_after_the_first_product_is_held_to_one_thread_too():
+    """SciPy brings an OpenBLAS of its own, loaded when it is first imported: a product of ours
+    after that import holds it to one thread as well (the libraries are looked up again after
+    an import), and restores it."""
+    result = run_python("""
+        import json
+        import numpy as np
+        from threadpoolctl import threadpool_info, threadpool_limits
+        from autograd_lite.kernels import threads
+
+        def blas():
+            return sorted((p["filepath"], p["num_threads"]) for p in threadpool_info()
+                          if p["user_api"] == "blas")
+        with threadpool_limits(2, user_api="blas"):
+            with threads.one_blas_thread():
+                first = len(blas())
+            import scipy.linalg  # noqa: F401  (its own OpenBLAS)
+            outside = blas()
+            with threads.one_blas_thread():
+                inside = blas()
+            after = blas()
+        print(json.dumps([first, len(outside), sorted({n for _, n in inside}), after == outside]))
+    """)
+    first, libraries, inside, restored = result
+    assert libraries > first and inside == [1] and restored
+
+
 def test_split_matmul_with_a_blas_it_cannot_limit_is_one_call_on_the_calling_thread(
         thread_count, monkeypatch):
     """Parts on every BLAS thread would oversubscribe the cores: one plain call instead."""

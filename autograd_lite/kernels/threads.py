@@ -54,7 +54,8 @@ OpenMP and TBB libraries and its thread counts stay as it set them.
   by a parallel kernel ran three busy threads on two cores (the course CNN step took 44.8 ms
   instead of 17.5 ms). The kernels use it only once a Numba kernel has run in the process, so a
   program that only multiplies matrices keeps BLAS on all its threads. It calls the BLAS libraries
-  directly (``threadpoolctl``'s controllers, found once): a few microseconds, where
+  directly (``threadpoolctl``'s controllers, found again only after an import: a BLAS can only
+  arrive with one, as SciPy's own OpenBLAS does): a few microseconds, where
   ``threadpool_limits`` scans the loaded libraries on every use (milliseconds).
 * ``split_matmul(a, b)``: a large product inside ``one_blas_thread`` on all our threads anyway,
   one BLAS call per thread on its part of the result (NumPy releases the GIL inside BLAS), so the
@@ -64,6 +65,7 @@ from __future__ import annotations
 
 import numbers
 import os
+import sys
 import threading
 
 import numpy as np
@@ -369,12 +371,14 @@ def _columns_of_product(a, b, out, start, stop):
     np.matmul(a, b[:, start:stop], out=out[:, start:stop])
 
 
-_blas = {"libraries": None, "depth": 0, "saved": None}
+_blas = {"libraries": None, "modules": 0, "depth": 0, "saved": None}
 _blas_lock = threading.Lock()
 
 
 def _blas_libraries():
-    if _blas["libraries"] is None:
+    modules = len(sys.modules)  # (a new BLAS comes with a new module)
+    if _blas["libraries"] is None or _blas["modules"] != modules:
+        _blas["modules"] = modules
         try:
             from threadpoolctl import ThreadpoolController
             _blas["libraries"] = ThreadpoolController().select(user_api="blas").lib_controllers
