@@ -19,6 +19,9 @@ from dataclasses import dataclass
 import numpy as np
 
 MNIST_DIR = os.path.join("..", "shared", "datasets", "mnist")  # relative to the repository root
+PAUSE = 0.15  # seconds of sleep before each timed block: longer than idle thread pools spin after
+#               their last call (OpenBLAS's workers about 0.1 s, PyTorch's about 4 ms), so that
+#               one contender's spinning threads do not slow the next one's block
 
 
 def warm_up_steps():
@@ -156,7 +159,8 @@ def _report_probe():
 
 def interleaved_steps(ours, theirs, rounds, steps, also=None):
     """``rounds`` interleaved blocks of ``steps`` steps of two ``StepTimer``s (the loss and the
-    data are made before, outside the timed blocks): (wall-clock, CPU-time) ``Comparison``s.
+    data are made before, outside the timed blocks), each after a ``PAUSE``: (wall-clock, CPU-time)
+    ``Comparison``s.
     ``also``, a third ``StepTimer`` (NumPy by hand), runs a block in each round after them; its
     wall-clock seconds per step are then returned as a third value, a list per round."""
     wall, cpu, third = Comparison([], []), Comparison([], []), []
@@ -166,6 +170,7 @@ def interleaved_steps(ours, theirs, rounds, steps, also=None):
     for _ in range(rounds):
         speed_probe()
         for timer, wall_list, cpu_list in timers:
+            time.sleep(PAUSE)
             wall_list.append(timer.run(steps))
             cpu_list.append(timer.cpu_seconds)
     return (wall, cpu) if also is None else (wall, cpu, third)
@@ -317,11 +322,13 @@ class Comparison:
 
 def interleaved(time_ours, time_theirs, rounds):
     """Call ``time_ours()`` then ``time_theirs()`` (each times one block of work and returns its
-    seconds per unit) ``rounds`` times."""
+    seconds per unit), each after a ``PAUSE``, ``rounds`` times."""
     comparison = Comparison([], [])
     for _ in range(rounds):
         speed_probe()
+        time.sleep(PAUSE)
         comparison.ours.append(time_ours())
+        time.sleep(PAUSE)
         comparison.theirs.append(time_theirs())
     return comparison
 

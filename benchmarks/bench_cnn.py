@@ -44,10 +44,10 @@ import time
 START = time.perf_counter()
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 sys.path.insert(0, ROOT)
-BATCH, PAUSE = 64, 0.15
+BATCH = 64
 
-from _timing import (print_kernel_paths, print_machine, speed_probe, training_step,  # noqa: E402
-                     warm_up_steps)
+from _timing import (PAUSE, print_kernel_paths, print_machine, speed_probe,  # noqa: E402
+                     training_step, warm_up_steps)
 
 
 def load_images(data_dir):

@@ -34,9 +34,8 @@ import torch.nn.functional as F  # noqa: E402
 import autograd_lite as ag  # noqa: E402
 from autograd_lite import kernels  # noqa: E402
 from autograd_lite.ops.conv import conv2d  # noqa: E402
-from _timing import print_kernel_paths, print_machine, speed_probe  # noqa: E402
+from _timing import PAUSE, print_kernel_paths, print_machine, speed_probe  # noqa: E402
 
-PAUSE = 0.15
 
 
 STRIDE, PADDING = 1, 0

@@ -31,9 +31,8 @@ from threadpoolctl import threadpool_limits  # noqa: E402
 
 import autograd_lite as ag  # noqa: E402
 from autograd_lite.kernels import matmul_numba  # noqa: E402
-from _timing import print_machine, speed_probe  # noqa: E402
+from _timing import PAUSE, print_machine, speed_probe  # noqa: E402
 
-PAUSE = 0.15  # seconds between blocks: longer than the pools' spin-wait
 
 
 def shapes():

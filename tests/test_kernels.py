@@ -197,26 +197,34 @@ def test_backend_switch_and_rule(monkeypatch, eager):
         kernels.set_compile_mode("later")
 
 
+@pytest.mark.parametrize("lately", [False, True])
 @pytest.mark.parametrize("count", [1, 2])
-def test_matmul_dispatch_keeps_products_on_blas(monkeypatch, eager, count):
+def test_matmul_dispatch_keeps_products_on_blas(monkeypatch, eager, count, lately):
     """Products run on BLAS whatever the CPU and thread count (the Numba GEMM lost to the split
     BLAS calls on AVX-512 too): all its threads before any Numba kernel has run; after, one
-    thread, and with 2 threads the large 2-D float ones cut in parts (``blas_split``)."""
-    used = []
+    thread, and with 2 threads the large 2-D float ones cut in parts (``blas_split``), but at 2
+    threads only while our workers ran a kernel lately: otherwise BLAS's own threads again."""
+    used, held = [], []
     monkeypatch.setattr(matmul, "matmul", lambda a, b: used.append(a.shape) or np.matmul(a, b))
     monkeypatch.setattr(threads, "get_num_threads", lambda: count)
+    monkeypatch.setattr(threads, "workers_ran_lately", lambda: lately)
+    enter = threads.one_blas_thread.__enter__
+    monkeypatch.setattr(threads.one_blas_thread, "__enter__",
+                        lambda self: held.append(1) or enter(self))
     big = np.ones((512, 512), np.float32)
     monkeypatch.setitem(kernels._state, "numba_ran", False)  # a program of matrix products only
     split = lambda: kernels.paths().get("matmul", {}).get("blas_split", 0)  # noqa: E731
     before = split()
     np.testing.assert_array_equal(kernels.matmul(big, big), np.full((512, 512), 512.0))
-    assert split() == before
+    assert split() == before and held == []
     kernels.conv2d_forward(np.zeros((1, 1, 3, 3)), np.zeros((1, 1, 2, 2)), (1, 1), (0, 0))
     assert kernels._state["numba_ran"]
     np.testing.assert_array_equal(kernels.matmul(big, big), np.full((512, 512), 512.0))
     kernels.matmul(np.ones((64, 784), np.float32), np.ones((784, 128), np.float32))  # 2^22.6
     kernels.matmul(big.astype(np.int64), big.astype(np.int64))
-    assert split() == before + (count == 2)
+    on_one_thread = count == 1 or lately
+    assert split() == before + (count == 2 and lately)
+    assert len(held) == (3 if on_one_thread else 0)
     assert used == []
 
 

@@ -27,7 +27,15 @@ Dispatch (measured on 2 cores, see ``benchmarks/README.md``):
   only has them keeps its products as they were: with them counted, the MLP step lost 5-10% to
   the thread-count checks). Once another Numba kernel has run, BLAS runs our products on one
   thread (``threads.one_blas_thread``, restored after each call: its spinning workers would
-  otherwise compete with our threads). Then, with 2 or more threads, 2-D products with
+  otherwise compete with our threads), at 2 or more threads only while our workers have run a
+  kernel's pieces in the last ``threads.BLAS_HELD_FOR`` seconds (``threads.workers_ran_lately``;
+  session 12): a program whose kernels all stay on the calling thread (an MLP's ReLU) keeps
+  BLAS's own threads, which beat the split below (Intel Xeon, Sapphire Rapids class, 2 threads,
+  in-process interleaved A/B, MLP steps after a CNN had run: 784-512-64-10 at batch 64 1.61 ->
+  1.11 ms, 784-2048-64-10 5.09 -> 3.11, 784-128-64-10 at batch 1024 3.80 -> 2.55, at 256 1.37 ->
+  0.97, at 64 0.61 -> 0.47; the course CNN, whose convolutions split, unchanged within noise:
+  2.58 / 8.23 / 32.1 / 124 -> 2.66 / 8.29 / 30.9 / 122 ms at batch 8 / 64 / 256 / 1024).
+  Then, with 2 or more threads, 2-D products with
   rows * cols * depth >= ``BLAS_SPLIT_MIN_WORK`` (2^23) are cut in one part per thread of ours,
   each part a one-thread BLAS call (``threads.split_matmul``; path ``blas_split``): both cores
   work on the wide layers, and no BLAS worker spins afterwards (session 7, Zen 3, 2 threads, MLP
@@ -138,8 +146,9 @@ def matmul(a, b):
             and a.dtype == b.dtype and a.dtype in _FLOATS):  # depth 1: see the module docstring
         _count("matmul", "outer")
         return np.multiply(a, b)
-    if not _state["numba_ran"]:
-        return np.matmul(a, b)
+    if not _state["numba_ran"] or (threads.get_num_threads() >= 2
+                                   and not threads.workers_ran_lately()):
+        return np.matmul(a, b)  # BLAS's own threads: none of our kernels splits beside them
     with threads.one_blas_thread():
         if (a.ndim == 2 and b.ndim == 2 and a.dtype == b.dtype and a.dtype in _FLOATS
                 and a.shape[0] * a.shape[1] * b.shape[1] >= BLAS_SPLIT_MIN_WORK

@@ -53,7 +53,9 @@ OpenMP and TBB libraries and its thread counts stay as it set them.
   restores). OpenBLAS's workers spin for a while after every call: a 2-thread BLAS product followed
   by a parallel kernel ran three busy threads on two cores (the course CNN step took 44.8 ms
   instead of 17.5 ms). The kernels use it only once a Numba kernel has run in the process, so a
-  program that only multiplies matrices keeps BLAS on all its threads. It calls the BLAS libraries
+  program that only multiplies matrices keeps BLAS on all its threads, and with 2 or more threads
+  only while our workers have run a kernel's pieces lately (``workers_ran_lately``), so a program
+  whose kernels all run on the calling thread does too. It calls the BLAS libraries
   directly (``threadpoolctl``'s controllers, found again only after an import: a BLAS can only
   arrive with one, as SciPy's own OpenBLAS does): a few microseconds, where
   ``threadpool_limits`` scans the loaded libraries on every use (milliseconds).
@@ -87,9 +89,16 @@ PIECE_BUFFER_BYTES = 2 ** 24  # a kernel's per-piece buffers together (``pieces_
 #                            the weight gradients' partial sums, one per piece, then summed; a
 #                            512 x 512 x 3 x 3 filter's is 9.4 MB, 32 pieces on 8 threads 302 MB
 
+BLAS_HELD_FOR = 0.5        # seconds after our workers last ran a kernel's pieces during which our
+#                            products keep BLAS to one thread (``workers_ran_lately``): OpenBLAS's
+#                            idle workers spin for about 0.1 s after each call (measured: 0.10 s of
+#                            CPU in a 0.3 s sleep after a 2-thread product), so a product on its
+#                            own threads must not come just before a kernel of ours that splits
+
 _settings = {"threads": None, "cores": None}
 _here = threading.local()  # .serial: launches of this thread run here (``on_this_thread``)
-_pool = {"workers": [], "lock": threading.Lock()}   # the lock: held by the launch using the workers
+_pool = {"workers": [], "lock": threading.Lock(),  # the lock: held by the launch using the workers
+         "kernel_split_at": None}  # clock of the last split launch of a kernel (not of a product)
 
 
 def _usable_cores():
@@ -257,13 +266,16 @@ def _workers(count):
     return workers[:count]
 
 
-def parallel_for(kernel, count, *args, pieces=None, serial=False):
+def parallel_for(kernel, count, *args, pieces=None, serial=False, holds_blas=True):
     """``kernel(*args, start, stop)`` over ``pieces`` contiguous pieces of ``range(count)`` (default
     one per thread), claimed in turn by this thread and the workers (see the module docstring);
     ``kernel(*args, 0, count)`` here if ``serial`` or with one thread; the same pieces one after the
     other here when the pool is busy, inside ``on_this_thread``, or when this launch shape was
     measured to run faster so (``launch_timing``). Raises the exception of the first piece (by
-    position) that raised one: split, after all pieces have ended; one after the other, at once."""
+    position) that raised one: split, after all pieces have ended; one after the other, at once.
+    A split launch keeps our products' BLAS on one thread for a while (``workers_ran_lately``)
+    unless ``holds_blas`` is False: the parts of a product, and the optimizer updates, which run
+    between steps and are timed beside whatever BLAS does."""
     threads = 1 if serial else get_num_threads()
     pieces = min(threads if pieces is None else pieces, count)
     if threads <= 1 or pieces <= 1:
@@ -277,6 +289,8 @@ def parallel_for(kernel, count, *args, pieces=None, serial=False):
         split = times.use_split() or not launch_timing.ADAPTIVE  # measured: do workers pay?
         start = launch_timing.clock()
         if split:
+            if holds_blas:
+                _pool["kernel_split_at"] = start
             workers = _workers(min(threads, pieces) - 1)
             launch = _Launch(kernel, args, count, pieces, len(workers) + 1)
             first = launch.claim(0)  # piece 0 is this thread's
@@ -291,6 +305,14 @@ def parallel_for(kernel, count, *args, pieces=None, serial=False):
         times.record(split, launch_timing.clock() - start)
     finally:
         _pool["lock"].release()
+
+
+def workers_ran_lately() -> bool:
+    """Whether our workers ran pieces of a kernel (a convolution, a ReLU; not a product's parts nor
+    an optimizer update) in the last ``BLAS_HELD_FOR`` seconds: then a product keeps BLAS to one
+    thread (``kernels.matmul``)."""
+    started = _pool["kernel_split_at"]
+    return started is not None and launch_timing.clock() - started < BLAS_HELD_FOR
 
 
 def _one_after_the_other(kernel, count, pieces, args):
@@ -357,9 +379,9 @@ def split_matmul(a, b):
     if not _blas_libraries():  # a BLAS we cannot hold to one thread: its own threads, once
         return np.matmul(a, b, out=out)
     if a.shape[0] >= b.shape[1]:
-        parallel_for(_rows_of_product, a.shape[0], a, b, out)
+        parallel_for(_rows_of_product, a.shape[0], a, b, out, holds_blas=False)
     else:
-        parallel_for(_columns_of_product, b.shape[1], a, b, out)
+        parallel_for(_columns_of_product, b.shape[1], a, b, out, holds_blas=False)
     return out
 
 

@@ -78,7 +78,7 @@ def _adam_range(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, amsgrad, one_m
 def sgd_update(param, grad, lr, scratch):
     """In place, like ``reference.sgd_update`` (``scratch`` unused); returns ``param``."""
     threads.parallel_for(_sgd_range, param.size, param.reshape(-1), grad.reshape(-1),
-                         param.dtype.type(lr), serial=threads.serial(param.size))
+                         param.dtype.type(lr), serial=threads.serial(param.size), holds_blas=False)
     return param
 
 
@@ -94,5 +94,5 @@ def adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, scratch, beta1
     threads.parallel_for(_adam_range, param.size, param.reshape(-1), grad.reshape(-1),
                          exp_avg.reshape(-1), exp_avg_sq.reshape(-1),
                          (max_exp_avg_sq if amsgrad else exp_avg_sq).reshape(-1), amsgrad,
-                         *constants, serial=threads.serial(param.size))
+                         *constants, serial=threads.serial(param.size), holds_blas=False)
     return param
