@@ -156,6 +156,45 @@ def test_damaged_cache_files_are_replaced_with_one_warning(warm_cache, tmp_path,
     assert report["equal"] and report["warnings"] == [] and report["paths"]["numba"] == 2
 
 
+def test_an_error_around_a_kernel_reaches_the_caller_and_leaves_the_cache_alone(warm_cache, tmp_path):
+    """Only an error raised while Numba compiles or loads a kernel is a cache problem to recover
+    from: a bug around the kernel (here a call with an argument too many, on the family's first
+    call) raises where it happened, once, and the cache files and the Numba kernels stay."""
+    folder = tmp_path / "cache"
+    shutil.copytree(warm_cache, folder)
+    code = textwrap.dedent("""
+        import json, os
+        import numpy as np
+        from autograd_lite import kernels
+        from autograd_lite.kernels import compiler, elementwise
+        kernels.set_compile_mode("eager")
+        def files():
+            return sorted(name for _, _, names in os.walk(os.environ["NUMBA_CACHE_DIR"])
+                          for name in names if name.startswith("elementwise."))
+        before, real, calls = files(), elementwise.relu_forward, []
+        def buggy(x):
+            calls.append(1)
+            return real(x, "an argument too many")
+        elementwise.relu_forward = buggy
+        x = np.linspace(-1, 1, 2 ** 17, dtype=np.float32)
+        try:
+            kernels.relu_forward(x)
+            raised = None
+        except TypeError as error:
+            raised = str(error)
+        elementwise.relu_forward = real
+        kernels.relu_forward(x)
+        print(json.dumps({"raised": raised, "calls": len(calls), "broken": compiler.broken(),
+                          "paths": kernels.paths()["relu_forward"], "before": before,
+                          "after": files()}))
+    """)
+    report, _ = run_python(code, folder)
+    assert report["raised"] and "argument" in report["raised"], report
+    assert report["calls"] == 1 and report["broken"] is None
+    assert report["paths"] == {"numba": 1, "numpy": 0}, report
+    assert report["before"] and report["after"] == report["before"]
+
+
 # Runs in the subprocess: one convolution (the pixel-major kernel, K = 27) compiled on first use.
 CONV = textwrap.dedent("""
     import json, warnings

@@ -24,7 +24,9 @@ A broken cache never breaks the library: if loading or compiling a kernel raises
 corrupted ``.nbi``/``.nbc`` file: ``EOFError``, "Invalid abbrev number", ...), the kernels' cache
 files are deleted where that is possible and the kernel is compiled again; if that fails too, it is
 compiled in memory with caching off for every kernel; if even that fails, the NumPy references serve
-from then on. The first of these says why in one ``RuntimeWarning`` per process (``cache``). Damage
+from then on. The first of these says why in one ``RuntimeWarning`` per process (``cache``). Only
+errors raised inside Numba, llvmlite or the cache's file handling count: an error raised by the
+code around a kernel (a wrong argument) reaches the caller, and the cache is left alone. Damage
 that would not raise (bytes flipped inside object code, which can abort the process in LLVM or
 run as garbage) is caught earlier, by each file's checksum, before Numba reads it (``cache``).
 """
@@ -38,6 +40,7 @@ import os
 import subprocess
 import sys
 import threading
+import traceback
 
 import numpy as np
 
@@ -123,6 +126,8 @@ def _compile_safely(function, args):
     try:
         return function(*args)
     except Exception as first_error:
+        if not _raised_while_compiling(first_error):
+            raise  # a bug around the kernel (a wrong argument, a failed check): not the cache's
         folder = cache.cache_folder()
         reason = f"{type(first_error).__name__}: {first_error}"
         if folder is not None and cache.drop_kernel_files(folder):
@@ -146,6 +151,20 @@ def _compile_safely(function, args):
                         f"({reason}); the kernels are compiled in memory for this process",
                         stacklevel=5)
         return result
+
+
+def _raised_while_compiling(error) -> bool:
+    """Whether ``error`` was raised inside Numba, llvmlite or the cache's file handling (compiling
+    a kernel, or loading or writing its cache files), where recovering is the right answer; an
+    error raised by the Python code around a kernel (a call with wrong arguments, an array
+    function's own check) or inside a compiled kernel is passed on to the caller instead."""
+    roots = [os.path.dirname(cache.__file__) + os.sep + "cache.py"]
+    for name in ("numba", "llvmlite"):
+        module = sys.modules.get(name)
+        if getattr(module, "__file__", None):
+            roots.append(os.path.dirname(module.__file__) + os.sep)
+    frames = traceback.extract_tb(error.__traceback__)
+    return bool(frames) and frames[-1].filename.startswith(tuple(roots))
 
 
 def _announce(what):
