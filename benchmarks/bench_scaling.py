@@ -1,7 +1,8 @@
 """How step time grows with batch size and width: autograd-lite against PyTorch in the same run.
 
-Training steps (zero_grad, forward, cross-entropy, backward, optimizer step; float32, synthetic data,
-same initial weights in both frameworks) of
+Training steps (zero_grad, forward, cross-entropy, backward, optimizer step; float32, the same
+initial weights in both frameworks; real MNIST test images when ``--data-dir`` holds them, as in
+``bench_mlp`` and ``bench_cnn``, else synthetic data, which the first line says) of
 * the MLP 784-128-64-10 (SGD) at batch 1, 8, 64, 256, 1024,
 * the course CNN (Conv 32 - ReLU - pool - Conv 64 - ReLU - pool - Dense 64 - Dense 10, Adam) at the
   same batch sizes,
@@ -20,6 +21,12 @@ on one thread, CNN <= 0.7); at batch 1 no worse than 1.0.
 
 Run from the repository root:
     python benchmarks/bench_scaling.py [--out scaling] [--threads 1] [--rounds 5]
+                                       [--data-dir ../shared/datasets/mnist]
+
+(Until session 12 the data were always synthetic. Then the process had freed no large block before
+the CNN rows, glibc kept handing the step's freed memory back to the OS, and PyTorch's CNN step took
+3,500-4,600 minor page faults, ours 31-1,470: PyTorch's step took 13.5 ms at batch 64 on 2 threads
+against about 10 in ``bench_cnn``, which loads MNIST first, so those CNN ratios flattered us.)
 """
 from __future__ import annotations
 
@@ -36,9 +43,10 @@ import torch  # noqa: E402
 import autograd_lite as ag  # noqa: E402
 import nn  # noqa: E402
 import optim  # noqa: E402
-from _timing import (StepTimer, interleaved_steps, limit_threads, mlp_arrays,  # noqa: E402
-                     mlp_training, numpy_step, print_kernel_paths, print_machine, training_step,
-                     warm_up_steps)
+from _timing import (MNIST_DIR, StepTimer, interleaved_steps, limit_threads,  # noqa: E402
+                     mlp_arrays, mlp_training, numpy_step, print_kernel_paths, print_machine,
+                     training_step, warm_up_steps)
+from bench_cnn import load_images  # noqa: E402
 
 BATCHES = (1, 8, 64, 256, 1024)
 WIDTHS = (128, 256, 512, 1024, 2048)
@@ -53,13 +61,14 @@ def cnn(framework):
                              layers.ReLU(), layers.Linear(64, 10))
 
 
-def compare(kind, batch, width, rounds):
+def compare(kind, batch, width, rounds, images, labels):
     """(ours, theirs, ours_cpu, theirs_cpu, by_hand): median wall-clock and process-CPU seconds per
     step, and for the MLP NumPy by hand's median wall-clock seconds (None for the CNN). The MLP
-    step is ``_timing.mlp_step_timers``' (the one bench_mlp.py times), on synthetic data."""
-    rng = np.random.default_rng(batch)
+    step is ``_timing.mlp_step_timers``' (the one bench_mlp.py times); 4 batches of ``images``
+    (N, 1, 28, 28), taken in turn from the start and wrapping around."""
     shape = (batch, 784) if kind == "mlp" else (batch, 1, 28, 28)
-    data = [(rng.random(shape, dtype=np.float32), rng.integers(0, 10, batch)) for _ in range(4)]
+    rows = [np.arange(i * batch, (i + 1) * batch) % len(images) for i in range(4)]
+    data = [(np.ascontiguousarray(images[r].reshape(shape)), labels[r]) for r in rows]
     ours_data = [(ag.Tensor(x), y) for x, y in data]
     theirs_data = [(torch.from_numpy(x), torch.from_numpy(y)) for x, y in data]
     by_hand = None
@@ -126,6 +135,7 @@ def main():
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--batches", type=int, nargs="*", default=list(BATCHES))
     parser.add_argument("--widths", type=int, nargs="*", default=list(WIDTHS))
+    parser.add_argument("--data-dir", default=MNIST_DIR, help="MNIST's IDX files (t10k)")
     parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
                         help="what the plot shows: wall-clock or process CPU time per step (on a "
                              "loaded machine CPU time is the steadier measure of what a step costs)")
@@ -134,7 +144,8 @@ def main():
     kernels.set_compile_mode("eager")
     limit_threads(args.threads)
     print_machine()
-    print(f"# {args.threads} thread(s), medians of {args.rounds} interleaved rounds")
+    images, labels, source = load_images(args.data_dir)
+    print(f"# {args.threads} thread(s), medians of {args.rounds} interleaved rounds; {source}")
     print(f"{'model':<18} {'batch':>6} {'ours ms':>9} {'torch ms':>9} {'ours smp/s':>11} "
           f"{'ratio':>6} {'ours cpu ms':>12} {'torch cpu ms':>13} {'cpu ratio':>10} "
           f"{'numpy ms':>9} {'numpy ratio':>12}")
@@ -143,7 +154,8 @@ def main():
                       [("cnn", b, 0) for b in args.batches] +
                       [("mlp", 64, w) for w in args.widths if w != 128])
     for kind, batch, width in configurations:
-        ours, theirs, ours_cpu, theirs_cpu, by_hand = compare(kind, batch, width, args.rounds)
+        ours, theirs, ours_cpu, theirs_cpu, by_hand = compare(kind, batch, width, args.rounds,
+                                                              images, labels)
         rows.append((kind, batch, width, ours, theirs, ours_cpu, theirs_cpu, by_hand))
         name = f"MLP 784-{width}-64-10" if kind == "mlp" else "course CNN"
         hand_cells = (f"{'-':>9} {'-':>12}" if by_hand is None else
