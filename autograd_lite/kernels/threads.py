@@ -89,11 +89,14 @@ PIECE_BUFFER_BYTES = 2 ** 24  # a kernel's per-piece buffers together (``pieces_
 #                            the weight gradients' partial sums, one per piece, then summed; a
 #                            512 x 512 x 3 x 3 filter's is 9.4 MB, 32 pieces on 8 threads 302 MB
 
-BLAS_HELD_FOR = 0.5        # seconds after our workers last ran a kernel's pieces during which our
+BLAS_HELD_FOR = 2.0        # seconds after our workers last ran a kernel's pieces during which our
 #                            products keep BLAS to one thread (``workers_ran_lately``): OpenBLAS's
 #                            idle workers spin for about 0.1 s after each call (measured: 0.10 s of
 #                            CPU in a 0.3 s sleep after a 2-thread product), so a product on its
-#                            own threads must not come just before a kernel of ours that splits
+#                            own threads must not come just before a kernel of ours that splits.
+#                            Longer than the pause between two steps of a training loop (a slow data
+#                            loader), so that a model whose first layer is a product does not wake
+#                            BLAS's threads at every step; short next to a phase of a program
 
 _settings = {"threads": None, "cores": None}
 _here = threading.local()  # .serial: launches of this thread run here (``on_this_thread``)
