@@ -30,7 +30,7 @@ import numpy as np
 
 from autograd_lite.autodiff import grad as autograd_grad
 from autograd_lite.function import Function, is_grad_enabled
-from autograd_lite.kernels.threads import one_blas_thread
+from autograd_lite.kernels.blas import one_blas_thread
 from autograd_lite.ops import Clone, LinearFn
 from autograd_lite.ops.composite import stack
 from autograd_lite.ops.linalg import matmul_arrays

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from autograd_lite.function import Function, is_grad_enabled
-from autograd_lite.kernels.threads import one_blas_thread
+from autograd_lite.kernels.blas import one_blas_thread
 from autograd_lite.ops import LinearFn
 from autograd_lite.ops.composite import stack
 from autograd_lite.ops.linalg import matmul_arrays

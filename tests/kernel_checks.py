@@ -1,5 +1,12 @@
-"""What the kernel tests share (test_kernels.py, test_kernels_conv.py): hypothesis settings, a
-float tolerance, both thread paths, and drawn memory layouts."""
+"""What the kernel tests share (test_kernels.py, test_kernels_conv.py, test_kernel_threads.py,
+test_kernel_blas.py): hypothesis settings, a float tolerance, both thread paths, drawn memory
+layouts, and a fresh Python process."""
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
 import numpy as np
 from hypothesis import settings, strategies as st
 
@@ -38,3 +45,18 @@ def layout(array, draw):
         padded[..., ::2] = array
         return padded[..., ::2]
     return array
+
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def run_python(code, extra_env=None):
+    """Run ``code`` (dedented) in a fresh Python process on this checkout; its last line of output,
+    read as JSON."""
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    env.pop("AUTOGRAD_LITE_KERNELS", None)
+    env.update(extra_env or {})
+    result = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=env, cwd=ROOT,
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import autograd_lite as ag
-from autograd_lite.kernels import conv, elementwise, launch_timing, pool, threads
+from autograd_lite.kernels import blas, conv, elementwise, launch_timing, pool, threads
 
 
 # these tests are about what a split launch does: every launch goes to the workers here
@@ -86,8 +86,8 @@ def test_pieces_that_launch_timing_runs_alone_give_the_split_bits(thread_count, 
     ag.set_num_threads(2)
 
     def run():
-        with threads.one_blas_thread():
-            return conv_pass(*arrays), threads.split_matmul(a, b), threads.split_matmul(b.T, a.T)
+        with blas.one_blas_thread():
+            return conv_pass(*arrays), blas.split_matmul(a, b), blas.split_matmul(b.T, a.T)
     split = run()
     monkeypatch.setattr(launch_timing, "ADAPTIVE", True)
     monkeypatch.setattr(launch_timing.LaunchTimes, "use_split", lambda self: False)

@@ -7,7 +7,8 @@ import pytest
 from hypothesis import given, strategies as st
 
 from autograd_lite import kernels
-from autograd_lite.kernels import elementwise, matmul_numba as matmul, pool, reference, threads
+from autograd_lite.kernels import (blas, elementwise, matmul_numba as matmul, pool, reference,
+                                   threads)
 from kernel_checks import DTYPES, FEW, both_paths, close, layout
 
 
@@ -208,8 +209,8 @@ def test_matmul_dispatch_keeps_products_on_blas(monkeypatch, eager, count, latel
     monkeypatch.setattr(matmul, "matmul", lambda a, b: used.append(a.shape) or np.matmul(a, b))
     monkeypatch.setattr(threads, "get_num_threads", lambda: count)
     monkeypatch.setattr(threads, "workers_ran_lately", lambda: lately)
-    enter = threads.one_blas_thread.__enter__
-    monkeypatch.setattr(threads.one_blas_thread, "__enter__",
+    enter = blas.one_blas_thread.__enter__
+    monkeypatch.setattr(blas.one_blas_thread, "__enter__",
                         lambda self: held.append(1) or enter(self))
     big = np.ones((512, 512), np.float32)
     monkeypatch.setitem(kernels._state, "numba_ran", False)  # a program of matrix products only
@@ -251,16 +252,15 @@ def test_blas_runs_our_products_on_one_thread_and_is_restored_after_each():
     """Inside ``one_blas_thread`` NumPy's BLAS has one thread (nested uses too); after it, the
     count the program had, whatever it was."""
     from threadpoolctl import threadpool_info, threadpool_limits
-    from autograd_lite.kernels import threads
 
     def blas_threads():
         return [pool_["num_threads"] for pool_ in threadpool_info() if pool_["user_api"] == "blas"]
     before = blas_threads()
     with threadpool_limits(2, user_api="blas"):
         program = blas_threads()
-        with threads.one_blas_thread():
+        with blas.one_blas_thread():
             assert set(blas_threads()) == {1}
-            with threads.one_blas_thread():
+            with blas.one_blas_thread():
                 assert set(blas_threads()) == {1}
             assert set(blas_threads()) == {1}
         assert blas_threads() == program

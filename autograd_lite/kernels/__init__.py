@@ -3,8 +3,9 @@
 Modules: ``reference`` (plain NumPy version of every kernel: the specification and the ``numpy``
 backend), ``simd`` (explicit vectors for Numba), ``gemm`` (packed micro-kernel), ``matmul_numba``,
 ``conv``, ``pool`` and ``elementwise`` (Numba kernels), ``compiler`` (when they compile, and what
-serves until then), ``threads`` (our thread pool, which runs them in parallel, and BLAS kept out of
-its way), ``cache`` (Numba's cache files). The functions below are what the ops call.
+serves until then), ``threads`` (our thread pool, which runs them in parallel), ``blas`` (BLAS kept
+out of its way, and large products split across it), ``cache`` (Numba's cache files). The
+functions below are what the ops call.
 
 Backend: ``AUTOGRAD_LITE_KERNELS=numpy`` forces the NumPy references everywhere (default ``numba``);
 ``set_backend`` switches at run time. Numba is imported only when a kernel is first used, so
@@ -26,7 +27,7 @@ Dispatch (measured on 2 cores, see ``benchmarks/README.md``):
   optimizer updates do not count: they run between steps, once per parameter, and an MLP that
   only has them keeps its products as they were: with them counted, the MLP step lost 5-10% to
   the thread-count checks). Once another Numba kernel has run, BLAS runs our products on one
-  thread (``threads.one_blas_thread``, restored after each call: its spinning workers would
+  thread (``blas.one_blas_thread``, restored after each call: its spinning workers would
   otherwise compete with our threads), at 2 or more threads only while our workers have run a
   kernel's pieces in the last ``threads.BLAS_HELD_FOR`` seconds (``threads.workers_ran_lately``;
   session 12): a program whose kernels all stay on the calling thread (an MLP's ReLU) keeps
@@ -37,7 +38,7 @@ Dispatch (measured on 2 cores, see ``benchmarks/README.md``):
   2.58 / 8.23 / 32.1 / 124 -> 2.66 / 8.29 / 30.9 / 122 ms at batch 8 / 64 / 256 / 1024).
   Then, with 2 or more threads, 2-D products with
   rows * cols * depth >= ``BLAS_SPLIT_MIN_WORK`` (2^23) are cut in one part per thread of ours,
-  each part a one-thread BLAS call (``threads.split_matmul``; path ``blas_split``): both cores
+  each part a one-thread BLAS call (``blas.split_matmul``; path ``blas_split``): both cores
   work on the wide layers, and no BLAS worker spins afterwards (session 7, Zen 3, 2 threads, MLP
   steps once a Numba kernel has run, ratio to PyTorch without -> with it: 784-2048-64-10 at batch
   64 1.32-1.48 -> 0.99, 784-128-64-10 at batch 1024 1.23-1.24 -> 0.99-1.12, 784-512-64-10 at
@@ -71,11 +72,11 @@ import os
 
 import numpy as np
 
-from . import compiler, reference, threads
+from . import blas, compiler, reference, threads
 from .compiler import set_compile_mode, wait  # noqa: F401  (public)
 
 BLAS_SPLIT_MIN_WORK = 2 ** 23   # rows * cols * depth from which one-thread BLAS runs on each of
-                                # our threads, on a part of the product (``threads.split_matmul``)
+                                # our threads, on a part of the product (``blas.split_matmul``)
 ELEMENTWISE_MIN_SIZE = 2 ** 16  # elements from which the parallel ReLU kernels beat NumPy
 SGD_MIN_SIZE = 2 ** 15          # parameter elements from which one-pass SGD beats NumPy's two
                                 # (Adam's one pass beats its 14 at every size: 64 elements 2x)
@@ -149,12 +150,12 @@ def matmul(a, b):
     if not _state["numba_ran"] or (threads.get_num_threads() >= 2
                                    and not threads.workers_ran_lately()):
         return np.matmul(a, b)  # BLAS's own threads: none of our kernels splits beside them
-    with threads.one_blas_thread():
+    with blas.one_blas_thread():
         if (a.ndim == 2 and b.ndim == 2 and a.dtype == b.dtype and a.dtype in _FLOATS
                 and a.shape[0] * a.shape[1] * b.shape[1] >= BLAS_SPLIT_MIN_WORK
                 and threads.get_num_threads() >= 2):
             _count("matmul", "blas_split")
-            return threads.split_matmul(a, b)
+            return blas.split_matmul(a, b)
         return np.matmul(a, b)
 
 

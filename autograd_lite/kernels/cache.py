@@ -30,8 +30,8 @@ import warnings
 HERE = os.path.dirname(os.path.abspath(__file__))
 STAMP = "autograd_lite_kernels.stamp"
 TRAILER = b"autograd-lite sha256:"  # then the 32-byte digest of everything before it
-NOT_COMPILED = ("__init__.py", "compiler.py", "launch_timing.py", "reference.py",  # no Numba
-                "threads.py")                                                    # code inside
+NOT_COMPILED = ("__init__.py", "blas.py", "compiler.py", "launch_timing.py",  # no Numba code
+                "reference.py", "threads.py")                                    # inside
 _dispatchers = []
 _warned = []
 

@@ -1,4 +1,4 @@
-"""Threads: our own small pool for the parallel kernels, and BLAS kept out of its way.
+"""Threads: our own small pool for the parallel kernels (BLAS is kept out of its way in ``blas``).
 
 Nothing here is process-wide: Numba's parallel runtime is never started (the kernels are serial
 ``@njit(nogil=True)`` functions over a range), so the host program's Numba threading layer, its
@@ -48,29 +48,16 @@ OpenMP and TBB libraries and its thread counts stay as it set them.
 * ``serial(size)``: the element-wise and pooling kernels and the bias gradient (one pass over
   memory) run on the calling thread below ``PARALLEL_MIN_SIZE`` elements (a launch would cost more
   than it saves).
-* ``one_blas_thread()`` limits BLAS to one thread around one of *our* products and restores the
-  count it found (nested and concurrent uses included: the first to enter saves, the last to leave
-  restores). OpenBLAS's workers spin for a while after every call: a 2-thread BLAS product followed
-  by a parallel kernel ran three busy threads on two cores (the course CNN step took 44.8 ms
-  instead of 17.5 ms). The kernels use it only once a Numba kernel has run in the process, so a
-  program that only multiplies matrices keeps BLAS on all its threads, and with 2 or more threads
-  only while our workers have run a kernel's pieces lately (``workers_ran_lately``), so a program
-  whose kernels all run on the calling thread does too. It calls the BLAS libraries
-  directly (``threadpoolctl``'s controllers, found again only after an import: a BLAS can only
-  arrive with one, as SciPy's own OpenBLAS does): a few microseconds, where
-  ``threadpool_limits`` scans the loaded libraries on every use (milliseconds).
-* ``split_matmul(a, b)``: a large product inside ``one_blas_thread`` on all our threads anyway,
-  one BLAS call per thread on its part of the result (NumPy releases the GIL inside BLAS), so the
-  wide layers of an MLP still use every core once a Numba kernel has run.
+* ``workers_ran_lately()``: whether the workers ran pieces of a kernel in the last
+  ``BLAS_HELD_FOR`` seconds, which decides whether our products hold BLAS to one thread
+  (``kernels.matmul``, ``blas``).
 """
 from __future__ import annotations
 
 import numbers
 import os
-import sys
 import threading
 
-import numpy as np
 
 from . import launch_timing
 
@@ -366,94 +353,11 @@ def serial(size) -> bool:
     return size < PARALLEL_MIN_SIZE or get_num_threads() == 1
 
 
-# ----------------------------------------------------------------------------- BLAS
-def split_matmul(a, b):
-    """``np.matmul(a, b)`` for 2-D float arrays on our threads: the longer side of the result
-    (rows of a, or columns of b) cut into one part per thread, each part one BLAS call on the
-    thread that runs it (NumPy releases the GIL inside BLAS; call it with BLAS on one thread,
-    ``one_blas_thread``). Our workers sleep when done, where BLAS's own would spin on a core that
-    our next kernel needs (see the module docstring). One plain call if BLAS's threads cannot be
-    limited (``threadpoolctl`` does not know it).
-
-        rows >= cols:  out[s:e, :] = a[s:e, :] @ b        for each thread's rows s:e
-        else:          out[:, s:e] = a @ b[:, s:e]        for each thread's columns s:e
-    """
-    out = np.empty((a.shape[0], b.shape[1]), dtype=np.result_type(a, b))
-    if not _blas_libraries():  # a BLAS we cannot hold to one thread: its own threads, once
-        return np.matmul(a, b, out=out)
-    if a.shape[0] >= b.shape[1]:
-        parallel_for(_rows_of_product, a.shape[0], a, b, out, holds_blas=False)
-    else:
-        parallel_for(_columns_of_product, b.shape[1], a, b, out, holds_blas=False)
-    return out
-
-
-def _rows_of_product(a, b, out, start, stop):
-    np.matmul(a[start:stop], b, out=out[start:stop])
-
-
-def _columns_of_product(a, b, out, start, stop):
-    np.matmul(a, b[:, start:stop], out=out[:, start:stop])
-
-
-_blas = {"libraries": None, "modules": 0, "depth": 0, "saved": None}
-_blas_lock = threading.Lock()
-
-
-def _blas_libraries():
-    modules = len(sys.modules)  # (a new BLAS comes with a new module)
-    if _blas["libraries"] is None or _blas["modules"] != modules:
-        _blas["modules"] = modules
-        try:
-            from threadpoolctl import ThreadpoolController
-            _blas["libraries"] = ThreadpoolController().select(user_api="blas").lib_controllers
-        except Exception:  # no threadpoolctl, or a BLAS it cannot drive: leave BLAS alone
-            _blas["libraries"] = []
-    return _blas["libraries"]
-
-
-class one_blas_thread:
-    """``with one_blas_thread(): np.matmul(...)``: BLAS on one thread inside, as found outside."""
-
-    def __enter__(self):
-        with _blas_lock:
-            if _blas["depth"] == 0:
-                libraries = _blas_libraries()
-                _blas["saved"] = [library.get_num_threads() for library in libraries]
-                for library, count in zip(libraries, _blas["saved"]):
-                    if count != 1:
-                        library.set_num_threads(1)
-            _blas["depth"] += 1
-        return self
-
-    def __exit__(self, *exc):
-        with _blas_lock:
-            _blas["depth"] -= 1
-            if _blas["depth"] == 0:
-                _restore_blas()
-        return False
-
-
-def _restore_blas():
-    for library, count in zip(_blas["libraries"], _blas["saved"]):
-        if count != 1:
-            library.set_num_threads(count)
-
-
 def _after_fork_in_child():
     """Only the forking thread lives on in a child: our workers are gone, and a lock another
-    thread held (the pool's, BLAS's) would stay held. Start afresh; undo a BLAS limit that a
-    thread of the parent had set and cannot lift here."""
-    global _blas_lock
+    thread held (the pool's) would stay held. Start afresh (``blas`` does the same for BLAS)."""
     _pool["workers"], _pool["lock"] = [], threading.Lock()
     _settings["cores"] = None
-    _blas_lock = threading.Lock()
-    if _blas["depth"]:
-        _blas["depth"] = 0
-        try:
-            _restore_blas()
-        except Exception:  # BLAS's own fork handling refused: it keeps one thread
-            pass
 
 
 if hasattr(os, "register_at_fork"):
