@@ -24,6 +24,21 @@ PAUSE = 0.15  # seconds of sleep before each timed block: longer than idle threa
 #               one contender's spinning threads do not slow the next one's block
 
 
+def load_images(data_dir, synthetic=2048):
+    """(images (N, 1, 28, 28) float32 in [0, 1], labels int64, where they came from): the MNIST
+    test set from ``data_dir``, else ``synthetic`` random images (said on a line of its own)."""
+    from autograd_lite.data import load_mnist
+    try:
+        images, labels = load_mnist(data_dir, "t10k")
+        return (images[:, None].astype(np.float32) / 255.0, labels.astype(np.int64),
+                f"MNIST t10k from {data_dir}")
+    except (FileNotFoundError, OSError) as error:
+        print(f"note: MNIST not found in {data_dir!r} ({error}); using synthetic data")
+        rng = np.random.default_rng(0)
+        return (rng.random((synthetic, 1, 28, 28), dtype=np.float32),
+                rng.integers(0, 10, synthetic), "synthetic data")
+
+
 def warm_up_steps():
     """Untimed training steps before a benchmark's timed rounds: our kernels time each launch
     shape split across threads and alone over its first 1 + 2 EXPLORE calls

@@ -46,22 +46,8 @@ ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 sys.path.insert(0, ROOT)
 BATCH = 64
 
-from _timing import (PAUSE, print_kernel_paths, print_machine, speed_probe,  # noqa: E402
-                     training_step, warm_up_steps)
-
-
-def load_images(data_dir):
-    """(images (N, 1, 28, 28) float32 in [0, 1], labels int64, where they came from)."""
-    import numpy as np
-    from autograd_lite.data import load_mnist
-    try:
-        images, labels = load_mnist(data_dir, "t10k")
-        return (images[:, None].astype(np.float32) / 255.0, labels.astype(np.int64),
-                f"MNIST t10k from {data_dir}")
-    except (FileNotFoundError, OSError) as error:
-        print(f"note: MNIST not found in {data_dir!r} ({error}); using synthetic data")
-        rng = np.random.default_rng(0)
-        return rng.random((2048, 1, 28, 28), dtype=np.float32), rng.integers(0, 10, 2048), "synthetic"
+from _timing import (PAUSE, load_images, print_kernel_paths, print_machine,  # noqa: E402
+                     speed_probe, training_step, warm_up_steps)
 
 
 def our_model():

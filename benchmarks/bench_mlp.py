@@ -22,35 +22,22 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 import autograd_lite as ag  # noqa: E402
 from _timing import (batches, first_step_and_warm_up, interleaved_steps, limit_threads,  # noqa: E402
                      mlp_step_timers, print_kernel_paths, print_machine, print_step_times,
-                     ratio_line, training_arguments)
+                     load_images, ratio_line, training_arguments)
 
 BATCH, LR, GOAL = 64, 0.05, 0.85
-
-
-def load_data(data_dir):
-    """(images (N, 784) float32 in [0, 1], labels int64) and a description of where they came from."""
-    try:
-        images, labels = ag.data.load_mnist(data_dir, "t10k")
-        return (images.reshape(len(images), -1).astype(np.float32) / 255.0,
-                labels.astype(np.int64), f"MNIST t10k from {data_dir}")
-    except (FileNotFoundError, OSError) as error:
-        rng = np.random.default_rng(0)
-        print(f"note: MNIST not found in {data_dir!r} ({error}); using synthetic data")
-        return (rng.random((10000, 784), dtype=np.float32), rng.integers(0, 10, 10000),
-                "synthetic data")
 
 
 def main():
     args = training_arguments(__doc__.splitlines()[0], rounds=15, steps=40)
     limit_threads(args.threads)
     print_machine()
-    images, labels, source = load_data(args.data_dir)
+    images, labels, source = load_images(args.data_dir, synthetic=10000)
+    images = images.reshape(len(images), -1)  # (N, 784)
     ours, theirs = mlp_step_timers(batches(images, labels, BATCH, ag.Tensor, lambda y: y),
                                    batches(images, labels, BATCH, torch.from_numpy,
                                            torch.from_numpy), lr=LR)

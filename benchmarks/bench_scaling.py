@@ -44,9 +44,8 @@ import autograd_lite as ag  # noqa: E402
 import nn  # noqa: E402
 import optim  # noqa: E402
 from _timing import (MNIST_DIR, StepTimer, interleaved_steps, limit_threads,  # noqa: E402
-                     mlp_arrays, mlp_training, numpy_step, print_kernel_paths, print_machine,
-                     training_step, warm_up_steps)
-from bench_cnn import load_images  # noqa: E402
+                     load_images, mlp_arrays, mlp_training, numpy_step, print_kernel_paths,
+                     print_machine, training_step, warm_up_steps)
 
 BATCHES = (1, 8, 64, 256, 1024)
 WIDTHS = (128, 256, 512, 1024, 2048)
