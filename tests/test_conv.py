@@ -123,6 +123,29 @@ def test_conv2d_gradcheck_and_gradgradcheck(stride, padding):
     assert ag.gradgradcheck(fn, (x, w, b))
 
 
+@pytest.mark.parametrize("channels", [1, 6])  # K = 9: the shallow weight gradient; K = 54
+@pytest.mark.parametrize("needs", [(True, True, True), (False, True, True), (True, False, True),
+                                   (True, True, False), (False, False, True)])
+def test_conv2d_plain_backward_sums_the_bias_in_the_weight_launch(needs, channels, monkeypatch):
+    """Without create_graph, Conv2d's backward runs on the arrays (``backward_plain``): with dW
+    and db both needed, the weight gradient's launch sums db too and the bias kernel is not
+    called. Its gradients equal ``backward``'s (create_graph=True), to the last bit in float64."""
+    from autograd_lite import kernels
+    rng = np.random.default_rng(11)
+    arrays = (rng.standard_normal((3, channels, 9, 8)), rng.standard_normal((5, channels, 3, 3)),
+              rng.standard_normal(5))
+    tensors = [ag.Tensor(a, requires_grad=need) for a, need in zip(arrays, needs)]
+    seed = ag.Tensor(rng.standard_normal((3, 5, 7, 6)))
+    wanted = [t for t in tensors if t.requires_grad]
+    definition = ag.grad(conv2d(*tensors, 1, 0), wanted, seed, create_graph=True)
+    separate = []
+    real = kernels.conv2d_bias_grad
+    monkeypatch.setattr(kernels, "conv2d_bias_grad", lambda g: separate.append(1) or real(g))
+    plain = ag.grad(conv2d(*tensors, 1, 0), wanted, seed)
+    assert len(separate) == (1 if needs[2] and not needs[1] else 0)
+    for got, want in zip(plain, definition):
+        np.testing.assert_array_equal(got.numpy(), want.detach().numpy())
+
 def test_conv2d_second_derivative_matches_torch():
     """d/dx, d/dw and d/db of |grad_x L|^2 + |grad_w L|^2 + |grad_b L|^2 for L = sum(conv(x, w, b)^3):
     exercises all four conv ops (forward, input, weight and bias gradients) and their backwards."""

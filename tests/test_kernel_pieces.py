@@ -23,10 +23,11 @@ def conv_pass(x, w, b):
     r, mask = elementwise.relu_forward(y)
     p, argmax = pool.max_pool2d_forward(r, (2, 2), (2, 2), (0, 0))
     gr = elementwise.mask_select(pool.max_pool2d_backward(p, argmax, r.shape), mask)
+    dw_fused, db_fused = conv.conv2d_weight_grad(x, gr, w.shape, (1, 1), (1, 1), with_bias=True)
     return {"y": y, "p": p, "argmax": argmax,
             "dx": conv.conv2d_input_grad(gr, w, x.shape, (1, 1), (1, 1)),
             "dw": conv.conv2d_weight_grad(x, gr, w.shape, (1, 1), (1, 1)),
-            "db": conv.conv2d_bias_grad(gr)}
+            "db": conv.conv2d_bias_grad(gr), "dw_fused": dw_fused, "db_fused": db_fused}
 
 
 def layer_arrays(dtype=np.float32):
@@ -37,16 +38,16 @@ def layer_arrays(dtype=np.float32):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_one_and_two_threads_give_the_same_results(thread_count, dtype):
-    """Equal bit for bit, but the weight gradient: its per-piece partial sums are added in a
-    different order with two threads, which cut the images into more pieces (within float
-    rounding)."""
+    """Equal bit for bit, but the weight gradient (and the bias gradient its launch sums): its
+    per-piece partial sums are added in a different order with two threads, which cut the images
+    into more pieces (within float rounding)."""
     arrays = layer_arrays(dtype)
     ag.set_num_threads(1)
     one = conv_pass(*arrays)
     ag.set_num_threads(2)
     two = conv_pass(*arrays)
     for name in one:
-        if name == "dw":
+        if name in ("dw", "dw_fused", "db_fused"):
             single = dtype == np.float32
             np.testing.assert_allclose(two[name], one[name], rtol=1e-4 if single else 1e-11,
                                        atol=1e-3 if single else 1e-10)

@@ -33,8 +33,11 @@ def test_conv_kernels_equal_reference(data, dtype, geometry, images, channels, o
     expected = reference.conv2d_forward(x, weight, stride, padding, bias)
     close(conv.conv2d_forward(x, weight, stride, padding, bias), expected, dtype, 10)
     grad = layout(rng.standard_normal(expected.shape).astype(dtype), data.draw)
-    close(conv.conv2d_weight_grad(x, grad, weight.shape, stride, padding),
-          reference.conv2d_weight_grad(x, grad, weight.shape, stride, padding), dtype, 30)
+    expected_dw = reference.conv2d_weight_grad(x, grad, weight.shape, stride, padding)
+    close(conv.conv2d_weight_grad(x, grad, weight.shape, stride, padding), expected_dw, dtype, 30)
+    dw, db = conv.conv2d_weight_grad(x, grad, weight.shape, stride, padding, with_bias=True)
+    close(dw, expected_dw, dtype, 30)  # the bias gradient summed by the weight gradient's launch
+    close(db, reference.conv2d_bias_grad(grad), dtype, 10)
     expected_dx = reference.conv2d_input_grad(grad, weight, x.shape, stride, padding)
     close(conv.conv2d_input_grad(grad, weight, x.shape, stride, padding), expected_dx, dtype, 30)
     for path in (conv_input.input_grad, conv_input_cols.input_grad):  # both, whatever dispatch picks
@@ -44,14 +47,22 @@ def test_conv_kernels_equal_reference(data, dtype, geometry, images, channels, o
         close(conv.conv2d_bias_grad(grad), reference.conv2d_bias_grad(grad), dtype, 10)
 
 
-def test_bias_grad_keeps_inf_and_nan_and_empty_batches():
+@pytest.mark.parametrize("channels", [1, 30])  # K = 9 (shallow weight gradient), K = 270
+def test_bias_grad_keeps_inf_and_nan_and_empty_batches(channels):
+    """Alone, and summed by the weight gradient's launch (``with_bias``)."""
     grad = np.ones((3, 4, 2, 5), dtype=np.float32)
     grad[1, 0, 1, 2], grad[2, 1, 0, 0], grad[0, 2, 0, 0], grad[0, 2, 1, 1] = np.inf, np.nan, np.inf, -np.inf
+    x = np.ones((3, channels, 4, 7), dtype=np.float32)
     for _ in both_paths():
-        out = conv.conv2d_bias_grad(grad)
-        assert out[0] == np.inf and np.isnan(out[1]) and np.isnan(out[2]) and out[3] == 30.0
-        assert out.dtype == np.float32
+        fused = conv.conv2d_weight_grad(x, grad, (4, channels, 3, 3), (1, 1), (0, 0), True)[1]
+        for out in (conv.conv2d_bias_grad(grad), fused):
+            assert out[0] == np.inf and np.isnan(out[1]) and np.isnan(out[2]) and out[3] == 30.0
+            assert out.dtype == np.float32
         np.testing.assert_array_equal(conv.conv2d_bias_grad(np.ones((0, 3, 2, 2))), np.zeros(3))
+        dw, db = conv.conv2d_weight_grad(np.ones((0, channels, 4, 7)), np.ones((0, 3, 2, 5)),
+                                         (3, channels, 3, 3), (1, 1), (0, 0), True)
+        np.testing.assert_array_equal(db, np.zeros(3))
+        np.testing.assert_array_equal(dw, np.zeros((3, channels, 3, 3)))
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -76,6 +87,9 @@ def test_conv_kernels_on_large_shapes(dtype, shape, weight_shape, stride, paddin
     close(conv.conv2d_input_grad(grad, weight, x.shape, stride, padding),
           reference.conv2d_input_grad(grad, weight, x.shape, stride, padding), dtype, 100)
     close(conv.conv2d_bias_grad(grad), reference.conv2d_bias_grad(grad), dtype, 100)
+    dw, db = conv.conv2d_weight_grad(x, grad, weight.shape, stride, padding, with_bias=True)
+    close(dw, reference.conv2d_weight_grad(x, grad, weight.shape, stride, padding), dtype, 300)
+    close(db, reference.conv2d_bias_grad(grad), dtype, 100)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -105,10 +119,16 @@ def test_shallow_weight_grad_equals_reference(dtype, shape, weight_shape, stride
     close(conv.conv2d_weight_grad(x, grad, weight_shape, stride, padding), expected, dtype, 300)
     assert calls, "a shallow filter should take conv_weight_shallow"
     flat, height, width = conv.padded_batch(x, padding)
+    expected_db = reference.conv2d_bias_grad(grad)
     for workers in range(1, min(3, shape[0]) + 1):
         close(conv_weight_shallow.weight_grad(flat, grad, weight_shape,
                                               (shape[0], shape[1], height, width), stride,
                                               workers), expected, dtype, 300)
+        dw, db = conv_weight_shallow.weight_grad(flat, grad, weight_shape,
+                                                 (shape[0], shape[1], height, width), stride,
+                                                 workers, with_bias=True)
+        close(dw, expected, dtype, 300)
+        close(db, expected_db, dtype, 100)
 
 
 @pytest.mark.parametrize("dtype, size", [(np.float32, 32), (np.float32, 16), (np.float64, 16)])
@@ -122,6 +142,8 @@ def test_weight_grad_with_gradient_rows_a_multiple_of_2_kb_apart(monkeypatch, dt
     expected = reference.conv2d_weight_grad(x, grad, (17, 4, 3, 3), (1, 1), (1, 1))
     spread = conv.conv2d_weight_grad(x, grad, (17, 4, 3, 3), (1, 1), (1, 1))
     close(spread, expected, dtype, 300)
+    db = conv.conv2d_weight_grad(x, grad, (17, 4, 3, 3), (1, 1), (1, 1), with_bias=True)[1]
+    close(db, reference.conv2d_bias_grad(grad), dtype, 100)  # its rows read at the padded stride
     monkeypatch.setattr(conv, "ALIASING_ROW_BYTES", 1 << 40)          # never spread
     np.testing.assert_allclose(spread, conv.conv2d_weight_grad(x, grad, (17, 4, 3, 3), (1, 1),
                                                                (1, 1)), rtol=1e-12, atol=0)

@@ -37,6 +37,12 @@ SCRIPT = textwrap.dedent("""
                                        rtol=tol, atol=tol)
             np.testing.assert_allclose(conv.conv2d_bias_grad(g), reference.conv2d_bias_grad(g),
                                        rtol=tol, atol=tol)
+            for fused, expected in zip(conv.conv2d_weight_grad(x, g, w.shape, stride, padding,
+                                                               with_bias=True),
+                                       reference.conv2d_weight_grad(x, g, w.shape, stride,
+                                                                    padding, with_bias=True)):
+                np.testing.assert_allclose(fused, expected, rtol=tol, atol=tol)
+            checked += 1
             np.testing.assert_allclose(  # the per-tap kernel (dispatch picks im2col for few channels)
                 conv_input.input_grad(g, np.ascontiguousarray(w), x.shape, stride, padding, 3, 2),
                 reference.conv2d_input_grad(g, w, x.shape, stride, padding), rtol=tol, atol=tol)
@@ -98,4 +104,4 @@ def test_kernels_equal_references_with_jit_disabled():
     result = subprocess.run([sys.executable, "-c", SCRIPT], env=env, cwd=root, capture_output=True,
                             text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "checked 42" in result.stdout
+    assert "checked 46" in result.stdout

@@ -172,9 +172,10 @@ def conv2d_bias_grad(grad):
     return _dispatch("conv2d_bias_grad", grad.dtype, "conv", (grad,))
 
 
-def conv2d_weight_grad(x, grad, weight_shape, stride, padding):
+def conv2d_weight_grad(x, grad, weight_shape, stride, padding, with_bias=False):
+    """dW, or with ``with_bias`` (dW, db) from one pass over ``grad``."""
     return _dispatch("conv2d_weight_grad", x.dtype, "conv",
-                     (x, grad, tuple(weight_shape), stride, padding))
+                     (x, grad, tuple(weight_shape), stride, padding, with_bias))
 
 
 def max_pool2d_forward(x, kernel, stride, padding):

@@ -108,12 +108,27 @@ def _accumulate(sums, at, vector):
     store(sums, at, add(load(sums, at), vector))
 
 
+@njit(nogil=True, fastmath={"reassoc", "nsz", "contract"}, cache=True)
+def row_sum(values, start, count, zero):
+    """values[start] + ... + values[start + count - 1], in their dtype (vector lanes; ``zero``: a
+    0 of that dtype). A function of its own, never inlined into a caller compiled with
+    ``fastmath=True``: these flags keep NaN and inf (no ``nnan``/``ninf``)."""
+    total = zero
+    for p in range(count):
+        total += values[np.uint64(start + p)]
+    return total
+
+
 @njit(nogil=True, fastmath=True, cache=True)
-def _weight_grad(x, grad, sums, images, channels, height, width, out_channels, kernel_h,
-                 kernel_w, stride_h, stride_w, out_h, out_w, workers, first, last):
+def _weight_grad(x, grad, sums, bias_sums, with_bias, images, channels, height, width,
+                 out_channels, kernel_h, kernel_w, stride_h, stride_w, out_h, out_w, workers, first,
+                 last):
     """sums[worker] (Cp x Kp x L) += the lane-wise dot products of g_n rows and cols_n rows over
-    the worker's images, for first <= worker < last (x: the padded batch)."""
+    the worker's images, for first <= worker < last (x: the padded batch). ``with_bias``: also
+    bias_sums[worker, o] += the sum of row g_n[o] (in float64), read while the channel block's
+    passes left it in L1 (the bias gradient without a pass of its own over g)."""
     lanes = vector_lanes(grad)
+    nought = np.zeros(1, dtype=grad.dtype)[0]  # (``zero`` below is a vector)
     patch, positions, plane = channels * kernel_h * kernel_w, out_h * out_w, height * width
     offsets = shift_offsets(channels, kernel_h, kernel_w, plane, width)
     taps = -(-patch // TAPS) * TAPS
@@ -160,6 +175,10 @@ def _weight_grad(x, grad, sums, images, channels, height, width, out_channels, k
                     for r in range(OUTS):
                         for s in range(TAPS):
                             _accumulate(mine, at + (r * taps + s) * lanes, c[r * TAPS + s])
+                if with_bias:
+                    for o in range(o0, min(o0 + OUTS, out_channels)):
+                        bias_sums[worker, o] += row_sum(grad, image + o * positions, positions,
+                                                        nought)
 
 
 @njit(nogil=True, cache=True)
@@ -184,9 +203,10 @@ def sums_size(patch, out_channels, dtype):
     return -(-out_channels // OUTS) * OUTS * (-(-patch // TAPS) * TAPS) * lanes(dtype)
 
 
-def weight_grad(flat, grad, weight_shape, shape, stride, workers):
+def weight_grad(flat, grad, weight_shape, shape, stride, workers, with_bias=False):
     """dW (C_out, C, kH, kW) for the padded batch ``flat`` of ``shape`` (N, C, Hp, Wp) and the
-    output gradient ``grad`` (N, C_out, OH, OW), C-contiguous in x's dtype."""
+    output gradient ``grad`` (N, C_out, OH, OW), C-contiguous in x's dtype; ``with_bias``:
+    (dW, db), db (C_out,) the sum of g over images and pixels, from the same pass."""
     images, channels, height, width = shape
     out_channels, _, kernel_h, kernel_w = weight_shape
     out_h, out_w = grad.shape[2:]
@@ -194,9 +214,15 @@ def weight_grad(flat, grad, weight_shape, shape, stride, workers):
     taps = -(-patch // TAPS) * TAPS
     workers = max(workers, 1)  # an empty batch: one worker with no images, dW = 0
     sums = np.zeros((workers, sums_size(patch, out_channels, flat.dtype)), dtype=flat.dtype)
-    threads.parallel_for(_weight_grad, workers, flat, grad.reshape(-1), sums, images, channels,
-                         height, width, out_channels, kernel_h, kernel_w, *stride, out_h, out_w,
-                         workers, pieces=workers)
+    bias_sums = np.zeros((workers, out_channels) if with_bias else (1, 1))
+    threads.parallel_for(_weight_grad, workers, flat, grad.reshape(-1), sums, bias_sums,
+                         with_bias, images, channels, height, width, out_channels, kernel_h,
+                         kernel_w, *stride, out_h, out_w, workers, pieces=workers)
     out = np.empty(weight_shape, dtype=flat.dtype)  # owns its memory: a leaf keeps it as .grad
     _sum_lanes(sums, taps, vector, out.reshape(-1), out_channels, patch)
-    return out
+    return (out, bias_total(bias_sums, flat.dtype)) if with_bias else out
+
+
+def bias_total(bias_sums, dtype):
+    """db (C_out,) in ``dtype`` from the pieces' float64 sums (workers x C_out)."""
+    return bias_sums.sum(axis=0).astype(dtype)

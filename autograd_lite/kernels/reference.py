@@ -82,10 +82,12 @@ def conv2d_input_grad(grad, weight, input_shape, stride, padding):
     return np.ascontiguousarray(col2im(cols.transpose(0, 3, 1, 2, 4, 5), input_shape, stride, padding))
 
 
-def conv2d_weight_grad(x, grad, weight_shape, stride, padding):
-    """grad_w[o, c, a, b] = sum over n, i, j of grad[n, o, i, j] * window[n, c, i, j, a, b]."""
+def conv2d_weight_grad(x, grad, weight_shape, stride, padding, with_bias=False):
+    """grad_w[o, c, a, b] = sum over n, i, j of grad[n, o, i, j] * window[n, c, i, j, a, b];
+    ``with_bias``: (grad_w, conv2d_bias_grad(grad))."""
     cols = windows(pad_spatial(x, padding), weight_shape[2:], stride)
-    return np.ascontiguousarray(np.tensordot(grad, cols, axes=([0, 2, 3], [0, 2, 3])))
+    out = np.ascontiguousarray(np.tensordot(grad, cols, axes=([0, 2, 3], [0, 2, 3])))
+    return (out, conv2d_bias_grad(grad)) if with_bias else out
 
 
 def max_pool2d_forward(x, kernel, stride, padding):

@@ -9,7 +9,8 @@ y is bilinear in (x, w), so both gradients are linear maps that are themselves o
 * ``Conv2dInputGrad(g, w)``  = dL/dx, the transposed convolution of g by w (im2col's adjoint);
 * ``Conv2dWeightGrad(x, g)`` = dL/dw, the correlation of x with g;
 * ``Conv2dBiasGrad(g)``      = dL/db, g summed over images and pixels (a kernel: NumPy's sum over
-  axes (0, 2, 3) is single-threaded and 3x slower).
+  axes (0, 2, 3) is single-threaded and 3x slower). Without a graph of the gradient,
+  ``Conv2d.backward_plain`` has the weight gradient's launch sum it too, as it reads each image's g.
 
 The three are mutually adjoint, so each one's backward is written with the other two (see each class);
 that closes the set under differentiation and gives second (and higher) derivatives.
@@ -58,6 +59,26 @@ class Conv2d(Function):
             grad_w = Conv2dWeightGrad.apply(x, grad, weight.shape, ctx.stride, ctx.padding)
         if needs[2]:
             grad_b = Conv2dBiasGrad.apply(grad)
+        return grad_x, grad_w, grad_b, None, None
+
+    @staticmethod
+    def backward_plain(ctx, grad):
+        """``backward`` on the arrays (no graph of the gradient): dW and db from one kernel
+        launch, which sums each image's g for db as it reads it for dW (see ``kernels.conv``)."""
+        x, weight = ctx.saved_tensors
+        needs, g, stride, padding = ctx.needs_input_grad, grad._data, ctx.stride, ctx.padding
+        grad_x = grad_w = grad_b = None
+        if needs[0]:
+            grad_x = _make(kernels.conv2d_input_grad(g, weight._data, x.shape, stride, padding))
+        if needs[1]:
+            grad_w = kernels.conv2d_weight_grad(x._data, g, weight.shape, stride, padding,
+                                                with_bias=needs[2])
+            if needs[2]:
+                grad_w, grad_b = grad_w
+                grad_b = _make(grad_b)
+            grad_w = _make(grad_w)
+        elif needs[2]:
+            grad_b = _make(kernels.conv2d_bias_grad(g))
         return grad_x, grad_w, grad_b, None, None
 
     @staticmethod
