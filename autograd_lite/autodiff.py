@@ -15,6 +15,13 @@ recursion, so a chain of 100,000 ops is fine.
 
 Tensor hooks (``hooks``) run inside this pass: an intermediate tensor's when its node is ready, a
 leaf's once on its summed gradient after the rest of the pass.
+
+A gradient that nothing else holds (from one producer whose ``_owned_gradients`` is True, not summed
+with another, not captured by ag.grad's targets, retain_grad or hooks) may be overwritten by its
+consumer's ``backward_in_place`` (ReLU masks it): no new array. Course CNN training step, batch 64,
+Intel Xeon (family 6 model 167), in-process interleaved medians: 7.26 -> 7.01 ms and 7.15 -> 6.99 at
+2 threads, 8.93 -> 8.63 at 1; batch 1024 at 1 thread 200 -> 193 ms. The bookkeeping costs the tiny
+graph ``(a*b + a).sum()`` about 0.3 us of its 19.
 """
 from __future__ import annotations
 
@@ -156,6 +163,7 @@ def run_backward(roots, gradients, retain_graph, create_graph, targets=None):
         ready = root_nodes
     else:
         ready = [node for node in root_nodes if deps[node] == 0]
+    owned = set()  # nodes whose one pending gradient nothing else holds (see backward_in_place)
     previous_mode = mode.enabled
     mode.enabled = create_graph
     try:
@@ -164,6 +172,7 @@ def run_backward(roots, gradients, retain_graph, create_graph, targets=None):
             grads = pending.pop(node, None)
             inputs = node.inputs
             in_grads = None
+            owns = False  # node's gradients for its inputs are its own (_owned_gradients)
             if grads is not None:
                 if capture_all or node.retains_grad:  # retain_grad() or hooks on an output
                     if node._tensor_hooks is not None:
@@ -175,7 +184,11 @@ def run_backward(roots, gradients, retain_graph, create_graph, targets=None):
                         if backward_plain is None:
                             in_grads = node.backward(node, grads[0])
                         else:  # no graph of the gradient: the same formula on the arrays
+                            if owned and node in owned and node.backward_in_place is not None \
+                                    and not (capture_all or node.retains_grad):
+                                backward_plain = node.backward_in_place
                             in_grads = backward_plain(node, grads[0])
+                            owns = node._owned_gradients
                         if in_grads.__class__ is not tuple or len(in_grads) != len(inputs):
                             in_grads = checked_in_grads(node, in_grads)
                     else:
@@ -228,7 +241,15 @@ def run_backward(roots, gradients, retain_graph, create_graph, targets=None):
                         if slots is None:
                             slots = pending[parent] = [None] * len(parent.outputs)
                         index = inp._out_index
-                        slots[index] = grad if slots[index] is None else slots[index] + grad
+                        current = slots[index]
+                        if current is None:
+                            slots[index] = grad
+                            if owns:  # held by nobody else: parent may overwrite it
+                                owned.add(parent)
+                        else:
+                            slots[index] = current + grad
+                            if owned:
+                                owned.discard(parent)
                     elif inp._backward_hooks is not None:
                         _hold_for_hooks(hooked_leaves, inp, grad)
                     # the two common cases of _deliver_to_leaf, inlined: a leaf's first gradient

@@ -189,6 +189,15 @@ class Function(FunctionCtx):
     # ``backward`` stays the definition (create_graph, the teaching stepper). tests/test_ops.py
     # checks that both give the same gradients for every op that has one.
     backward_plain = None
+    # Optional beside it, ``backward_in_place(ctx, grad)``: backward_plain that may overwrite
+    # grad's array (ReLU masks it in place). The engine calls it only for a gradient nobody else
+    # holds: one from a single producer whose ``_owned_gradients`` is True, not summed with
+    # another, not captured (ag.grad's targets, retain_grad, hooks).
+    backward_in_place = None
+    # True when backward_plain returns, for each input, an array it just created that nothing else
+    # holds (no incoming gradient passed through, no two inputs sharing one): its consumer may
+    # then overwrite it (``backward_in_place``).
+    _owned_gradients = False
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)

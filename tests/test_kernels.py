@@ -133,8 +133,12 @@ def test_relu_kernels_equal_reference(dtype, size):
         np.testing.assert_array_equal(np.signbit(out), np.signbit(expected))
         np.testing.assert_array_equal(mask, expected_mask)
         assert out.dtype == dtype and not np.signbit(out[~np.isnan(out)]).any()
-        np.testing.assert_array_equal(elementwise.mask_select(grad, mask),
-                                      reference.mask_select(grad, mask))
+        expected_grad = reference.mask_select(grad, mask)
+        np.testing.assert_array_equal(elementwise.mask_select(grad, mask), expected_grad)
+        in_place = grad.copy()
+        assert elementwise.mask_select_in_place(in_place, mask) is in_place
+        np.testing.assert_array_equal(in_place, expected_grad)
+        np.testing.assert_array_equal(np.signbit(in_place), np.signbit(expected_grad))
 
 
 @pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
@@ -155,6 +159,10 @@ def test_relu_references_match_their_definitions(dtype):
         assert selected.dtype == dtype and selected.shape == expected.shape
         np.testing.assert_array_equal(selected, expected)
         np.testing.assert_array_equal(np.signbit(selected), np.signbit(expected))
+        in_place = grad.copy()
+        target = view(in_place)
+        assert reference.mask_select_in_place(target, mask) is target
+        np.testing.assert_array_equal(view(in_place), expected)  # written through the view
 
 
 def test_relu_dispatch_sends_small_and_strided_tensors_to_numpy(monkeypatch, eager):

@@ -92,7 +92,9 @@ SCRIPT = textwrap.dedent("""
         np.testing.assert_array_equal(out, ref_out)
         np.testing.assert_array_equal(mask, ref_mask)
         np.testing.assert_array_equal(elementwise.mask_select(v, mask), reference.mask_select(v, mask))
-        checked += 2
+        np.testing.assert_array_equal(elementwise.mask_select_in_place(v.copy(), mask),
+                                      reference.mask_select(v, mask))
+        checked += 3
     print("checked", checked)
 """)
 
@@ -104,4 +106,4 @@ def test_kernels_equal_references_with_jit_disabled():
     result = subprocess.run([sys.executable, "-c", SCRIPT], env=env, cwd=root, capture_output=True,
                             text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "checked 46" in result.stdout
+    assert "checked 48" in result.stdout

@@ -214,12 +214,15 @@ def relu_forward(x):
     return _dispatch("relu_forward", x.dtype, "elementwise", (x,))
 
 
-def mask_select(grad, mask):
+def mask_select(grad, mask, out=None):
+    """grad where mask else 0, into ``out`` (None: a new array; ``grad``: in place)."""
+    op = "mask_select_in_place" if out is grad else "mask_select"
     if (grad.size < ELEMENTWISE_MIN_SIZE or grad.shape != mask.shape
-            or not (grad.flags.c_contiguous and mask.flags.c_contiguous)):
-        _count("mask_select", "numpy")
-        return reference.mask_select(grad, mask)
-    return _dispatch("mask_select", grad.dtype, "elementwise", (grad, mask))
+            or not (grad.flags.c_contiguous and mask.flags.c_contiguous)
+            or not (out is None or out is grad)):
+        _count(op, "numpy")
+        return reference.mask_select(grad, mask, out)
+    return _dispatch(op, grad.dtype, "elementwise", (grad, mask))
 
 
 def _one_pass_fits(param, arrays):

@@ -49,6 +49,16 @@ class ReLU(Function):
     def backward_plain(ctx, grad):  # no graph of the gradient: the mask kernel, no ReLUMask node
         return (_make(kernels.mask_select(grad._data, ctx.mask)),)  # a tuple: nothing to normalise
 
+    @staticmethod
+    def backward_in_place(ctx, grad):
+        """backward_plain on a gradient nobody else holds (``Function.backward_in_place``): masked
+        in place, no new array (the course CNN's first ReLU: 5.5 MB a step at batch 64)."""
+        data = grad._data
+        kernels.mask_select(data, ctx.mask, out=data)
+        return (grad,)
+
+    _owned_gradients = True  # its gradient is new, or its own one masked in place
+
     onnx = unary("Relu")
 
 

@@ -81,6 +81,8 @@ class Conv2d(Function):
             grad_b = _make(kernels.conv2d_bias_grad(g))
         return grad_x, grad_w, grad_b, None, None
 
+    _owned_gradients = True  # new arrays, one per input (see Function._owned_gradients)
+
     @staticmethod
     def onnx(g, node, inputs, outputs):
         _, weight, bias, stride, padding = node.inputs
@@ -211,6 +213,13 @@ class MaxPool2d(Function):
     @staticmethod
     def backward(ctx, grad):
         return MaxPoolScatter.apply(grad, ctx.argmax, ctx.input_shape), None, None, None
+
+    @staticmethod
+    def backward_plain(ctx, grad):  # no graph of the gradient: the scatter kernel, no node
+        return (_make(kernels.max_pool2d_backward(grad._data, ctx.argmax, ctx.input_shape)), None,
+                None, None)
+
+    _owned_gradients = True  # a new array (see Function._owned_gradients)
 
     @staticmethod
     def onnx(g, node, inputs, outputs):

@@ -67,6 +67,7 @@ class MatMul(Function):
             grad_b = unbroadcast_plain(_make(matmul_arrays(a_data.swapaxes(-2, -1), g)), b_data.shape)
         return grad_a, grad_b
 
+    _owned_gradients = True  # new arrays, one per input (see Function._owned_gradients)
     onnx = binary("MatMul")
 
 
@@ -122,6 +123,8 @@ class Linear(Function):
         if not (grad._data.dtype == x._data.dtype == weight._data.dtype):  # mixed: promoting formula
             return Linear.backward(ctx, grad)
         return _linear_grads_arrays(grad._data, x._data, weight._data, ctx.needs_input_grad)
+
+    _owned_gradients = True  # new arrays, one per input (see Function._owned_gradients)
 
     @staticmethod
     def onnx(g, node, inputs, outputs):
