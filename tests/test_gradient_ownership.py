@@ -130,3 +130,14 @@ def test_a_relu_of_a_leaf_gives_the_leaf_its_masked_gradient(in_place_calls):
         (tx.relu() @ torch.tensor(w.numpy())).relu().sum().backward()
     assert in_place_calls == [False, True, False, True]  # the root's gradient is never masked
     np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-12)
+
+
+def test_a_read_only_gradient_is_masked_into_a_new_array():
+    """Should a producer break its promise with a read-only array, the ReLU stays correct."""
+    from autograd_lite.ops.activation import ReLU
+    y = ag.Tensor(np.array([-1.0, 2.0, -3.0]), requires_grad=True).relu()
+    grad = np.ones(3)
+    grad.flags.writeable = False
+    out, = ReLU.backward_in_place(y.grad_fn, ag.Tensor._make(grad))
+    np.testing.assert_array_equal(out.numpy(), [0.0, 1.0, 0.0])
+    np.testing.assert_array_equal(grad, [1.0, 1.0, 1.0])

@@ -54,6 +54,8 @@ class ReLU(Function):
         """backward_plain on a gradient nobody else holds (``Function.backward_in_place``): masked
         in place, no new array (the course CNN's first ReLU: 5.5 MB a step at batch 64)."""
         data = grad._data
+        if not data.flags.writeable:  # (a producer's promise broken: stay correct)
+            return ReLU.backward_plain(ctx, grad)
         kernels.mask_select(data, ctx.mask, out=data)
         return (grad,)
 
