@@ -48,15 +48,24 @@ def warm_up_steps():
 
 
 def cpu_model():
-    """The CPU's model name (``/proc/cpuinfo``; elsewhere what ``platform`` knows) and core count."""
-    name = None
+    """The CPU's model name, family and model numbers (``/proc/cpuinfo``; elsewhere what
+    ``platform`` knows) and core count. Virtual machines often show one name for several CPU
+    generations ("Intel(R) Xeon(R) Processor" for family 6 models 167 and 207): the numbers tell
+    them apart."""
+    fields = {}
     try:
         with open("/proc/cpuinfo") as info:
-            name = next((line.split(":", 1)[1].strip() for line in info
-                         if line.startswith("model name")), None)
+            for line in info:
+                key, _, value = line.partition(":")
+                if not line.strip():
+                    break  # the first CPU's entry is enough
+                fields.setdefault(key.strip(), value.strip())
     except OSError:
         pass
-    return f"{name or platform.processor() or platform.machine()}, {os.cpu_count()} logical CPUs"
+    name = fields.get("model name") or platform.processor() or platform.machine()
+    if "cpu family" in fields and "model" in fields:
+        name += f" (family {fields['cpu family']} model {fields['model']})"
+    return f"{name}, {os.cpu_count()} logical CPUs"
 
 
 def print_machine():

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
-import subprocess
 import sys
 import time
 
@@ -28,19 +26,7 @@ import torch  # noqa: E402
 
 import autograd_lite as ag  # noqa: E402
 import nn  # noqa: E402
-from _timing import interleaved, limit_threads  # noqa: E402
-
-
-def cpu_model():
-    """The CPU's model name from lscpu (or what the platform module knows)."""
-    try:
-        text = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-        for line in text.splitlines():
-            if line.startswith("Model name:"):
-                return line.split(":", 1)[1].strip()
-    except (OSError, subprocess.CalledProcessError):
-        pass
-    return platform.processor() or "unknown CPU"
+from _timing import cpu_model, interleaved, limit_threads  # noqa: E402
 
 
 def block(step, repeat):

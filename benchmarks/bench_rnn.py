@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import subprocess
 import sys
@@ -27,17 +26,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 import numpy as np  # noqa: E402
 
+from _timing import cpu_model  # noqa: E402
+
 INPUT, HIDDEN, LAYERS, BATCH, STEPS = 32, 128, 2, 32, 50
-
-
-def cpu_model():
-    try:
-        for line in subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines():
-            if line.startswith("Model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def build(steps, seed=0):
@@ -171,7 +162,7 @@ def main():
     if args.memory_child:
         memory_child(args.memory_child, args.memory_steps)
         return
-    print(f"CPU: {cpu_model()} ({os.cpu_count()} logical CPUs)")
+    print(f"CPU: {cpu_model()}")
     time_speed(args)
     measure_memory(args.memory_steps)
 
