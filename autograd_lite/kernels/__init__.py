@@ -22,7 +22,8 @@ Dispatch (measured on 2 cores, see ``benchmarks/README.md``):
   NumPy's 2 and 14 passes (SGD from ``SGD_MIN_SIZE`` elements; 1 thread, Zen 3: 100,352 elements
   23 against 38 us; Adam 10 against 24 us at 8,192, 6 against 11 at 64);
 * ReLU forward and backward (``elementwise``), float32/float64, C-contiguous: the Numba kernel
-  from ``ELEMENTWISE_MIN_SIZE`` elements, NumPy below;
+  from ``ELEMENTWISE_MIN_SIZE`` elements, NumPy below; the backward into its own gradient where
+  the engine allows it (``mask_select(grad, mask, out=grad)``, ``Function.backward_in_place``);
 * matmul: BLAS (``np.matmul``) on all its threads in a program that uses no Numba kernel (the
   optimizer updates do not count: they run between steps, once per parameter, and an MLP that
   only has them keeps its products as they were: with them counted, the MLP step lost 5-10% to
