@@ -239,19 +239,26 @@ def test_matmul_dispatch_keeps_products_on_blas(monkeypatch, eager, count, latel
 
 @pytest.mark.parametrize("numba_ran", [False, True])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_matmul_of_depth_one_is_an_outer_product(monkeypatch, numba_ran, dtype):
-    """(M, 1) @ (1, N), a linear layer's weight gradient at batch 1, is a broadcast multiply (path
-    ``outer``): each element is the one product BLAS would compute; inf and NaN as in np.matmul;
-    views (the transposed gradient) and non-float dtypes keep np.matmul."""
+@pytest.mark.parametrize("size", [(7, 5), (128, 784), (3, kernels.OUTER_GEMM_MIN_SIZE // 3 + 1)])
+def test_matmul_of_depth_one_is_an_outer_product(monkeypatch, numba_ran, dtype, size):
+    """(M, 1) @ (1, N), a linear layer's weight gradient at batch 1, is an outer product (path
+    ``outer``): a broadcast multiply when small, a depth-2 GEMM with zero padding from
+    ``OUTER_GEMM_MIN_SIZE`` elements; each element is the one product BLAS would compute, bit for
+    bit; inf and NaN as in np.matmul (the padding never meets them); non-float dtypes keep
+    np.matmul."""
     monkeypatch.setitem(kernels._state, "numba_ran", numba_ran)
     rng = np.random.default_rng(5)
-    g, x = rng.standard_normal((1, 7)).astype(dtype), rng.standard_normal((1, 5)).astype(dtype)
-    g[0, 2], x[0, 3] = np.inf, np.nan
+    rows, cols = size
+    g, x = rng.standard_normal((1, rows)).astype(dtype), rng.standard_normal((1, cols)).astype(dtype)
+    g[0, 2], x[0, 3], g[0, 1] = np.inf, np.nan, 0.0
+    x[0, 4] = np.inf  # inf * 0 is NaN in both, inf * inf stays inf
     before = kernels.paths().get("matmul", {}).get("outer", 0)
     out = kernels.matmul(g.T, x)
     assert kernels.paths()["matmul"]["outer"] == before + 1
-    assert out.dtype == dtype and out.shape == (7, 5) and out.flags.c_contiguous
+    assert out.dtype == dtype and out.shape == size and out.flags.c_contiguous
     np.testing.assert_array_equal(out, np.matmul(g.T, x))
+    np.testing.assert_array_equal(out, g.T * x)  # the products themselves, no rounding beyond them
+    assert np.isnan(out[1, 4]) and np.isinf(out[2, 4]) and np.isnan(out[2, 3])
     integers = kernels.matmul(np.ones((3, 1), np.int64), np.ones((1, 2), np.int64))
     assert kernels.paths()["matmul"]["outer"] == before + 1 and integers.dtype == np.int64
 

@@ -52,9 +52,13 @@ Dispatch (measured on 2 cores, see ``benchmarks/README.md``):
   transposed operands are packed, OpenBLAS's are not). With AVX2 it never won (session 6, Zen 3:
   0.55x one BLAS thread at 256^3). It stays as a kernel (``benchmarks/bench_matmul.py``).
 * a 2-D float product with depth 1 (an outer product: a linear layer's weight gradient at batch
-  1, g^T x) is ``np.multiply(a, b)`` whatever else holds (path ``outer``): OpenBLAS's GEMM took
-  164 us for (128, 1) @ (1, 784) on Zen 3, against 35 for the multiply and 13 for PyTorch; the
-  MLP step at batch 1 spent a third of its time there. Each element is one product either way.
+  1, g^T x; path ``outer``) is never OpenBLAS's depth-1 GEMM, which took 164 us for (128, 1) @
+  (1, 784) on Zen 3 (105 on an Intel Xeon, family 6 model 167) against 13 for PyTorch. Below
+  ``OUTER_GEMM_MIN_SIZE`` result elements it is ``np.multiply(a, b)``; from there the same
+  product at depth 2, a zero column and row added (``_depth_two``), which OpenBLAS's GEMM
+  kernels run: (128, 1) @ (1, 784) on that Xeon, 1 thread, 30 us as a broadcast multiply and
+  7.5 as a depth-2 GEMM (the MLP step at batch 1 spent a sixth of its time in the multiply).
+  Each element is the one product either way (plus 0 * 0).
 
 Threads: the kernels run in parallel on our own small pool (``threads.parallel_for``; workers that
 sleep when idle, pieces claimed by whichever thread is free), never on Numba's parallel runtime,
@@ -79,6 +83,7 @@ from .compiler import set_compile_mode, wait  # noqa: F401  (public)
 BLAS_SPLIT_MIN_WORK = 2 ** 23   # rows * cols * depth from which one-thread BLAS runs on each of
                                 # our threads, on a part of the product (``blas.split_matmul``)
 ELEMENTWISE_MIN_SIZE = 2 ** 16  # elements from which the parallel ReLU kernels beat NumPy
+OUTER_GEMM_MIN_SIZE = 2 ** 13   # result elements from which a depth-1 product is a depth-2 GEMM
 SGD_MIN_SIZE = 2 ** 15          # parameter elements from which one-pass SGD beats NumPy's two
                                 # (Adam's one pass beats its 14 at every size: 64 elements 2x)
 
@@ -147,7 +152,9 @@ def matmul(a, b):
     if (a.ndim == 2 and b.ndim == 2 and a.shape[1] == 1 and b.shape[0] == 1
             and a.dtype == b.dtype and a.dtype in _FLOATS):  # depth 1: see the module docstring
         _count("matmul", "outer")
-        return np.multiply(a, b)
+        if a.shape[0] * b.shape[1] < OUTER_GEMM_MIN_SIZE:
+            return np.multiply(a, b)
+        a, b = _depth_two(a, b)  # then the product as any other
     if not _state["numba_ran"] or (threads.get_num_threads() >= 2
                                    and not threads.workers_ran_lately()):
         return np.matmul(a, b)  # BLAS's own threads: none of our kernels splits beside them
@@ -158,6 +165,18 @@ def matmul(a, b):
             _count("matmul", "blas_split")
             return blas.split_matmul(a, b)
         return np.matmul(a, b)
+
+
+def _depth_two(a, b):
+    """(n, 1) and (1, m) as (n, 2) and (2, m) operands whose second column and row are zeros:
+    their product is the outer product, element (i, j) = a[i, 0] b[0, j] + 0 * 0, the same value
+    (NaN and inf included: 0 * 0 is never inf * 0), from the GEMM kernels OpenBLAS keeps for
+    depths above 1 (see the module docstring)."""
+    left = np.zeros((2, a.shape[0]), a.dtype)
+    left[0] = a[:, 0]
+    right = np.zeros((2, b.shape[1]), b.dtype)
+    right[0] = b[0]
+    return left.T, right
 
 
 def conv2d_forward(x, weight, stride, padding, bias=None):

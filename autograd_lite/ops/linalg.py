@@ -175,7 +175,7 @@ def _same_dtype(a, b):
 
 def matmul_arrays(a, b):
     """The array product the ops use: ``kernels.matmul`` (BLAS, held to one thread or cut in parts
-    across ours once a Numba kernel has run; a broadcast multiply at depth 1)."""
+    across ours once a Numba kernel has run; an outer product at depth 1)."""
     return kernels.matmul(a, b)
 
 
