@@ -6,6 +6,8 @@ methods): ``size()`` as an ``ag.Size``, ``f"{loss:.3f}"``, devices (``.device``,
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .device import CPU, CPU_ONLY_HINT
@@ -23,7 +25,7 @@ class Size(tuple):
     __repr__ = __str__ = tuple.__repr__
 
     def numel(self):
-        return int(np.prod(self, dtype=np.int64))
+        return math.prod(self)
 
     def __getitem__(self, index):
         out = tuple.__getitem__(self, index)

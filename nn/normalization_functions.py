@@ -21,6 +21,8 @@ d invstd/dx = -invstd^3 (x - mean)/M), so second derivatives of BatchNorm/LayerN
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from autograd_lite.function import Function, is_grad_enabled
@@ -36,8 +38,7 @@ def _as_3d(shape, axes):
         raise ValueError(f"normalisation over axes {axes} of shape {shape}: the kept dims must be "
                          "contiguous")
     first, last = (kept[0], kept[-1] + 1) if kept else (len(shape), len(shape))
-    return (int(np.prod(shape[:first])), int(np.prod(shape[first:last])),
-            int(np.prod(shape[last:])))
+    return (math.prod(shape[:first]), math.prod(shape[first:last]), math.prod(shape[last:]))
 
 
 def moments(data, axes):

@@ -2,6 +2,7 @@
 their second derivatives come for free)."""
 from __future__ import annotations
 
+import math
 from collections import namedtuple
 
 import numpy as np
@@ -117,7 +118,7 @@ def clip(x, low=None, high=None):
 
 
 def _count(x, axes):
-    return x._data.size if axes is None else int(np.prod([x.shape[a] for a in axes]))
+    return x._data.size if axes is None else math.prod([x.shape[a] for a in axes])
 
 
 def mean(x, axes=None, keepdim=False):
@@ -190,7 +191,7 @@ def flatten(x, start_dim=0, end_dim=-1):
     start, end = _dim(start_dim, x.ndim, "flatten"), _dim(end_dim, x.ndim, "flatten")
     if start > end:
         raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
-    shape = x.shape[:start] + (int(np.prod(x.shape[start:end + 1])),) + x.shape[end + 1:]
+    shape = x.shape[:start] + (math.prod(x.shape[start:end + 1]),) + x.shape[end + 1:]
     return x.reshape(shape)
 
 
