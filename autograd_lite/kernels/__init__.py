@@ -198,6 +198,21 @@ def conv2d_weight_grad(x, grad, weight_shape, stride, padding, with_bias=False):
                      (x, grad, tuple(weight_shape), stride, padding, with_bias))
 
 
+def conv2d_grads(x, grad, weight, stride, padding, input_grad=True, with_bias=False):
+    """(dx or None, dW, db or None) of a convolution: ``conv2d_input_grad`` (if ``input_grad``)
+    and ``conv2d_weight_grad`` (db from the same pass if ``with_bias``), their split launches
+    joined into one (``threads.joined_launches``): the same results, one hand-over to the workers
+    instead of two."""
+    dx = None
+    with threads.joined_launches() as joined:
+        if input_grad:
+            with joined.holding():  # dx's launch waits for dW's; dx is complete after the block
+                dx = conv2d_input_grad(grad, weight, x.shape, stride, padding)
+        dw = conv2d_weight_grad(x, grad, weight.shape, stride, padding, with_bias)
+    dw, db = dw if with_bias else (dw, None)
+    return dx, dw, db
+
+
 def max_pool2d_forward(x, kernel, stride, padding):
     return _dispatch("max_pool2d_forward", x.dtype, "pool", (x, kernel, stride, padding))
 

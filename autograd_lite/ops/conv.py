@@ -64,20 +64,21 @@ class Conv2d(Function):
     @staticmethod
     def backward_plain(ctx, grad):
         """``backward`` on the arrays (no graph of the gradient): dW and db from one kernel
-        launch, which sums each image's g for db as it reads it for dW (see ``kernels.conv``)."""
+        launch, which sums each image's g for db as it reads it for dW (see ``kernels.conv``),
+        joined with dx's launch (``kernels.conv2d_grads``)."""
         x, weight = ctx.saved_tensors
         needs, g, stride, padding = ctx.needs_input_grad, grad._data, ctx.stride, ctx.padding
         grad_x = grad_w = grad_b = None
+        if needs[1]:
+            grad_x, grad_w, grad_b = kernels.conv2d_grads(x._data, g, weight._data, stride, padding,
+                                                          input_grad=needs[0], with_bias=needs[2])
+            grad_w = _make(grad_w)
+            grad_b = None if grad_b is None else _make(grad_b)
+            grad_x = None if grad_x is None else _make(grad_x)
+            return grad_x, grad_w, grad_b, None, None
         if needs[0]:
             grad_x = _make(kernels.conv2d_input_grad(g, weight._data, x.shape, stride, padding))
-        if needs[1]:
-            grad_w = kernels.conv2d_weight_grad(x._data, g, weight.shape, stride, padding,
-                                                with_bias=needs[2])
-            if needs[2]:
-                grad_w, grad_b = grad_w
-                grad_b = _make(grad_b)
-            grad_w = _make(grad_w)
-        elif needs[2]:
+        if needs[2]:
             grad_b = _make(kernels.conv2d_bias_grad(g))
         return grad_x, grad_w, grad_b, None, None
 
