@@ -243,9 +243,9 @@ def test_matmul_dispatch_keeps_products_on_blas(monkeypatch, eager, count, latel
 def test_matmul_of_depth_one_is_an_outer_product(monkeypatch, numba_ran, dtype, size):
     """(M, 1) @ (1, N), a linear layer's weight gradient at batch 1, is an outer product (path
     ``outer``): a broadcast multiply when small, a depth-2 GEMM with zero padding from
-    ``OUTER_GEMM_MIN_SIZE`` elements; each element is the one product BLAS would compute, bit for
-    bit; inf and NaN as in np.matmul (the padding never meets them); non-float dtypes keep
-    np.matmul."""
+    ``OUTER_GEMM_MIN_SIZE`` elements; each element is the one product BLAS would compute (the
+    GEMM's to the bit, zeros' signs included); inf and NaN as in np.matmul (the padding never
+    meets them); non-float dtypes keep np.matmul."""
     monkeypatch.setitem(kernels._state, "numba_ran", numba_ran)
     rng = np.random.default_rng(5)
     rows, cols = size
@@ -259,6 +259,8 @@ def test_matmul_of_depth_one_is_an_outer_product(monkeypatch, numba_ran, dtype, 
     np.testing.assert_array_equal(out, np.matmul(g.T, x))
     np.testing.assert_array_equal(out, g.T * x)  # the products themselves, no rounding beyond them
     assert np.isnan(out[1, 4]) and np.isinf(out[2, 4]) and np.isnan(out[2, 3])
+    if rows * cols >= kernels.OUTER_GEMM_MIN_SIZE:  # -0.0 products come out +0.0, as from BLAS
+        np.testing.assert_array_equal(np.signbit(out), np.signbit(np.matmul(g.T, x)))
     integers = kernels.matmul(np.ones((3, 1), np.int64), np.ones((1, 2), np.int64))
     assert kernels.paths()["matmul"]["outer"] == before + 1 and integers.dtype == np.int64
 

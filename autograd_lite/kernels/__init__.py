@@ -169,9 +169,10 @@ def matmul(a, b):
 
 def _depth_two(a, b):
     """(n, 1) and (1, m) as (n, 2) and (2, m) operands whose second column and row are zeros:
-    their product is the outer product, element (i, j) = a[i, 0] b[0, j] + 0 * 0, the same value
-    (NaN and inf included: 0 * 0 is never inf * 0), from the GEMM kernels OpenBLAS keeps for
-    depths above 1 (see the module docstring)."""
+    their product is the outer product, element (i, j) = a[i, 0] b[0, j] + 0 * 0, np.matmul's
+    value to the bit (NaN and inf included: 0 * 0 is never inf * 0; a zero product is +0.0, as
+    BLAS's sum from 0 gives it, where the broadcast multiply keeps -0.0), from the GEMM kernels
+    OpenBLAS keeps for depths above 1 (see the module docstring)."""
     left = np.zeros((2, a.shape[0]), a.dtype)
     left[0] = a[:, 0]
     right = np.zeros((2, b.shape[1]), b.dtype)
