@@ -199,18 +199,23 @@ def conv2d_weight_grad(x, grad, weight_shape, stride, padding, with_bias=False):
                      (x, grad, tuple(weight_shape), stride, padding, with_bias))
 
 
-def conv2d_grads(x, grad, weight, stride, padding, input_grad=True, with_bias=False):
-    """(dx or None, dW, db or None) of a convolution: ``conv2d_input_grad`` (if ``input_grad``)
-    and ``conv2d_weight_grad`` (db from the same pass if ``with_bias``), their split launches
-    joined into one (``threads.joined_launches``): the same results, one hand-over to the workers
-    instead of two."""
-    dx = None
+def conv2d_grads(x, grad, weight, stride, padding, needs):
+    """(dx, dW, db) of a convolution, each None where ``needs`` (three bools) says so. With dW:
+    ``conv2d_weight_grad`` sums db in its own pass, and dx's launch is held for dW's and joined
+    with it (``threads.joined_launches``): the same results, one hand-over to the workers instead
+    of two. Without dW: ``conv2d_input_grad`` and ``conv2d_bias_grad`` on their own."""
+    need_x, need_w, need_b = needs
+    dx = dw = db = None
     with threads.joined_launches() as joined:
-        if input_grad:
+        if need_x:
             with joined.holding():  # dx's launch waits for dW's; dx is complete after the block
                 dx = conv2d_input_grad(grad, weight, x.shape, stride, padding)
-        dw = conv2d_weight_grad(x, grad, weight.shape, stride, padding, with_bias)
-    dw, db = dw if with_bias else (dw, None)
+        if need_w:
+            dw = conv2d_weight_grad(x, grad, weight.shape, stride, padding, need_b)
+            if need_b:
+                dw, db = dw
+    if need_b and not need_w:
+        db = conv2d_bias_grad(grad)
     return dx, dw, db
 
 

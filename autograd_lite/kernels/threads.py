@@ -57,6 +57,7 @@ OpenMP and TBB libraries and its thread counts stay as it set them.
 """
 from __future__ import annotations
 
+import contextlib
 import numbers
 import os
 import threading
@@ -270,10 +271,10 @@ def parallel_for(kernel, count, *args, pieces=None, serial=False, holds_blas=Tru
     unless ``holds_blas`` is False: the parts of a product, and the optimizer updates, which run
     between steps and are timed beside whatever BLAS does."""
     threads = 1 if serial else get_num_threads()
-    joined = getattr(_here, "joined", None)
-    if joined is not None and pieces is not None and threads > 1 and \
-            joined.join(kernel, count, args, min(pieces, count), holds_blas):
-        return  # held for the next launch of its shape, or run with the one held (``joined_launches``)
+    if pieces is not None and threads > 1:
+        joined = getattr(_here, "joined", None)
+        if joined is not None and joined.join(kernel, count, args, min(pieces, count), holds_blas):
+            return  # held for the next launch of its shape, or run with it (``joined_launches``)
     pieces = min(threads if pieces is None else pieces, count)
     if threads <= 1 or pieces <= 1:
         kernel(*args, 0, count)
@@ -332,9 +333,14 @@ class joined_launches:
             parallel_for(kernel, count, *args, pieces=pieces, holds_blas=holds_blas)
         return False
 
+    @contextlib.contextmanager
     def holding(self):
         """A context in which the (first) split launch is held (see the class docstring)."""
-        return _Holding(self)
+        self._holding = True
+        try:
+            yield self
+        finally:
+            self._holding = False
 
     def join(self, kernel, count, args, pieces, holds_blas) -> bool:
         """True when ``parallel_for`` has nothing left to do: the launch is now held, or it ran
@@ -347,29 +353,17 @@ class joined_launches:
                 self.held = (kernel, count, args, pieces, holds_blas)
                 return True
             return False
-        if self._holding or held[1] != count or held[3] != pieces:
+        first, first_count, first_args, first_pieces, first_holds_blas = held
+        if self._holding or first_count != count or first_pieces != pieces:
             return False
         self.held = None
         _here.joined = None  # the pair's own launch is not held again
         try:
-            parallel_for(_pair, count, held[0], len(held[2]), *held[2], kernel, *args,
-                         pieces=pieces, holds_blas=held[4] and holds_blas)
+            parallel_for(_pair, count, first, len(first_args), *first_args, kernel, *args,
+                         pieces=pieces, holds_blas=first_holds_blas and holds_blas)
         finally:
             _here.joined = self
         return True
-
-
-class _Holding:
-    def __init__(self, joined):
-        self._joined = joined
-
-    def __enter__(self):
-        self._joined._holding = True
-        return self
-
-    def __exit__(self, *exc):
-        self._joined._holding = False
-        return False
 
 
 def _pair(first, arity, *rest):

@@ -67,20 +67,9 @@ class Conv2d(Function):
         launch, which sums each image's g for db as it reads it for dW (see ``kernels.conv``),
         joined with dx's launch (``kernels.conv2d_grads``)."""
         x, weight = ctx.saved_tensors
-        needs, g, stride, padding = ctx.needs_input_grad, grad._data, ctx.stride, ctx.padding
-        grad_x = grad_w = grad_b = None
-        if needs[1]:
-            grad_x, grad_w, grad_b = kernels.conv2d_grads(x._data, g, weight._data, stride, padding,
-                                                          input_grad=needs[0], with_bias=needs[2])
-            grad_w = _make(grad_w)
-            grad_b = None if grad_b is None else _make(grad_b)
-            grad_x = None if grad_x is None else _make(grad_x)
-            return grad_x, grad_w, grad_b, None, None
-        if needs[0]:
-            grad_x = _make(kernels.conv2d_input_grad(g, weight._data, x.shape, stride, padding))
-        if needs[2]:
-            grad_b = _make(kernels.conv2d_bias_grad(g))
-        return grad_x, grad_w, grad_b, None, None
+        grads = kernels.conv2d_grads(x._data, grad._data, weight._data, ctx.stride, ctx.padding,
+                                     ctx.needs_input_grad[:3])
+        return tuple(None if g is None else _make(g) for g in grads) + (None, None)
 
     _owned_gradients = True  # new arrays, one per input (see Function._owned_gradients)
 
