@@ -198,6 +198,14 @@ class Function(FunctionCtx):
     # holds (no incoming gradient passed through, no two inputs sharing one): its consumer may
     # then overwrite it (``backward_in_place``).
     _owned_gradients = False
+    # Optional, with backward_plain: ``absorbs``, producer classes (of this node's first input)
+    # whose backward ``backward_absorbing(ctx, grad, producer)`` folds into this node's own:
+    # it returns this node's input gradients with the producer's backward already applied to the
+    # first (MaxPool2d's scatter writes only where the ReLU before it lets the gradient through).
+    # The engine calls it only when nobody can see the gradient in between (the producer's
+    # backward would have run in place: see backward_in_place), and then passes that gradient
+    # through the producer unchanged.
+    absorbs = ()
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)

@@ -52,7 +52,20 @@ class Sequential(_ModuleSequence):
                 self.add_module(str(index), module)
 
     def forward(self, input):
-        for module in self._modules.values():
+        conv_class = _CHAIN[0] if _CHAIN else _chain_classes()[0]
+        skip = 0
+        for index, module in enumerate(self._modules.values()):
+            if skip:  # a ReLU or pooling that ran in the chain below
+                skip -= 1
+                continue
+            if module.__class__ is conv_class:
+                after = list(self._modules.values())[index + 1:index + 3]
+                pooling = _pooling_to_chain(module, *after, input) if len(after) == 2 else None
+                if pooling is not None:  # Conv2d -> ReLU -> MaxPool2d: one launch (see below)
+                    with kernels.chained_conv_relu_pool(*pooling):
+                        input = after[1](after[0](module(input)))
+                    skip = 2
+                    continue
             input = module(input)
         return input
 
@@ -171,3 +184,42 @@ class ModuleDict(Module):
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError("ModuleDict has no forward(): index it in your own forward")
+
+
+# ----------------------------------------------------------------------------- chaining
+_CHAIN = []  # [Conv2D, ReLU, MaxPool2D], once (nn imports this module before theirs)
+
+
+def _chain_classes():
+    if not _CHAIN:
+        from .activations import ReLU
+        from .convolution import Conv2D
+        from .pooling import MaxPool2D
+        _CHAIN.extend((Conv2D, ReLU, MaxPool2D))
+    return _CHAIN
+
+
+def _pooling_to_chain(conv, relu, pool, input):
+    """(kernel, stride, padding) of ``pool`` when the three layers may run as one launch
+    (``kernels.chained_conv_relu_pool``: the convolution's output is cut by images and each chunk
+    is still in L2 when the ReLU and the pooling read it); else None. Only exactly these classes
+    (a subclass may do anything in forward), without hooks (a pre-hook could change the
+    convolution's output in place before the ReLU reads it), and only the one-launch cases: one
+    group, no dilation, a 4-D input, pooling without dilation, ceil_mode or indices. The layers
+    still run one by one (each records its node, as always); the chain only computes their
+    outputs earlier, and anything it computed that they do not ask for is dropped."""
+    _, relu_class, pool_class = _chain_classes()
+    if (relu.__class__ is not relu_class or pool.__class__ is not pool_class
+            or input.__class__ is not Tensor or input.ndim != 4 or input.dtype.kind != "f"
+            or conv.groups != 1 or tuple(conv.dilation) != (1, 1)
+            or pool.return_indices or pool.ceil_mode or pool.dilation not in (1, (1, 1))
+            or any(m._forward_hooks or m._forward_pre_hooks or m._backward_hooks
+                   or m._backward_pre_hooks for m in (conv, relu, pool))):
+        return None
+    pair = [value if isinstance(value, tuple) else (value, value)
+            for value in (pool.kernel_size, pool.stride, pool.padding)]
+    return pair if all(len(p) == 2 and all(isinstance(v, int) for v in p) for p in pair) else None
+
+
+from autograd_lite import kernels  # noqa: E402
+from autograd_lite.tensor import Tensor  # noqa: E402

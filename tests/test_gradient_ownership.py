@@ -1,8 +1,10 @@
 """A ReLU's backward masks its incoming gradient in place (``Function.backward_in_place``) only when
 nothing else holds that array: it came from one producer whose gradients are its own
 (``_owned_gradients``: Linear, MatMul, Conv2d, MaxPool2d, ReLU), it was not summed with another,
-and nobody captured it (ag.grad's targets, retain_grad, hooks). Everywhere else the gradient seen
-by the user is the unmasked one, and every result equals PyTorch's."""
+and nobody captured it (ag.grad's targets, retain_grad, hooks). Under the same conditions a
+MaxPool2d after a ReLU folds the ReLU's mask into its scatter (``Function.absorbs``) and the ReLU
+passes that gradient on. Everywhere else the gradient seen by the user is the unmasked one, and
+every result equals PyTorch's."""
 import numpy as np
 import pytest
 import torch
@@ -105,18 +107,111 @@ def test_a_gradient_passed_through_by_add_is_not_masked_in_place(in_place_calls)
     assert_same_grads(ours, theirs)
 
 
-def test_the_course_cnn_layers_mask_in_place_and_match_torch(in_place_calls):
-    x = RNG.standard_normal((3, 2, 10, 10))
-    w, b = RNG.standard_normal((4, 2, 3, 3)), RNG.standard_normal(4)
-    ours = [ag.Tensor(a, requires_grad=True) for a in (x, w, b)]
-    theirs = [torch.tensor(a, requires_grad=True) for a in (x, w, b)]
-    seed = RNG.standard_normal((3, 4, 4, 4))
+def cnn_layers(channels=2, size=10):
+    """x, w, b for conv2d -> relu -> max_pool2d(2), ours and PyTorch's, and a seed gradient."""
+    arrays = [RNG.standard_normal(s) for s in ((3, channels, size, size), (4, channels, 3, 3), (4,))]
+    ours = [ag.Tensor(a, requires_grad=True) for a in arrays]
+    theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
+    pooled = (size - 2) // 2
+    return ours, theirs, RNG.standard_normal((3, 4, pooled, pooled))
+
+
+@pytest.fixture
+def masked_scatters(monkeypatch):
+    """How many times MaxPool2d folded the ReLU before it into its scatter (Function.absorbs)."""
+    calls = []
+    real = kernels.max_pool2d_backward_masked
+
+    def masked(*args):
+        calls.append(True)
+        return real(*args)
+    monkeypatch.setattr(kernels, "max_pool2d_backward_masked", masked)
+    return calls
+
+
+@pytest.mark.parametrize("size", [10, 60])  # NumPy's ReLU mask, and the Numba kernels' (>= 2^16)
+def test_the_course_cnn_layers_fold_the_relu_into_the_pooling_and_match_torch(
+        in_place_calls, masked_scatters, size):
+    ours, theirs, seed = cnn_layers(channels=2 if size == 10 else 10, size=size)
     out = max_pool2d(conv2d(*ours, 1, 0).relu(), 2)
     out.backward(ag.Tensor(seed))
     expected = torch.nn.functional.max_pool2d(torch.nn.functional.conv2d(*theirs).relu(), 2)
     expected.backward(torch.tensor(seed))
-    assert in_place_calls == [True]
+    assert masked_scatters == [True] and in_place_calls == []  # one pass: no mask of its own
     assert_same_grads(ours, theirs)
+
+
+def test_folded_relu_gives_the_same_bits_as_the_scatter_then_the_mask(monkeypatch):
+    """float32, the course CNN's first layers: the folded pass against the two passes."""
+    x = RNG.standard_normal((4, 32, 26, 26)).astype(np.float32)
+    x[:, :, :4] = 0.0  # windows whose maximum is 0 (the mask is off there) and -0.0 below
+    x[:, :, 4:6] = -0.0
+    grads = []
+    for absorbs in ((ag.ops.activation.ReLU,), ()):
+        monkeypatch.setattr(ag.ops.conv.MaxPool2d, "absorbs", absorbs)
+        a = ag.Tensor(x, requires_grad=True)
+        y = max_pool2d(a.relu(), 2)
+        y.backward(ag.Tensor(np.linspace(-1, 1, y.numel(), dtype=np.float32).reshape(y.shape)))
+        grads.append(a.grad.numpy())
+    np.testing.assert_array_equal(grads[0].view(np.uint32), grads[1].view(np.uint32))
+
+
+@pytest.mark.parametrize("how", ["target", "retain_grad", "hook", "two consumers"])
+def test_the_relu_is_not_folded_when_its_output_gradient_is_seen(masked_scatters, how):
+    """The pooling's input gradient stays unmasked wherever someone sees it; the results equal
+    PyTorch's."""
+    ours, theirs, seed = cnn_layers()
+    r = conv2d(*ours, 1, 0).relu()
+    tr = torch.nn.functional.conv2d(*theirs).relu()
+    tr.retain_grad()
+    texpected = torch.nn.functional.max_pool2d(tr, 2)
+    seen = []
+    if how == "retain_grad":
+        r.retain_grad()
+    if how == "hook":
+        r.register_hook(seen.append)
+    out = max_pool2d(r, 2)
+    if how == "two consumers":
+        ((out * ag.Tensor(seed)).sum() + (r * 0.5).sum()).backward()
+        ((texpected * torch.tensor(seed)).sum() + (tr * 0.5).sum()).backward()
+    else:
+        loss = (out * ag.Tensor(seed)).sum()
+        if how == "target":
+            seen = list(ag.grad(loss, [r] + ours))
+            for t, g in zip(ours, seen[1:]):
+                t.grad = g
+        else:
+            loss.backward()
+        (texpected * torch.tensor(seed)).sum().backward()
+        got = r.grad if how == "retain_grad" else seen[0]
+        assert (tr.grad.numpy()[tr.detach().numpy() == 0] != 0).any()  # unmasked: it shows
+        np.testing.assert_allclose(got.numpy(), tr.grad.numpy(), rtol=1e-12, atol=1e-12)
+    assert masked_scatters == []
+    assert_same_grads(ours, theirs)
+
+
+def test_a_folded_relu_backward_runs_again_with_retain_graph_and_differentiates_twice(
+        masked_scatters):
+    ours, theirs, seed = cnn_layers()
+    out = max_pool2d(conv2d(*ours, 1, 0).relu(), 2)
+    texpected = torch.nn.functional.max_pool2d(torch.nn.functional.conv2d(*theirs).relu(), 2)
+    for _ in range(2):
+        out.backward(ag.Tensor(seed), retain_graph=True)
+        texpected.backward(torch.tensor(seed), retain_graph=True)
+    assert masked_scatters == [True, True]
+    assert_same_grads(ours, theirs)
+    # create_graph: the recorded formulas (MaxPoolScatter, ReLUMask), never the folded pass
+    x = ag.Tensor(RNG.standard_normal((1, 1, 4, 4)), requires_grad=True)
+    g, = ag.grad(max_pool2d(x.relu(), 2).pow(2).sum(), [x], create_graph=True)
+    tx = torch.tensor(x.detach().numpy(), requires_grad=True)
+    tg, = torch.autograd.grad(torch.nn.functional.max_pool2d(tx.relu(), 2).pow(2).sum(), [tx],
+                              create_graph=True)
+    assert masked_scatters == [True, True]
+    np.testing.assert_allclose(g.detach().numpy(), tg.detach().numpy(), rtol=1e-12)
+    (second,), (tsecond,) = ag.grad(g.sum(), [x]), torch.autograd.grad(tg.sum(), [tx])
+    np.testing.assert_allclose(second.numpy(), tsecond.numpy(), rtol=1e-12)
+    assert masked_scatters == [True, True, True]  # not while building g; the last pass goes back
+    #                                               through pool(relu(x)) itself, and folds it
 
 
 def test_a_relu_of_a_leaf_gives_the_leaf_its_masked_gradient(in_place_calls):

@@ -73,13 +73,17 @@ def test_pool_kernels_equal_reference(data, dtype, geometry, values):
     out_shape = reference.max_pool2d_forward(x, kernel, stride, padding)[0].shape
     grad = layout(rng.standard_normal(out_shape).astype(dtype), data.draw)
     values_in = rng.standard_normal(shape).astype(dtype)
+    mask = rng.random(shape) < 0.5  # a ReLU's, for the scatter that folds it in
     for _ in both_paths():  # planes split across threads, then all on the calling thread
         out, argmax = pool.max_pool2d_forward(x, kernel, stride, padding)
         expected, expected_argmax = reference.max_pool2d_forward(x, kernel, stride, padding)
         np.testing.assert_array_equal(out, expected)
         np.testing.assert_array_equal(argmax, expected_argmax)
-        close(pool.max_pool2d_backward(grad, argmax, shape),
-              reference.max_pool2d_backward(grad, argmax, shape), dtype, 10)
+        scattered = pool.max_pool2d_backward(grad, argmax, shape)
+        close(scattered, reference.max_pool2d_backward(grad, argmax, shape), dtype, 10)
+        masked = pool.max_pool2d_backward_masked(grad, argmax, shape, mask)
+        np.testing.assert_array_equal(masked, reference.mask_select(scattered, mask))
+        close(masked, reference.max_pool2d_backward_masked(grad, argmax, shape, mask), dtype, 10)
         np.testing.assert_array_equal(pool.max_pool2d_gather(values_in, argmax),
                                       reference.max_pool2d_gather(values_in, argmax))
         finite = np.nan_to_num(x, neginf=-3.0)
@@ -113,6 +117,10 @@ def test_max_pool_2x2_kernels_on_even_and_odd_sizes(dtype, shape):
         np.testing.assert_array_equal(argmax, expected_argmax)
         np.testing.assert_array_equal(pool.max_pool2d_backward(grad, argmax, shape),
                                       reference.max_pool2d_backward(grad, argmax, shape))
+        mask = ~(x <= 0)  # the ReLU's mask (NaN lets the gradient through): +0.0 where it is off
+        masked = pool.max_pool2d_backward_masked(grad, argmax, shape, mask)
+        expected_masked = reference.max_pool2d_backward_masked(grad, argmax, shape, mask)
+        np.testing.assert_array_equal(masked.view(bits.dtype), expected_masked.view(bits.dtype))
 
 
 # ----------------------------------------------------------------------------- ReLU

@@ -74,10 +74,13 @@ SCRIPT = textwrap.dedent("""
         np.testing.assert_array_equal(argmax, ref_argmax)
         np.testing.assert_allclose(pool.max_pool2d_backward(out, argmax, x.shape),
                                    reference.max_pool2d_backward(out, argmax, x.shape))
+        mask = ~(x <= 0)
+        np.testing.assert_allclose(pool.max_pool2d_backward_masked(out, argmax, x.shape, mask),
+                                   reference.max_pool2d_backward_masked(out, argmax, x.shape, mask))
         np.testing.assert_allclose(pool.avg_pool2d_backward(out, x.shape, (2, 2), (1, 2), (1, 1)),
                                    reference.avg_pool2d_backward(out, x.shape, (2, 2), (1, 2),
                                                                  (1, 1)), rtol=tol, atol=tol)
-        checked += 4
+        checked += 5
         y = np.round(rng.standard_normal((2, 3, 7, 9)) * 2).astype(dtype)  # the vector 2x2 kernel
         y[y < -2], y[0, 1, :3, :5] = -np.inf, np.nan                       # and its scalar end
         out, argmax = pool.max_pool2d_forward(y, (2, 2), (2, 2), (0, 0))
@@ -106,4 +109,4 @@ def test_kernels_equal_references_with_jit_disabled():
     result = subprocess.run([sys.executable, "-c", SCRIPT], env=env, cwd=root, capture_output=True,
                             text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "checked 48" in result.stdout
+    assert "checked 50" in result.stdout

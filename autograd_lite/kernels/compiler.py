@@ -87,6 +87,11 @@ def give_up(reason):
                         stacklevel=4)
 
 
+def ready(family) -> bool:
+    """Whether the kernels of ``family`` (op name, dtype) have run here: a call runs them now."""
+    return _state["broken"] is None and family in _state["families"]
+
+
 def run(family, function, args):
     """``function(*args)`` (a Numba kernel module's array function) if it can run now, else None.
     ``family``: (op name, dtype), the unit that compiles once for most shapes."""

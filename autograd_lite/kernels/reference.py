@@ -116,6 +116,12 @@ def max_pool2d_backward(grad, argmax, input_shape):
     return out.reshape(input_shape)
 
 
+def max_pool2d_backward_masked(grad, argmax, input_shape, mask):
+    """The scatter-add of ``max_pool2d_backward``, then ``mask_select`` by ``mask`` (a boolean array
+    of ``input_shape``: the mask of the ReLU whose output was pooled)."""
+    return mask_select(max_pool2d_backward(grad, argmax, input_shape), mask)
+
+
 def max_pool2d_gather(values, argmax):
     """Gather (adjoint of the scatter): out[n, c, i, j] = values.plane[argmax[n, c, i, j]]."""
     n, c = values.shape[:2]

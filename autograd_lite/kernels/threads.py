@@ -44,6 +44,8 @@ OpenMP and TBB libraries and its thread counts stay as it set them.
 * ``joined_launches()``: a launch held for the next one of its shape, the two handed to the
   workers as one (a convolution's input and weight gradients, ``kernels.conv2d_grads``): one
   wake-up and one wait instead of two, the same pieces and bits.
+* ``captured_launches()``: launches recorded instead of run, for a caller that runs them its own
+  way (``kernels.chain``).
 * ``set_num_threads(n)`` / ``get_num_threads()`` (PyTorch's names, exported as
   ``ag.set_num_threads``): how many threads a launch uses, the caller included; default the cores
   this process may run on (``os.sched_getaffinity``). Lowering it ends the workers beyond n - 1, so
@@ -270,6 +272,10 @@ def parallel_for(kernel, count, *args, pieces=None, serial=False, holds_blas=Tru
     A split launch keeps our products' BLAS on one thread for a while (``workers_ran_lately``)
     unless ``holds_blas`` is False: the parts of a product, and the optimizer updates, which run
     between steps and are timed beside whatever BLAS does."""
+    captured = getattr(_here, "captured", None)
+    if captured is not None:  # recorded, not run (``captured_launches``)
+        captured.append((kernel, count, args, pieces))
+        return
     threads = 1 if serial else get_num_threads()
     if pieces is not None and threads > 1:
         joined = getattr(_here, "joined", None)
@@ -364,6 +370,20 @@ class joined_launches:
         finally:
             _here.joined = self
         return True
+
+
+@contextlib.contextmanager
+def captured_launches():
+    """``with captured_launches() as launches:``: every ``parallel_for`` of this thread inside the
+    block is appended to ``launches`` as (kernel, count, args, pieces) instead of running, so
+    its outputs stay unwritten; whoever captured them runs them (``kernels.chain``: a
+    convolution's launch cut again, with the ReLU and pooling after it, into one launch)."""
+    outer, launches = getattr(_here, "captured", None), []
+    _here.captured = launches
+    try:
+        yield launches
+    finally:
+        _here.captured = outer
 
 
 def _pair(first, arity, *rest):

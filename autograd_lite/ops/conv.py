@@ -30,6 +30,7 @@ import numpy as np
 from .. import kernels
 from ..function import Function
 from ..tensor import Tensor
+from .activation import ReLU
 
 _make = Tensor._make
 
@@ -210,6 +211,16 @@ class MaxPool2d(Function):
                 None, None)
 
     _owned_gradients = True  # a new array (see Function._owned_gradients)
+
+    absorbs = (ReLU,)  # pooling after a ReLU, as CNNs do: one pass instead of two (see Function)
+
+    @staticmethod
+    def backward_absorbing(ctx, grad, relu):
+        """backward_plain and then the ReLU's backward before it: the scatter writes the gradient
+        only where that ReLU's mask lets it through (``kernels.max_pool2d_backward_masked``). The
+        course CNN's first pooling at batch 64: one pass over 5.5 MB instead of two."""
+        return (_make(kernels.max_pool2d_backward_masked(grad._data, ctx.argmax, ctx.input_shape,
+                                                         relu.mask)), None, None, None)
 
     @staticmethod
     def onnx(g, node, inputs, outputs):
