@@ -86,45 +86,36 @@ def test_the_chain_gives_the_bits_of_the_three_launches(case, pooling, dtype, nu
         same_bits(mine, theirs)
 
 
-def test_one_thread_runs_the_three_launches_as_they_are():
-    ag.set_num_threads(1)
+def assert_not_chained_and_same_bits():
+    """A chained_conv_relu_pool block that must not chain: the results of the three launches."""
     x = RNG.standard_normal((4, 1, 10, 10)).astype(np.float32)
     w, b = RNG.standard_normal((8, 1, 3, 3)).astype(np.float32), np.zeros(8, np.float32)
     pooling = ((2, 2), (2, 2), (0, 0))
     before = chains_run()
-    got = three_ops(x, w, b, (1, 1), (0, 0), pooling, chained=True)
-    assert chains_run() == before
-    for mine, theirs in zip(got, three_ops(x, w, b, (1, 1), (0, 0), pooling, chained=False)):
-        same_bits(mine, theirs)
-
-
-def test_a_relu_on_numpy_is_not_chained_and_results_hold(monkeypatch):
-    """The ReLU's kernel not ready (or the array too small for it): the convolution runs as it
-    would have, the ReLU then computes as usual."""
-    monkeypatch.setattr(kernels, "ELEMENTWISE_MIN_SIZE", 2 ** 62)
-    x = RNG.standard_normal((4, 1, 10, 10)).astype(np.float32)
-    w, b = RNG.standard_normal((8, 1, 3, 3)).astype(np.float32), np.zeros(8, np.float32)
-    pooling = ((2, 2), (2, 2), (0, 0))
-    before = chains_run()
-    got = three_ops(x, w, b, (1, 1), (0, 0), pooling, chained=True)
-    assert chains_run() == before
-    for mine, theirs in zip(got, three_ops(x, w, b, (1, 1), (0, 0), pooling, chained=False)):
-        same_bits(mine, theirs)
-
-
-def test_nothing_is_chained_before_the_relu_and_pooling_kernels_have_run(monkeypatch):
-    """Until then they may not be ready, and the convolution's output is not written yet when
-    they are called: the convolution runs as usual (no NumPy pass over unwritten memory)."""
-    monkeypatch.setattr(kernels.compiler, "_state", dict(kernels.compiler._state, families=set()))
-    x = RNG.standard_normal((4, 1, 10, 10)).astype(np.float32)
-    w, b = RNG.standard_normal((8, 1, 3, 3)).astype(np.float32), np.zeros(8, np.float32)
-    pooling = ((2, 2), (2, 2), (0, 0))
-    before = chains_run()
-    with np.errstate(all="raise"):
+    with np.errstate(all="raise"):  # no NumPy pass over unwritten memory
         got = three_ops(x, w, b, (1, 1), (0, 0), pooling, chained=True)
     assert chains_run() == before
     for mine, theirs in zip(got, three_ops(x, w, b, (1, 1), (0, 0), pooling, chained=False)):
         same_bits(mine, theirs)
+
+
+def test_one_thread_runs_the_three_launches_as_they_are():
+    ag.set_num_threads(1)
+    assert_not_chained_and_same_bits()
+
+
+def test_a_relu_on_numpy_is_not_chained_and_results_hold(monkeypatch):
+    """The array too small for the ReLU's kernel: the convolution runs as it would have, the ReLU
+    then computes as usual."""
+    monkeypatch.setattr(kernels, "ELEMENTWISE_MIN_SIZE", 2 ** 62)
+    assert_not_chained_and_same_bits()
+
+
+def test_nothing_is_chained_before_the_relu_and_pooling_kernels_have_run(monkeypatch):
+    """Until then they may not be ready, and the convolution's output is not written yet when
+    they are called: the convolution runs as usual."""
+    monkeypatch.setattr(kernels.compiler, "_state", dict(kernels.compiler._state, families=set()))
+    assert_not_chained_and_same_bits()
 
 
 def test_outputs_go_only_to_the_arrays_they_were_computed_from():
