@@ -40,7 +40,9 @@ class _ModuleSequence(Module):
 
 class Sequential(_ModuleSequence):
     """``Sequential(layer1, layer2, ...)`` or ``Sequential(OrderedDict(name=layer, ...))``:
-    forward feeds each layer's output to the next."""
+    forward feeds each layer's output to the next. A ``Conv2d, ReLU, MaxPool2d`` run without hooks
+    computes its three outputs in one launch at 2 threads or more (``_pooling_to_chain``); each
+    layer still runs and records its node, with the same results."""
 
     def __init__(self, *args):
         super().__init__()
@@ -201,8 +203,8 @@ def _chain_classes():
 
 def _pooling_to_chain(conv, relu, pool, input):
     """(kernel, stride, padding) of ``pool`` when the three layers may run as one launch
-    (``kernels.chained_conv_relu_pool``: the convolution's output is cut by images and each chunk
-    is still in L2 when the ReLU and the pooling read it); else None. Only exactly these classes
+    (``kernels.chained_conv_relu_pool``: one hand-over to the workers instead of three, the batch
+    cut into chunks of images that go through all three); else None. Only exactly these classes
     (a subclass may do anything in forward), without hooks (a pre-hook could change the
     convolution's output in place before the ReLU reads it), and only the one-launch cases: one
     group, no dilation, a 4-D input, pooling without dilation, ceil_mode or indices. The layers
