@@ -261,3 +261,18 @@ def test_sequential_leaves_other_layers_alone(variant):
         np.testing.assert_array_equal(mine.numpy(), theirs.numpy())
     if variant == "forward hook":
         assert seen == [(3, 4, 8, 8)] * 2
+
+
+def test_captured_launches_run_later_as_they_would_have_run():
+    calls = []
+
+    def kernel(tag, start, stop):
+        calls.append((tag, start, stop))
+    with threads.captured_launches() as launches:
+        threads.parallel_for(kernel, 10, "serial", serial=True)
+        threads.parallel_for(kernel, 10, "pieces", pieces=5, holds_blas=False)
+    assert calls == [] and [launch[3:] for launch in launches] == [(None, True, True),
+                                                                     (5, False, False)]
+    threads.run_captured(launches)
+    assert calls[0] == ("serial", 0, 10)  # one call: serial as it was asked
+    assert sorted(calls[1:]) == [("pieces", 2 * i, 2 * i + 2) for i in range(5)]

@@ -234,14 +234,14 @@ def _chained(x, weight, stride, padding, bias, pooling):
     pooled_shape = _pooled_shape(out.shape, pooling)
     if not (conv_launches and chain.is_image_pieced(conv_launches[-1])
             and pooled_shape is not None and chain.worth_chaining(out.shape[0], out.nbytes)):
-        _run_captured(conv_launches)  # as it would have run (none: the reference computed it)
+        threads.run_captured(conv_launches)  # as it would have run (none: the reference computed it)
         return out
-    _run_captured(conv_launches[:-1])  # what the convolution's own launch reads (padding)
+    threads.run_captured(conv_launches[:-1])  # what the convolution's own launch reads (padding)
     conv_launches = conv_launches[-1:]
     if not (_state["backend"] == "numba" and out.size >= ELEMENTWISE_MIN_SIZE
             and compiler.ready(("relu_forward", out.dtype))
             and compiler.ready(("max_pool2d_forward", out.dtype))):
-        _run_captured(conv_launches)  # (the first steps: the ReLU's and pooling's kernels load)
+        threads.run_captured(conv_launches)  # (the first steps: the ReLU's and pooling's kernels load)
         return out
     with threads.captured_launches() as relu_launches:  # out is not written yet: only launches
         relu_out, mask = relu_forward(out)               # that wait for it may be kept
@@ -249,10 +249,10 @@ def _chained(x, weight, stride, padding, bias, pooling):
         pooled, argmax = _dispatch("max_pool2d_forward", relu_out.dtype, "pool",
                                    (relu_out, *pooling))
     if len(relu_launches) != 1:  # (not expected: the ReLU ran as something other than one launch)
-        _run_captured(conv_launches)
+        threads.run_captured(conv_launches)
         return out
     if len(pool_launches) != 1:
-        _run_captured(conv_launches + relu_launches)
+        threads.run_captured(conv_launches + relu_launches)
         _chain_here.ready = {id(out): (out, relu_out, mask)}
         return out
     chain.run(conv_launches[0], relu_launches[0], pool_launches[0], out.shape[0], out[0].size,
@@ -272,11 +272,6 @@ def _pooled_shape(shape, pooling):
     out_h = (shape[2] + 2 * pad_h - kernel_h) // stride_h + 1
     out_w = (shape[3] + 2 * pad_w - kernel_w) // stride_w + 1
     return shape[:2] + (out_h, out_w) if out_h >= 1 and out_w >= 1 else None
-
-
-def _run_captured(launches):
-    for kernel, count, args, pieces in launches:
-        threads.parallel_for(kernel, count, *args, pieces=pieces)
 
 
 def _chained_output(x, *key):

@@ -52,9 +52,9 @@ def run(conv_launch, relu_launch, pool_launch, images, relu_per_image, planes_pe
     number of pieces, ``count``), a ReLU (over elements) and a max pooling (over planes) as one
     launch of chunks of images (see the module docstring); ``chunk_bytes``: the five outputs of
     one image."""
-    conv_kernel, conv_count, conv_args, _ = conv_launch
-    relu_kernel, _, relu_args, _ = relu_launch
-    pool_kernel, _, pool_args, _ = pool_launch
+    conv_kernel, conv_args = conv_launch[0], conv_launch[2]
+    relu_kernel, relu_args = relu_launch[0], relu_launch[2]
+    pool_kernel, pool_args = pool_launch[0], pool_launch[2]
     threads_used = threads.get_num_threads()  # a multiple of it: no thread left idle at the end
     chunks = -(-images * chunk_bytes // CHUNK_BYTES)
     chunks = max(1, min(images, -(-chunks // threads_used) * threads_used))
@@ -68,8 +68,9 @@ def run(conv_launch, relu_launch, pool_launch, images, relu_per_image, planes_pe
 def is_image_pieced(launch):
     """Whether a captured convolution launch has the form ``run`` cuts again: pieces of images,
     their number both its count and its last argument (``conv``, ``conv_shallow``)."""
-    kernel, count, args, pieces = launch
-    return bool(args) and pieces == count and type(args[-1]) is int and args[-1] == count
+    kernel, count, args, pieces, serial, holds_blas = launch
+    return (bool(args) and pieces == count and not serial and type(args[-1]) is int
+            and args[-1] == count)
 
 
 def _chunks(conv_kernel, conv_arity, relu_kernel, relu_arity, pool_kernel, pool_arity, images,

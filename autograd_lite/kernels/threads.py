@@ -274,7 +274,7 @@ def parallel_for(kernel, count, *args, pieces=None, serial=False, holds_blas=Tru
     between steps and are timed beside whatever BLAS does."""
     captured = getattr(_here, "captured", None)
     if captured is not None:  # recorded, not run (``captured_launches``)
-        captured.append((kernel, count, args, pieces))
+        captured.append((kernel, count, args, pieces, serial, holds_blas))
         return
     threads = 1 if serial else get_num_threads()
     if pieces is not None and threads > 1:
@@ -375,8 +375,9 @@ class joined_launches:
 @contextlib.contextmanager
 def captured_launches():
     """``with captured_launches() as launches:``: every ``parallel_for`` of this thread inside the
-    block is appended to ``launches`` as (kernel, count, args, pieces) instead of running, so
-    its outputs stay unwritten; whoever captured them runs them (``kernels.chain``: a
+    block is appended to ``launches`` as (kernel, count, args, pieces, serial, holds_blas)
+    instead of running, so its outputs stay unwritten; whoever captured them runs them
+    (``run_captured``, or ``kernels.chain``: a
     convolution's launch cut again, with the ReLU and pooling after it, into one launch)."""
     outer, launches = getattr(_here, "captured", None), []
     _here.captured = launches
@@ -384,6 +385,12 @@ def captured_launches():
         yield launches
     finally:
         _here.captured = outer
+
+
+def run_captured(launches):
+    """Run launches recorded by ``captured_launches``, in order, as they would have run."""
+    for kernel, count, args, pieces, serial, holds_blas in launches:
+        parallel_for(kernel, count, *args, pieces=pieces, serial=serial, holds_blas=holds_blas)
 
 
 def _pair(first, arity, *rest):
