@@ -321,8 +321,7 @@ def conv2d_grads(x, grad, weight, stride, padding, needs):
 def max_pool2d_forward(x, kernel, stride, padding):
     if _chain_here.__dict__:  # (only inside chained_conv_relu_pool)
         chained = _chained_output(x, (tuple(kernel), tuple(stride), tuple(padding)))
-        if chained is not None:
-            _count("max_pool2d_forward", "chain")
+        if chained is not None:  # (counted as the chain captured its launch: numba)
             return chained
     return _dispatch("max_pool2d_forward", x.dtype, "pool", (x, kernel, stride, padding))
 
@@ -365,8 +364,7 @@ def relu_forward(x):
     """(max(x, 0), mask) with the mask not (x <= 0): see ``elementwise``."""
     if _chain_here.__dict__:  # (only inside chained_conv_relu_pool)
         chained = _chained_output(x)
-        if chained is not None:
-            _count("relu_forward", "chain")
+        if chained is not None:  # (counted as the chain captured its launch: numba)
             return chained
     if x.size < ELEMENTWISE_MIN_SIZE or not x.flags.c_contiguous:
         _count("relu_forward", "numpy")
