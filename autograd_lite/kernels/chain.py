@@ -32,7 +32,7 @@ the three ops' references are the chain's.
 """
 from __future__ import annotations
 
-import numpy as np
+import math
 
 from . import threads
 
@@ -42,6 +42,7 @@ MIN_OUTPUT_BYTES = 2 ** 20  # convolution outputs from which chaining pays (see 
 
 
 def worth_chaining(images, conv_output_bytes):
+    """Whether a convolution's output of ``conv_output_bytes`` over ``images`` is chained."""
     return (images >= 2 and conv_output_bytes >= MIN_OUTPUT_BYTES
             and threads.get_num_threads() >= 2)
 
@@ -92,6 +93,5 @@ def _chunks(conv_kernel, conv_arity, relu_kernel, relu_arity, pool_kernel, pool_
 def output_bytes(conv_shape, pooled_shape, itemsize):
     """Bytes of the five outputs of one image: convolution and ReLU (itemsize), mask (1),
     pooling (itemsize) and argmax (4)."""
-    per_image = int(np.prod(conv_shape[1:]))
-    pooled = int(np.prod(pooled_shape[1:]))
+    per_image, pooled = math.prod(conv_shape[1:]), math.prod(pooled_shape[1:])
     return per_image * (2 * itemsize + 1) + pooled * (itemsize + 4)
