@@ -156,7 +156,8 @@ def test_folded_relu_gives_the_same_bits_as_the_scatter_then_the_mask(monkeypatc
     np.testing.assert_array_equal(grads[0].view(np.uint32), grads[1].view(np.uint32))
 
 
-@pytest.mark.parametrize("how", ["target", "retain_grad", "hook", "two consumers"])
+@pytest.mark.parametrize("how", ["target", "retain_grad", "hook", "two consumers",
+                                 "retain_grads"])
 def test_the_relu_is_not_folded_when_its_output_gradient_is_seen(masked_scatters, how):
     """The pooling's input gradient stays unmasked wherever someone sees it; the results equal
     PyTorch's."""
@@ -180,10 +181,13 @@ def test_the_relu_is_not_folded_when_its_output_gradient_is_seen(masked_scatters
             seen = list(ag.grad(loss, [r] + ours))
             for t, g in zip(ours, seen[1:]):
                 t.grad = g
+        elif how == "retain_grads":  # the teaching views' mode: every intermediate .grad kept
+            with ag.retain_grads():
+                loss.backward()
         else:
             loss.backward()
         (texpected * torch.tensor(seed)).sum().backward()
-        got = r.grad if how == "retain_grad" else seen[0]
+        got = r.grad if how in ("retain_grad", "retain_grads") else seen[0]
         assert (tr.grad.numpy()[tr.detach().numpy() == 0] != 0).any()  # unmasked: it shows
         np.testing.assert_allclose(got.numpy(), tr.grad.numpy(), rtol=1e-12, atol=1e-12)
     assert masked_scatters == []
