@@ -231,9 +231,8 @@ def _chained(x, weight, stride, padding, bias, pooling):
     from . import chain
     with threads.captured_launches() as conv_launches:
         out = _dispatch("conv2d_forward", x.dtype, "conv", (x, weight, stride, padding, bias))
-    pooled_shape = _pooled_shape(out.shape, pooling)
     if not (conv_launches and chain.is_image_pieced(conv_launches[-1])
-            and pooled_shape is not None and chain.worth_chaining(out.shape[0], out.nbytes)):
+            and _pooling_fits(out.shape, pooling) and chain.worth_chaining(out.shape[0], out.nbytes)):
         threads.run_captured(conv_launches)  # as it would have run (none: the reference computed it)
         return out
     threads.run_captured(conv_launches[:-1])  # what the convolution's own launch reads (padding)
@@ -248,30 +247,23 @@ def _chained(x, weight, stride, padding, bias, pooling):
     with threads.captured_launches() as pool_launches:
         pooled, argmax = _dispatch("max_pool2d_forward", relu_out.dtype, "pool",
                                    (relu_out, *pooling))
-    if len(relu_launches) != 1:  # (not expected: the ReLU ran as something other than one launch)
-        threads.run_captured(conv_launches)
+    if len(relu_launches) != 1 or len(pool_launches) != 1:  # (not expected: the ReLU or pooling
+        threads.run_captured(conv_launches)                # ran otherwise; their ops compute)
         return out
-    if len(pool_launches) != 1:
-        threads.run_captured(conv_launches + relu_launches)
-        _chain_here.ready = {id(out): (out, relu_out, mask)}
-        return out
-    chain.run(conv_launches[0], relu_launches[0], pool_launches[0], out.shape[0], out[0].size,
-              out.shape[1], chain.output_bytes(out.shape, pooled_shape, out.itemsize))
+    chain.run(conv_launches[0], relu_launches[0], pool_launches[0], out, pooled)
     _count("conv2d_relu_max_pool2d", "numba")
     _chain_here.ready = {id(out): (out, relu_out, mask),
                          id(relu_out): (relu_out, pooling, pooled, argmax)}
     return out
 
 
-def _pooled_shape(shape, pooling):
-    """The max pooling's output shape, or None where that pooling would raise (left to the op)."""
+def _pooling_fits(shape, pooling) -> bool:
+    """Whether that max pooling of an output of ``shape`` has windows (else its op raises, and
+    the chain leaves it to the op: its kernel must not run on windows that miss the input)."""
     (kernel_h, kernel_w), (stride_h, stride_w), (pad_h, pad_w) = pooling
-    if min(kernel_h, kernel_w, stride_h, stride_w) < 1 or min(pad_h, pad_w) < 0 or \
-            pad_h > kernel_h // 2 or pad_w > kernel_w // 2 or len(shape) != 4:
-        return None
-    out_h = (shape[2] + 2 * pad_h - kernel_h) // stride_h + 1
-    out_w = (shape[3] + 2 * pad_w - kernel_w) // stride_w + 1
-    return shape[:2] + (out_h, out_w) if out_h >= 1 and out_w >= 1 else None
+    return (len(shape) == 4 and min(kernel_h, kernel_w, stride_h, stride_w) >= 1
+            and 0 <= pad_h <= kernel_h // 2 and 0 <= pad_w <= kernel_w // 2
+            and shape[2] + 2 * pad_h >= kernel_h and shape[3] + 2 * pad_w >= kernel_w)
 
 
 def _chained_output(x, *key):

@@ -32,8 +32,6 @@ the three ops' references are the chain's.
 """
 from __future__ import annotations
 
-import math
-
 from . import threads
 
 CHUNK_BYTES = 2 ** 21     # a chunk's outputs, all five arrays (L2 is 2 MB a core on the Intel Xeon
@@ -47,23 +45,23 @@ def worth_chaining(images, conv_output_bytes):
             and threads.get_num_threads() >= 2)
 
 
-def run(conv_launch, relu_launch, pool_launch, images, relu_per_image, planes_per_image,
-        chunk_bytes):
+def run(conv_launch, relu_launch, pool_launch, conv_out, pooled):
     """Run the captured launches of a convolution (cut by image pieces: its last argument is its
-    number of pieces, ``count``), a ReLU (over elements) and a max pooling (over planes) as one
-    launch of chunks of images (see the module docstring); ``chunk_bytes``: the five outputs of
-    one image."""
-    conv_kernel, conv_args = conv_launch[0], conv_launch[2]
-    relu_kernel, relu_args = relu_launch[0], relu_launch[2]
-    pool_kernel, pool_args = pool_launch[0], pool_launch[2]
+    number of pieces, ``count``) into ``conv_out``, a ReLU (over elements) and a max pooling (over
+    planes) into ``pooled`` as one launch of chunks of images (see the module docstring)."""
+    images, channels = conv_out.shape[:2]
+    per_image, pooled_per_image = conv_out[0].size, pooled[0].size
+    itemsize = conv_out.itemsize  # convolution and ReLU, mask (1), pooling, argmax (4)
+    chunk_bytes = per_image * (2 * itemsize + 1) + pooled_per_image * (itemsize + 4)
     threads_used = threads.get_num_threads()  # a multiple of it: no thread left idle at the end
     chunks = -(-images * chunk_bytes // CHUNK_BYTES)
     chunks = max(1, min(images, -(-chunks // threads_used) * threads_used))
-    conv_args = conv_args[:-1] + (chunks,)  # the convolution's images cut into our chunks
+    conv_kernel, conv_args = conv_launch[0], conv_launch[2][:-1] + (chunks,)  # images in chunks
+    relu_kernel, relu_args = relu_launch[0], relu_launch[2]
+    pool_kernel, pool_args = pool_launch[0], pool_launch[2]
     threads.parallel_for(_chunks, chunks, conv_kernel, len(conv_args), relu_kernel,
-                         len(relu_args), pool_kernel, len(pool_args), images, relu_per_image,
-                         planes_per_image, chunks, *conv_args, *relu_args, *pool_args,
-                         pieces=chunks)
+                         len(relu_args), pool_kernel, len(pool_args), images, per_image,
+                         channels, chunks, *conv_args, *relu_args, *pool_args, pieces=chunks)
 
 
 def is_image_pieced(launch):
@@ -89,9 +87,3 @@ def _chunks(conv_kernel, conv_arity, relu_kernel, relu_arity, pool_kernel, pool_
         relu_kernel(*relu_args, start * relu_per_image, stop * relu_per_image)
         pool_kernel(*pool_args, start * planes_per_image, stop * planes_per_image)
 
-
-def output_bytes(conv_shape, pooled_shape, itemsize):
-    """Bytes of the five outputs of one image: convolution and ReLU (itemsize), mask (1),
-    pooling (itemsize) and argmax (4)."""
-    per_image, pooled = math.prod(conv_shape[1:]), math.prod(pooled_shape[1:])
-    return per_image * (2 * itemsize + 1) + pooled * (itemsize + 4)
