@@ -12,7 +12,7 @@ import torch
 import autograd_lite as ag
 import nn
 from autograd_lite import kernels
-from autograd_lite.kernels import chain, compiler, threads
+from autograd_lite.kernels import chain, compiler, launch_groups, threads
 
 RNG = np.random.default_rng(5)
 
@@ -268,11 +268,11 @@ def test_captured_launches_run_later_as_they_would_have_run():
 
     def kernel(tag, start, stop):
         calls.append((tag, start, stop))
-    with threads.captured_launches() as launches:
+    with launch_groups.captured_launches() as launches:
         threads.parallel_for(kernel, 10, "serial", serial=True)
         threads.parallel_for(kernel, 10, "pieces", pieces=5, holds_blas=False)
     assert calls == [] and [launch[3:] for launch in launches] == [(None, True, True),
                                                                      (5, False, False)]
-    threads.run_captured(launches)
+    launch_groups.run_captured(launches)
     assert calls[0] == ("serial", 0, 10)  # one call: serial as it was asked
     assert sorted(calls[1:]) == [("pieces", 2 * i, 2 * i + 2) for i in range(5)]

@@ -1,6 +1,6 @@
-"""``threads.joined_launches``: a launch held for the next one of its shape, the two run as one
-(a convolution's input and weight gradients: ``kernels.conv2d_grads``). What is held, when it runs,
-that the pieces and the bits are those of two launches, and what is never held."""
+"""``launch_groups.joined_launches``: a launch held for the next one of its shape, the two run as
+one (a convolution's input and weight gradients: ``kernels.conv2d_grads``). What is held, when it
+runs, that the pieces and the bits are those of two launches, and what is never held."""
 from __future__ import annotations
 
 import threading
@@ -10,7 +10,7 @@ import pytest
 
 import autograd_lite as ag
 from autograd_lite import kernels
-from autograd_lite.kernels import threads
+from autograd_lite.kernels import launch_groups, threads
 from autograd_lite.ops.conv import conv2d
 
 pytestmark = pytest.mark.usefixtures("always_split", "thread_count")
@@ -41,7 +41,7 @@ def test_a_held_launch_runs_with_the_next_of_its_shape_piece_by_piece(monkeypatc
     ag.set_num_threads(2)
     seen, first_out, second_out = [], np.zeros(8), np.zeros(8)
     launched = launches_during(monkeypatch)
-    with threads.joined_launches() as joined:
+    with launch_groups.joined_launches() as joined:
         with joined.holding():
             threads.parallel_for(recorder("dx", seen, first_out), 8, pieces=4)
         assert seen == [] and not first_out.any()  # held: nothing ran yet
@@ -59,7 +59,7 @@ def test_a_held_launch_runs_with_the_next_of_its_shape_piece_by_piece(monkeypatc
 def test_launches_of_other_shapes_run_at_once_and_an_unpartnered_one_at_the_end(monkeypatch):
     ag.set_num_threads(2)
     seen, held_out = [], np.zeros(6)
-    with threads.joined_launches() as joined:
+    with launch_groups.joined_launches() as joined:
         with joined.holding():
             threads.parallel_for(recorder("held", seen, held_out), 6, pieces=3)
         threads.parallel_for(recorder("other count", seen), 5, pieces=3)
@@ -74,15 +74,15 @@ def test_launches_of_other_shapes_run_at_once_and_an_unpartnered_one_at_the_end(
 def test_nothing_is_held_outside_holding_at_one_thread_or_in_a_serial_launch():
     seen = []
     ag.set_num_threads(2)
-    with threads.joined_launches():
+    with launch_groups.joined_launches():
         threads.parallel_for(recorder("outside holding", seen), 4, pieces=2)
         assert len(seen) == 2
     ag.set_num_threads(1)
-    with threads.joined_launches() as joined, joined.holding():
+    with launch_groups.joined_launches() as joined, joined.holding():
         threads.parallel_for(recorder("one thread", seen), 4, pieces=2)
         assert seen[-1][:3] == ("one thread", 0, 4)
     ag.set_num_threads(2)
-    with threads.joined_launches() as joined, joined.holding():
+    with launch_groups.joined_launches() as joined, joined.holding():
         threads.parallel_for(recorder("serial", seen), 4, pieces=2, serial=True)
         assert seen[-1][:3] == ("serial", 0, 4)
 
@@ -91,7 +91,7 @@ def test_an_exception_in_the_block_drops_the_held_launch_and_the_pool_still_work
     ag.set_num_threads(2)
     seen = []
     with pytest.raises(KeyError):
-        with threads.joined_launches() as joined:
+        with launch_groups.joined_launches() as joined:
             with joined.holding():
                 threads.parallel_for(recorder("held", seen), 4, pieces=2)
             raise KeyError("the caller failed")
@@ -104,7 +104,7 @@ def test_an_exception_in_the_block_drops_the_held_launch_and_the_pool_still_work
 def test_another_threads_launches_are_never_held():
     ag.set_num_threads(2)
     seen = []
-    with threads.joined_launches() as joined, joined.holding():
+    with launch_groups.joined_launches() as joined, joined.holding():
         other = threading.Thread(target=threads.parallel_for, args=(recorder("other", seen), 4),
                                  kwargs={"pieces": 2})
         other.start()
@@ -132,7 +132,7 @@ def test_conv2d_backward_joins_its_two_gradient_launches_with_the_same_bits(monk
     launched = launches_during(monkeypatch)
     joined = gradients()
     assert launched.count("_pair") == 1, launched
-    monkeypatch.setattr(threads.joined_launches, "join", lambda self, *args: False)
+    monkeypatch.setattr(launch_groups.joined_launches, "join", lambda self, *args: False)
     separate = gradients()
     for got, want in zip(joined, separate):
         np.testing.assert_array_equal(got, want)

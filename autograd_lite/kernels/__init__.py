@@ -84,7 +84,7 @@ import threading
 
 import numpy as np
 
-from . import blas, compiler, reference, threads
+from . import blas, compiler, launch_groups, reference, threads
 from .compiler import set_compile_mode, wait  # noqa: F401  (public)
 
 BLAS_SPLIT_MIN_WORK = 2 ** 23   # rows * cols * depth from which one-thread BLAS runs on each of
@@ -229,26 +229,27 @@ class chained_conv_relu_pool:
 def _chained(x, weight, stride, padding, bias, pooling):
     """``conv2d_forward`` with the ReLU and pooling after it (``chained_conv_relu_pool``)."""
     from . import chain
-    with threads.captured_launches() as conv_launches:
+    with launch_groups.captured_launches() as conv_launches:
         out = _dispatch("conv2d_forward", x.dtype, "conv", (x, weight, stride, padding, bias))
     if not (conv_launches and chain.is_image_pieced(conv_launches[-1])
-            and _pooling_fits(out.shape, pooling) and chain.worth_chaining(out.shape[0], out.nbytes)):
-        threads.run_captured(conv_launches)  # as it would have run (none: the reference computed it)
-        return out
-    threads.run_captured(conv_launches[:-1])  # what the convolution's own launch reads (padding)
+            and _pooling_fits(out.shape, pooling)
+            and chain.worth_chaining(out.shape[0], out.nbytes)):
+        launch_groups.run_captured(conv_launches)  # as it would have run (none: the reference
+        return out                                 # computed it)
+    launch_groups.run_captured(conv_launches[:-1])  # what the convolution's launch reads (padding)
     conv_launches = conv_launches[-1:]
     if not (_state["backend"] == "numba" and out.size >= ELEMENTWISE_MIN_SIZE
             and compiler.ready(("relu_forward", out.dtype))
             and compiler.ready(("max_pool2d_forward", out.dtype))):
-        threads.run_captured(conv_launches)  # (the first steps: the ReLU's and pooling's kernels load)
+        launch_groups.run_captured(conv_launches)  # (first steps: their kernels load)
         return out
-    with threads.captured_launches() as relu_launches:  # out is not written yet: only launches
-        relu_out, mask = relu_forward(out)               # that wait for it may be kept
-    with threads.captured_launches() as pool_launches:
+    with launch_groups.captured_launches() as relu_launches:  # out is not written yet: only
+        relu_out, mask = relu_forward(out)                     # launches that wait may be kept
+    with launch_groups.captured_launches() as pool_launches:
         pooled, argmax = _dispatch("max_pool2d_forward", relu_out.dtype, "pool",
                                    (relu_out, *pooling))
     if len(relu_launches) != 1 or len(pool_launches) != 1:  # (not expected: the ReLU or pooling
-        threads.run_captured(conv_launches)                # ran otherwise; their ops compute)
+        launch_groups.run_captured(conv_launches)          # ran otherwise; their ops compute)
         return out
     chain.run(conv_launches[0], relu_launches[0], pool_launches[0], out, pooled)
     _count("conv2d_relu_max_pool2d", "numba")
@@ -293,11 +294,11 @@ def conv2d_weight_grad(x, grad, weight_shape, stride, padding, with_bias=False):
 def conv2d_grads(x, grad, weight, stride, padding, needs):
     """(dx, dW, db) of a convolution, each None where ``needs`` (three bools) says so. With dW:
     ``conv2d_weight_grad`` sums db in its own pass, and dx's launch is held for dW's and joined
-    with it (``threads.joined_launches``): the same results, one hand-over to the workers instead
-    of two. Without dW: ``conv2d_input_grad`` and ``conv2d_bias_grad`` on their own."""
+    with it (``launch_groups.joined_launches``): the same results, one hand-over to the workers
+    instead of two. Without dW: ``conv2d_input_grad`` and ``conv2d_bias_grad`` on their own."""
     need_x, need_w, need_b = needs
     dx = dw = db = None
-    with threads.joined_launches() as joined:
+    with launch_groups.joined_launches() as joined:
         if need_x:
             with joined.holding():  # dx's launch waits for dW's; dx is complete after the block
                 dx = conv2d_input_grad(grad, weight, x.shape, stride, padding)

@@ -15,7 +15,7 @@ Here they are one launch, cut by images:
 
 so the small ReLUs and poolings that would run on one thread are split too, and a chunk's
 convolution output is still in L2 when its ReLU and pooling read it. The three launches are the
-ones the kernels make (``threads.captured_launches`` records them instead of running them), so
+ones the kernels make (``launch_groups.captured_launches`` records them instead of running them), so
 every element is computed by the same code from the same inputs: the same bits as the three
 launches one after the other (``tests/test_chain.py``).
 

@@ -41,11 +41,8 @@ OpenMP and TBB libraries and its thread counts stay as it set them.
   which starts its own when it needs them. A worker about to be woken is kept off the launching
   thread's CPU (its own affinity only: ``_Worker._place``), so that a pause does not leave both
   on one core.
-* ``joined_launches()``: a launch held for the next one of its shape, the two handed to the
-  workers as one (a convolution's input and weight gradients, ``kernels.conv2d_grads``): one
-  wake-up and one wait instead of two, the same pieces and bits.
-* ``captured_launches()``: launches recorded instead of run, for a caller that runs them its own
-  way (``kernels.chain``).
+* Launches taken together (``launch_groups``: held for the next one of their shape, or recorded
+  to be run another way): ``parallel_for`` looks for them in this thread's ``_here``.
 * ``set_num_threads(n)`` / ``get_num_threads()`` (PyTorch's names, exported as
   ``ag.set_num_threads``): how many threads a launch uses, the caller included; default the cores
   this process may run on (``os.sched_getaffinity``). Lowering it ends the workers beyond n - 1, so
@@ -59,7 +56,6 @@ OpenMP and TBB libraries and its thread counts stay as it set them.
 """
 from __future__ import annotations
 
-import contextlib
 import numbers
 import os
 import threading
@@ -273,14 +269,14 @@ def parallel_for(kernel, count, *args, pieces=None, serial=False, holds_blas=Tru
     unless ``holds_blas`` is False: the parts of a product, and the optimizer updates, which run
     between steps and are timed beside whatever BLAS does."""
     captured = getattr(_here, "captured", None)
-    if captured is not None:  # recorded, not run (``captured_launches``)
+    if captured is not None:  # recorded, not run (``launch_groups.captured_launches``)
         captured.append((kernel, count, args, pieces, serial, holds_blas))
         return
     threads = 1 if serial else get_num_threads()
     if pieces is not None and threads > 1:
         joined = getattr(_here, "joined", None)
         if joined is not None and joined.join(kernel, count, args, min(pieces, count), holds_blas):
-            return  # held for the next launch of its shape, or run with it (``joined_launches``)
+            return  # held for the next launch of its shape, or run with it (``launch_groups``)
     pieces = min(threads if pieces is None else pieces, count)
     if threads <= 1 or pieces <= 1:
         kernel(*args, 0, count)
@@ -309,97 +305,6 @@ def parallel_for(kernel, count, *args, pieces=None, serial=False, holds_blas=Tru
         times.record(split, launch_timing.clock() - start)
     finally:
         _pool["lock"].release()
-
-
-class joined_launches:
-    """``with joined_launches() as joined:`` ... ``with joined.holding():`` ...: a split launch made
-    inside ``holding()`` (one with ``pieces`` given, at 2 or more threads) is held until the next
-    launch of the block with the same ``count`` and ``pieces``, and the two run as one launch:
-    piece i of the held kernel, then piece i of the other, on whichever thread claims piece i
-    (``_pair``). The same calls as two launches, so the same bits; one wake-up of the workers
-    and one wait for them instead of two (each cost 30-80 us on the 2-vCPU Intel Xeon VM, family
-    6 model 167: ``Conv2d``'s backward, the input gradient held for the weight gradient,
-    3.56 -> 3.45 and 3.59 -> 3.41 ms for forward+backward of x (64, 32, 13, 13) at 2 threads,
-    in-process interleaved medians), and each image's gradient is read by both kernels while it
-    is in the cache. Other launches run as usual; a held launch that finds no partner runs when
-    the block ends (not when it raises). So the held kernel's output is complete only after the
-    block, and nothing in the block may read it (``kernels.conv2d_grads``). Per thread: another
-    host thread's launches are never held."""
-
-    def __enter__(self):
-        self._outer, self.held, self._holding = getattr(_here, "joined", None), None, False
-        _here.joined = self
-        return self
-
-    def __exit__(self, exc_type, *exc):
-        _here.joined = self._outer
-        held, self.held = self.held, None
-        if held is not None and exc_type is None:
-            kernel, count, args, pieces, holds_blas = held
-            parallel_for(kernel, count, *args, pieces=pieces, holds_blas=holds_blas)
-        return False
-
-    @contextlib.contextmanager
-    def holding(self):
-        """A context in which the (first) split launch is held (see the class docstring)."""
-        self._holding = True
-        try:
-            yield self
-        finally:
-            self._holding = False
-
-    def join(self, kernel, count, args, pieces, holds_blas) -> bool:
-        """True when ``parallel_for`` has nothing left to do: the launch is now held, or it ran
-        with the one held."""
-        if pieces <= 1 or getattr(_here, "serial", False):
-            return False
-        held = self.held
-        if held is None:
-            if self._holding:
-                self.held = (kernel, count, args, pieces, holds_blas)
-                return True
-            return False
-        first, first_count, first_args, first_pieces, first_holds_blas = held
-        if self._holding or first_count != count or first_pieces != pieces:
-            return False
-        self.held = None
-        _here.joined = None  # the pair's own launch is not held again
-        try:
-            parallel_for(_pair, count, first, len(first_args), *first_args, kernel, *args,
-                         pieces=pieces, holds_blas=first_holds_blas and holds_blas)
-        finally:
-            _here.joined = self
-        return True
-
-
-@contextlib.contextmanager
-def captured_launches():
-    """``with captured_launches() as launches:``: every ``parallel_for`` of this thread inside the
-    block is appended to ``launches`` as (kernel, count, args, pieces, serial, holds_blas)
-    instead of running, so its outputs stay unwritten; whoever captured them runs them
-    (``run_captured``, or ``kernels.chain``: a
-    convolution's launch cut again, with the ReLU and pooling after it, into one launch)."""
-    outer, launches = getattr(_here, "captured", None), []
-    _here.captured = launches
-    try:
-        yield launches
-    finally:
-        _here.captured = outer
-
-
-def run_captured(launches):
-    """Run launches recorded by ``captured_launches``, in order, as they would have run."""
-    for kernel, count, args, pieces, serial, holds_blas in launches:
-        parallel_for(kernel, count, *args, pieces=pieces, serial=serial, holds_blas=holds_blas)
-
-
-def _pair(first, arity, *rest):
-    """Piece (start, stop) of two kernels: ``first(*rest[:arity], start, stop)``, then the kernel at
-    ``rest[arity]`` with the arguments after it (the arrays stay top-level arguments, so that
-    ``launch_timing`` tells the shapes apart)."""
-    start, stop = rest[-2], rest[-1]
-    first(*rest[:arity], start, stop)
-    rest[arity](*rest[arity + 1:-2], start, stop)
 
 
 def workers_ran_lately() -> bool:
