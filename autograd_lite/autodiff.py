@@ -5,8 +5,8 @@ through ``tensor._ctx`` and ``tensor._out_index``, and a node reaches its inputs
 ``ctx.inputs``. Back-propagation runs each node's backward once, after every gradient flowing into
 its outputs has been summed (Kahn's algorithm):
 
-1. ``dependencies``: one iterative walk from the roots counts, for every reachable node, how many
-   edges from other reachable nodes consume its outputs;
+1. ``dependencies`` (``graph_walk``): one iterative walk from the roots counts, for every reachable
+   node, how many edges from other reachable nodes consume its outputs;
 2. a node whose count is zero is ready: its backward runs, its input gradients are summed into the
    producers' pending slots (or into the leaves' ``.grad``), and each producer's count drops by one.
 
@@ -38,46 +38,8 @@ import numpy as np
 from .backward_results import (as_gradient, as_tuple, check_backward, checked_in_grads,
                                zeros_like_output)
 from .function import InputRef, _GradMode, _local, _switches
+from .graph_walk import dependencies, useful_nodes
 from .hooks import _apply_hooks, _hold_for_hooks, _run_node_hooks
-
-
-def dependencies(root_nodes):
-    """For every node reachable from ``root_nodes``: how many consuming edges lead into it."""
-    deps = {}
-    for node in root_nodes:
-        deps[node] = 0
-    stack = list(deps)
-    while stack:
-        node = stack.pop()
-        needs = node.needs_input_grad
-        position = -1
-        for inp in node.inputs:  # (an index into needs_input_grad costs less than a zip per node)
-            position += 1
-            if needs[position]:
-                parent = inp._ctx
-                if parent is not None:
-                    if parent in deps:
-                        deps[parent] += 1
-                    else:
-                        deps[parent] = 1
-                        stack.append(parent)
-    return deps
-
-
-def topological_order(root_nodes):
-    """The nodes reachable from ``root_nodes``, each before every node that produced its inputs."""
-    deps = dependencies(root_nodes)
-    ready = [node for node, count in deps.items() if count == 0]
-    order = []
-    while ready:
-        node = ready.pop()
-        order.append(node)
-        for inp, needed in zip(node.inputs, node.needs_input_grad):
-            if needed and inp._ctx is not None:
-                deps[inp._ctx] -= 1
-                if deps[inp._ctx] == 0:
-                    ready.append(inp._ctx)
-    return order
 
 
 _NO_TARGETS = MappingProxyType({})
@@ -158,7 +120,7 @@ def run_backward(roots, gradients, retain_graph, create_graph, targets=None):
         index = root._out_index
         slots[index] = grad if slots[index] is None else slots[index] + grad
     deps = dependencies(root_nodes)
-    useful = None if accumulate else _useful_nodes(deps, leaf_targets, node_targets)
+    useful = None if accumulate else useful_nodes(deps, leaf_targets, node_targets)
     try:
         mode = _local.switches  # this thread's switches, fetched once
     except AttributeError:
@@ -350,20 +312,6 @@ def _absorbable(node, deps, pending):
             or producer.retains_grad or producer._released):
         return None
     return producer
-
-
-def _useful_nodes(deps, leaf_targets, node_targets):
-    """Nodes whose backward must run for ``ag.grad``: those with an input that is a target or
-    that leads to one."""
-    leads = {node for node, _ in node_targets}  # nodes whose outputs are targets or lead to one
-    useful = set()
-    for node in reversed(topological_order([n for n, count in deps.items() if count == 0])):
-        # reversed topological order: producers first, so every input's node is already decided
-        if any(needed and (id(inp) in leaf_targets if inp._ctx is None else inp._ctx in leads)
-               for inp, needed in zip(node.inputs, node.needs_input_grad)):
-            useful.add(node)
-            leads.add(node)
-    return useful
 
 
 def _deliver_to_leaf(leaf, grad, accumulate, create_graph, handed, leaf_targets, captured):

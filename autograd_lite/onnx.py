@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .autodiff import topological_order
+from .graph_walk import topological_order
 from .function import InputRef, retain_grads, enable_grad
 from .tensor import Tensor
 

@@ -28,7 +28,8 @@ import shutil
 
 import numpy as np
 
-from ..autodiff import _accumulate_leaf, _root_gradient, topological_order
+from ..autodiff import _accumulate_leaf, _root_gradient
+from ..graph_walk import topological_order
 from ..backward_results import zeros_like_output
 from ..sparse_grad import densify
 from ..hooks import _apply_hooks

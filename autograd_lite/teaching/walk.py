@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..autodiff import topological_order
+from ..graph_walk import topological_order
 from ..function import InputRef, _GradMode
 from ..tensor import Tensor
 from . import rules
