@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .function import _count_bad
+from .anomaly import count_bad as _count_bad
 
 
 def checked_in_grads(node, in_grads):

@@ -24,8 +24,6 @@ and ``ctx.saved_tensors`` refuses a tensor that changed after it was saved, nami
 from __future__ import annotations
 
 import functools
-import os
-import traceback
 import weakref
 
 import numpy as np
@@ -34,6 +32,7 @@ from .grad_mode import _local, switches as _switches  # noqa: E402
 from .grad_mode import (_GradMode, detect_anomaly, enable_grad, inference_mode,  # noqa: F401
                         is_grad_enabled, is_inference_mode_enabled, no_grad, retain_grads,
                         set_grad_enabled)
+from .anomaly import check_forward as _check_forward, user_stack  # noqa: E402
 from .exported import check as _check_exported  # noqa: E402
 from .graph_refs import AccumulateGrad, InputRef, shape_of  # noqa: E402,F401
 from .exported import fingerprints as _fingerprints  # noqa: E402
@@ -420,39 +419,6 @@ def _wrap(value):
     if isinstance(value, (np.ndarray, np.generic)):
         return Tensor._make(np.asarray(value))
     raise TypeError(f"Function.forward must return Tensors or NumPy arrays, got {type(value).__name__}")
-
-
-_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
-
-
-def user_stack(limit: int = 4) -> list:
-    """The innermost ``limit`` frames of the current stack that lie outside autograd_lite, formatted
-    like a traceback: where the user's code called into the engine."""
-    frames = [f for f in traceback.extract_stack()[:-1] if not f.filename.startswith(_PACKAGE_DIR)]
-    return traceback.format_list(frames[-limit:])
-
-
-def _check_forward(cls, args, outputs):
-    for out in outputs:
-        if out._data.dtype.kind == "f" and not np.isfinite(out._data).all():
-            if all(_finite(a) for a in args):
-                raise FloatingPointError(
-                    f"detect_anomaly: forward op {cls.__name__} produced {_count_bad(out._data)} in "
-                    f"an output of shape {out.shape} from finite inputs. It was called here:\n"
-                    + "".join(user_stack()))
-
-
-def _finite(value) -> bool:
-    """False for a float input (Tensor, array or number) holding NaN/Inf."""
-    data = value._data if isinstance(value, Tensor) else value
-    if isinstance(data, (float, np.ndarray, np.generic)) and np.asarray(data).dtype.kind == "f":
-        return bool(np.isfinite(data).all())
-    return True
-
-
-def _count_bad(array) -> str:
-    nan, inf = int(np.isnan(array).sum()), int(np.isinf(array).sum())
-    return f"{nan} NaN and {inf} Inf value(s)"
 
 
 Tensor = None  # set by autograd_lite.tensor once the class exists (avoids an import cycle)
