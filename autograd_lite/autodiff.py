@@ -31,6 +31,10 @@ or hooks on the producer's output (tests/test_gradient_ownership.py). What every
 for it is one test (``node.absorbs or absorbed``), the rest is in ``_folded_backward``: the tiny
 graph's backward 0.0-0.4 us more than without it (in-process, Intel Xeon family 6 model 167;
 0.3-0.7 us with the first version, which made two tests per node).
+
+One level further (``Function.absorbs_below``: MaxPool2d after Conv2d -> ReLU), the consumer also
+computes the producer's producer's gradients; they wait in ``absorbed`` for that node's turn, so
+leaves receive them in the usual order (tests/test_pooled_conv_grads.py).
 """
 from __future__ import annotations
 
@@ -157,7 +161,7 @@ def run_backward(roots, gradients, retain_graph, create_graph, targets=None):
                             in_grads = node.backward(node, grads[0])
                         else:  # no graph of the gradient: the same formula on the arrays
                             folded = (node.absorbs or absorbed) and _folded_backward(
-                                node, grads[0], absorbed, deps, pending, capture_all)
+                                node, grads[0], absorbed, deps, pending, capture_all, useful)
                             if folded:  # (rare: Function.absorbs)
                                 in_grads = folded
                             else:
@@ -300,24 +304,38 @@ def _call_backward(node, grads, mode):
     return checked_in_grads(node, in_grads)
 
 
-def _folded_backward(node, grad, absorbed, deps, pending, capture_all):
-    """``Function.absorbs``: for a producer whose consumer already applied its backward (noted in
-    ``absorbed``), the gradient it gets passed on unchanged; for a node that may fold its
-    producer's backward into its own, its gradients so (the producer noted); else None. A node may
-    fold when the gradient it gives its producer is the only one that producer will get and nobody
-    sees it in between, just as when the producer's ``backward_in_place`` may overwrite it."""
-    passed = absorbed.pop(node, None) if absorbed else None
-    if passed is not None:
-        return (grad,) + (None,) * (len(node.inputs) - 1) if passed is grad._data else None
+def _folded_backward(node, grad, absorbed, deps, pending, capture_all, useful):
+    """``Function.absorbs``: for a node whose backward a consumer already applied (in
+    ``absorbed``), its gradients as computed then (a producer's: its gradient passed on); for a
+    node that may fold its producer's backward (and ``absorbs_below``, the next one's) into its
+    own, its gradients so, the others noted; else None. A node may be folded when nobody sees its
+    gradient, as when its ``backward_in_place`` may overwrite it."""
+    done = absorbed.pop(node, None) if absorbed else None
+    if done is not None:  # (computed for the gradient this node was to get: check it did)
+        array, in_grads = done
+        if array is not grad._data:
+            return None
+        return in_grads if in_grads is not None else (grad,) + (None,) * (len(node.inputs) - 1)
     producer = node.inputs[0]._ctx
-    if (capture_all or producer is None or producer.__class__ not in node.absorbs
-            or not node.needs_input_grad[0] or not node._owned_gradients
-            or deps.get(producer) != 1 or producer in pending
-            or producer.retains_grad or producer._released):
+    if (capture_all or producer.__class__ not in node.absorbs or not node.needs_input_grad[0]
+            or not node._owned_gradients or not _may_fold(producer, deps, pending)):
         return None
-    in_grads = node.backward_absorbing(node, grad, producer)
-    absorbed[producer] = in_grads[0]._data
+    below = producer.inputs[0]._ctx if producer.needs_input_grad[0] else None
+    if (below.__class__ in node.absorbs_below and _may_fold(below, deps, pending)
+            and (useful is None or below in useful)):
+        in_grads, below_grads = node.backward_absorbing(node, grad, producer, below)
+        absorbed[below] = (in_grads[0]._data, below_grads)
+    else:
+        in_grads = node.backward_absorbing(node, grad, producer)
+    absorbed[producer] = (in_grads[0]._data, None)
     return in_grads
+
+
+def _may_fold(producer, deps, pending):
+    """Whether a consumer may apply ``producer``'s backward (a node, or None): its one consumer,
+    no gradient yet, none retained, and it can still run."""
+    return (producer is not None and deps.get(producer) == 1 and producer not in pending
+            and not producer.retains_grad and not producer._released)
 
 
 def _deliver_to_leaf(leaf, grad, accumulate, create_graph, handed, leaf_targets, captured):

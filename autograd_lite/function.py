@@ -205,6 +205,12 @@ class Function(FunctionCtx):
     # backward would have run in place: see backward_in_place), and then passes that gradient
     # through the producer unchanged.
     absorbs = ()
+    # Optional beside it, ``absorbs_below``: classes of the producer's own producer that
+    # ``backward_absorbing(ctx, grad, producer, below)`` may fold in as well, under the same
+    # conditions; it then returns (this node's input gradients, ``below``'s), and the engine
+    # hands ``below`` its gradients when its turn comes (MaxPool2d after Conv2d -> ReLU: the
+    # scatter runs image by image inside the convolution's backward launch).
+    absorbs_below = ()
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)

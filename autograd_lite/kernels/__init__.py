@@ -29,7 +29,14 @@ Dispatch (measured on 2 cores, see ``benchmarks/README.md``):
   backward the pooling's scatter writes the gradient only where the ReLU lets it through
   (``max_pool2d_backward_masked``, ``Function.absorbs``), one pass instead of two, at any thread
   count. Course CNN step at batch 64, 2 threads, Intel Xeon (family 6 model 167): 0.95-0.98 of
-  the time with the fold, 0.93-0.95 with both;
+  the time with the fold, 0.93-0.95 with both. Where the forward chains (2 threads or more,
+  convolution outputs of ``chain.MIN_OUTPUT_BYTES`` or more), that scatter also runs image by
+  image inside the launch of the gradients of the convolution before the ReLU
+  (``pooled_conv2d_grads``, ``launch_groups.prologue``, ``Function.absorbs_below``): one
+  hand-over instead of two, and the second layer's scatter, which ran on one thread, is split
+  too; the same bits. Session 16, same CPU, in-process interleaved medians against the fold
+  alone: batch 64 0.963-0.979, 256 0.989, 1024 0.938 (at batch 8, with it, 1.025-1.051: not
+  there);
 * matmul: BLAS (``np.matmul``) on all its threads in a program that uses no Numba kernel (the
   optimizer updates do not count: they run between steps, once per parameter, and an MLP that
   only has them keeps its products as they were: with them counted, the MLP step lost 5-10% to
@@ -338,6 +345,37 @@ def max_pool2d_backward_masked(grad, argmax, input_shape, mask):
         return reference.max_pool2d_backward_masked(grad, argmax, input_shape, mask)
     return _dispatch("max_pool2d_backward_masked", grad.dtype, "pool",
                      (grad, _plane_indices(argmax), input_shape, mask))
+
+
+def pooled_conv2d_grads(x, weight, stride, padding, needs, grad, argmax, mask):
+    """A convolution's gradients when a max pooling follows its ReLU (``Function.absorbs``): the
+    gradient of its output, ``max_pool2d_backward_masked(grad, argmax, mask.shape, mask)``, then
+    ``conv2d_grads(x, that, weight, stride, padding, needs)``: (that, dx, dW, db). Where the
+    forward chains (``chain.worth_chaining``) and these kernels have loaded, the scatter runs
+    inside the convolution's first launch, image by image (``launch_groups.prologue``): the same
+    kernel calls on the same images, so the same bits, with one hand-over instead of two."""
+    from . import chain
+    input_shape, dtype, launches = tuple(mask.shape), grad.dtype, ()
+    convolution_ops = [op for op, needed in (("conv2d_input_grad", needs[0]), (
+        "conv2d_weight_grad", needs[1]), ("conv2d_bias_grad", needs[2] and not needs[1])) if needed]
+    if (_state["backend"] == "numba" and len(input_shape) == 4 and dtype in _FLOATS
+            and x.dtype == weight.dtype == dtype
+            and chain.worth_chaining(input_shape[0], mask.size * dtype.itemsize)
+            and all(compiler.ready((op, dtype))
+                    for op in ["max_pool2d_backward_masked"] + convolution_ops)):
+        with launch_groups.captured_launches() as launches:
+            output_grad = max_pool2d_backward_masked(grad, argmax, input_shape, mask)
+        if len(launches) != 1 or launches[0][1] != input_shape[0] * input_shape[1]:
+            launch_groups.run_captured(launches)  # (not expected: the scatter ran otherwise)
+            launches = ()
+    else:
+        output_grad = max_pool2d_backward_masked(grad, argmax, input_shape, mask)
+    if not launches:
+        return (output_grad,) + conv2d_grads(x, output_grad, weight, stride, padding, needs)
+    with launch_groups.prologue(launches[0], input_shape[0], input_shape[1], output_grad):
+        grads = conv2d_grads(x, output_grad, weight, stride, padding, needs)
+    _count("pooled_conv2d_grads", "numba")
+    return (output_grad,) + grads
 
 
 def max_pool2d_gather(values, argmax):

@@ -57,7 +57,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import threads
+from . import launch_groups, threads
 from .cache import njit
 from .conv_input import input_grad
 from .conv_input_cols import input_grad as input_grad_cols
@@ -323,6 +323,7 @@ def conv2d_weight_grad(x, grad, weight_shape, stride, padding, with_bias=False):
         # Xeon, Sapphire Rapids class, 48 KB 12-way L1): K = 36 1.29 -> 0.85 ms without it,
         # K = 288 7.3 -> 6.6 (with the scalar pack_b it did not help there either: 2.33 / 2.23).
         grad_row = positions + 64 // grad.itemsize
+        launch_groups.written(grad)  # (a pooling's backward may still have to write it)
         spread = np.empty((images * out_channels, grad_row), dtype=grad.dtype)
         spread[:, :positions] = grad.reshape(-1, positions)
         spread = spread.reshape(-1)

@@ -1,13 +1,17 @@
-"""Launches taken together: held for the next one of their shape (``joined_launches``), or
-recorded instead of run, to be run another way (``captured_launches``, ``run_captured``).
+"""Launches taken together: held for the next one of their shape (``joined_launches``),
+recorded instead of run, to be run another way (``captured_launches``, ``run_captured``), or run
+image by image inside the next launch cut by images (``prologue``).
 
-``threads.parallel_for`` looks in its thread's ``threads._here`` for an open block of either kind:
-``captured`` (a list: the launch is appended, nothing runs) before ``joined`` (a launch with
-pieces at 2 or more threads may be held or joined). Both are per thread and end with their block.
+``threads.parallel_for`` looks in its thread's ``threads._here`` for an open block of each kind:
+``captured`` (a list: the launch is appended, nothing runs), then ``joined`` (a launch with
+pieces at 2 or more threads may be held or joined), then ``prologue`` (a launch that runs may take
+it in, or must wait for it). All are per thread and end with their block.
 """
 from __future__ import annotations
 
 import contextlib
+
+import numpy as np
 
 from . import threads
 
@@ -93,6 +97,84 @@ def run_captured(launches):
     for kernel, count, args, pieces, serial, holds_blas in launches:
         threads.parallel_for(kernel, count, *args, pieces=pieces, serial=serial,
                              holds_blas=holds_blas)
+
+
+class prologue:
+    """``with prologue(launch, images, per_image, output):`` the captured ``launch`` (a kernel over
+    ``images * per_image`` units, ``per_image`` to an image, that writes ``output``: a pooling's
+    backward over planes) runs inside the first launch of the block cut by images, image by image:
+
+        for each piece p of that launch (images [p N // pieces, (p + 1) N // pieces), N = images):
+            the captured kernel over those images' units, then the launch's own kernel, piece p
+
+    so a piece reads the part of ``output`` it needs right after it was written, and the two are
+    one hand-over to the workers instead of two (``kernels.pooled_conv2d_grads``: a convolution's
+    gradients after the pooling that follows its ReLU). A launch is cut by images when its pieces
+    are its count and its last argument (the convolution kernels': ``chain.is_image_pieced``).
+    A launch of another form that may read ``output`` (an array argument sharing memory with it)
+    runs only after the captured one has run whole, as does the block's end; ``written(array)``
+    runs it before NumPy reads ``array``. The same kernel calls on the same units either way: the
+    same bits (``tests/test_pooled_conv_grads.py``)."""
+
+    def __init__(self, launch, images, per_image, output):
+        self.launch, self.images, self.per_image, self.output = launch, images, per_image, output
+
+    def __enter__(self):
+        self._outer = getattr(threads._here, "prologue", None)
+        threads._here.prologue = self
+        return self
+
+    def __exit__(self, exc_type, *exc):
+        try:
+            if self.launch is not None and exc_type is None:
+                self._run_whole()
+        finally:
+            self.launch = None
+            threads._here.prologue = self._outer
+        return False
+
+    def _run_whole(self):
+        launch, self.launch = self.launch, None
+        threads._here.prologue = self._outer  # (the launch itself runs as any other)
+        try:
+            run_captured([launch])
+        finally:
+            threads._here.prologue = self
+
+    def take(self, kernel, count, args, pieces, serial):
+        """The launch ``parallel_for`` is about to run, with this prologue taken in (kernel, args),
+        or None: run it as it is (after the prologue when it may read the output)."""
+        if self.launch is None:
+            return None
+        if (pieces == count and not serial and args and type(args[-1]) is int
+                and args[-1] == count and 1 <= count <= self.images):
+            first, first_count, first_args = self.launch[:3]
+            self.launch = None
+            return _with_prologue, (first, len(first_args), self.images, self.per_image, count,
+                                    *first_args, kernel, *args)
+        if any(isinstance(arg, np.ndarray) and np.may_share_memory(arg, self.output)
+               for arg in args):
+            self._run_whole()
+        return None
+
+
+def written(array):
+    """Before NumPy reads ``array``: run this thread's pending ``prologue`` if it writes there."""
+    pending = getattr(threads._here, "prologue", None)
+    if pending is not None and pending.launch is not None and \
+            np.may_share_memory(array, pending.output):
+        pending._run_whole()
+
+
+def _with_prologue(first, arity, images, per_image, pieces, *rest):
+    """Pieces start <= p < stop of the kernel at ``rest[arity]`` (its arguments after it), each
+    after ``first(*rest[:arity], u0, u1)`` over the units of the piece's images (``prologue``)."""
+    start, stop = rest[-2], rest[-1]
+    kernel = rest[arity]
+    for piece in range(start, stop):
+        low, high = piece * images // pieces, (piece + 1) * images // pieces
+        first(*rest[:arity], low * per_image, high * per_image)
+        kernel(*rest[arity + 1:-2], piece, piece + 1)
 
 
 def _pair(first, arity, *rest):

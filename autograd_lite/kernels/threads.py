@@ -41,8 +41,9 @@ OpenMP and TBB libraries and its thread counts stay as it set them.
   which starts its own when it needs them. A worker about to be woken is kept off the launching
   thread's CPU (its own affinity only: ``_Worker._place``), so that a pause does not leave both
   on one core.
-* Launches taken together (``launch_groups``: held for the next one of their shape, or recorded
-  to be run another way): ``parallel_for`` looks for them in this thread's ``_here``.
+* Launches taken together (``launch_groups``: held for the next one of their shape, recorded
+  to be run another way, or run inside the next launch cut by images): ``parallel_for`` looks
+  for them in this thread's ``_here``.
 * ``set_num_threads(n)`` / ``get_num_threads()`` (PyTorch's names, exported as
   ``ag.set_num_threads``): how many threads a launch uses, the caller included; default the cores
   this process may run on (``os.sched_getaffinity``). Lowering it ends the workers beyond n - 1, so
@@ -277,6 +278,11 @@ def parallel_for(kernel, count, *args, pieces=None, serial=False, holds_blas=Tru
         joined = getattr(_here, "joined", None)
         if joined is not None and joined.join(kernel, count, args, min(pieces, count), holds_blas):
             return  # held for the next launch of its shape, or run with it (``launch_groups``)
+    prologue = getattr(_here, "prologue", None)
+    if prologue is not None:  # (only inside launch_groups.prologue: a pooling's backward)
+        taken = prologue.take(kernel, count, args, pieces, serial)
+        if taken is not None:
+            kernel, args = taken
     pieces = min(threads if pieces is None else pieces, count)
     if threads <= 1 or pieces <= 1:
         kernel(*args, 0, count)

@@ -213,14 +213,24 @@ class MaxPool2d(Function):
     _owned_gradients = True  # a new array (see Function._owned_gradients)
 
     absorbs = (ReLU,)  # pooling after a ReLU, as CNNs do: one pass instead of two (see Function)
+    absorbs_below = (Conv2d,)  # and the convolution before that ReLU
 
     @staticmethod
-    def backward_absorbing(ctx, grad, relu):
+    def backward_absorbing(ctx, grad, relu, conv=None):
         """backward_plain and then the ReLU's backward before it: the scatter writes the gradient
         only where that ReLU's mask lets it through (``kernels.max_pool2d_backward_masked``). The
-        course CNN's first pooling at batch 64: one pass over 5.5 MB instead of two."""
-        return (_make(kernels.max_pool2d_backward_masked(grad._data, ctx.argmax, ctx.input_shape,
-                                                         relu.mask)), None, None, None)
+        course CNN's first pooling at batch 64: one pass over 5.5 MB instead of two. With the
+        convolution before the ReLU, also its gradients (``kernels.pooled_conv2d_grads``: the
+        scatter runs inside the convolution's launch, image by image), as (ours, the conv's)."""
+        if conv is None:
+            return (_make(kernels.max_pool2d_backward_masked(
+                grad._data, ctx.argmax, ctx.input_shape, relu.mask)), None, None, None)
+        x, weight = conv.saved_tensors
+        output_grad, *grads = kernels.pooled_conv2d_grads(
+            x._data, weight._data, conv.stride, conv.padding, conv.needs_input_grad[:3],
+            grad._data, ctx.argmax, relu.mask)
+        return ((_make(output_grad), None, None, None),
+                tuple(None if g is None else _make(g) for g in grads) + (None, None))
 
     @staticmethod
     def onnx(g, node, inputs, outputs):
