@@ -15,7 +15,7 @@ import pytest
 
 import autograd_lite as ag
 from autograd_lite.kernels import launch_timing, threads
-from autograd_lite.kernels.launch_timing import CLEAR, EXPLORE, RECHECK, LaunchTimes
+from autograd_lite.kernels.launch_timing import CLEAR, EXPLORE, RECHECK, SWITCH, LaunchTimes
 
 
 def ways(times, seconds_of, calls):
@@ -61,6 +61,21 @@ def test_every_recheck_call_times_the_other_way_and_a_changed_machine_changes_th
     assert ways(times, seconds.get, 1) == [False]          # call 2 RECHECK: alone, 1.0
     picked = ways(times, seconds.get, RECHECK)             # replaces alone's old times (3.0)
     assert picked == [False] * (RECHECK - 1) + [True]
+
+
+@pytest.mark.parametrize("chosen", [True, False])
+def test_the_way_chosen_is_kept_until_the_other_is_clearly_faster(chosen):
+    """A slow spell of the way chosen (the first steps after a pause, at 2 threads) against a
+    fast recheck of the other: kept while the other way is less than SWITCH times faster."""
+    times = LaunchTimes()
+    seconds = {chosen: 1.0, not chosen: 2.0}
+    ways(times, seconds.get, RECHECK - 1)                  # decided: the faster way
+    assert 1.3 / 1.2 < SWITCH < 1.3 / 1.0
+    seconds = {chosen: 1.3, not chosen: 1.2}               # a slow spell: the other faster,
+    assert ways(times, seconds.get, 1) == [not chosen]     # but not by SWITCH (call RECHECK)
+    assert set(ways(times, seconds.get, RECHECK - 1)) == {chosen}
+    seconds[not chosen] = 1.0                              # now faster by more than SWITCH
+    assert ways(times, seconds.get, 2) == [not chosen, not chosen]
 
 
 def test_one_slow_outlier_does_not_decide():

@@ -12,7 +12,8 @@ ways for each launch shape and keeps the faster one:
     call 1:               split (untimed: first touches of fresh buffers)
     then, exploring:      alternately alone and split, timed, until each way has EXPLORE
                           times, or sooner once one way's median is CLEAR times the other's
-    then:                 the way with the lower median of its last EXPLORE times, timed; every
+    then:                 the way with the lower median of its last EXPLORE times, timed,
+                          kept until the other way's median is SWITCH times lower; every
                           RECHECK-th call the other way, timed, its time replacing the ones
                           that way had (the machine's load changes: a busy neighbour, a laptop
                           on battery)
@@ -33,6 +34,13 @@ import numpy as np
 ADAPTIVE = True    # False: every launch goes to the workers (the pool's own tests pin it so)
 EXPLORE = 5        # timed calls of each way before the first choice (and the samples compared)
 CLEAR = 1.5        # a ratio of medians that ends exploring early
+SWITCH = 1.2       # how much faster (ratio of medians) the other way must be to replace the way
+#                    chosen: with 1.0, a recheck that met a slow spell of the way chosen (the first
+#                    steps after a pause run slow at 2 threads) turned a 2x faster split into
+#                    alone for the next calls. Course CNN, batch 64, 2 threads, 10-step blocks
+#                    after 0.15 s pauses, Intel Xeon family 6 model 167, three alternating pairs of
+#                    processes: block medians 8.26 / 8.47 / 8.23 -> 8.07 / 8.28 / 7.92 ms, calls
+#                    run alone per block 1.3-3.1 -> 0.8 (the rechecks)
 RECHECK = 50       # calls between two timed runs of the way not chosen
 MAX_SHAPES = 4096  # launch shapes remembered (a program of ever-new shapes starts over)
 
@@ -42,10 +50,10 @@ _shapes = {}  # shape -> LaunchTimes
 
 class LaunchTimes:
     """The recent seconds of one launch shape, split across threads and alone."""
-    __slots__ = ("calls", "split", "alone", "chosen")
+    __slots__ = ("calls", "split", "alone", "chosen", "way")
 
     def __init__(self):
-        self.calls, self.split, self.alone, self.chosen = 0, [], [], False
+        self.calls, self.split, self.alone, self.chosen, self.way = 0, [], [], False, True
 
     def use_split(self) -> bool:
         """Whether this call goes to the workers (see the module docstring)."""
@@ -55,8 +63,12 @@ class LaunchTimes:
             return True
         if not self.chosen:
             return calls % 2 == 1
-        faster_split = _median(self.split) <= _median(self.alone)
-        return faster_split != (calls % RECHECK == 0)
+        split, alone = _median(self.split), _median(self.alone)
+        if self.way:
+            self.way = not alone * SWITCH < split
+        else:
+            self.way = split * SWITCH < alone
+        return self.way != (calls % RECHECK == 0)
 
     def record(self, split: bool, seconds: float):
         """Keep the time of the call ``use_split`` just answered."""
@@ -71,6 +83,7 @@ class LaunchTimes:
         if not self.chosen and self.split and self.alone:
             fast, slow = sorted((_median(self.split), _median(self.alone)))
             self.chosen = slow >= CLEAR * fast or min(len(self.split), len(self.alone)) >= EXPLORE
+            self.way = _median(self.split) <= _median(self.alone)  # (kept unless SWITCH says)
 
 
 def _median(values):
