@@ -1,6 +1,6 @@
 """What the kernel tests share (test_kernels.py, test_kernels_conv.py, test_kernel_threads.py,
 test_kernel_blas.py): hypothesis settings, a float tolerance, both thread paths, drawn memory
-layouts, and a fresh Python process."""
+layouts, a fresh Python process, and a count of a function's calls."""
 import json
 import os
 import subprocess
@@ -60,3 +60,16 @@ def run_python(code, extra_env=None):
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def counted_calls(monkeypatch, owner, name, record=lambda *args: True):
+    """``owner.name`` replaced, for the test, by a wrapper that appends ``record(*args)`` to the
+    returned list before each call."""
+    calls = []
+    real = getattr(owner, name)
+
+    def counted(*args):
+        calls.append(record(*args))
+        return real(*args)
+    monkeypatch.setattr(owner, name, counted)
+    return calls

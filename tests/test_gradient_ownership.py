@@ -12,6 +12,7 @@ import torch
 import autograd_lite as ag
 from autograd_lite import kernels
 from autograd_lite.ops.conv import conv2d, max_pool2d
+from kernel_checks import counted_calls
 
 RNG = np.random.default_rng(21)
 
@@ -119,14 +120,7 @@ def cnn_layers(channels=2, size=10):
 @pytest.fixture
 def masked_scatters(monkeypatch):
     """How many times MaxPool2d folded the ReLU before it into its scatter (Function.absorbs)."""
-    calls = []
-    real = kernels.max_pool2d_backward_masked
-
-    def masked(*args):
-        calls.append(True)
-        return real(*args)
-    monkeypatch.setattr(kernels, "max_pool2d_backward_masked", masked)
-    return calls
+    return counted_calls(monkeypatch, kernels, "max_pool2d_backward_masked")
 
 
 @pytest.mark.parametrize("size", [10, 60])  # NumPy's ReLU mask, and the Numba kernels' (>= 2^16)

@@ -12,6 +12,7 @@ import autograd_lite as ag
 from autograd_lite import kernels
 from autograd_lite.kernels import chain, compiler, launch_groups, threads
 from autograd_lite.ops.conv import conv2d, max_pool2d
+from kernel_checks import counted_calls
 
 RNG = np.random.default_rng(8)
 
@@ -40,15 +41,8 @@ def small_outputs(monkeypatch, thread_count):
 
 @pytest.fixture
 def prologues_taken(monkeypatch):
-    """How many pieces ran with the scatter taken into them."""
-    calls = []
-    real = launch_groups._with_prologue
-
-    def counted(*args):
-        calls.append(args[4])
-        return real(*args)
-    monkeypatch.setattr(launch_groups, "_with_prologue", counted)
-    return calls
+    """The piece counts of the launches that ran with the scatter taken into them."""
+    return counted_calls(monkeypatch, launch_groups, "_with_prologue", lambda *args: args[4])
 
 
 def layer(case, pooling, dtype):
@@ -167,14 +161,7 @@ def test_the_block_runs_a_scatter_nobody_took_and_drops_it_on_an_exception():
 @pytest.fixture
 def folded_convs(monkeypatch):
     """How many times MaxPool2d folded the convolution below its ReLU (absorbs_below)."""
-    calls = []
-    real = kernels.pooled_conv2d_grads
-
-    def counted(*args):
-        calls.append(True)
-        return real(*args)
-    monkeypatch.setattr(kernels, "pooled_conv2d_grads", counted)
-    return calls
+    return counted_calls(monkeypatch, kernels, "pooled_conv2d_grads")
 
 
 def two_layers(size=12, dtype=np.float64):
