@@ -86,12 +86,13 @@ tests/test_kernel_threads.py).
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 
 import numpy as np
 
-from . import blas, compiler, launch_groups, reference, threads
+from . import blas, chain, compiler, launch_groups, reference, threads
 from .compiler import set_compile_mode, wait  # noqa: F401  (public)
 
 BLAS_SPLIT_MIN_WORK = 2 ** 23   # rows * cols * depth from which one-thread BLAS runs on each of
@@ -235,10 +236,9 @@ class chained_conv_relu_pool:
 
 def _chained(x, weight, stride, padding, bias, pooling):
     """``conv2d_forward`` with the ReLU and pooling after it (``chained_conv_relu_pool``)."""
-    from . import chain
     with launch_groups.captured_launches() as conv_launches:
         out = _dispatch("conv2d_forward", x.dtype, "conv", (x, weight, stride, padding, bias))
-    if not (conv_launches and chain.is_image_pieced(conv_launches[-1])
+    if not (conv_launches and launch_groups.cut_by_images(*conv_launches[-1][1:5])
             and _pooling_fits(out.shape, pooling)
             and chain.worth_chaining(out.shape[0], out.nbytes)):
         launch_groups.run_captured(conv_launches)  # as it would have run (none: the reference
@@ -354,22 +354,19 @@ def pooled_conv2d_grads(x, weight, stride, padding, needs, grad, argmax, mask):
     forward chains (``chain.worth_chaining``) and these kernels have loaded, the scatter runs
     inside the convolution's first launch, image by image (``launch_groups.prologue``): the same
     kernel calls on the same images, so the same bits, with one hand-over instead of two."""
-    from . import chain
-    input_shape, dtype, launches = tuple(mask.shape), grad.dtype, ()
+    input_shape, dtype = tuple(mask.shape), grad.dtype
     convolution_ops = [op for op, needed in (("conv2d_input_grad", needs[0]), (
         "conv2d_weight_grad", needs[1]), ("conv2d_bias_grad", needs[2] and not needs[1])) if needed]
-    if (_state["backend"] == "numba" and len(input_shape) == 4 and dtype in _FLOATS
-            and x.dtype == weight.dtype == dtype
-            and chain.worth_chaining(input_shape[0], mask.size * dtype.itemsize)
-            and all(compiler.ready((op, dtype))
-                    for op in ["max_pool2d_backward_masked"] + convolution_ops)):
-        with launch_groups.captured_launches() as launches:
-            output_grad = max_pool2d_backward_masked(grad, argmax, input_shape, mask)
-        if len(launches) != 1 or launches[0][1] != input_shape[0] * input_shape[1]:
-            launch_groups.run_captured(launches)  # (not expected: the scatter ran otherwise)
-            launches = ()
-    else:
+    joins = (_state["backend"] == "numba" and len(input_shape) == 4 and dtype in _FLOATS
+             and x.dtype == weight.dtype == dtype
+             and chain.worth_chaining(input_shape[0], mask.size * dtype.itemsize)
+             and all(compiler.ready((op, dtype))
+                     for op in ["max_pool2d_backward_masked"] + convolution_ops))
+    with launch_groups.captured_launches() if joins else contextlib.nullcontext(()) as launches:
         output_grad = max_pool2d_backward_masked(grad, argmax, input_shape, mask)
+    if launches and (len(launches) != 1 or launches[0][1] != input_shape[0] * input_shape[1]):
+        launch_groups.run_captured(launches)  # (not expected: the scatter ran otherwise)
+        launches = ()
     if not launches:
         return (output_grad,) + conv2d_grads(x, output_grad, weight, stride, padding, needs)
     with launch_groups.prologue(launches[0], input_shape[0], input_shape[1], output_grad):

@@ -46,8 +46,7 @@ def worth_chaining(images, conv_output_bytes):
 
 
 def run(conv_launch, relu_launch, pool_launch, conv_out, pooled):
-    """Run the captured launches of a convolution (cut by image pieces: its last argument is its
-    number of pieces, ``count``) into ``conv_out``, a ReLU (over elements) and a max pooling (over
+    """Run the captured launches of a convolution (``launch_groups.cut_by_images``) into ``conv_out``, a ReLU (over elements) and a max pooling (over
     planes) into ``pooled`` as one launch of chunks of images (see the module docstring)."""
     images, channels = conv_out.shape[:2]
     per_image, pooled_per_image = conv_out[0].size, pooled[0].size
@@ -62,14 +61,6 @@ def run(conv_launch, relu_launch, pool_launch, conv_out, pooled):
     threads.parallel_for(_chunks, chunks, conv_kernel, len(conv_args), relu_kernel,
                          len(relu_args), pool_kernel, len(pool_args), images, per_image,
                          channels, chunks, *conv_args, *relu_args, *pool_args, pieces=chunks)
-
-
-def is_image_pieced(launch):
-    """Whether a captured convolution launch has the form ``run`` cuts again: pieces of images,
-    their number both its count and its last argument (``conv``, ``conv_shallow``)."""
-    kernel, count, args, pieces, serial, holds_blas = launch
-    return (bool(args) and pieces == count and not serial and type(args[-1]) is int
-            and args[-1] == count)
 
 
 def _chunks(conv_kernel, conv_arity, relu_kernel, relu_arity, pool_kernel, pool_arity, images,

@@ -109,8 +109,7 @@ class prologue:
 
     so a piece reads the part of ``output`` it needs right after it was written, and the two are
     one hand-over to the workers instead of two (``kernels.pooled_conv2d_grads``: a convolution's
-    gradients after the pooling that follows its ReLU). A launch is cut by images when its pieces
-    are its count and its last argument (the convolution kernels': ``chain.is_image_pieced``).
+    gradients after the pooling that follows its ReLU). Cut by images: ``cut_by_images``.
     A launch of another form that may read ``output`` (an array argument sharing memory with it)
     runs only after the captured one has run whole, as does the block's end; ``written(array)``
     runs it before NumPy reads ``array``. The same kernel calls on the same units either way: the
@@ -146,8 +145,7 @@ class prologue:
         or None: run it as it is (after the prologue when it may read the output)."""
         if self.launch is None:
             return None
-        if (pieces == count and not serial and args and type(args[-1]) is int
-                and args[-1] == count and 1 <= count <= self.images):
+        if cut_by_images(count, args, pieces, serial) and count <= self.images:
             first, first_count, first_args = self.launch[:3]
             self.launch = None
             return _with_prologue, (first, len(first_args), self.images, self.per_image, count,
@@ -156,6 +154,14 @@ class prologue:
                for arg in args):
             self._run_whole()
         return None
+
+
+def cut_by_images(count, args, pieces, serial) -> bool:
+    """Whether a launch is cut by images the way the convolution kernels cut them: its pieces
+    are its count and its last argument, and piece p is images [p N // count, (p + 1) N // count)
+    of the N it works on (``kernels.chain`` cuts such a launch again, ``prologue`` joins it)."""
+    return (pieces == count and not serial and bool(args) and type(args[-1]) is int
+            and args[-1] == count)
 
 
 def written(array):
