@@ -26,6 +26,7 @@ import copy
 
 import numpy as np
 
+from autograd_lite import kernels
 from autograd_lite.function import _GradMode, enable_grad
 from autograd_lite.sparse_grad import RowSparseGrad, pending_rows
 from autograd_lite.tensor import Tensor
@@ -180,8 +181,8 @@ class Optimizer:
             if weight_decay:
                 if self._decoupled_weight_decay:
                     p._data *= 1.0 - group["lr"] * weight_decay
-                else:
-                    grad = grad + weight_decay * p._data
+                else:  # (rounded once, as PyTorch's grad.add(p, alpha=weight_decay))
+                    grad = kernels.add_scaled(grad, weight_decay, p._data)
             yield p, grad
 
     def _zero_table(self, p, sparse):

@@ -43,7 +43,10 @@ class SGD(Optimizer):
         lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
         for p, grad in self._parameters_with_gradients(group, rows_ok=not momentum):
             if grad.__class__ is RowSparseGrad:  # p[rows] -= lr * values, as the dense update does
-                p._data[grad.rows] -= grad.values * lr
+                rows = p._data[grad.rows]  # (a copy of those rows)
+                if not kernels.blas.axpy(-lr, np.ascontiguousarray(grad.values, rows.dtype), rows):
+                    rows -= grad.values * lr
+                p._data[grad.rows] = rows
                 p._version_counter[0] += 1  # (the counter itself: no property call per parameter)
                 continue
             if momentum:
@@ -51,9 +54,12 @@ class SGD(Optimizer):
                 buffer = state.get("momentum_buffer")
                 if buffer is None:
                     buffer = state["momentum_buffer"] = np.array(grad, dtype=p.dtype)
-                else:
+                else:  # (each step rounded as PyTorch's buf.mul_(momentum).add_(g, alpha=1 - dampening))
                     buffer *= momentum
-                    buffer += grad if dampening == 0 else (1.0 - dampening) * grad
-                grad = grad + momentum * buffer if group["nesterov"] else buffer
+                    if dampening == 0:
+                        buffer += grad
+                    elif not kernels.blas.axpy(1.0 - dampening, grad, buffer):
+                        buffer += (1.0 - dampening) * grad
+                grad = kernels.add_scaled(grad, momentum, buffer) if group["nesterov"] else buffer
             kernels.sgd_update(p._data, grad, lr, self._buffer(p, p._data))
             p._version_counter[0] += 1  # (the counter itself: no property call per parameter)

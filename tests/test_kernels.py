@@ -351,18 +351,45 @@ def test_sgd_kernel_gives_the_references_bits(dtype, size):
         np.testing.assert_array_equal(ours.view(np.uint8), theirs.view(np.uint8))
 
 
-def test_update_dispatch_takes_numpy_for_small_or_mixed_arrays(eager):
+def test_update_dispatch_takes_blas_for_small_and_numpy_for_mixed_arrays(eager):
     """One-pass SGD serves float arrays of one shape, dtype and layout from SGD_MIN_SIZE
-    elements; anything else goes to the reference, with the same result."""
+    elements; BLAS's axpy those below; NumPy's formula (rounded twice) anything else."""
     kernels._modules()  # as after a first convolution: the process uses Numba kernels
-    before = kernels.paths().get("sgd_update", {"numba": 0, "numpy": 0})
+    before = kernels.paths().get("sgd_update", {})
     param = np.ones(kernels.SGD_MIN_SIZE, np.float32)
     kernels.sgd_update(param, np.full_like(param, 2.0), 0.5, np.empty_like(param))
     kernels.sgd_update(param[:10], np.ones(10, np.float32), 0.5, np.empty(10, np.float32))
     kernels.sgd_update(param, np.ones(param.size, np.float64), 0.5, np.empty_like(param))
+    kernels.sgd_update(param[::2], np.ones(param.size // 2, np.float32), 0.5,
+                       np.empty(param.size // 2, np.float32))  # a strided view
     after = kernels.paths()["sgd_update"]
-    assert after["numba"] - before["numba"] == 1 and after["numpy"] - before["numpy"] == 2
-    assert param[0] == -1.0 and param[-1] == -0.5
+    assert {path: after.get(path, 0) - before.get(path, 0) for path in after} == {
+        "numba": 1, "blas": 1, "numpy": 2}
+    assert param[0] == -1.5 and param[1] == -1.0 and param[-2] == -1.0 and param[-1] == -0.5
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_blas_axpy_rounds_once_and_refuses_what_it_cannot_do_in_place(dtype):
+    """blas.axpy: y + alpha x rounded once per element, in place. With e = eps,
+    (1 + e)(1 + e) - (1 + 2e) is e^2 exactly, where rounding the product first gives 0. False,
+    y untouched, for another dtype, shape or layout, or a read-only y."""
+    from autograd_lite.kernels import blas
+    eps = np.finfo(dtype).eps
+    x = np.full(20001, 1 + eps, dtype)  # three pieces (blas.AXPY_PIECE)
+    y = np.full(20001, -(1 + 2 * eps), dtype)
+    assert ((1 + eps) * x[0] + y[0]) == 0  # NumPy's two roundings
+    assert blas.axpy(1 + eps, x, y)
+    np.testing.assert_array_equal(y, dtype(eps) * dtype(eps))
+    other = np.float64 if dtype == np.float32 else np.float32
+    for bad_x, bad_y in ((x.astype(other), y.copy()), (x[:100], y.copy()),
+                         (x[::2].copy(), y.copy()[::2]), (x[:20000].reshape(100, 200),
+                                                          y[:20000].copy().reshape(200, 100).T)):
+        before = bad_y.copy()
+        assert not blas.axpy(0.5, bad_x, bad_y)
+        np.testing.assert_array_equal(bad_y, before)
+    frozen = y.copy()
+    frozen.flags.writeable = False
+    assert not blas.axpy(0.5, x, frozen)
 
 
 def test_an_mlp_trained_with_sgd_and_adam_does_not_import_numba():
@@ -384,8 +411,8 @@ def test_an_mlp_trained_with_sgd_and_adam_does_not_import_numba():
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.split() == ["False", "{'numba':", "0,", "'numpy':", "8}", "{'numba':",
-                                   "0,", "'numpy':", "8}"], done.stdout   # 4 parameters, 2 steps
+    assert done.stdout.split() == ["False", "{'numba':", "0,", "'numpy':", "0,", "'blas':", "8}",
+                                   "{'numba':", "0,", "'numpy':", "8}"], done.stdout   # 4 parameters, 2 steps
 
 
 def check_transpose(dtype, shifted):

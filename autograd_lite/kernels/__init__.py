@@ -19,8 +19,11 @@ Dispatch (measured on 2 cores, see ``benchmarks/README.md``):
 * convolution and pooling, float32/float64: the Numba kernel (faster at every size measured);
 * SGD's and Adam's updates (``updates``), float32/float64, once another Numba kernel has been
   loaded (Numba is not imported for them alone): one Numba pass per parameter, bit-identical to
-  NumPy's 2 and 14 passes (SGD from ``SGD_MIN_SIZE`` elements; 1 thread, Zen 3: 100,352 elements
-  23 against 38 us; Adam 10 against 24 us at 8,192, 6 against 11 at 64);
+  the references (Adam's NumPy 14 passes: 10 against 24 us at 8,192 elements, 6 against 11 at 64,
+  1 thread, Zen 3); SGD's from ``SGD_MIN_SIZE`` elements, split across our threads, and below it
+  (or without Numba) BLAS's axpy (``blas.axpy``): both one pass, each element rounded once, as
+  PyTorch rounds it (NumPy's two passes with a work array cost the MLP step at batch 64 about
+  25 us of its 480 on an Intel Xeon, 1 thread: the work array is one more 400 KB in the cache);
 * ReLU forward and backward (``elementwise``), float32/float64, C-contiguous: the Numba kernel
   from ``ELEMENTWISE_MIN_SIZE`` elements, NumPy below; the backward into its own gradient where
   the engine allows it (``mask_select(grad, mask, out=grad)``, ``Function.backward_in_place``);
@@ -123,7 +126,8 @@ def get_backend() -> str:
 
 def paths() -> dict:
     """``{op: {"numba": calls, "numpy": calls}}`` for every op dispatched so far (benchmarks print
-    it, so a figure says which kernels produced it); matmul adds ``"blas_split"`` (see below)."""
+    it, so a figure says which kernels produced it); matmul adds ``"blas_split"`` (see below),
+    sgd_update ``"blas"`` (BLAS's axpy)."""
     return {op: dict(counts) for op, counts in _paths.items()}
 
 
@@ -421,13 +425,26 @@ def _one_pass_fits(param, arrays):
 
 
 def sgd_update(param, grad, lr, scratch):
-    """p -= lr g in place (``reference.sgd_update``): one Numba pass (``updates``) or NumPy's two;
-    the same bits."""
+    """p <- p - lr g in place, rounded once (``reference.sgd_update``): one Numba pass split
+    across our threads (``updates``), or BLAS's axpy on this one; the same bits."""
     if param.size >= SGD_MIN_SIZE and _one_pass_fits(param, (param, grad)):
         return _dispatch("sgd_update", param.dtype, "updates", (param, grad, lr, scratch),
                          marks=False)
-    _count("sgd_update", "numpy")
+    if blas.axpy(-lr, grad, param):
+        _count("sgd_update", "blas")
+        return param
+    _count("sgd_update", "numpy")  # (a dtype or layout BLAS does not take: rounded twice)
     return reference.sgd_update(param, grad, lr, scratch)
+
+
+def add_scaled(a, alpha, b):
+    """``a + alpha b`` as a new array, each element rounded once, as PyTorch's
+    ``a.add(b, alpha=alpha)`` rounds it (the optimizers' weight decay and Nesterov step): a copy of
+    a, then BLAS's axpy (``blas.axpy``); rounded twice where BLAS does not take the arrays."""
+    out = np.array(a, order="C")
+    if blas.axpy(alpha, b, out):
+        return out
+    return a + alpha * b
 
 
 def adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, scratch, beta1, beta2, eps,

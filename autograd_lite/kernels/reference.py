@@ -21,6 +21,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from . import blas
+
 
 def output_size(size, kernel, stride, padding):
     """Number of window positions along one axis: floor((size + 2 padding - kernel) / stride) + 1."""
@@ -182,10 +184,13 @@ def mask_select_in_place(grad, mask):
 
 
 def sgd_update(param, grad, lr, scratch):
-    """p -= lr g in place (``optim.SGD``), through ``scratch``, a work array shaped like p;
-    returns ``param``."""
-    np.multiply(grad, lr, out=scratch)
-    np.subtract(param, scratch, out=param)
+    """p <- p - lr g in place (``optim.SGD``), each element rounded once, as PyTorch's
+    ``p.add_(g, alpha=-lr)`` (one fused multiply-add, -lr in p's dtype): BLAS's axpy
+    (``blas.axpy``) for float32 and float64. Other dtypes and layouts: NumPy's p - (g lr), rounded
+    twice, through ``scratch`` (a work array shaped like p). Returns ``param``."""
+    if not blas.axpy(-lr, grad, param):
+        np.multiply(grad, lr, out=scratch)
+        np.subtract(param, scratch, out=param)
     return param
 
 

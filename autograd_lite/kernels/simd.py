@@ -17,7 +17,9 @@ under ``NUMBA_DISABLE_JIT=1`` (so the kernels still run, slowly, as ordinary Pyt
     store(array, i, v)      array[i : i + lanes] = v          (float or int32 array and vector)
     broadcast(array, i)     [array[i]] * lanes
     zeros_like(array)       [0] * lanes, of the array's dtype
-    fma(a, b, c)            a * b + c                         (one fused multiply-add)
+    fma(a, b, c)            a * b + c                         (one fused multiply-add: rounded
+                            once; also on three scalars of one float type; rounded twice
+                            under NUMBA_DISABLE_JIT)
     add(a, b)               a + b                             (int32 vectors too: wrapping)
     maximum(a, b)           np.maximum(a, b): NaN in either lane wins
     sub(a, b), mul(a, b), div(a, b), sqrt(a)   a - b, a * b, a / b, sqrt(a): each rounded once,
@@ -250,14 +252,17 @@ def _zeros_like(typingctx, array):
 
 @intrinsic
 def _fma(typingctx, a, b, c):
-    if not (isinstance(a, Vector) and a == b == c):
+    if isinstance(a, Vector) and a == b == c:
+        suffix = f"v{a.lanes}f{a.dtype.bitwidth}"
+    elif isinstance(a, types.Float) and a == b == c:  # one element (a loop's last ones)
+        suffix = f"f{a.bitwidth}"
+    else:
         return None
 
     def codegen(context, builder, signature, args):
-        vector_type = context.get_value_type(a)
-        suffix = f"v{a.lanes}f{a.dtype.bitwidth}"
+        value_type = context.get_value_type(a)
         function = cgutils.get_or_insert_function(
-            builder.module, ir.FunctionType(vector_type, [vector_type] * 3), f"llvm.fma.{suffix}")
+            builder.module, ir.FunctionType(value_type, [value_type] * 3), f"llvm.fma.{suffix}")
         return builder.call(function, args)
     return a(a, b, c), codegen
 

@@ -4,7 +4,8 @@ more than the arithmetic).
 
 SGD (``sgd_update``; g already carries momentum and weight decay, ``optim.SGD``):
 
-    for each i:  p[i] = p[i] - (g[i] lr)
+    for each i:  p[i] = fma(g[i], -lr, p[i])      (p[i] - g[i] lr rounded once, as PyTorch's
+                                                   p.add_(g, alpha=-lr) and BLAS's axpy)
 
 Adam (``adam_update``), for each i (c1 = 1 - beta1, c2 = 1 - beta2, all in the parameter's dtype):
         m[i] = m[i] + (g[i] - m[i]) c1
@@ -13,8 +14,9 @@ Adam (``adam_update``), for each i (c1 = 1 - beta1, c2 = 1 - beta2, all in the p
                or v[i]
         p[i] = p[i] - (m[i] / (sqrt(s) / bias2_sqrt + eps)) step_size
 
-Every operation is the reference's, in its order and dtype, and nothing is fused or reordered (no
-fastmath, so no FMA contraction either): both give the same bits, which the tests check. Large
+Every operation is the reference's, in its order and dtype, and nothing else is fused or reordered
+(no fastmath, so no FMA contraction either: SGD's one FMA is spelled out): both give the same bits,
+which the tests check. Large
 parameters are split across our threads (``threads.parallel_for``). NumPy references:
 ``reference.sgd_update``, ``reference.adam_update``.
 """
@@ -24,20 +26,21 @@ import numpy as np
 
 from . import threads
 from .cache import njit
-from .simd import add, div, lanes_of, load, maximum, mul, splat, sqrt, store, sub
+from .simd import add, div, fma, lanes_of, load, maximum, mul, splat, sqrt, store, sub
 
 
 @njit(nogil=True, cache=True)
 def _sgd_range(param, grad, lr, start, stop):
     """Explicit vectors, then the last elements one by one (see ``_adam_range``)."""
     lanes = lanes_of(param)
-    rate = splat(lr, param)
+    step = -lr
+    rate = splat(step, param)
     i = start
     while i + lanes <= stop:
-        store(param, i, sub(load(param, i), mul(load(grad, i), rate)))
+        store(param, i, fma(load(grad, i), rate, load(param, i)))
         i += lanes
     for j in range(i, stop):
-        param[j] = param[j] - grad[j] * lr
+        param[j] = fma(grad[j], step, param[j])
 
 
 @njit(nogil=True, cache=True)
