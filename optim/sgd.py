@@ -23,6 +23,11 @@ class SGD(Optimizer):
     gives the heavy-ball sum v_t = beta v_{t-1} + g, i.e. a learning rate 1/(1 - beta) larger.
     ``maximize=True`` ascends instead (g <- -g first).
 
+    Each line is rounded as torch.optim.SGD rounds it, so the two give the same bits (float32
+    and float64, tests/test_optim.py): the weight decay, the dampened sum, Nesterov's step and
+    the update are each one fused multiply-add (PyTorch's ``a.add_(b, alpha=c)``; here BLAS's
+    axpy or the Numba pass's ``fma``, ``kernels.sgd_update``), the rest plain products and sums.
+
     Without momentum or weight decay, a row-sparse ``.grad`` (an embedding table's, see
     ``optim/optimizer.py``) updates only the rows it has: the other rows' update is p - lr * 0.
     """

@@ -392,6 +392,18 @@ def test_blas_axpy_rounds_once_and_refuses_what_it_cannot_do_in_place(dtype):
     assert not blas.axpy(0.5, x, frozen)
 
 
+def test_sgd_update_without_scipys_blas_falls_back_to_numpys_two_roundings(monkeypatch):
+    """Where SciPy's BLAS cannot be loaded, blas.axpy says so and the update is NumPy's
+    p - (g lr), rounded twice: still done, in place."""
+    from autograd_lite.kernels import blas
+    monkeypatch.setattr(blas, "_axpy_functions", {None: None})  # as after a failed import
+    eps = np.finfo(np.float32).eps
+    param = np.full(5, -(1 + 2 * eps), np.float32)
+    assert not blas.axpy(1 + eps, np.full(5, 1 + eps, np.float32), param.copy())
+    kernels.sgd_update(param, np.full(5, 1 + eps, np.float32), -(1 + eps), np.empty_like(param))
+    np.testing.assert_array_equal(param, 0.0)  # the product rounded first: e^2 lost
+
+
 def test_an_mlp_trained_with_sgd_and_adam_does_not_import_numba():
     """The update kernels run only where Numba is already loaded: a small MLP (ReLUs on NumPy)
     must not pay Numba's import and kernel loading for them (1.5 s on a first step)."""
