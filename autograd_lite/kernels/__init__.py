@@ -23,7 +23,7 @@ Dispatch (measured on 2 cores, see ``benchmarks/README.md``):
   1 thread, Zen 3); SGD's from ``SGD_MIN_SIZE`` elements, split across our threads, and below it
   (or without Numba) BLAS's axpy (``blas.axpy``): both one pass, each element rounded once, as
   PyTorch rounds it (NumPy's two passes with a work array cost the MLP step at batch 64 about
-  25 us of its 480 on an Intel Xeon, 1 thread: the work array is one more 400 KB in the cache);
+  17 us of its 470 on an Intel Xeon, 1 thread: the work array is one more 400 KB in the cache);
 * ReLU forward and backward (``elementwise``), float32/float64, C-contiguous: the Numba kernel
   from ``ELEMENTWISE_MIN_SIZE`` elements, NumPy below; the backward into its own gradient where
   the engine allows it (``mask_select(grad, mask, out=grad)``, ``Function.backward_in_place``);
