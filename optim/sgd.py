@@ -66,5 +66,5 @@ class SGD(Optimizer):
                     elif not kernels.blas.axpy(1.0 - dampening, grad, buffer):
                         buffer += (1.0 - dampening) * grad
                 grad = kernels.add_scaled(grad, momentum, buffer) if group["nesterov"] else buffer
-            kernels.sgd_update(p._data, grad, lr, self._buffer(p, p._data))
+            kernels.sgd_update(p._data, grad, lr)
             p._version_counter[0] += 1  # (the counter itself: no property call per parameter)

@@ -424,9 +424,11 @@ def _one_pass_fits(param, arrays):
         and a.dtype == param.dtype for a in arrays)
 
 
-def sgd_update(param, grad, lr, scratch):
+def sgd_update(param, grad, lr, scratch=None):
     """p <- p - lr g in place, rounded once (``reference.sgd_update``): one Numba pass split
-    across our threads (``updates``), or BLAS's axpy on this one; the same bits."""
+    across our threads (``updates``), or BLAS's axpy on this one; the same bits. ``scratch``: a
+    work array shaped like p for the NumPy formula where neither takes the arrays (None: made
+    then)."""
     if param.size >= SGD_MIN_SIZE and _one_pass_fits(param, (param, grad)):
         return _dispatch("sgd_update", param.dtype, "updates", (param, grad, lr, scratch),
                          marks=False)

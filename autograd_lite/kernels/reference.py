@@ -183,12 +183,14 @@ def mask_select_in_place(grad, mask):
     return mask_select(grad, mask, out=grad)
 
 
-def sgd_update(param, grad, lr, scratch):
+def sgd_update(param, grad, lr, scratch=None):
     """p <- p - lr g in place (``optim.SGD``), each element rounded once, as PyTorch's
     ``p.add_(g, alpha=-lr)`` (one fused multiply-add, -lr in p's dtype): BLAS's axpy
     (``blas.axpy``) for float32 and float64. Other dtypes and layouts: NumPy's p - (g lr), rounded
-    twice, through ``scratch`` (a work array shaped like p). Returns ``param``."""
+    twice, through ``scratch`` (a work array shaped like p; None: a new one). Returns ``param``."""
     if not blas.axpy(-lr, grad, param):
+        if scratch is None:
+            scratch = np.empty_like(param)
         np.multiply(grad, lr, out=scratch)
         np.subtract(param, scratch, out=param)
     return param

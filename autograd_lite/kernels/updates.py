@@ -16,9 +16,8 @@ Adam (``adam_update``), for each i (c1 = 1 - beta1, c2 = 1 - beta2, all in the p
 
 Every operation is the reference's, in its order and dtype, and nothing else is fused or reordered
 (no fastmath, so no FMA contraction either: SGD's one FMA is spelled out): both give the same bits,
-which the tests check. Large
-parameters are split across our threads (``threads.parallel_for``). NumPy references:
-``reference.sgd_update``, ``reference.adam_update``.
+which the tests check. Large parameters are split across our threads (``threads.parallel_for``).
+References: ``reference.sgd_update`` (BLAS's axpy), ``reference.adam_update`` (NumPy).
 """
 from __future__ import annotations
 
@@ -78,7 +77,7 @@ def _adam_range(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, amsgrad, one_m
         param[j] = param[j] - (m / (np.sqrt(v) / bias2_sqrt + eps)) * step_size
 
 
-def sgd_update(param, grad, lr, scratch):
+def sgd_update(param, grad, lr, scratch=None):
     """In place, like ``reference.sgd_update`` (``scratch`` unused); returns ``param``."""
     threads.parallel_for(_sgd_range, param.size, param.reshape(-1), grad.reshape(-1),
                          param.dtype.type(lr), serial=threads.serial(param.size), holds_blas=False)
