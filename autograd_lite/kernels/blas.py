@@ -70,11 +70,12 @@ def axpy(alpha, x, y):
 
         for each i:  y[i] = fma(alpha, x[i], y[i])
 
-    The BLAS is SciPy's (its own OpenBLAS beside NumPy's, loaded on the first call), called on
-    pieces of ``AXPY_PIECE`` elements: a longer one it splits across its threads, which then spin
-    on the cores that the next product or kernel needs, and holding it to one thread around the
-    call (``one_blas_thread``) cost the MLP's SGD step 16 us of its 36 (Intel Xeon, 1 thread), a
-    call per piece about 0.3 us."""
+    The BLAS is SciPy's (its own OpenBLAS beside NumPy's, loaded on the first call as any
+    ``import scipy.linalg`` loads it, with its pool of sleeping threads), called on pieces of
+    ``AXPY_PIECE`` elements, which never wake that pool: a longer axpy it splits across its
+    threads, which then spin on the cores that the next product or kernel needs, and holding it
+    to one thread around the call (``one_blas_thread``) cost the MLP's SGD step 16 us of its 36
+    (Intel Xeon, 1 thread), a call per piece about 0.3 us."""
     if not _axpy_functions:  # (the first call)
         _load_axpy()
     function = _axpy_functions.get(y.dtype)
