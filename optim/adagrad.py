@@ -16,10 +16,12 @@ class Adagrad(Optimizer):
     """
 
     def __init__(self, params, lr=1e-2, lr_decay=0.0, weight_decay=0.0,
-                 initial_accumulator_value=0.0, eps=1e-10, *, maximize=False):
+                 initial_accumulator_value=0.0, eps=1e-10, *, maximize=False, **implementation):
         super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
                                       initial_accumulator_value=initial_accumulator_value,
-                                      eps=eps, maximize=maximize))
+                                      eps=eps, maximize=maximize), **implementation)
+
+    _implementation_switches = ("foreach", "differentiable", "fused")
 
     def _validate(self, group):
         check_nonnegative(group, "lr", "lr_decay", "weight_decay", "initial_accumulator_value",
@@ -51,9 +53,12 @@ class Adadelta(Optimizer):
         p <- p - lr delta                                     (v_0 = u_0 = 0)
     """
 
-    def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0, *, maximize=False):
+    def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0, *, maximize=False,
+                 **implementation):
         super().__init__(params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay,
-                                      maximize=maximize))
+                                      maximize=maximize), **implementation)
+
+    _implementation_switches = ("foreach", "capturable", "differentiable")
 
     def _validate(self, group):
         check_nonnegative(group, "lr", "eps", "weight_decay")

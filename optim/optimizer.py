@@ -35,7 +35,14 @@ _REQUIRED = object()  # a default that every group must provide
 
 
 class Optimizer:
-    def __init__(self, params, defaults):
+    # PyTorch's switches between its own implementations of a class's step (for-loop, foreach,
+    # fused kernels; capturable for CUDA graphs) that this class accepts, so PyTorch programs that
+    # pass them run: each optimizer here has one implementation, and the same arithmetic whatever
+    # they say. differentiable=True (autograd through step()) is refused.
+    _implementation_switches = ("foreach", "differentiable")
+
+    def __init__(self, params, defaults, **implementation):
+        self._check_implementation(implementation)
         self.defaults = dict(defaults)
         self.state = {}
         self.param_groups = []
@@ -61,6 +68,20 @@ class Optimizer:
 
     def _validate(self, group):
         """Check a group's settings; subclasses raise ValueError naming the bad argument."""
+
+    def _check_implementation(self, switches):
+        """PyTorch's ``foreach=``, ``fused=``, ``capturable=``, ``differentiable=`` where this
+        class's PyTorch twin takes them (``_implementation_switches``); see the class comment."""
+        name = type(self).__name__
+        for key in switches:
+            if key not in self._implementation_switches:
+                raise TypeError(f"{name}.__init__() got an unexpected keyword argument '{key}'")
+        if switches.get("fused") and switches.get("foreach"):
+            raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
+        if switches.get("differentiable"):
+            raise NotImplementedError(
+                f"{name}(differentiable=True): autograd through optimizer.step() is not supported "
+                "by autograd-lite (its updates change .data in place, outside the graph)")
 
     def add_param_group(self, param_group):
         if not isinstance(param_group, dict):

@@ -20,9 +20,12 @@ class RMSprop(Optimizer):
     """
 
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
-                 centered=False, *, maximize=False):
+                 centered=False, *, maximize=False, **implementation):
         super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
-                                      momentum=momentum, centered=centered, maximize=maximize))
+                                      momentum=momentum, centered=centered, maximize=maximize),
+                         **implementation)
+
+    _implementation_switches = ("foreach", "capturable", "differentiable")
 
     def _validate(self, group):
         check_nonnegative(group, "lr", "eps", "momentum", "weight_decay", "alpha")

@@ -33,10 +33,12 @@ class SGD(Optimizer):
     """
 
     def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0,
-                 nesterov=False, *, maximize=False):
+                 nesterov=False, *, maximize=False, **implementation):
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
                                       weight_decay=weight_decay, nesterov=nesterov,
-                                      maximize=maximize))
+                                      maximize=maximize), **implementation)
+
+    _implementation_switches = ("foreach", "differentiable", "fused")
 
     def _validate(self, group):
         check_nonnegative(group, "lr", "momentum", "weight_decay", "dampening")

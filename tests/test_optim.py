@@ -264,3 +264,37 @@ def test_momentum_as_exponential_average_is_dampening_equal_momentum():
         velocity = 1.0 if step == 0 else 0.9 * velocity + 0.1 * 1.0
         position -= velocity
     np.testing.assert_allclose(p.detach().numpy(), [position])
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta"])
+def test_pytorchs_implementation_switches_are_accepted_and_change_nothing(name):
+    """foreach=, fused=, capturable= choose among PyTorch's implementations of a step: each class
+    takes those its torch.optim twin takes (read from PyTorch's signature) and updates the same
+    bits with them; other keywords, fused with foreach, and differentiable=True are refused."""
+    import inspect
+    switches = [k for k in inspect.signature(getattr(torch.optim, name).__init__).parameters
+                if k in ("foreach", "fused", "capturable", "differentiable")]
+    assert "foreach" in switches and "differentiable" in switches
+    plain, _, opt_plain, _ = _make(name, {"lr": 0.01}, _initial())
+    for values in ({k: False for k in switches}, {k: None if k in ("foreach", "fused") else False
+                                                  for k in switches},
+                   {k: True for k in switches if k not in ("foreach", "differentiable")}):
+        switched, _, opt_switched, _ = _make(name, {"lr": 0.01, **values}, _initial())
+        for step in range(3):
+            for opt, params in ((opt_plain, plain), (opt_switched, switched)):
+                opt.zero_grad()
+                for i, p in enumerate(params):
+                    p.grad = ag.Tensor(np.cos(p.detach().numpy() + step + i))
+                opt.step()
+        for p, q in zip(plain, switched):
+            np.testing.assert_array_equal(p.detach().numpy(), q.detach().numpy())
+        plain, _, opt_plain, _ = _make(name, {"lr": 0.01}, _initial())
+    params = [ag.Tensor(np.ones(2), requires_grad=True)]
+    for key in {"foreach", "fused", "capturable", "differentiable"} - set(switches):
+        with pytest.raises(TypeError, match=f"{name}.__init__.. got an unexpected keyword argument '{key}'"):
+            getattr(optim, name)(params, **{key: False})
+    with pytest.raises(NotImplementedError, match="differentiable=True"):
+        getattr(optim, name)(params, differentiable=True)
+    if "fused" in switches:
+        with pytest.raises(RuntimeError, match="`fused` and `foreach` cannot be `True` together"):
+            getattr(optim, name)(params, fused=True, foreach=True)
