@@ -298,3 +298,24 @@ def test_pytorchs_implementation_switches_are_accepted_and_change_nothing(name):
     if "fused" in switches:
         with pytest.raises(RuntimeError, match="`fused` and `foreach` cannot be `True` together"):
             getattr(optim, name)(params, fused=True, foreach=True)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sgd_on_empty_and_scalar_parameters_gives_torchs_bits(dtype):
+    """A 0-d parameter and empty ones (a layer with no inputs) update as in PyTorch, with every
+    SGD option that rounds through BLAS (weight decay, Nesterov's momentum)."""
+    shapes = [(), (0,), (3, 0), (1,)]
+    initial = [np.full(shape, 2.0 + i, dtype) for i, shape in enumerate(shapes)]
+    kwargs = dict(lr=0.5, momentum=0.9, nesterov=True, weight_decay=0.1)
+    ours, theirs, opt_ours, opt_theirs = _make("SGD", kwargs, initial)
+    for step in range(3):
+        for p, q in zip(ours, theirs):
+            grad = np.full(p.shape, 0.3 + step, dtype)
+            p.grad = ag.Tensor(grad.copy())
+            q.grad = torch.from_numpy(grad.copy())
+        opt_ours.step()
+        opt_theirs.step()
+    for p, q in zip(ours, theirs):
+        assert p.shape == tuple(q.shape)
+        np.testing.assert_array_equal(p.detach().numpy().reshape(-1).view(np.uint8),
+                                      q.detach().numpy().reshape(-1).view(np.uint8))

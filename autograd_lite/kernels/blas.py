@@ -88,6 +88,8 @@ def axpy(alpha, x, y):
     if y.ndim != 1:
         x, y = x.reshape(-1), y.reshape(-1)
     size = y.size
+    if size == 0:  # (BLAS's wrapper refuses empty vectors: nothing to do)
+        return True
     if size <= AXPY_PIECE:  # (the common case, one call)
         pieces = ((x, y),)
     else:
