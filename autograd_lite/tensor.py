@@ -15,7 +15,7 @@ from operator import attrgetter as _attrgetter
 import numpy as np
 
 from . import function as _function
-from .exported import mark_exported as _mark_exported
+from .exported import export as _export
 from .arguments import check_dim as _dim, to_array as _to_array
 from .arguments import dtype_of_to as _dtype_of_to
 from .dtypes import (as_dtype, float16, float32, float64, int8, int16, int32, int64, uint8,  # noqa: F401
@@ -108,19 +108,20 @@ class Tensor:
         return self._data if dtype is None else self._data.astype(dtype)
 
     def numpy(self, *, force=False):
-        """The NumPy array behind this tensor (shared memory, not a copy). Refused while the tensor
-        requires grad, as in PyTorch: write ``t.detach().numpy()``.
+        """A NumPy array over this tensor's memory (shared, not a copy; a new array object each
+        call, as in PyTorch). Refused while the tensor requires grad, as in PyTorch: write
+        ``t.detach().numpy()``.
 
-        NumPy cannot tell the version counter about writes through the returned array, so the
-        array is fingerprinted (``autograd_lite.exported``): if a tensor saved for a pending
-        backward is changed through it, backward raises instead of returning a wrong gradient.
+        NumPy cannot tell the version counter about writes through the returned array, so while
+        it (or a view of it) is alive the memory is fingerprinted (``autograd_lite.exported``): if
+        a tensor saved for a pending backward is changed through it, backward raises instead of
+        returning a wrong gradient.
         To change values between forward and backward use the in-place methods (``t[0] = 5``,
         ``t.add_(...)``), or write into ``t.numpy().copy()``."""
         if self.requires_grad and not force:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use "
                                "tensor.detach().numpy() instead.")
-        _mark_exported(self)
-        return self._data
+        return _export(self)
 
     def _set_grad(self, value):
         """``t.grad = g`` checks ``g`` as PyTorch does: a Tensor (or None) of the same shape and dtype,

@@ -168,7 +168,8 @@ def test_detach_shares_data_and_cuts_the_graph():
     x = ag.tensor([1.0, 2.0], requires_grad=True)
     y = x * 2
     d = y.detach()
-    assert d.detach().numpy() is y.detach().numpy() and not d.requires_grad and d.is_leaf
+    assert d.detach().numpy().__array_interface__["data"] == \
+        y.detach().numpy().__array_interface__["data"] and not d.requires_grad and d.is_leaf
     (d * x).sum().backward()
     assert np.allclose(x.grad.detach().numpy(), [2.0, 4.0])  # d is a constant: d/dx (d * x) = d
 
@@ -309,7 +310,8 @@ def test_create_graph_backward_gives_differentiable_grad():
     (a + b).sum().backward(create_graph=True)  # Add hands one gradient to both leaves
     with ag.no_grad():
         a.grad.zero_()
-    assert b.grad.tolist() == [1.0] and a.grad.detach().numpy() is not b.grad.detach().numpy()
+    assert b.grad.tolist() == [1.0] and not np.shares_memory(a.grad.detach().numpy(),
+                                                             b.grad.detach().numpy())
 
 
 # ----------------------------------------------------------------------------- custom Functions

@@ -207,3 +207,68 @@ def test_numpy_reads_and_writes_between_steps_are_fine():
         tw = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
         (tw * torch.tensor(values)).sum().backward()
         np.testing.assert_allclose(w.grad.detach().numpy(), tw.grad.numpy())
+
+
+# ----------------------------------------------------------------- how long an export is watched
+def _counted_checksums(monkeypatch):
+    from autograd_lite import exported
+    calls = []
+    original = exported.checksum
+    monkeypatch.setattr(exported, "checksum", lambda array: calls.append(1) or original(array))
+    return calls
+
+
+def test_an_export_dropped_before_training_costs_no_fingerprints(monkeypatch):
+    """Plotting the weights (t.numpy(), the array then dropped) must not make every later step
+    fingerprint them: a step after that computes no checksum, and its gradients are right."""
+    w = ag.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    x = ag.tensor([[1.0, -1.0]])
+    _ = w.detach().numpy().sum()  # exported, and dropped
+    calls = _counted_checksums(monkeypatch)
+    for _ in range(3):
+        w.grad = None
+        (x @ w).sum().backward()
+        with ag.no_grad():
+            w.sub_(0.1 * w.grad)
+    assert calls == []
+    np.testing.assert_allclose(w.grad.detach().numpy(), [[1.0, 1.0], [-1.0, -1.0]])
+
+
+def test_a_write_through_an_export_alive_at_the_save_is_found_after_the_array_is_dropped():
+    w, x = _weight_and_input()
+    array = x.numpy()
+    loss = (w * x).sum()      # saved while the export is alive: its own fingerprint
+    array[0] = 5
+    del array
+    (w * x).sum()             # another save, after every exported array is gone
+    with pytest.raises(RuntimeError, match=r"changed through the array that \.numpy\(\) returned"):
+        loss.backward()
+
+
+def test_a_write_through_an_export_made_after_a_save_is_found_across_later_exports():
+    w, x = _weight_and_input()
+    _ = x.numpy()             # an export, dropped: its epoch ends
+    loss = (w * x).sum()      # saved while no export is alive
+    array = x.numpy()         # the first export after the save holds the bytes the save saw
+    array[1] = 7
+    del array
+    _ = x.numpy()             # a later epoch starts from the written bytes
+    with pytest.raises(RuntimeError, match=r"Mul .*shape \(3,\)"):
+        loss.backward()
+
+
+def test_a_view_of_an_export_keeps_it_watched():
+    w, x = _weight_and_input()
+    view = x.numpy()[1:]      # the array itself is dropped at once; its view lives on
+    loss = (w * x).sum()
+    view[0] = 9
+    with pytest.raises(RuntimeError, match=r"\.numpy\(\)"):
+        loss.backward()
+
+
+def test_numpy_hands_out_a_new_array_over_the_same_memory_each_time():
+    t = ag.tensor([1.0, 2.0, 3.0])
+    first, second = t.numpy(), t.numpy()
+    assert first is not second and np.shares_memory(first, second)
+    first[2] = 30
+    assert t.tolist() == [1.0, 2.0, 30.0] and second[2] == 30
