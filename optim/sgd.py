@@ -51,8 +51,7 @@ class SGD(Optimizer):
         for p, grad in self._parameters_with_gradients(group, rows_ok=not momentum):
             if grad.__class__ is RowSparseGrad:  # p[rows] -= lr * values, as the dense update does
                 rows = p._data[grad.rows]  # (a copy of those rows)
-                if not kernels.blas.axpy(-lr, np.ascontiguousarray(grad.values, rows.dtype), rows):
-                    rows -= grad.values * lr
+                kernels.axpy(-lr, np.ascontiguousarray(grad.values, rows.dtype), rows)
                 p._data[grad.rows] = rows
                 p._version_counter[0] += 1  # (the counter itself: no property call per parameter)
                 continue
@@ -65,8 +64,8 @@ class SGD(Optimizer):
                     buffer *= momentum
                     if dampening == 0:
                         buffer += grad
-                    elif not kernels.blas.axpy(1.0 - dampening, grad, buffer):
-                        buffer += (1.0 - dampening) * grad
+                    else:
+                        kernels.axpy(1.0 - dampening, grad, buffer)
                 grad = kernels.add_scaled(grad, momentum, buffer) if group["nesterov"] else buffer
             kernels.sgd_update(p._data, grad, lr)
             p._version_counter[0] += 1  # (the counter itself: no property call per parameter)

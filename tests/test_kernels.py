@@ -346,8 +346,8 @@ def test_sgd_kernel_gives_the_references_bits(dtype, size):
     grad[1::13] = np.nan
     for lr in (0.1, 3e-4):
         with np.errstate(invalid="ignore"):
-            updates.sgd_update(ours, grad, lr, None)
-            reference.sgd_update(theirs, grad, lr, np.empty_like(theirs))
+            updates.sgd_update(ours, grad, lr)
+            reference.sgd_update(theirs, grad, lr)
         np.testing.assert_array_equal(ours.view(np.uint8), theirs.view(np.uint8))
 
 
@@ -357,11 +357,10 @@ def test_update_dispatch_takes_blas_for_small_and_numpy_for_mixed_arrays(eager):
     kernels._modules()  # as after a first convolution: the process uses Numba kernels
     before = kernels.paths().get("sgd_update", {})
     param = np.ones(kernels.SGD_MIN_SIZE, np.float32)
-    kernels.sgd_update(param, np.full_like(param, 2.0), 0.5, np.empty_like(param))
-    kernels.sgd_update(param[:10], np.ones(10, np.float32), 0.5, np.empty(10, np.float32))
-    kernels.sgd_update(param, np.ones(param.size, np.float64), 0.5, np.empty_like(param))
-    kernels.sgd_update(param[::2], np.ones(param.size // 2, np.float32), 0.5,
-                       np.empty(param.size // 2, np.float32))  # a strided view
+    kernels.sgd_update(param, np.full_like(param, 2.0), 0.5)
+    kernels.sgd_update(param[:10], np.ones(10, np.float32), 0.5)
+    kernels.sgd_update(param, np.ones(param.size, np.float64), 0.5)
+    kernels.sgd_update(param[::2], np.ones(param.size // 2, np.float32), 0.5)  # a strided view
     after = kernels.paths()["sgd_update"]
     assert {path: after.get(path, 0) - before.get(path, 0) for path in after} == {
         "numba": 1, "blas": 1, "numpy": 2}
@@ -400,7 +399,7 @@ def test_sgd_update_without_scipys_blas_falls_back_to_numpys_two_roundings(monke
     eps = np.finfo(np.float32).eps
     param = np.full(5, -(1 + 2 * eps), np.float32)
     assert not blas.axpy(1 + eps, np.full(5, 1 + eps, np.float32), param.copy())
-    kernels.sgd_update(param, np.full(5, 1 + eps, np.float32), -(1 + eps), np.empty_like(param))
+    kernels.sgd_update(param, np.full(5, 1 + eps, np.float32), -(1 + eps))
     np.testing.assert_array_equal(param, 0.0)  # the product rounded first: e^2 lost
 
 

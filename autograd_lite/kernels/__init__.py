@@ -424,29 +424,28 @@ def _one_pass_fits(param, arrays):
         and a.dtype == param.dtype for a in arrays)
 
 
-def sgd_update(param, grad, lr, scratch=None):
+def sgd_update(param, grad, lr):
     """p <- p - lr g in place, rounded once (``reference.sgd_update``): one Numba pass split
-    across our threads (``updates``), or BLAS's axpy on this one; the same bits. ``scratch``: a
-    work array shaped like p for the NumPy formula where neither takes the arrays (None: made
-    then)."""
+    across our threads (``updates``), or BLAS's axpy on this one; the same bits. (NumPy's two
+    roundings for a dtype or layout BLAS does not take: path ``numpy``.)"""
     if param.size >= SGD_MIN_SIZE and _one_pass_fits(param, (param, grad)):
-        return _dispatch("sgd_update", param.dtype, "updates", (param, grad, lr, scratch),
-                         marks=False)
-    if blas.axpy(-lr, grad, param):
-        _count("sgd_update", "blas")
-        return param
-    _count("sgd_update", "numpy")  # (a dtype or layout BLAS does not take: rounded twice)
-    return reference.sgd_update(param, grad, lr, scratch)
+        return _dispatch("sgd_update", param.dtype, "updates", (param, grad, lr), marks=False)
+    _count("sgd_update", "blas" if reference.axpy(-lr, grad, param) else "numpy")
+    return param
+
+
+axpy = reference.axpy  # y += alpha x in place, rounded as PyTorch's y.add_(x, alpha=alpha)
 
 
 def add_scaled(a, alpha, b):
-    """``a + alpha b`` as a new array, each element rounded once, as PyTorch's
-    ``a.add(b, alpha=alpha)`` rounds it (the optimizers' weight decay and Nesterov step): a copy of
-    a, then BLAS's axpy (``blas.axpy``); rounded twice where BLAS does not take the arrays."""
+    """``a + alpha b`` as a new array, rounded as PyTorch's ``a.add(b, alpha=alpha)`` rounds it
+    (the optimizers' weight decay and Nesterov step): a copy of a, then ``axpy``; operands of
+    two dtypes as NumPy promotes them."""
+    if a.dtype != b.dtype:
+        return a + alpha * b
     out = np.array(a, order="C")
-    if blas.axpy(alpha, b, out):
-        return out
-    return a + alpha * b
+    axpy(alpha, b, out)
+    return out
 
 
 def adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, scratch, beta1, beta2, eps,

@@ -183,16 +183,20 @@ def mask_select_in_place(grad, mask):
     return mask_select(grad, mask, out=grad)
 
 
-def sgd_update(param, grad, lr, scratch=None):
-    """p <- p - lr g in place (``optim.SGD``), each element rounded once, as PyTorch's
-    ``p.add_(g, alpha=-lr)`` (one fused multiply-add, -lr in p's dtype): BLAS's axpy
-    (``blas.axpy``) for float32 and float64. Other dtypes and layouts: NumPy's p - (g lr), rounded
-    twice, through ``scratch`` (a work array shaped like p; None: a new one). Returns ``param``."""
-    if not blas.axpy(-lr, grad, param):
-        if scratch is None:
-            scratch = np.empty_like(param)
-        np.multiply(grad, lr, out=scratch)
-        np.subtract(param, scratch, out=param)
+def axpy(alpha, x, y):
+    """y += alpha x in place, each element rounded once, as PyTorch's ``y.add_(x, alpha=alpha)``
+    (one fused multiply-add, alpha in y's dtype): BLAS's axpy (``blas.axpy``) for float32 and
+    float64 arrays of one shape and layout. Other dtypes and layouts: NumPy's alpha x, then the
+    sum (rounded twice). Returns True where it was rounded once."""
+    if blas.axpy(alpha, x, y):
+        return True
+    y += alpha * x
+    return False
+
+
+def sgd_update(param, grad, lr):
+    """p <- p - lr g in place (``optim.SGD``): ``axpy(-lr, g, p)``. Returns ``param``."""
+    axpy(-lr, grad, param)
     return param
 
 

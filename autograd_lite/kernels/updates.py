@@ -77,8 +77,8 @@ def _adam_range(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, amsgrad, one_m
         param[j] = param[j] - (m / (np.sqrt(v) / bias2_sqrt + eps)) * step_size
 
 
-def sgd_update(param, grad, lr, scratch=None):
-    """In place, like ``reference.sgd_update`` (``scratch`` unused); returns ``param``."""
+def sgd_update(param, grad, lr):
+    """In place, like ``reference.sgd_update``; returns ``param``."""
     threads.parallel_for(_sgd_range, param.size, param.reshape(-1), grad.reshape(-1),
                          param.dtype.type(lr), serial=threads.serial(param.size), holds_blas=False)
     return param
