@@ -37,6 +37,15 @@ def one_torch_thread():
 
 
 @pytest.fixture
+def eager():
+    """Kernels compile on first use in the test's thread (not in the helper process)."""
+    from autograd_lite import kernels
+    kernels.set_compile_mode("eager")
+    yield
+    kernels.set_compile_mode("background")
+
+
+@pytest.fixture
 def thread_count():
     """Restores the kernels' thread count (and its default) after the test."""
     import autograd_lite as ag

@@ -22,8 +22,7 @@ Dispatch (measured on 2 cores, see ``benchmarks/README.md``):
   the references (Adam's NumPy 14 passes: 10 against 24 us at 8,192 elements, 6 against 11 at 64,
   1 thread, Zen 3); SGD's from ``SGD_MIN_SIZE`` elements, split across our threads, and below it
   (or without Numba) BLAS's axpy (``blas.axpy``): both one pass, each element rounded once, as
-  PyTorch rounds it (NumPy's two passes with a work array cost the MLP step at batch 64 about
-  17 us of its 470 on an Intel Xeon, 1 thread: the work array is one more 400 KB in the cache);
+  PyTorch rounds it (``optimizer_updates`` says what that saved);
 * ReLU forward and backward (``elementwise``), float32/float64, C-contiguous: the Numba kernel
   from ``ELEMENTWISE_MIN_SIZE`` elements, NumPy below; the backward into its own gradient where
   the engine allows it (``mask_select(grad, mask, out=grad)``, ``Function.backward_in_place``);
@@ -102,8 +101,6 @@ BLAS_SPLIT_MIN_WORK = 2 ** 23   # rows * cols * depth from which one-thread BLAS
                                 # our threads, on a part of the product (``blas.split_matmul``)
 ELEMENTWISE_MIN_SIZE = 2 ** 16  # elements from which the parallel ReLU kernels beat NumPy
 OUTER_GEMM_MIN_SIZE = 2 ** 13   # result elements from which a depth-1 product is a depth-2 GEMM
-SGD_MIN_SIZE = 2 ** 15          # parameter elements from which one-pass SGD beats NumPy's two
-                                # (Adam's one pass beats its 14 at every size: 64 elements 2x)
 
 _BACKENDS = ("numba", "numpy")
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
@@ -415,51 +412,8 @@ def mask_select(grad, mask, out=None):
     return _dispatch(op, grad.dtype, "elementwise", (grad, mask))
 
 
-def _one_pass_fits(param, arrays):
-    """The update kernels take C-contiguous ndarrays of one shape and float dtype, and run only in
-    a process that already uses Numba kernels (``_state["modules"]`` loaded): loading Numba for
-    them alone (an MLP whose ReLUs stay on NumPy) cost the first step 1.5 s with a warm cache."""
-    return _state["modules"] is not None and all(
-        type(a) is np.ndarray and a.flags.c_contiguous and a.shape == param.shape
-        and a.dtype == param.dtype for a in arrays)
-
-
-def sgd_update(param, grad, lr):
-    """p <- p - lr g in place, rounded once (``reference.sgd_update``): one Numba pass split
-    across our threads (``updates``), or BLAS's axpy on this one; the same bits. (NumPy's two
-    roundings for a dtype or layout BLAS does not take: path ``numpy``.)"""
-    if param.size >= SGD_MIN_SIZE and _one_pass_fits(param, (param, grad)):
-        return _dispatch("sgd_update", param.dtype, "updates", (param, grad, lr), marks=False)
-    _count("sgd_update", "blas" if reference.axpy(-lr, grad, param) else "numpy")
-    return param
-
-
-axpy = reference.axpy  # y += alpha x in place, rounded as PyTorch's y.add_(x, alpha=alpha)
-
-
-def add_scaled(a, alpha, b):
-    """``a + alpha b`` as a new array, rounded as PyTorch's ``a.add(b, alpha=alpha)`` rounds it
-    (the optimizers' weight decay and Nesterov step): a copy of a, then ``axpy``; operands of
-    two dtypes as NumPy promotes them."""
-    if a.dtype != b.dtype:
-        return a + alpha * b
-    out = np.array(a, order="C")
-    axpy(alpha, b, out)
-    return out
-
-
-def adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, scratch, beta1, beta2, eps,
-                step_size, bias2_sqrt):
-    """Adam's step in place (``reference.adam_update``): one Numba pass (``updates``) or NumPy's
-    14; the same bits."""
-    arrays = (param, grad, exp_avg, exp_avg_sq) + ((max_exp_avg_sq,) if max_exp_avg_sq is not None
-                                                   else ())
-    args = (param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, scratch, beta1, beta2, eps,
-            step_size, bias2_sqrt)
-    if _one_pass_fits(param, arrays):
-        return _dispatch("adam_update", param.dtype, "updates", args, marks=False)
-    _count("adam_update", "numpy")
-    return reference.adam_update(*args)
-
-
 set_backend(os.environ.get("AUTOGRAD_LITE_KERNELS", "numba"))
+
+# the optimizers' updates and their dispatch (it uses _dispatch and _count above)
+from .optimizer_updates import (SGD_MIN_SIZE, adam_update, add_scaled, axpy,  # noqa: E402,F401
+                                sgd_update)
