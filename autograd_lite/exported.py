@@ -64,10 +64,9 @@ class _Epoch:
         self.holders, self.next_crc = [], None
 
     def alive(self):
-        holders = self.holders
-        if holders and any(ref() is not None for ref in holders):
+        if any(ref() is not None for ref in self.holders):
             return True
-        holders.clear()
+        self.holders.clear()
         return False
 
 
