@@ -22,9 +22,9 @@ its bytes when it was saved:
 The bytes a save saw and those at the first export after it are the same unless the tensor was
 changed in place in between, which its version counter reports first. Only exported memories pay:
 a CRC per save and per backward use while an export is alive (400 KB: 70-110 us on the Intel
-Xeon, family 6 model 167, we measure on), a CRC per new epoch, and a few weak-reference tests per save after that
-(the MLP step at batch 64 took 771 us instead of 501 when every weight had been exported once and
-fingerprinted for ever); other saved tensors cost one length test of their version counter
+Xeon, family 6 model 167, we measure on), a CRC per new epoch, and a few weak-reference tests per
+save after that (the MLP step at batch 64 took 771 us instead of 501 when every weight had been
+exported once and fingerprinted for ever); other saved tensors cost one length test of their version counter
 (which grows a second entry on export). A write through a *different view* of the exported
 memory (``x.view(-1).numpy()``, when ``x`` was saved) is not compared: the fingerprint belongs
 to the exported array.
