@@ -73,6 +73,23 @@ def default_float():
     return _DEFAULT_FOR[2]
 
 
+def floating(array):
+    """``array`` as PyTorch computes a floating-point function of it (exp, log, sin, tanh,
+    sigmoid, erf, ...): as it is when it holds floats; integers and bools in the default float
+    dtype (``torch.arange(3).exp()`` is float32), never computed in integers."""
+    return array if array.dtype.kind in "fc" else array.astype(_DEFAULT_FOR[2])
+
+
+def require_floating(array, op):
+    """Raise for an integer or bool ``array`` given to ``op``, a function PyTorch has no integer
+    kernel for (softmax, softplus, ELU, ...): computed in integers its result would be silently
+    wrong (leaky_relu of -2 is 0), and PyTorch raises too."""
+    if array.dtype.kind not in "fc":
+        raise NotImplementedError(
+            f"{op}: not implemented for {array.dtype} tensors (PyTorch has no integer version "
+            "either); convert the input to floats first, e.g. x.float()")
+
+
 def get_default_dtype():
     """PyTorch's ``torch.get_default_dtype()``: the current default float dtype (float32)."""
     return _DEFAULT_FOR[2].type

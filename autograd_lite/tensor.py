@@ -10,6 +10,7 @@ in-place methods, which record no graph, live in ``tensor_inplace``, the shape m
 """
 from __future__ import annotations
 
+import warnings
 from operator import attrgetter as _attrgetter
 
 import numpy as np
@@ -100,6 +101,14 @@ class Tensor:
         if self._data.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")
         return (self[i] for i in range(len(self)))
+
+    def __contains__(self, element):
+        """``element in t``: whether any element of t equals ``element`` (a number or a tensor
+        that broadcasts against t), at any shape, as in PyTorch."""
+        if not isinstance(element, (Tensor, bool, int, float, np.generic)):
+            raise TypeError(f"'in' with a tensor takes a number or a Tensor, got "
+                            f"{type(element).__name__}")
+        return bool(np.any(self._data == _raw(element)))
 
     def __hash__(self):
         return id(self)
@@ -399,12 +408,26 @@ def _no_grad_binary(ufunc, symbol, tensor, other):
 def _index(index):
     """Index arguments: Tensors become arrays; everything else is NumPy indexing as is."""
     if isinstance(index, Tensor):
-        return index._data
+        return _index_tensor(index)
     if isinstance(index, tuple):
-        return tuple(i._data if isinstance(i, Tensor) else i for i in index)
+        parts = []
+        for i in index:  # (a loop, not a generator: the uint8 warning points at the caller)
+            parts.append(_index_tensor(i) if isinstance(i, Tensor) else i)
+        return tuple(parts)
     if isinstance(index, list):
         return np.asarray(index)
     return index
+
+
+def _index_tensor(index):
+    """A Tensor used as an index, as an array. A uint8 tensor is a mask, as in PyTorch (which
+    warns that this is deprecated), not the integer positions NumPy would read it as."""
+    array = index._data
+    if array.dtype == np.uint8:
+        warnings.warn("indexing with a uint8 tensor is deprecated (as in PyTorch): it is read as a "
+                      "mask; use a bool tensor instead", UserWarning, stacklevel=4)
+        return array.astype(bool)
+    return array
 
 
 _function.Tensor = Tensor

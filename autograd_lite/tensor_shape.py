@@ -3,6 +3,8 @@ expand): thin calls into ``ops`` or ``ops.composite`` with PyTorch's argument fo
 name the shapes; ``tensor`` attaches them to the class when it is imported."""
 from __future__ import annotations
 
+import numpy as np
+
 from . import ops
 from .arguments import check_dim as _dim, shape_from_args as _shape_arg
 from .ops import composite
@@ -61,11 +63,28 @@ def expand_as(self, other):
     return composite.expand(self, other.shape)
 
 
-view = reshape
+def view(self, *shape):
+    """``reshape`` that shares memory, as PyTorch's ``view``: a tensor whose memory is not laid out
+    for the new shape (a transpose, a strided slice) raises instead of being copied, so that a
+    write through the view never silently misses the original."""
+    shape = _shape_arg(shape)
+    data = self._data
+    if shape != data.shape and data.size and not data.flags.c_contiguous:
+        try:
+            moved = data.reshape(shape)
+        except ValueError:  # (the wrong number of elements: reshape says so below)
+            moved = None
+        if moved is not None and not np.may_share_memory(moved, data):
+            raise RuntimeError(
+                f"view: a tensor of shape {tuple(data.shape)} whose elements are not laid out "
+                f"contiguously (a transpose or a strided slice) cannot be viewed as shape "
+                f"{tuple(shape)} without a copy; use .reshape(...), which copies when it must, or "
+                ".contiguous().view(...)")
+    return reshape(self, shape)
 
 
 def view_as(self, other):
-    return self.reshape(other.shape)
+    return view(self, other.shape)
 
 
 for _name in ("reshape", "view", "view_as", "permute", "t", "transpose", "flatten", "squeeze",

@@ -23,6 +23,7 @@ import numpy as np
 
 from autograd_lite.ops import ELU, LeakyReLU, LinearFn, Softmax, LogSoftmax, Sigmoid, Tanh, Where
 from autograd_lite.arguments import check_dim
+from autograd_lite.dtypes import require_floating
 from autograd_lite.random import generator
 from autograd_lite.tensor import Tensor
 
@@ -48,6 +49,14 @@ __all__ = ["linear", "conv1d", "conv2d", "conv_transpose2d", "max_pool1d", "max_
 
 SELU_ALPHA = 1.6732632423543772848170429916717
 SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def _floating(x, op):
+    """``x`` as a Tensor, which must hold floats: ``op`` is an activation PyTorch has no integer
+    kernel for (``dtypes.require_floating``)."""
+    x = _tensor(x)
+    require_floating(x._data, op)
+    return x
 
 
 def _tensor(x, name="input", like=None):
@@ -148,11 +157,11 @@ def relu(input, inplace=False):
 
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
-    return LeakyReLU.apply(_tensor(input), negative_slope)
+    return LeakyReLU.apply(_floating(input, "leaky_relu"), negative_slope)
 
 
 def elu(input, alpha=1.0, inplace=False):
-    return ELU.apply(_tensor(input), alpha)
+    return ELU.apply(_floating(input, "elu"), alpha)
 
 
 def selu(input, inplace=False):
@@ -162,11 +171,11 @@ def selu(input, inplace=False):
 def softplus(input, beta=1.0, threshold=20.0):
     if beta == 0:
         raise ValueError("softplus: beta must be non-zero")
-    return Softplus.apply(_tensor(input), beta, threshold)
+    return Softplus.apply(_floating(input, "softplus"), beta, threshold)
 
 
 def gelu(input, approximate="none"):
-    input = _tensor(input)
+    input = _floating(input, "gelu")
     if approximate == "none":
         return input * (Erf.apply(input * (1.0 / math.sqrt(2.0))) + 1.0) * 0.5
     if approximate == "tanh":
@@ -176,7 +185,7 @@ def gelu(input, approximate="none"):
 
 
 def silu(input, inplace=False):
-    input = _tensor(input)
+    input = _floating(input, "silu")
     return input * Sigmoid.apply(input)
 
 

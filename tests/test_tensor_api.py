@@ -1,6 +1,7 @@
 """The wider Tensor API against PyTorch where the op table does not reach: ops without a gradient
 (comparisons, logic, nonzero, unique, one_hot, integer results), precision near 0, gradients
-through zeros, ties, formatting, ag.Size, and the errors for bad dims and shapes."""
+through zeros, ties, formatting, ag.Size, reductions of empty tensors, and the errors for bad dims
+and shapes."""
 from __future__ import annotations
 
 import numpy as np
@@ -208,3 +209,41 @@ def test_functions_take_input_and_other_keywords():
     same(ag.einsum("ij,jk", [oa, ob]), torch.einsum("ij,jk", [ta, tb]))
     same(ag.hstack([oa, oa]), torch.hstack([ta, ta]))
     same(ag.vstack([oa, oa]), torch.vstack([ta, ta]))
+
+
+EMPTY_REDUCTIONS = {  # name: f(library, tensor of shape (0, 4) that requires grad)
+    "max(1)": lambda L, e: e.max(1)[0],
+    "min(1).indices": lambda L, e: e.min(1)[1],
+    "amax(1)": lambda L, e: e.amax(1),
+    "logsumexp(0)": lambda L, e: e.logsumexp(0),
+    "logsumexp(1)": lambda L, e: e.logsumexp(1),
+    "softmax(0)": lambda L, e: e.softmax(0),
+    "log_softmax(1)": lambda L, e: e.log_softmax(1),
+    "prod()": lambda L, e: e.prod(),
+    "prod(0)": lambda L, e: e.prod(0),
+}
+
+
+@pytest.mark.parametrize("name", EMPTY_REDUCTIONS)
+def test_reductions_of_an_empty_tensor_along_a_dim_that_has_elements(name):
+    """A (0, 4) tensor reduced over its 4-long dim, or over its empty one where the result is
+    defined (logsumexp of nothing is -inf, a product of nothing 1), as PyTorch gives them; these
+    raised (max, amax, logsumexp, softmax) or left the graph (prod)."""
+    f = EMPTY_REDUCTIONS[name]
+    ours_input, theirs_input = ag.zeros(0, 4, requires_grad=True), torch.zeros(0, 4, requires_grad=True)
+    ours, theirs = f(ag, ours_input), f(torch, theirs_input)
+    same(ours, theirs)
+    if theirs.dtype.is_floating_point:
+        assert ours.requires_grad and theirs.requires_grad
+        ours.sum().backward()
+        theirs.sum().backward()
+        assert ours_input.grad.shape == tuple(theirs_input.grad.shape) == (0, 4)
+
+
+@pytest.mark.parametrize("call", [lambda e: e.max(0), lambda e: e.amax(0), lambda e: e.amax(),
+                                  lambda e: e.max()])
+def test_max_over_no_element_still_raises(call):
+    with pytest.raises((RuntimeError, IndexError)):
+        call(torch.zeros(0, 4))
+    with pytest.raises(RuntimeError, match=r"\(0, 4\)"):
+        call(ag.zeros(0, 4))

@@ -157,7 +157,7 @@ def std(x, axes=None, keepdim=False, correction=1):
 def logsumexp(x, axes=None, keepdim=False):
     """log(sum(exp(x))) computed as m + log(sum(exp(x - m))) with m = max(x) held constant (the
     result does not depend on m, so it needs no gradient)."""
-    m = np.max(x._data, axis=axes, keepdims=True)
+    m = np.max(x._data, axis=axes, keepdims=True, initial=-np.inf)  # (-inf over no element)
     m = np.where(np.isfinite(m), m, 0).astype(x.dtype, copy=False)
     with np.errstate(divide="ignore"):
         out = Sum.apply((x - m).exp(), axes, True).log() + m
@@ -172,8 +172,9 @@ def max_along(x, dim, keepdim=False, largest=True):
     if not isinstance(dim, (int, np.integer)):
         raise TypeError(f"max/min: dim must be an int, got {dim!r} (use amax/amin for several dims)")
     axis = _dim(dim, x.ndim, "max" if largest else "min")
-    if x._data.size == 0:
-        raise RuntimeError(f"max/min along dim {dim} of an empty tensor of shape {x.shape}")
+    if x.ndim and x.shape[axis] == 0:  # (an empty tensor along another dim gives empty results)
+        raise RuntimeError(f"max/min along dim {dim} of an empty tensor of shape {x.shape}: "
+                           "that dim has no element to choose from")
     if x.ndim == 0:
         return MinMax(x * 1, Tensor._make(np.zeros((), np.int64)))
     indices = (np.argmax if largest else np.argmin)(x._data, axis=axis, keepdims=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..dtypes import floating
 from ..function import Function
 from ..tensor import Tensor
 from .broadcasting import _binary, _data, _promoted, _shape, unbroadcast, unbroadcast_plain_to
@@ -186,7 +187,7 @@ class Exp(Function):
 
     @staticmethod
     def forward(ctx, a):
-        out = _make(np.exp(a._data))
+        out = _make(np.exp(floating(a._data)))
         ctx.save_for_backward(out)
         return out
 
@@ -211,7 +212,7 @@ class Log(Function):
     def forward(ctx, a):
         ctx.save_for_backward(a)
         with np.errstate(divide="ignore", invalid="ignore"):
-            return _make(np.asarray(np.log(a._data)))
+            return _make(np.asarray(np.log(floating(a._data))))
 
     @staticmethod
     def backward(ctx, grad):
@@ -233,7 +234,7 @@ class Sin(Function):
     @staticmethod
     def forward(ctx, a):
         ctx.save_for_backward(a)
-        return _make(np.asarray(np.sin(a._data)))
+        return _make(np.asarray(np.sin(floating(a._data))))
 
     @staticmethod
     def backward(ctx, grad):
@@ -250,7 +251,7 @@ class Cos(Function):
     @staticmethod
     def forward(ctx, a):
         ctx.save_for_backward(a)
-        return _make(np.asarray(np.cos(a._data)))
+        return _make(np.asarray(np.cos(floating(a._data))))
 
     @staticmethod
     def backward(ctx, grad):
@@ -266,7 +267,7 @@ class Tanh(Function):
 
     @staticmethod
     def forward(ctx, a):
-        out = _make(np.asarray(np.tanh(a._data)))
+        out = _make(np.asarray(np.tanh(floating(a._data))))
         ctx.save_for_backward(out)
         return out
 
@@ -296,7 +297,7 @@ class Sigmoid(Function):
 
     @staticmethod
     def forward(ctx, a):
-        out = _make(stable_sigmoid(a._data))
+        out = _make(stable_sigmoid(floating(a._data)))
         ctx.save_for_backward(out)
         return out
 

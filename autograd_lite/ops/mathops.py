@@ -13,6 +13,7 @@ import math
 import numpy as np
 
 from ..arguments import check_dim, reduction_axes
+from ..dtypes import floating
 from ..function import Function, is_grad_enabled
 from ..tensor import Tensor
 from .broadcasting import _promoted, unbroadcast
@@ -43,7 +44,7 @@ class Log1p(Function):
     def forward(ctx, a):
         ctx.save_for_backward(a)
         with np.errstate(divide="ignore", invalid="ignore"):
-            return _make(np.asarray(np.log1p(a._data)))
+            return _make(np.asarray(np.log1p(floating(a._data))))
 
     @staticmethod
     def backward(ctx, grad):
@@ -62,7 +63,7 @@ class Expm1(Function):
 
     @staticmethod
     def forward(ctx, a):
-        out = _make(np.asarray(np.expm1(a._data)))
+        out = _make(np.asarray(np.expm1(floating(a._data))))
         ctx.save_for_backward(out)
         return out
 
@@ -81,7 +82,8 @@ class Erf(Function):
     def forward(ctx, x):
         ctx.save_for_backward(x)
         from scipy.special import erf  # scipy comes with scikit-learn; imported on first use (slow)
-        return _make(np.asarray(erf(x._data)).astype(x.dtype, copy=False))
+        data = floating(x._data)
+        return _make(np.asarray(erf(data)).astype(data.dtype, copy=False))
 
     @staticmethod
     def backward(ctx, grad):
@@ -193,16 +195,14 @@ def prod(x, dim=None, keepdim=False, dtype=None):
         x = x.to(dtype)
     if dim is None:
         flat = x.reshape(-1)
-        if flat.shape[0] == 0:
-            return _make(np.ones((), x.dtype if x.dtype.kind == "f" else np.int64))
+        if flat.shape[0] == 0:  # 1, in the graph (gradient: none to spread)
+            return x.sum() * 0 + 1
         return cumprod(flat, 0)[-1]
     if x.ndim == 0:
         return x * 1
     axis = check_dim(dim, x.ndim, "prod")
-    if x.shape[axis] == 0:
-        shape = tuple(1 if i == axis else s for i, s in enumerate(x.shape))
-        out = _make(np.ones(shape, x.dtype if x.dtype.kind == "f" else np.int64))
-        return out if keepdim else out.squeeze(axis)
+    if x.shape[axis] == 0:  # ones, in the graph
+        return x.sum(axis, keepdim) * 0 + 1
     index = (slice(None),) * axis + (slice(-1, None) if keepdim else -1,)
     return cumprod(x, axis)[index]
 
@@ -321,11 +321,24 @@ def norm(x, p="fro", dim=None, keepdim=False, dtype=None):
         return abs(x).amax(axes, keepdim) if x.numel() else _make(np.zeros((), x.dtype))
     if p == -math.inf:
         return abs(x).amin(axes, keepdim)
-    if p == 0:
-        return zero_gradient(x, (x._data != 0).sum(axis=axes, keepdims=keepdim).astype(x.dtype))
+    if p == 0:  # (the graph's link to x goes through a sum of x's shape, so the result has the
+        #          reduced shape; its gradient is 0)
+        counts = (x._data != 0).sum(axis=axes, keepdims=keepdim).astype(x.dtype)
+        return zero_gradient(x.sum(axes, keepdim), counts)
     if p == 1:
         return abs(x).sum(axes, keepdim)
     if p == 2:
-        return (x * x).sum(axes, keepdim).sqrt()
-    return (abs(x) ** p).sum(axes, keepdim) ** (1.0 / p)
+        return _root((x * x).sum(axes, keepdim), 0.5)
+    return _root((abs(x) ** p).sum(axes, keepdim), 1.0 / p)
+
+
+def _root(total, power):
+    """``total ** power`` for a p-norm (power = 1/p): where the total is 0 (a zero vector) the
+    value is 0 and the gradient 0, as PyTorch's norm gives it, where for p > 1 the power's
+    derivative there would be inf and the chain rule inf * 0 = NaN."""
+    zero = total._data == 0
+    if not zero.any():
+        return total ** power
+    lifted = Where.apply(zero, _make(np.ones((), total.dtype)), total) ** power  # (finite gradient)
+    return Where.apply(zero, _make(np.zeros((), total.dtype)), lifted)
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..dtypes import require_floating
 from ..function import Function
 from ..tensor import Tensor
 from .onnx_mapping import along_dim
@@ -12,7 +13,7 @@ _make = Tensor._make
 
 def log_softmax_array(x, axis):
     """x - logsumexp(x): the max is subtracted first, so logits of size 1e4 do not overflow."""
-    shifted = x - x.max(axis=axis, keepdims=True)
+    shifted = x - x.max(axis=axis, keepdims=True, initial=-np.inf)  # (-inf: an empty tensor's)
     return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
 
@@ -22,7 +23,9 @@ class Softmax(Function):
 
     @staticmethod
     def forward(ctx, a, dim):
-        shifted = np.exp(a._data - a._data.max(axis=dim, keepdims=True))
+        x = a._data
+        require_floating(x, "softmax")
+        shifted = np.exp(x - x.max(axis=dim, keepdims=True, initial=-np.inf))
         out = _make(shifted / shifted.sum(axis=dim, keepdims=True))
         ctx.dim = dim
         ctx.save_for_backward(out)
@@ -42,6 +45,7 @@ class LogSoftmax(Function):
 
     @staticmethod
     def forward(ctx, a, dim):
+        require_floating(a._data, "log_softmax")
         out = _make(log_softmax_array(a._data, dim))
         ctx.dim = dim
         ctx.save_for_backward(out)

@@ -62,8 +62,10 @@ class Max(Function):
 
     @staticmethod
     def forward(ctx, a, axes, keepdim):
-        if a._data.size == 0:
-            raise RuntimeError(f"max/min of an empty tensor of shape {a.shape}")
+        if a._data.size == 0 and (axes is None or any(a.shape[axis] == 0 for axis in axes)):
+            raise RuntimeError(f"max/min of an empty tensor of shape {a.shape} over "
+                               f"{'every dim' if axes is None else f'dims {axes}'}: no element "
+                               "to choose from")
         out = np.max(a._data, axis=axes, keepdims=keepdim)
         ctx.save_for_backward(a)
         return _make(np.asarray(out))
