@@ -1,5 +1,6 @@
 """In-place Tensor methods: ``add_ sub_ mul_ div_ pow_ sqrt_ exp_ neg_ abs_ clamp_ zero_ fill_ copy_
-addcmul_ addcdiv_ lerp_ uniform_ normal_``, item assignment ``t[i] = v`` and ``+= -= *= /=``.
+addcmul_ addcdiv_ lerp_ uniform_ normal_ masked_fill_ scatter_ scatter_add_``, item assignment
+``t[i] = v`` and ``+= -= *= /=``.
 
 They change ``t._data`` where it lies and record no graph. Each one bumps ``t._version``, so that a
 backward which saved the old value raises (naming the op) instead of silently using the new one.
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .function import _GradMode
+from .function import _GradMode, no_grad as _no_grad
 from .tensor import Tensor, _raw
 
 
@@ -139,6 +140,33 @@ def normal_(self, mean=0.0, std=1.0):
                                                         casting="unsafe"))
 
 
+def masked_fill_(self, mask, value):
+    """self[mask] = value (mask: a bool tensor that broadcasts to self)."""
+    mask_array = np.asarray(_raw(mask))
+    if mask_array.dtype != np.bool_:
+        raise TypeError(f"masked_fill_: mask must be a bool tensor, got dtype {mask_array.dtype}")
+    return _update(self, "masked_fill_", lambda a: np.copyto(
+        a, _raw(value), casting="unsafe", where=np.broadcast_to(mask_array, a.shape)), value)
+
+
+def scatter_(self, dim, index, src=None, value=None, *, reduce=None):
+    """``scatter`` (``ops.indexing``) written into self: self[i][index[i][j]] = src[i][j] (dim=1),
+    or the number ``value``; ``zeros(n, c).scatter_(1, y.unsqueeze(1), 1)`` is the one-hot idiom."""
+    from .ops import indexing
+    with _no_grad():
+        result = indexing.scatter(self.detach(), dim, index, src, value, reduce=reduce)
+    return _update(self, "scatter_", lambda a: np.copyto(a, result._data, casting="unsafe"),
+                   src, value)
+
+
+def scatter_add_(self, dim, index, src):
+    """``scatter_add`` written into self: src[i][j] added at self[i][index[i][j]] (dim=1)."""
+    from .ops import indexing
+    with _no_grad():
+        result = indexing.scatter_add(self.detach(), dim, index, src)
+    return _update(self, "scatter_add_", lambda a: np.copyto(a, result._data, casting="unsafe"), src)
+
+
 def __setitem__(self, index, value):
     from .tensor import _index
     array = _inplace(self, "__setitem__ (t[...] = value)", value)
@@ -163,7 +191,8 @@ def _augmented(name, method, out_of_place):
 
 
 for _method in (zero_, fill_, copy_, add_, sub_, mul_, div_, pow_, sqrt_, exp_, neg_, abs_, clamp_,
-                addcmul_, addcdiv_, lerp_, uniform_, normal_, __setitem__):
+                addcmul_, addcdiv_, lerp_, uniform_, normal_, masked_fill_, scatter_, scatter_add_,
+                __setitem__):
     setattr(Tensor, _method.__name__, _method)
 Tensor.clip_ = clamp_
 Tensor.__iadd__ = _augmented("+=", add_, Tensor.__add__)

@@ -11,7 +11,7 @@
   ``lazy``: ``LazyLinear``, ``LazyConv2d``, ``UninitializedParameter``
 * ``activations``: ``ReLU Sigmoid Tanh LeakyReLU ELU SELU Softplus GELU SiLU Softmax LogSoftmax``
 * ``losses``: ``MSELoss L1Loss HuberLoss SmoothL1Loss BCELoss BCEWithLogitsLoss CrossEntropyLoss
-  NLLLoss``
+  NLLLoss KLDivLoss``; ``distance``: ``CosineSimilarity``
 * ``functional`` (``import nn.functional as F``): the functional form of all of the above
   (``functional_conv`` and ``functional_pool`` hold the convolutions' and pooling's)
 * ``init``: Xavier/Glorot, Kaiming/He, uniform, normal, zeros, ...
@@ -47,7 +47,7 @@ _LAYERS_MORE = ["Conv1d", "ConvTranspose2d", "MaxPool1d", "AvgPool1d", "Adaptive
 from .activations import (ReLU, Sigmoid, Tanh, LeakyReLU, ELU, SELU, Softplus, GELU, SiLU, Softmax,
                           LogSoftmax)
 from .losses import (MSELoss, L1Loss, HuberLoss, SmoothL1Loss, BCELoss, BCEWithLogitsLoss, NLLLoss,
-                     CrossEntropyLoss)
+                     CrossEntropyLoss, KLDivLoss)
 # issue 11 (normalisation, embedding): one block
 from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm, GroupNorm
 from .embedding import Embedding
@@ -55,6 +55,7 @@ from .embedding import Embedding
 from .recurrent import RNNBase, RNN, LSTM, GRU
 from .recurrent_cells import RNNCellBase, RNNCell, LSTMCell, GRUCell
 from . import functional, init, regularizers, utils
+from .distance import CosineSimilarity
 from .regularizers import regularization_loss
 
 __all__ = ["Module", "Parameter", "Sequential", "ModuleList", "Linear", "Conv2D", "Conv2d",
@@ -66,3 +67,4 @@ __all__ = ["Module", "Parameter", "Sequential", "ModuleList", "Linear", "Conv2D"
            # issue 11 (normalisation, embedding)
            "BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm", "Embedding"] + _LAYERS_MORE
 __all__ += ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
+__all__ += ["KLDivLoss", "CosineSimilarity"]

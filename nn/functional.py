@@ -36,7 +36,8 @@ from .functions import Erf, ReLUFn, Softplus
 from .normalization import batch_norm, layer_norm, group_norm
 from .embedding import embedding
 from .loss_functions import (mse_loss, l1_loss, huber_loss, smooth_l1_loss, binary_cross_entropy,
-                             binary_cross_entropy_with_logits, cross_entropy, nll_loss, one_hot)
+                             binary_cross_entropy_with_logits, cross_entropy, nll_loss, one_hot,
+                             kl_div)
 
 __all__ = ["linear", "conv1d", "conv2d", "conv_transpose2d", "max_pool1d", "max_pool2d",
            "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d",
@@ -45,10 +46,31 @@ __all__ = ["linear", "conv1d", "conv2d", "conv_transpose2d", "max_pool1d", "max_
            "leaky_relu", "elu", "selu", "softplus", "gelu", "silu", "sigmoid", "tanh", "softmax",
            "log_softmax", "mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss",
            "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "nll_loss",
-           "one_hot", "batch_norm", "layer_norm", "group_norm", "embedding"]
+           "one_hot", "batch_norm", "layer_norm", "group_norm", "embedding", "kl_div",
+           "normalize", "cosine_similarity"]
 
 SELU_ALPHA = 1.6732632423543772848170429916717
 SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def normalize(input, p=2.0, dim=1, eps=1e-12):
+    """input / max(||input||_p, eps) along ``dim``: unit vectors (a zero vector stays 0)."""
+    input = _tensor(input)
+    return input / input.norm(p, dim, keepdim=True).clamp(min=eps)
+
+
+def cosine_similarity(x1, x2, dim=1, eps=1e-8):
+    """sum(x1 x2) / (max(||x1||, eps) max(||x2||, eps)) along ``dim`` of the shape x1 and x2
+    broadcast to (PyTorch's definition); that dim is removed."""
+    x1, x2 = _tensor(x1), _tensor(x2)
+    try:
+        shape = np.broadcast_shapes(x1.shape, x2.shape)
+    except ValueError:
+        raise ValueError(f"cosine_similarity: shapes {x1.shape} and {x2.shape} cannot be "
+                         "broadcast together") from None
+    x1, x2 = x1.expand(*shape), x2.expand(*shape)
+    return ((x1 / x1.norm(2, dim, keepdim=True).clamp(min=eps))
+            * (x2 / x2.norm(2, dim, keepdim=True).clamp(min=eps))).sum(dim)
 
 
 def _floating(x, op):

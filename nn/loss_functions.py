@@ -7,6 +7,7 @@
     binary_cross_entropy_with_logits: l = -w [p y log s(x) + (1 - y) log(1 - s(x))], s = sigmoid,
                                       p = pos_weight, computed as (1 - y) x + (1 + (p - 1) y) softplus(-x)
     nll_loss:       l_i = -w_{t_i} x[i, t_i];  mean divides by sum_i w_{t_i}
+    kl_div:         l = y (log y - x) on log-probabilities x (0 where y = 0); 'batchmean' too
     cross_entropy:  nll_loss(log_softmax(x)) for class indices; for class probabilities y
                     l_i = -sum_c w_c y_ic log_softmax(x)_ic (mean divides by the sample count)
 
@@ -15,9 +16,12 @@ A target whose shape differs from the input's raises instead of broadcasting sil
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from autograd_lite.ops import LogSoftmax
+from autograd_lite.ops.composite import where
 from autograd_lite.ops.losses import BinaryCrossEntropy, CrossEntropyIndices
 from autograd_lite.tensor import Tensor
 
@@ -281,6 +285,32 @@ def _cross_entropy_probabilities(input, target, weight, reduction, label_smoothi
     if reduction == "mean":
         count = input._data.size // classes
         return losses.sum() / count
+    return _reduce(losses, reduction)
+
+
+def kl_div(input, target, reduction="mean", log_target=False):
+    """KL divergence of the distribution ``target`` from the one whose log-probabilities are
+    ``input``, per element l = y (log y - x), taken as 0 where y = 0 (with ``log_target``, y holds
+    log-probabilities: l = exp(y) (y - x)). ``reduction='batchmean'`` (sum / batch size) is the KL
+    divergence of each distribution, averaged; 'mean' divides by every element, as PyTorch's default
+    does, which it warns about (and so does this)."""
+    if reduction not in _REDUCTIONS + ("batchmean",):
+        raise ValueError(f"kl_div: reduction must be 'none', 'batchmean', 'mean' or 'sum', got "
+                         f"{reduction!r}")
+    input = _input(input, "kl_div")
+    target = _float_target(input, target, "kl_div")
+    if log_target:
+        losses = target.exp() * (target - input)
+    else:  # (log taken of 1 where y = 0: that term is 0 and its gradient finite)
+        zero = target._data == 0
+        logs = where(zero, 1.0, target).log() if zero.any() else target.log()
+        losses = target * (logs - input)
+    if reduction == "batchmean":
+        return losses.sum() / input.shape[0] if input.ndim else losses.sum()
+    if reduction == "mean":
+        warnings.warn("kl_div: reduction='mean' divides the sum by every element (batch size times "
+                      "the number of classes); the KL divergence is reduction='batchmean'",
+                      UserWarning, stacklevel=2)
     return _reduce(losses, reduction)
 
 

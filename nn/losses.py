@@ -84,6 +84,21 @@ class BCEWithLogitsLoss(_Loss):
                                                   self.pos_weight)
 
 
+class KLDivLoss(Module):
+    """KL divergence of the target distribution from the input's log-probabilities
+    (``nn.functional.kl_div``); ``reduction='batchmean'`` gives the KL divergence per sample."""
+
+    def __init__(self, reduction="mean", log_target=False):
+        super().__init__()
+        if reduction not in L._REDUCTIONS + ("batchmean",):
+            raise ValueError(f"KLDivLoss: reduction must be 'none', 'batchmean', 'mean' or 'sum', "
+                             f"got {reduction!r}")
+        self.reduction, self.log_target = reduction, log_target
+
+    def forward(self, input, target):
+        return L.kl_div(input, target, self.reduction, self.log_target)
+
+
 class NLLLoss(_Loss):
     """Negative log-likelihood of class indices, on log-probabilities."""
 

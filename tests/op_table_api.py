@@ -130,6 +130,15 @@ def einsum_case(draw):
     return shapes_, {"equation": equation}
 
 
+@st.composite
+def cosine_case(draw):
+    """Two shapes that broadcast (1-d to 3-d result) and a dim of the broadcast shape."""
+    both = draw(hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=1, max_dims=3,
+                                                  max_side=MAX_SIDE))
+    n = len(both.result_shape)
+    return list(both.input_shapes), {"dim": draw(st.integers(-n, n - 1))}
+
+
 def _norm_case(p):
     return reduction("many").map(lambda case: (case[0], dict(case[1], p=p)))
 
@@ -171,6 +180,12 @@ ops = [
        lambda x, dim, keepdim, p: x.norm(p, dim, keepdim), _norm_case(1), ("nonzero",)),
     Op("norm_3", lambda x, dim, keepdim, p: ag.norm(x, p=p, dim=dim, keepdim=keepdim),
        lambda x, dim, keepdim, p: T.norm(x, p=p, dim=dim, keepdim=keepdim), _norm_case(3), ("nonzero",)),
+    Op("normalize", lambda x, dim: ag.nn.functional.normalize(x, dim=dim),
+       lambda x, dim: T.nn.functional.normalize(x, dim=dim), softmax_dim()),
+    Op("normalize_p3", lambda x, dim: ag.nn.functional.normalize(x, 3, dim),
+       lambda x, dim: T.nn.functional.normalize(x, 3, dim), softmax_dim(), ("nonzero",)),
+    Op("cosine_similarity", lambda a, b, dim: ag.nn.functional.cosine_similarity(a, b, dim),
+       lambda a, b, dim: T.nn.functional.cosine_similarity(a, b, dim), cosine_case()),
     Op("vector_norm_inf", lambda x, dim, keepdim, p: ag.linalg.vector_norm(x, p, dim, keepdim),
        lambda x, dim, keepdim, p: T.linalg.vector_norm(x, p, dim, keepdim), _norm_case(float("inf")),
        ("distinct",)),

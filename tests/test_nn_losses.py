@@ -1,5 +1,7 @@
 """Losses against PyTorch (float64): value and the gradient of input (and target where PyTorch
 gives one) for every reduction; cross-entropy variants; stability; shape errors; gradchecks."""
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -244,3 +246,39 @@ def test_cross_entropy_random_shapes_and_scales(n, c, scale, reduction, seed):
     y = rng.integers(0, c, n)
     _run(nn.CrossEntropyLoss(reduction=reduction), torch.nn.CrossEntropyLoss(reduction=reduction),
          x, y, rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS + ["batchmean"])
+@pytest.mark.parametrize("log_target", [False, True])
+def test_kl_div_matches_pytorch(reduction, log_target):
+    """nn.KLDivLoss and F.kl_div: value and the gradients of input and target; then a target
+    with a zero probability (its term is 0): value and the input's gradient. (There the target's
+    own derivative, log 0, is -inf: PyTorch gives NaN, ours -x; a target rarely needs one.)"""
+    logits, other = RNG.standard_normal((4, 5)), RNG.standard_normal((4, 5))
+    input = logits - np.log(np.exp(logits).sum(1, keepdims=True))  # log-probabilities
+    target = np.exp(other) / np.exp(other).sum(1, keepdims=True)
+    if log_target:
+        target = np.log(target)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # (reduction='mean' warns, in both frameworks)
+        _run(lambda x, y: nn.KLDivLoss(reduction, log_target)(x, y),
+             lambda x, y: torch.nn.KLDivLoss(reduction=reduction, log_target=log_target)(x, y),
+             input, target, target_grad=True)
+        if not log_target:
+            target[0, 2] = 0.0
+        _run(lambda x, y: F.kl_div(x, y, reduction=reduction, log_target=log_target),
+             lambda x, y: torch.nn.functional.kl_div(x, y, reduction=reduction,
+                                                     log_target=log_target), input, target)
+
+
+def test_kl_div_mean_warns_and_checks_its_arguments():
+    x, y = ag.Tensor(np.log(np.full((2, 3), 1 / 3))), ag.Tensor(np.full((2, 3), 1 / 3))
+    with pytest.warns(UserWarning, match="batchmean"):
+        assert F.kl_div(x, y).item() == pytest.approx(0.0, abs=1e-12)
+    with pytest.raises(ValueError, match="reduction"):
+        nn.KLDivLoss(reduction="average")
+    with pytest.raises(ValueError, match="target shape"):
+        F.kl_div(x, ag.Tensor(np.full((3,), 1 / 3)), reduction="sum")
+    assert ag.gradcheck(lambda a, b: F.kl_div(a, b, reduction="batchmean"),
+                        [ag.Tensor(RNG.standard_normal((2, 3)), requires_grad=True),
+                         ag.Tensor(RNG.uniform(0.1, 1.0, (2, 3)), requires_grad=True)])

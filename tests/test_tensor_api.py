@@ -247,3 +247,40 @@ def test_max_over_no_element_still_raises(call):
         call(torch.zeros(0, 4))
     with pytest.raises(RuntimeError, match=r"\(0, 4\)"):
         call(ag.zeros(0, 4))
+
+
+IN_PLACE = {  # name: f(library) -> the tensor changed in place, and what the method returned
+    "one-hot by scatter_": lambda L: (lambda t: (t, t.scatter_(1, L.tensor([[2], [0], [1]]), 1)))(
+        L.zeros(3, 4)),
+    "scatter_ from src, dim 0": lambda L: (lambda t: (t, t.scatter_(
+        0, L.tensor([[1, 0, 1]]), L.tensor([[5.0, 6.0, 7.0]]))))(L.zeros(2, 3)),
+    "scatter_ value=": lambda L: (lambda t: (t, t.scatter_(1, L.tensor([[1], [0]]), value=-2.0)))(
+        L.ones(2, 3)),
+    "scatter_add_ repeated": lambda L: (lambda t: (t, t.scatter_add_(
+        1, L.tensor([[0, 0], [2, 1]]), L.ones(2, 2))))(L.zeros(2, 3)),
+    "masked_fill_ broadcast mask": lambda L: (lambda t: (t, t.masked_fill_(
+        L.tensor([True, False, True]), -1.0)))(L.arange(6.0).reshape(2, 3)),
+    "masked_fill_ 0-d tensor value": lambda L: (lambda t: (t, t.masked_fill_(t > 2, L.tensor(9.0))))(
+        L.arange(6.0).reshape(2, 3)),
+}
+
+
+@pytest.mark.parametrize("name", IN_PLACE)
+def test_in_place_scatter_and_masked_fill_as_pytorch(name):
+    (ours, returned), (theirs, _) = IN_PLACE[name](ag), IN_PLACE[name](torch)
+    assert returned is ours
+    same(ours, theirs)
+
+
+def test_in_place_scatter_and_masked_fill_refuse_what_pytorch_refuses():
+    w = ag.ones(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="masked_fill_: in-place"):
+        w.masked_fill_(ag.tensor([True, False, True]), 0.0)
+    with pytest.raises(TypeError, match="bool"):
+        ag.ones(3).masked_fill_(ag.tensor([1, 0, 1]), 0.0)
+    with pytest.raises(RuntimeError, match="scatter_: in-place"):
+        w.scatter_(0, ag.tensor([0]), 1.0)
+    t = ag.zeros(3)
+    version = t._version
+    t.scatter_(0, ag.tensor([1]), 1.0)
+    assert t._version == version + 1 and t.tolist() == [0.0, 1.0, 0.0]
