@@ -12,7 +12,7 @@ import numpy as np
 
 from .device import CPU, CPU_ONLY_HINT
 from .dtypes import as_dtype
-from .ops import indexing, mathops, products
+from .ops import indexing, mathops, products, trig
 from .tensor import Tensor, _raw
 
 _make = Tensor._make
@@ -256,6 +256,9 @@ _METHODS = {
     "atan2": lambda self, other: mathops.Atan2.apply(self, mathops._tensor(other, self)),
     "log1p": lambda self: mathops.Log1p.apply(self), "expm1": lambda self: mathops.Expm1.apply(self),
     "erf": lambda self: mathops.Erf.apply(self),
+    "tan": lambda self: trig.Tan.apply(self), "atan": lambda self: trig.Atan.apply(self),
+    "asin": lambda self: trig.Asin.apply(self), "acos": lambda self: trig.Acos.apply(self),
+    "sinh": lambda self: trig.Sinh.apply(self), "cosh": lambda self: trig.Cosh.apply(self),
     "cumsum": mathops.cumsum, "cumprod": mathops.cumprod, "prod": mathops.prod, "flip": None,
     "floor": mathops.floor, "ceil": mathops.ceil, "trunc": mathops.trunc, "fix": mathops.trunc,
     "round": mathops.round, "sign": mathops.sign, "frac": mathops.frac, "log2": mathops.log2,
@@ -281,6 +284,8 @@ def _flip(self, *dims):
 
 _METHODS["flip"] = _flip
 _METHODS["arctan2"] = _METHODS["atan2"]
+for _name in ("tan", "sin", "cos"):  # NumPy's spellings too, as PyTorch has them
+    _METHODS["arc" + _name] = _METHODS["a" + _name]
 _METHODS["fliplr"] = lambda self: mathops.flip(self, (1,))
 _METHODS["flipud"] = lambda self: mathops.flip(self, (0,))
 

@@ -9,7 +9,9 @@
   ``MaxPool2D``/``AvgPool2D`` (``MaxPool2d``/``AvgPool2d``), ``MaxPool1d``, ``AvgPool1d``,
   ``AdaptiveAvgPool2d``, ``AdaptiveMaxPool2d``, ``AdaptiveAvgPool1d``, ``AdaptiveMaxPool1d``;
   ``lazy``: ``LazyLinear``, ``LazyConv2d``, ``UninitializedParameter``
-* ``activations``: ``ReLU Sigmoid Tanh LeakyReLU ELU SELU Softplus GELU SiLU Softmax LogSoftmax``
+* ``activations``: ``ReLU Sigmoid Tanh LeakyReLU ELU SELU Softplus GELU SiLU Softmax LogSoftmax
+  Hardtanh ReLU6 Hardsigmoid Hardswish Mish LogSigmoid Softsign Tanhshrink`` (the functional forms
+  of the last eight in ``functional_activations``)
 * ``losses``: ``MSELoss L1Loss HuberLoss SmoothL1Loss BCELoss BCEWithLogitsLoss CrossEntropyLoss
   NLLLoss KLDivLoss``; ``distance``: ``CosineSimilarity``
 * ``functional`` (``import nn.functional as F``): the functional form of all of the above
@@ -56,6 +58,8 @@ from .recurrent import RNNBase, RNN, LSTM, GRU
 from .recurrent_cells import RNNCellBase, RNNCell, LSTMCell, GRUCell
 from . import functional, init, regularizers, utils
 from .distance import CosineSimilarity
+from .activations import (Hardtanh, ReLU6, Hardsigmoid, Hardswish, Mish, LogSigmoid, Softsign,
+                          Tanhshrink)
 from .regularizers import regularization_loss
 
 __all__ = ["Module", "Parameter", "Sequential", "ModuleList", "Linear", "Conv2D", "Conv2d",
@@ -67,4 +71,5 @@ __all__ = ["Module", "Parameter", "Sequential", "ModuleList", "Linear", "Conv2D"
            # issue 11 (normalisation, embedding)
            "BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm", "Embedding"] + _LAYERS_MORE
 __all__ += ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
-__all__ += ["KLDivLoss", "CosineSimilarity"]
+__all__ += ["KLDivLoss", "CosineSimilarity", "Hardtanh", "ReLU6", "Hardsigmoid", "Hardswish", "Mish",
+            "LogSigmoid", "Softsign", "Tanhshrink"]

@@ -33,6 +33,8 @@ from .functional_pool import (max_pool2d, avg_pool2d, max_pool1d, avg_pool1d, ad
                               adaptive_max_pool2d, adaptive_avg_pool1d, adaptive_max_pool1d)
 from .functions import Erf, ReLUFn, Softplus
 # issue 11 (normalisation, embedding): their functional forms live beside their layers
+from .functional_activations import (hardtanh, relu6, logsigmoid, softsign, hardsigmoid,
+                                     hardswish, mish, tanhshrink)
 from .normalization import batch_norm, layer_norm, group_norm
 from .embedding import embedding
 from .loss_functions import (mse_loss, l1_loss, huber_loss, smooth_l1_loss, binary_cross_entropy,
@@ -47,7 +49,8 @@ __all__ = ["linear", "conv1d", "conv2d", "conv_transpose2d", "max_pool1d", "max_
            "log_softmax", "mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss",
            "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "nll_loss",
            "one_hot", "batch_norm", "layer_norm", "group_norm", "embedding", "kl_div",
-           "normalize", "cosine_similarity"]
+           "normalize", "cosine_similarity", "hardtanh", "relu6", "logsigmoid", "softsign",
+           "hardsigmoid", "hardswish", "mish", "tanhshrink"]
 
 SELU_ALPHA = 1.6732632423543772848170429916717
 SELU_SCALE = 1.0507009873554804934193349852946

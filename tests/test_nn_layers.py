@@ -114,6 +114,14 @@ ACTIVATIONS = [
     (lambda: nn.SiLU(), lambda: torch.nn.SiLU()),
     (lambda: nn.Softmax(dim=1), lambda: torch.nn.Softmax(dim=1)),
     (lambda: nn.LogSoftmax(dim=-1), lambda: torch.nn.LogSoftmax(dim=-1)),
+    (lambda: nn.ReLU6(), lambda: torch.nn.ReLU6()),
+    (lambda: nn.Hardtanh(), lambda: torch.nn.Hardtanh()),
+    (lambda: nn.Hardtanh(-2.0, 3.0), lambda: torch.nn.Hardtanh(-2.0, 3.0)),
+    (lambda: nn.Hardswish(), lambda: torch.nn.Hardswish()),
+    (lambda: nn.Mish(), lambda: torch.nn.Mish()),
+    (lambda: nn.LogSigmoid(), lambda: torch.nn.LogSigmoid()),
+    (lambda: nn.Softsign(), lambda: torch.nn.Softsign()),
+    (lambda: nn.Tanhshrink(), lambda: torch.nn.Tanhshrink()),
 ]
 
 
@@ -140,6 +148,13 @@ FUNCTIONAL = [
     (lambda x: F.softmax(x, 0), lambda x: torch.softmax(x, 0)),
     (lambda x: F.log_softmax(x, 1), lambda x: torch.log_softmax(x, 1)),
     (lambda x: F.flatten(x), lambda x: torch.flatten(x, 1)),
+    (lambda x: F.relu6(x * 4), lambda x: torch.nn.functional.relu6(x * 4)),
+    (lambda x: F.hardtanh(x, -0.5, 0.7), lambda x: torch.nn.functional.hardtanh(x, -0.5, 0.7)),
+    (lambda x: F.hardswish(x * 4), lambda x: torch.nn.functional.hardswish(x * 4)),
+    (lambda x: F.mish(x), torch.nn.functional.mish),
+    (lambda x: F.logsigmoid(x), torch.nn.functional.logsigmoid),
+    (lambda x: F.softsign(x), torch.nn.functional.softsign),
+    (lambda x: F.tanhshrink(x), torch.nn.functional.tanhshrink),
 ]
 
 
@@ -156,6 +171,21 @@ def test_functional_activation_gradcheck_and_torch(ours, theirs):
     np.testing.assert_allclose(x_o.grad.detach().numpy(), x_t.grad.numpy(), rtol=1e-9, atol=1e-12)
     assert ag.gradcheck(ours, [ag.Tensor(x, requires_grad=True)])
     assert ag.gradgradcheck(ours, [ag.Tensor(x, requires_grad=True)])
+
+
+def test_hardsigmoid_matches_torch():
+    """Its gradient against PyTorch's to 1e-7 only: PyTorch's float64 backward multiplies by
+    1/6 rounded to float32 (5e-9 from 1/6); ours is 1/6."""
+    x = RNG.standard_normal((4, 6)) * 4
+    x_o, x_t = ag.Tensor(x.copy(), requires_grad=True), torch.tensor(x, requires_grad=True)
+    out_o, out_t = nn.Hardsigmoid()(x_o), torch.nn.Hardsigmoid()(x_t)
+    np.testing.assert_allclose(out_o.detach().numpy(), out_t.detach().numpy(), rtol=1e-12, atol=1e-15)
+    out_o.sum().backward()
+    out_t.sum().backward()
+    np.testing.assert_allclose(x_o.grad.numpy(), x_t.grad.numpy(), rtol=1e-7, atol=1e-12)
+    assert set(np.unique(x_o.grad.numpy())) <= {0.0, 1.0 / 6.0}
+    assert ag.gradcheck(F.hardsigmoid, [ag.Tensor(x[:, :3] + 0.01, requires_grad=True)])
+    assert repr(nn.Hardsigmoid()) == repr(torch.nn.Hardsigmoid())
 
 
 def test_functional_linear_conv_pool_match_torch():
