@@ -4,7 +4,7 @@
 * ``containers``: ``Sequential``, ``ModuleList``, ``ModuleDict``; ``parameter_containers``:
   ``ParameterList``, ``ParameterDict``
 * ``layers``: ``Linear``, ``Identity``, ``Flatten``, ``Unflatten``, ``Dropout``, ``Dropout1d``,
-  ``Dropout2d``
+  ``Dropout2d``, ``ConstantPad2d``, ``ZeroPad2d``
 * ``convolution``: ``Conv1d``, ``Conv2D`` (``Conv2d``), ``ConvTranspose2d``; ``pooling``:
   ``MaxPool2D``/``AvgPool2D`` (``MaxPool2d``/``AvgPool2d``), ``MaxPool1d``, ``AvgPool1d``,
   ``AdaptiveAvgPool2d``, ``AdaptiveMaxPool2d``, ``AdaptiveAvgPool1d``, ``AdaptiveMaxPool1d``;
@@ -37,7 +37,7 @@ from .layers import Linear, Identity, Flatten, Dropout
 from .convolution import Conv1d, Conv2D, Conv2d, ConvTranspose2d
 from .pooling import (MaxPool2D, MaxPool2d, AvgPool2D, AvgPool2d, MaxPool1d, AvgPool1d,
                       AdaptiveAvgPool2d, AdaptiveMaxPool2d, AdaptiveAvgPool1d, AdaptiveMaxPool1d)
-from .layers import Unflatten, Dropout1d, Dropout2d
+from .layers import Unflatten, Dropout1d, Dropout2d, ConstantPad2d, ZeroPad2d
 from .containers import ModuleDict
 from .parameter_containers import ParameterList, ParameterDict
 from .lazy import UninitializedParameter, LazyLinear, LazyConv2d
@@ -72,4 +72,4 @@ __all__ = ["Module", "Parameter", "Sequential", "ModuleList", "Linear", "Conv2D"
            "BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm", "Embedding"] + _LAYERS_MORE
 __all__ += ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
 __all__ += ["KLDivLoss", "CosineSimilarity", "Hardtanh", "ReLU6", "Hardsigmoid", "Hardswish", "Mish",
-            "LogSigmoid", "Softsign", "Tanhshrink"]
+            "LogSigmoid", "Softsign", "Tanhshrink", "ConstantPad2d", "ZeroPad2d"]

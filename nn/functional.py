@@ -21,7 +21,8 @@ import warnings
 
 import numpy as np
 
-from autograd_lite.ops import ELU, LeakyReLU, LinearFn, Softmax, LogSoftmax, Sigmoid, Tanh, Where
+from autograd_lite.ops import (ConstantPad, ELU, LeakyReLU, LinearFn, Softmax, LogSoftmax, Sigmoid,
+                               Tanh, Where)
 from autograd_lite.arguments import check_dim
 from autograd_lite.dtypes import require_floating
 from autograd_lite.random import generator
@@ -50,10 +51,33 @@ __all__ = ["linear", "conv1d", "conv2d", "conv_transpose2d", "max_pool1d", "max_
            "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "nll_loss",
            "one_hot", "batch_norm", "layer_norm", "group_norm", "embedding", "kl_div",
            "normalize", "cosine_similarity", "hardtanh", "relu6", "logsigmoid", "softsign",
-           "hardsigmoid", "hardswish", "mish", "tanhshrink"]
+           "hardsigmoid", "hardswish", "mish", "tanhshrink", "pad"]
 
 SELU_ALPHA = 1.6732632423543772848170429916717
 SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def pad(input, pad, mode="constant", value=None):
+    """Pad (or, with negative widths, crop) the last dims: ``pad`` = (left, right) for the last
+    dim, then (top, bottom) for the one before, ... as PyTorch reads it; ``mode='constant'``
+    (``value``, default 0) only."""
+    input = _tensor(input)
+    if mode != "constant":
+        raise NotImplementedError(f"pad: mode={mode!r} is not supported (only 'constant')")
+    widths = [int(w) for w in pad]
+    if len(widths) % 2 or len(widths) // 2 > input.ndim:
+        raise ValueError(f"pad: pad must hold an even number of sizes, two per padded dim, at most "
+                         f"{2 * input.ndim} for a tensor of shape {tuple(input.shape)}; got {pad}")
+    pairs = [(0, 0)] * (input.ndim - len(widths) // 2) + \
+        [(widths[2 * i], widths[2 * i + 1]) for i in reversed(range(len(widths) // 2))]
+    crop = tuple(slice(max(-before, 0), size - max(-after, 0))
+                 for (before, after), size in zip(pairs, input.shape))
+    if any(s.start or s.stop != size for s, size in zip(crop, input.shape)):
+        if any(s.stop - s.start < 0 for s in crop):
+            raise ValueError(f"pad: cropping {pad} leaves nothing of shape {tuple(input.shape)}")
+        input = input[crop]
+    grow = tuple((max(before, 0), max(after, 0)) for before, after in pairs)
+    return ConstantPad.apply(input, grow, 0 if value is None else value)
 
 
 def normalize(input, p=2.0, dim=1, eps=1e-12):

@@ -1,5 +1,5 @@
 """Layers with parameters or settings: Linear, Identity, Flatten, Unflatten, Dropout, Dropout1d,
-Dropout2d (convolutions are in ``convolution``, pooling in ``pooling``, lazy layers in ``lazy``).
+Dropout2d, ConstantPad2d, ZeroPad2d (convolutions are in ``convolution``, pooling in ``pooling``, lazy layers in ``lazy``).
 
 Default initialisation is PyTorch's: Linear draws weight and bias from
 U(-1/sqrt(fan_in), 1/sqrt(fan_in)) (``kaiming_uniform_(a=sqrt(5))`` for the weight), fan_in =
@@ -170,3 +170,32 @@ class Dropout1d(Dropout):
     """Channel-wise dropout of (N, C, L) or unbatched (C, L)."""
 
     _function = staticmethod(F.dropout1d)
+
+
+class ConstantPad2d(Module):
+    """Pads the last two dims with ``value``: ``padding`` an int (all four sides) or
+    (left, right, top, bottom) (``nn.functional.pad``)."""
+
+    def __init__(self, padding, value):
+        super().__init__()
+        self.padding = (padding,) * 4 if isinstance(padding, int) else tuple(padding)
+        if len(self.padding) != 4:
+            raise ValueError(f"{type(self).__name__}: padding must be an int or 4 sizes (left, "
+                             f"right, top, bottom), got {padding}")
+        self.value = value
+
+    def forward(self, input):
+        return F.pad(input, self.padding, "constant", self.value)
+
+    def extra_repr(self):
+        return f"padding={self.padding}, value={self.value}"
+
+
+class ZeroPad2d(ConstantPad2d):
+    """Pads the last two dims with zeros (``ConstantPad2d`` with value 0)."""
+
+    def __init__(self, padding):
+        super().__init__(padding, 0.0)
+
+    def extra_repr(self):
+        return f"{self.padding}"

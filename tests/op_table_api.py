@@ -139,6 +139,20 @@ def cosine_case(draw):
     return list(both.input_shapes), {"dim": draw(st.integers(-n, n - 1))}
 
 
+@st.composite
+def pad_case(draw):
+    """A 1-d to 3-d shape and widths for F.pad: two per padded dim (from the last), in -1..2
+    (negative crops), never cropping a dim away."""
+    shape = draw(shapes(1))
+    dims = draw(st.integers(1, len(shape)))
+    widths = []
+    for size in reversed(shape[len(shape) - dims:]):
+        before = draw(st.integers(-1 if size > 1 else 0, 2))
+        after = draw(st.integers(-1 if size - max(-before, 0) > 1 else 0, 2))
+        widths += [before, after]
+    return [shape], {"widths": tuple(widths)}
+
+
 def _norm_case(p):
     return reduction("many").map(lambda case: (case[0], dict(case[1], p=p)))
 
@@ -186,6 +200,8 @@ ops = [
        lambda x, dim, keepdim, p: x.norm(p, dim, keepdim), _norm_case(1), ("nonzero",)),
     Op("norm_3", lambda x, dim, keepdim, p: ag.norm(x, p=p, dim=dim, keepdim=keepdim),
        lambda x, dim, keepdim, p: T.norm(x, p=p, dim=dim, keepdim=keepdim), _norm_case(3), ("nonzero",)),
+    Op("pad", lambda x, widths: ag.nn.functional.pad(x, widths, value=0.5),
+       lambda x, widths: T.nn.functional.pad(x, widths, value=0.5), pad_case()),
     Op("normalize", lambda x, dim: ag.nn.functional.normalize(x, dim=dim),
        lambda x, dim: T.nn.functional.normalize(x, dim=dim), softmax_dim()),
     Op("normalize_p3", lambda x, dim: ag.nn.functional.normalize(x, 3, dim),

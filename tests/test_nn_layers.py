@@ -428,3 +428,27 @@ def test_relu_on_a_large_tensor_matches_torch_with_nan_and_second_derivative(dty
     (gx * gx).sum().backward()
     (t_gx * t_gx).sum().backward()
     np.testing.assert_allclose(g.grad.detach().numpy(), tg.grad.numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("make_ours,make_theirs", [
+    (lambda: nn.ZeroPad2d(1), lambda: torch.nn.ZeroPad2d(1)),
+    (lambda: nn.ZeroPad2d((1, 0, 2, 0)), lambda: torch.nn.ZeroPad2d((1, 0, 2, 0))),
+    (lambda: nn.ConstantPad2d((0, 2, 1, 1), -0.5), lambda: torch.nn.ConstantPad2d((0, 2, 1, 1), -0.5)),
+])
+def test_padding_layers_match_torch(make_ours, make_theirs):
+    ours, theirs = make_ours(), make_theirs()
+    _compare_module(ours, theirs, RNG.standard_normal((2, 3, 4, 5)))
+    assert repr(ours) == repr(theirs)
+
+
+def test_pad_refuses_what_it_cannot_do():
+    x = ag.ones(2, 3)
+    with pytest.raises(ValueError, match="even number"):
+        F.pad(x, (1, 2, 3))
+    with pytest.raises(ValueError, match="at most 4"):
+        F.pad(x, (1, 1, 1, 1, 1, 1))
+    with pytest.raises(NotImplementedError, match="reflect"):
+        F.pad(x, (1, 1), mode="reflect")
+    with pytest.raises(ValueError, match="leaves nothing"):
+        F.pad(x, (-2, -2))
+    assert F.pad(x, (0, 0)) is not x and F.pad(x, (0, 0)).tolist() == x.tolist()

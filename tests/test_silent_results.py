@@ -425,3 +425,50 @@ def test_view_shares_memory_or_raises_as_pytorch(name):
     theirs[corner] = 100.0
     np.testing.assert_array_equal(source.numpy(), base.numpy())
     assert (source.numpy() == 100.0).sum() == 1
+
+
+CONTIGUITY = {  # name: f(library, x of shape (3, 4) that requires grad) -> a result
+    "linear": lambda L, x: L.nn.functional.linear(x, L.ones(5, 4)),
+    "x^T @ w": lambda L, x: x.t() @ L.ones(3, 2),
+    "softmax(0)": lambda L, x: x.softmax(0),
+    "sum(0)": lambda L, x: x.sum(0),
+    "x^T * 2": lambda L, x: x.t() * 2,
+    "x[:, 1]": lambda L, x: x[:, 1],
+    "stack(dim=1)": lambda L, x: L.stack([x, x], 1),
+    "cross-entropy's input gradient": lambda L, x: (
+        L.nn.functional.cross_entropy(x, L.tensor([0, 1, 2])).backward(), x.grad)[1],
+    "x^T .contiguous()": lambda L, x: x.t().contiguous(),
+    "LSTM(batch_first) output": lambda L, x: _lstm(L)(x.reshape(1, 3, 4))[0],
+}
+
+
+def _lstm(L):
+    L.manual_seed(0)
+    return L.nn.LSTM(4, 5, batch_first=True)
+
+
+@pytest.mark.parametrize("name", CONTIGUITY)
+def test_results_are_contiguous_where_pytorchs_are(name):
+    """view() now refuses what it cannot view, so a result laid out differently from PyTorch's
+    would make a working PyTorch program fail: layouts, strides and view() agree."""
+    values = np.random.default_rng(0).standard_normal((3, 4)).astype(np.float32)
+    ours = CONTIGUITY[name](ag, ag.tensor(values, requires_grad=True))
+    theirs = CONTIGUITY[name](torch, torch.tensor(values, requires_grad=True))
+    assert ours.is_contiguous() == theirs.is_contiguous()
+    if theirs.is_contiguous():
+        assert ours.stride() == theirs.stride()
+        assert tuple(ours.view(-1).shape) == tuple(theirs.view(-1).shape)
+    elif ours.ndim > 1:
+        with pytest.raises(RuntimeError):
+            theirs.view(-1)
+        with pytest.raises(RuntimeError, match="view"):
+            ours.view(-1)
+
+
+def test_contiguous_copies_only_what_is_not_and_keeps_the_gradient():
+    w = ag.ones(2, 3, requires_grad=True)
+    assert w.contiguous() is w
+    flat = w.t().contiguous().view(-1)  # PyTorch's idiom for viewing a transpose
+    (flat * ag.arange(6.0)).sum().backward()
+    assert w.grad.tolist() == [[0.0, 2.0, 4.0], [1.0, 3.0, 5.0]]
+    assert w.t().stride() == (1, 3) and w.t().stride(-1) == 3

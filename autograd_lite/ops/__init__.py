@@ -5,7 +5,7 @@ from .broadcasting import unbroadcast  # noqa: F401  (ops.unbroadcast)
 from .elementwise import (Add, Sub, Mul, Div, Neg, Pow, Exp, Log, Sin, Cos, Tanh, Sigmoid, Where,
                           Cast, Clone)
 from .reduce import Sum, Max
-from .shape import Reshape, Permute, Expand, GetItem, IndexAdd, Cat
+from .shape import Reshape, Permute, Expand, GetItem, IndexAdd, Cat, ConstantPad
 from .linalg import MatMul, Linear as LinearFn
 from .nnops import Softmax, LogSoftmax
 from .activation import ReLU, ReLUMask, Abs, Maximum, Minimum, Clamp, LeakyReLU, ELU

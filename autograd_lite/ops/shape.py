@@ -147,6 +147,22 @@ class IndexAdd(Function):
         return GetItem.apply(grad, ctx.inputs[2]), None, None
 
 
+class ConstantPad(Function):
+    """x with ``widths`` ((before, after) per dim, each >= 0) entries of ``value`` added around it;
+    the gradient is the incoming one's middle part (the padding does not depend on x)."""
+    rule = {"en": "grad without its padding", "es": "grad sin su relleno"}
+
+    @staticmethod
+    def forward(ctx, x, widths, value):
+        return _make(np.pad(x._data, widths, constant_values=value))
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, widths, _ = ctx.inputs
+        index = tuple(slice(before, before + size) for (before, _), size in zip(widths, shape_of(x)))
+        return GetItem.apply(grad, index), None, None
+
+
 class Cat(Function):
     """cat(tensors, dim) (``Cat.apply(dim, *tensors)``); backward slices the gradient back into
     pieces. Mixed dtypes promote like PyTorch."""
