@@ -1,5 +1,5 @@
-"""Tensor's shape methods (reshape/view, permute, t, transpose, flatten, squeeze, unsqueeze,
-expand): thin calls into ``ops`` or ``ops.composite`` with PyTorch's argument forms and errors that
+"""Tensor's shape methods (reshape/view, permute, t, transpose/swapaxes, movedim, flatten,
+unflatten, squeeze, unsqueeze, expand): thin calls into ``ops`` or ``ops.composite`` with PyTorch's argument forms and errors that
 name the shapes; ``tensor`` attaches them to the class when it is imported."""
 from __future__ import annotations
 
@@ -41,6 +41,31 @@ def transpose(self, dim0, dim1):
     dim0, dim1 = _dim(dim0, self.ndim, "transpose"), _dim(dim1, self.ndim, "transpose")
     axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
     return ops.Permute.apply(self, tuple(axes))
+
+
+def movedim(self, source, destination):
+    """The dims ``source`` (an int or a sequence) moved to the positions ``destination``, the
+    others keeping their order (a ``permute``)."""
+    sources = (source,) if isinstance(source, int) else tuple(source)
+    targets = (destination,) if isinstance(destination, int) else tuple(destination)
+    if len(sources) != len(targets):
+        raise ValueError(f"movedim: {len(sources)} source dims but {len(targets)} destinations")
+    sources = tuple(_dim(d, self.ndim, "movedim") for d in sources)
+    targets = tuple(_dim(d, self.ndim, "movedim") for d in targets)
+    if len(set(sources)) != len(sources) or len(set(targets)) != len(targets):
+        raise ValueError(f"movedim: repeated dims in source {source} or destination {destination}")
+    order = [None] * self.ndim
+    for s, t in zip(sources, targets):
+        order[t] = s
+    rest = iter(d for d in range(self.ndim) if d not in sources)
+    return permute(self, *[d if d is not None else next(rest) for d in order])
+
+
+def unflatten(self, dim, sizes):
+    """Dim ``dim`` split into ``sizes`` (one of them may be -1)."""
+    axis = _dim(dim, self.ndim, "unflatten")
+    shape = tuple(self.shape)
+    return reshape(self, shape[:axis] + tuple(sizes) + shape[axis + 1:])
 
 
 def flatten(self, start_dim=0, end_dim=-1):
@@ -88,7 +113,9 @@ def view_as(self, other):
 
 
 for _name in ("reshape", "view", "view_as", "permute", "t", "transpose", "flatten", "squeeze",
-              "unsqueeze", "expand", "expand_as"):
+              "unsqueeze", "expand", "expand_as", "movedim", "unflatten"):
     setattr(Tensor, _name, globals()[_name])
+Tensor.moveaxis = movedim
+Tensor.swapaxes = Tensor.swapdims = transpose
 Tensor.reshape_as = view_as
 del _name

@@ -70,7 +70,8 @@ METHOD_FUNCTIONS = (
     "detach lerp hypot remainder fmod atan2 arctan2 dot inner mv bmm outer ger maximum minimum "
     "isnan isinf isposinf isneginf isfinite isclose allclose equal nonzero argwhere count_nonzero "
     "unique logical_and logical_or logical_xor logical_not bitwise_and bitwise_or bitwise_xor "
-    "bitwise_not tan atan arctan asin arcsin acos arccos sinh cosh").split()
+    "bitwise_not tan atan arctan asin arcsin acos arccos sinh cosh movedim moveaxis swapaxes swapdims "
+    "unflatten").split()
 for _name in METHOD_FUNCTIONS:  # note: this binds sum, max, all, ... here (use builtins.all)
     globals()[_name] = _method_function(_name)
 del _name

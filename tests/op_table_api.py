@@ -153,6 +153,29 @@ def pad_case(draw):
     return [shape], {"widths": tuple(widths)}
 
 
+@st.composite
+def movedim_case(draw):
+    """A shape and distinct source and destination dims (one int, or a tuple of them)."""
+    shape = draw(shapes(1))
+    n = len(shape)
+    count = draw(st.integers(1, n))
+    source = draw(st.permutations(range(n)))[:count]
+    destination = draw(st.permutations(range(-n, 0)))[:count]
+    if count == 1 and draw(st.booleans()):
+        return [shape], {"source": source[0], "destination": destination[0]}
+    return [shape], {"source": tuple(source), "destination": tuple(destination)}
+
+
+@st.composite
+def unflatten_case(draw):
+    shape = draw(shapes(1))
+    dim = draw(st.integers(-len(shape), len(shape) - 1))
+    size = shape[dim]
+    first = draw(st.sampled_from([d for d in range(1, size + 1) if size % d == 0]))
+    sizes = draw(st.sampled_from([(first, size // first), (first, -1), (-1, 1, first)]))
+    return [shape], {"dim": dim, "sizes": sizes}
+
+
 def _norm_case(p):
     return reduction("many").map(lambda case: (case[0], dict(case[1], p=p)))
 
@@ -202,6 +225,10 @@ ops = [
        lambda x, dim, keepdim, p: T.norm(x, p=p, dim=dim, keepdim=keepdim), _norm_case(3), ("nonzero",)),
     Op("pad", lambda x, widths: ag.nn.functional.pad(x, widths, value=0.5),
        lambda x, widths: T.nn.functional.pad(x, widths, value=0.5), pad_case()),
+    Op("movedim", lambda x, source, destination: x.movedim(source, destination),
+       lambda x, source, destination: x.movedim(source, destination), movedim_case()),
+    Op("unflatten", lambda x, dim, sizes: x.unflatten(dim, sizes),
+       lambda x, dim, sizes: x.unflatten(dim, sizes), unflatten_case()),
     Op("normalize", lambda x, dim: ag.nn.functional.normalize(x, dim=dim),
        lambda x, dim: T.nn.functional.normalize(x, dim=dim), softmax_dim()),
     Op("normalize_p3", lambda x, dim: ag.nn.functional.normalize(x, 3, dim),

@@ -284,3 +284,27 @@ def test_in_place_scatter_and_masked_fill_refuse_what_pytorch_refuses():
     version = t._version
     t.scatter_(0, ag.tensor([1]), 1.0)
     assert t._version == version + 1 and t.tolist() == [0.0, 1.0, 0.0]
+
+
+MEDIANS = {  # name: values; median() over all elements and median(dim=-1)
+    "ties share the gradient": [[1.0, 2.0, 2.0, 3.0]],
+    "three ties": [[2.0, 2.0, 2.0, 1.0]],
+    "NaN is the median": [[1.0, float("nan"), 2.0], [3.0, 1.0, 2.0]],
+    "two NaNs": [[1.0, float("nan"), 2.0, float("nan")]],
+}
+
+
+@pytest.mark.parametrize("name", MEDIANS)
+def test_median_ties_and_nan_as_pytorch(name):
+    """median() gave all the gradient to one of tied elements (PyTorch shares it) and skipped
+    NaN (PyTorch returns NaN, the gradient going to the NaN)."""
+    values = MEDIANS[name]
+    for reduce in (lambda t: t.median(), lambda t: t.median(-1).values,
+                   lambda t: t.median(0, keepdim=True).values):
+        x, t = ag.tensor(values, requires_grad=True), torch.tensor(values, requires_grad=True)
+        ours, theirs = reduce(x), reduce(t)
+        np.testing.assert_array_equal(ours.detach().numpy(), theirs.detach().numpy())
+        ours.sum().backward()
+        theirs.sum().backward()
+        np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-7)
+    same(ag.tensor(values).median(-1).indices, torch.tensor(values).median(-1).indices)

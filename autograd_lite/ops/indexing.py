@@ -365,12 +365,37 @@ def kthvalue(x, k, dim=-1, keepdim=False):
 
 def median(x, dim=None, keepdim=False):
     """The lower median (the ((n - 1) // 2)-th smallest, as PyTorch): a 0-d tensor over all
-    elements, or (values, indices) along ``dim``; the gradient goes to the median element."""
+    elements, or (values, indices) along ``dim``. The gradient goes to the median element along
+    ``dim``, and over all elements is shared evenly among the elements equal to it (PyTorch's
+    rules for the two)."""
     x = _tensor(x)
+    missing = np.isnan(x._data) if x._data.dtype.kind == "f" else None
+    if missing is not None and not missing.any():
+        missing = None  # (NaN, where there is one, is the median: PyTorch propagates it)
     if dim is None:
         flat = x.reshape(-1)
         if flat.shape[0] == 0:
             raise RuntimeError("median of an empty tensor")
-        return kthvalue(flat, (flat.shape[0] + 1) // 2, 0).values
+        if missing is not None:  # the first NaN; the NaNs are the ties
+            ties = missing.reshape(-1)
+            value = flat[int(np.argmax(ties))]
+        else:
+            value = kthvalue(flat, (flat.shape[0] + 1) // 2, 0).values
+            ties = flat._data == value._data
+        if not value.requires_grad or ties.sum() < 2:
+            return value
+        share = flat * _make((ties / ties.sum()).astype(flat.dtype))
+        spread = share.sum()
+        return value.detach() + (spread - spread.detach())  # the value exactly, the shared gradient
     size = x.shape[check_dim(dim, x.ndim, "median")] if x.ndim else 1
-    return kthvalue(x, (size + 1) // 2, dim, keepdim)
+    result = kthvalue(x, (size + 1) // 2, dim, keepdim)
+    if missing is None or x.ndim == 0:
+        return result
+    axis = check_dim(dim, x.ndim, "median")
+    chosen = result.indices._data if keepdim else np.expand_dims(result.indices._data, axis)
+    chosen = np.where(missing.any(axis=axis, keepdims=True),
+                      np.argmax(missing, axis=axis, keepdims=True), chosen)  # the first NaN
+    values = gather(x, axis, chosen)
+    if not keepdim:
+        values, chosen = values.squeeze(axis), chosen.squeeze(axis)
+    return SortResult(values, _make(np.array(chosen)))
