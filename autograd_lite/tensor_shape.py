@@ -1,6 +1,7 @@
 """Tensor's shape methods (reshape/view, permute, t, transpose/swapaxes, movedim, flatten,
-unflatten, squeeze, unsqueeze, expand): thin calls into ``ops`` or ``ops.composite`` with PyTorch's argument forms and errors that
-name the shapes; ``tensor`` attaches them to the class when it is imported."""
+unflatten, squeeze, unsqueeze, expand): thin calls into ``ops`` or ``ops.composite`` with
+PyTorch's argument forms and errors that name the shapes; ``tensor`` attaches them to the class
+when it is imported."""
 from __future__ import annotations
 
 import numpy as np
@@ -46,8 +47,8 @@ def transpose(self, dim0, dim1):
 def movedim(self, source, destination):
     """The dims ``source`` (an int or a sequence) moved to the positions ``destination``, the
     others keeping their order (a ``permute``)."""
-    sources = (source,) if isinstance(source, int) else tuple(source)
-    targets = (destination,) if isinstance(destination, int) else tuple(destination)
+    sources = (source,) if isinstance(source, (int, np.integer)) else tuple(source)
+    targets = (destination,) if isinstance(destination, (int, np.integer)) else tuple(destination)
     if len(sources) != len(targets):
         raise ValueError(f"movedim: {len(sources)} source dims but {len(targets)} destinations")
     sources = tuple(_dim(d, self.ndim, "movedim") for d in sources)
@@ -117,5 +118,5 @@ for _name in ("reshape", "view", "view_as", "permute", "t", "transpose", "flatte
     setattr(Tensor, _name, globals()[_name])
 Tensor.moveaxis = movedim
 Tensor.swapaxes = Tensor.swapdims = transpose
-Tensor.reshape_as = view_as
+Tensor.reshape_as = lambda self, other: reshape(self, other.shape)
 del _name

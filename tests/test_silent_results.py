@@ -472,3 +472,6 @@ def test_contiguous_copies_only_what_is_not_and_keeps_the_gradient():
     (flat * ag.arange(6.0)).sum().backward()
     assert w.grad.tolist() == [[0.0, 2.0, 4.0], [1.0, 3.0, 5.0]]
     assert w.t().stride() == (1, 3) and w.t().stride(-1) == 3
+    assert w.t().reshape_as(ag.ones(6)).shape == (6,)  # reshape copies where view may not
+    with pytest.raises(RuntimeError, match="view"):
+        w.t().view_as(ag.ones(6))
