@@ -263,6 +263,7 @@ _METHODS = {
     "floor": mathops.floor, "ceil": mathops.ceil, "trunc": mathops.trunc, "fix": mathops.trunc,
     "round": mathops.round, "sign": mathops.sign, "frac": mathops.frac, "log2": mathops.log2,
     "log10": mathops.log10, "hypot": mathops.hypot, "lerp": mathops.lerp,
+    "logaddexp": mathops.logaddexp, "diff": mathops.diff,
     "remainder": mathops.remainder, "fmod": mathops.fmod, "nan_to_num": mathops.nan_to_num,
     "norm": mathops.norm,
     "dot": products.dot, "inner": products.dot, "mv": products.mv, "bmm": products.bmm,

@@ -13,13 +13,17 @@ from .tensor import Tensor
 _sum = ops.Sum.apply
 
 
-def sum(self, dim=None, keepdim=False, axis=None):
+def sum(self, dim=None, keepdim=False, axis=None, *, dtype=None):
+    if dtype is not None:  # (summed in that dtype, as PyTorch's dtype=)
+        self = self.to(dtype)
     if dim is None and axis is None:  # every axis (the common case, without a call)
         return _sum(self, None, keepdim)
     return ops.Sum.apply(self, _axes(dim, axis, self._data.ndim), keepdim)
 
 
-def mean(self, dim=None, keepdim=False, axis=None):
+def mean(self, dim=None, keepdim=False, axis=None, *, dtype=None):
+    if dtype is not None:
+        self = self.to(dtype)
     return composite.mean(self, _axes(dim, axis, self._data.ndim), keepdim)
 
 

@@ -7,6 +7,7 @@ where PyTorch has it. Most are the functional form of a Tensor method; the legac
 from __future__ import annotations
 
 import builtins
+import warnings
 
 import numpy as np
 
@@ -71,7 +72,7 @@ METHOD_FUNCTIONS = (
     "isnan isinf isposinf isneginf isfinite isclose allclose equal nonzero argwhere count_nonzero "
     "unique logical_and logical_or logical_xor logical_not bitwise_and bitwise_or bitwise_xor "
     "bitwise_not tan atan arctan asin arcsin acos arccos sinh cosh movedim moveaxis swapaxes swapdims "
-    "unflatten").split()
+    "unflatten logaddexp diff").split()
 for _name in METHOD_FUNCTIONS:  # note: this binds sum, max, all, ... here (use builtins.all)
     globals()[_name] = _method_function(_name)
 del _name
@@ -160,6 +161,54 @@ def repeat(input, *sizes):
     return indexing.repeat(input, *sizes)
 
 
+def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """(var, mean) of ``input`` over ``dim`` (``var``'s arguments)."""
+    x = _as_tensor(input)
+    if isinstance(dim, bool) and unbiased is None:
+        dim, unbiased = None, dim
+    return x.var(dim, unbiased, keepdim, correction=correction), x.mean(dim, keepdim)
+
+
+def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """(std, mean) of ``input`` over ``dim`` (``std``'s arguments)."""
+    x = _as_tensor(input)
+    if isinstance(dim, bool) and unbiased is None:
+        dim, unbiased = None, dim
+    return x.std(dim, unbiased, keepdim, correction=correction), x.mean(dim, keepdim)
+
+
+def meshgrid(*tensors, indexing=None):
+    """Coordinate grids from 1-D tensors: with indexing='ij' output k varies along dim k; 'xy'
+    swaps the first two dims (NumPy's and MATLAB's convention). Without ``indexing`` 'ij', with
+    PyTorch's warning that it will be required."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    if indexing is None:
+        warnings.warn("meshgrid: pass indexing='ij' or 'xy' (PyTorch will require it); using 'ij'",
+                      UserWarning, stacklevel=2)
+        indexing = "ij"
+    if indexing not in ("ij", "xy"):
+        raise ValueError(f"meshgrid: indexing must be 'ij' or 'xy', got {indexing!r}")
+    tensors = [_as_tensor(t) for t in tensors]
+    for position, t in enumerate(tensors):
+        if t.ndim > 1:
+            raise ValueError(f"meshgrid: expected 0-d or 1-d tensors, got shape {tuple(t.shape)} "
+                             f"at position {position}")
+    sizes = [t.numel() for t in tensors]
+    axes = list(range(len(tensors)))
+    if indexing == "xy" and len(tensors) > 1:
+        axes[0], axes[1] = 1, 0
+    shape = [0] * len(tensors)
+    for axis, size in zip(axes, sizes):
+        shape[axis] = size
+    grids = []
+    for axis, t in zip(axes, tensors):
+        view = [1] * len(tensors)
+        view[axis] = t.numel()
+        grids.append(t.reshape(*view).expand(*shape))
+    return tuple(grids)
+
+
 subtract, multiply, divide, true_divide, negative = sub, mul, div, div, neg
 concat = concatenate = cat
 one_hot = tensor_api.one_hot
@@ -201,4 +250,4 @@ __all__ = sorted((set(METHOD_FUNCTIONS) | {
     "where", "cat", "stack", "hstack", "vstack", "repeat", "subtract", "multiply", "divide",
     "true_divide", "negative", "concat", "concatenate", "one_hot", "FloatTensor", "DoubleTensor",
     "HalfTensor", "LongTensor", "IntTensor", "ShortTensor", "CharTensor", "ByteTensor",
-    "BoolTensor"}) - BUILTIN_NAMES)
+    "BoolTensor", "var_mean", "std_mean", "meshgrid"}) - BUILTIN_NAMES)

@@ -176,6 +176,22 @@ def unflatten_case(draw):
     return [shape], {"dim": dim, "sizes": sizes}
 
 
+@st.composite
+def diff_case(draw):
+    """A shape whose chosen dim has 2..3 entries, the dim, and n (1, or 2 where it fits)."""
+    shape = list(draw(shapes(1)))
+    dim = draw(st.integers(-len(shape), len(shape) - 1))
+    shape[dim] = draw(st.integers(2, MAX_SIDE))
+    return [tuple(shape)], {"dim": dim, "n": draw(st.integers(1, shape[dim] - 1))}
+
+
+@st.composite
+def meshgrid_case(draw):
+    count = draw(st.integers(1, 3))
+    return ([(draw(st.integers(1, MAX_SIDE)),) for _ in range(count)],
+            {"indexing": draw(st.sampled_from(["ij", "xy"]))})
+
+
 def _norm_case(p):
     return reduction("many").map(lambda case: (case[0], dict(case[1], p=p)))
 
@@ -229,6 +245,12 @@ ops = [
        lambda x, source, destination: x.movedim(source, destination), movedim_case()),
     Op("unflatten", lambda x, dim, sizes: x.unflatten(dim, sizes),
        lambda x, dim, sizes: x.unflatten(dim, sizes), unflatten_case()),
+    Op("logaddexp", ag.logaddexp, T.logaddexp, broadcasting()),
+    Op("diff", lambda x, dim, n: x.diff(n, dim), lambda x, dim, n: x.diff(n, dim), diff_case()),
+    Op("meshgrid", lambda *xs, indexing: ag.meshgrid(*xs, indexing=indexing),
+       lambda *xs, indexing: T.meshgrid(*xs, indexing=indexing), meshgrid_case()),
+    Op("var_mean", lambda x, dim, keepdim: ag.var_mean(x, dim, keepdim=keepdim),
+       lambda x, dim, keepdim: T.var_mean(x, dim, keepdim=keepdim), reduction("one", min_side=2)),
     Op("normalize", lambda x, dim: ag.nn.functional.normalize(x, dim=dim),
        lambda x, dim: T.nn.functional.normalize(x, dim=dim), softmax_dim()),
     Op("normalize_p3", lambda x, dim: ag.nn.functional.normalize(x, 3, dim),

@@ -308,3 +308,22 @@ def test_median_ties_and_nan_as_pytorch(name):
         theirs.sum().backward()
         np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-7)
     same(ag.tensor(values).median(-1).indices, torch.tensor(values).median(-1).indices)
+
+
+@pytest.mark.parametrize("values, dtype", [([1, 2, 3], "float64"), ([0.1, 0.2, 0.3], "float64"),
+                                           ([1, 2, 3], "float32")])
+def test_sum_and_mean_take_a_dtype(values, dtype):
+    for name in ("sum", "mean"):
+        ours = getattr(ag.tensor(values, dtype=ag.float32 if isinstance(values[0], float) else None),
+                       name)(dtype=getattr(ag, dtype))
+        theirs = getattr(torch.tensor(values, dtype=torch.float32 if isinstance(values[0], float)
+                                      else None), name)(dtype=getattr(torch, dtype))
+        same(ours, theirs)
+
+
+def test_meshgrid_without_indexing_warns_and_uses_ij():
+    with pytest.warns(UserWarning, match="indexing"):
+        grids = ag.meshgrid(ag.arange(2), ag.arange(3))
+    assert [tuple(g.shape) for g in grids] == [(2, 3), (2, 3)]
+    with pytest.raises(ValueError, match="1-d"):
+        ag.meshgrid(ag.ones(2, 2), indexing="ij")

@@ -260,6 +260,35 @@ def log10(x):
     return _tensor(x).log() * (1.0 / math.log(10.0))
 
 
+def logaddexp(a, b):
+    """log(exp(a) + exp(b)) without overflow: m + log(exp(a - m) + exp(b - m)) with m = max(a, b)
+    held constant (the result does not depend on it); the gradient is softmax's weights."""
+    a = _tensor(a, b if isinstance(b, Tensor) else None)
+    b = _tensor(b, a)
+    top = np.maximum(a._data, b._data)
+    shift = _make(np.where(np.isfinite(top), top, 0).astype(top.dtype if top.dtype.kind == "f"
+                                                             else np.float32, copy=False))
+    return ((a - shift).exp() + (b - shift).exp()).log() + shift
+
+
+def diff(x, n=1, dim=-1, prepend=None, append=None):
+    """The n-th forward difference along ``dim``: out[i] = x[i + 1] - x[i], n times (with
+    ``prepend``/``append`` joined to x along ``dim`` first)."""
+    x = _tensor(x)
+    if x.ndim == 0:
+        raise ValueError("diff: expected a tensor with at least one dim, got a 0-d tensor")
+    axis = check_dim(dim, x.ndim, "diff")
+    if prepend is not None or append is not None:
+        from .composite import cat
+        parts = [_tensor(p, x) for p in (prepend, x, append) if p is not None]
+        x = cat([p.expand(*(x.shape[:axis] + (p.shape[axis] if p.ndim else 1,) + x.shape[axis + 1:]))
+                 if p.ndim < x.ndim else p for p in parts], axis)
+    before = (slice(None),) * axis
+    for _ in range(n):
+        x = x[before + (slice(1, None),)] - x[before + (slice(0, x.shape[axis] - 1),)]
+    return x
+
+
 def hypot(a, b):
     """sqrt(a^2 + b^2)."""
     a, b = _tensor(a, b), _tensor(b, a)
