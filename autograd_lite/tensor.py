@@ -264,20 +264,7 @@ class Tensor:
     bool = lambda self: self.to(np.bool_)
     type = lambda self, dtype: self.to(dtype)
     type_as = lambda self, other: self.to(other.dtype)
-    cpu = lambda self: self
-
-    def contiguous(self, memory_format=None):
-        """self if its elements lie in row-major order, else a row-major copy (in the graph),
-        as PyTorch: ``x.t().contiguous().view(-1)``."""
-        return self if self._data.flags.c_contiguous else ops.Clone.apply(self)
-
-    def is_contiguous(self, memory_format=None):
-        return bool(self._data.flags.c_contiguous)
-
-    def stride(self, dim=None):
-        """Steps between neighbouring elements of each dim, in elements (PyTorch's strides)."""
-        steps = tuple(step // self._data.itemsize for step in self._data.strides)
-        return steps if dim is None else steps[_dim(dim, self._data.ndim, "stride")]
+    cpu = lambda self: self  # (contiguous, is_contiguous and stride: tensor_shape)
 
     # ----------------------------------------------------------------- arithmetic
     def __add__(self, other):

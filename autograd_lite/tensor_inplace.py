@@ -149,22 +149,25 @@ def masked_fill_(self, mask, value):
         a, _raw(value), casting="unsafe", where=np.broadcast_to(mask_array, a.shape)), value)
 
 
+def _written_back(self, name, out_of_place, *operands):
+    """``out_of_place(self)`` (the op's own checks and formula, off the graph) copied into self."""
+    with _no_grad():
+        result = out_of_place(self.detach())
+    return _update(self, name, lambda a: np.copyto(a, result._data, casting="unsafe"), *operands)
+
+
 def scatter_(self, dim, index, src=None, value=None, *, reduce=None):
     """``scatter`` (``ops.indexing``) written into self: self[i][index[i][j]] = src[i][j] (dim=1),
     or the number ``value``; ``zeros(n, c).scatter_(1, y.unsqueeze(1), 1)`` is the one-hot idiom."""
     from .ops import indexing
-    with _no_grad():
-        result = indexing.scatter(self.detach(), dim, index, src, value, reduce=reduce)
-    return _update(self, "scatter_", lambda a: np.copyto(a, result._data, casting="unsafe"),
-                   src, value)
+    return _written_back(self, "scatter_", lambda x: indexing.scatter(x, dim, index, src, value,
+                                                                      reduce=reduce), src, value)
 
 
 def scatter_add_(self, dim, index, src):
     """``scatter_add`` written into self: src[i][j] added at self[i][index[i][j]] (dim=1)."""
     from .ops import indexing
-    with _no_grad():
-        result = indexing.scatter_add(self.detach(), dim, index, src)
-    return _update(self, "scatter_add_", lambda a: np.copyto(a, result._data, casting="unsafe"), src)
+    return _written_back(self, "scatter_add_", lambda x: indexing.scatter_add(x, dim, index, src), src)
 
 
 def __setitem__(self, index, value):

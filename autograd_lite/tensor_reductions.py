@@ -27,20 +27,26 @@ def mean(self, dim=None, keepdim=False, axis=None, *, dtype=None):
     return composite.mean(self, _axes(dim, axis, self._data.ndim), keepdim)
 
 
+def unbiased_first(dim, unbiased):
+    """PyTorch's older overload ``var(unbiased)`` / ``std(unbiased)``: a bool first argument is
+    ``unbiased`` over every element. Returns (dim, unbiased)."""
+    if isinstance(dim, bool) and unbiased is None:
+        return None, dim
+    return dim, unbiased
+
+
 def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None):
     """Variance over ``dim`` with Bessel's ``correction`` (default 1, as in PyTorch;
     ``unbiased=False`` means correction 0): sum((x - mean)^2) / (N - correction). As in PyTorch,
     a bool first argument is ``unbiased`` (``x.var(False)``: every element, correction 0)."""
-    if isinstance(dim, bool) and unbiased is None:
-        dim, unbiased = None, dim
+    dim, unbiased = unbiased_first(dim, unbiased)
     return composite.var(self, _axes(dim, axis, self._data.ndim), keepdim,
                          _correction(unbiased, correction))
 
 
 def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None):
     """Square root of ``var`` (same arguments); its gradient is 0 where the variance is 0."""
-    if isinstance(dim, bool) and unbiased is None:  # PyTorch's std(unbiased)
-        dim, unbiased = None, dim
+    dim, unbiased = unbiased_first(dim, unbiased)
     return composite.std(self, _axes(dim, axis, self._data.ndim), keepdim,
                          _correction(unbiased, correction))
 

@@ -1,7 +1,7 @@
 """Tensor's shape methods (reshape/view, permute, t, transpose/swapaxes, movedim, flatten,
-unflatten, squeeze, unsqueeze, expand): thin calls into ``ops`` or ``ops.composite`` with
-PyTorch's argument forms and errors that name the shapes; ``tensor`` attaches them to the class
-when it is imported."""
+unflatten, squeeze, unsqueeze, expand) and memory layout (contiguous, is_contiguous, stride):
+thin calls into ``ops`` or ``ops.composite`` with PyTorch's argument forms and errors that name
+the shapes; ``tensor`` attaches them to the class when it is imported."""
 from __future__ import annotations
 
 import numpy as np
@@ -109,12 +109,29 @@ def view(self, *shape):
     return reshape(self, shape)
 
 
+def contiguous(self, memory_format=None):
+    """self if its elements lie in row-major order, else a row-major copy (in the graph), as
+    PyTorch: ``x.t().contiguous().view(-1)``."""
+    return self if self._data.flags.c_contiguous else ops.Clone.apply(self)
+
+
+def is_contiguous(self, memory_format=None):
+    return bool(self._data.flags.c_contiguous)
+
+
+def stride(self, dim=None):
+    """Steps between neighbouring elements of each dim, in elements (PyTorch's strides)."""
+    steps = tuple(step // self._data.itemsize for step in self._data.strides)
+    return steps if dim is None else steps[_dim(dim, self._data.ndim, "stride")]
+
+
 def view_as(self, other):
     return view(self, other.shape)
 
 
 for _name in ("reshape", "view", "view_as", "permute", "t", "transpose", "flatten", "squeeze",
-              "unsqueeze", "expand", "expand_as", "movedim", "unflatten"):
+              "unsqueeze", "expand", "expand_as", "movedim", "unflatten", "contiguous",
+              "is_contiguous", "stride"):
     setattr(Tensor, _name, globals()[_name])
 Tensor.moveaxis = movedim
 Tensor.swapaxes = Tensor.swapdims = transpose

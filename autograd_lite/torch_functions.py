@@ -16,7 +16,7 @@ from .dtypes import as_dtype
 from .function import no_grad
 from .ops import composite, indexing, mathops, products
 from .tensor import Tensor
-from . import tensor_api
+from . import tensor_api, tensor_reductions
 
 
 def _as_tensor(x, like=None):
@@ -161,20 +161,17 @@ def repeat(input, *sizes):
     return indexing.repeat(input, *sizes)
 
 
-def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
-    """(var, mean) of ``input`` over ``dim`` (``var``'s arguments)."""
-    x = _as_tensor(input)
-    if isinstance(dim, bool) and unbiased is None:
-        dim, unbiased = None, dim
-    return x.var(dim, unbiased, keepdim, correction=correction), x.mean(dim, keepdim)
+def _spread_and_mean(name):
+    def spread_and_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+        x = _as_tensor(input)
+        dim, unbiased = tensor_reductions.unbiased_first(dim, unbiased)
+        return getattr(x, name)(dim, unbiased, keepdim, correction=correction), x.mean(dim, keepdim)
+    spread_and_mean.__name__ = f"{name}_mean"
+    spread_and_mean.__doc__ = f"({name}, mean) of ``input`` over ``dim`` (``{name}``'s arguments)."
+    return spread_and_mean
 
 
-def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
-    """(std, mean) of ``input`` over ``dim`` (``std``'s arguments)."""
-    x = _as_tensor(input)
-    if isinstance(dim, bool) and unbiased is None:
-        dim, unbiased = None, dim
-    return x.std(dim, unbiased, keepdim, correction=correction), x.mean(dim, keepdim)
+var_mean, std_mean = _spread_and_mean("var"), _spread_and_mean("std")
 
 
 def meshgrid(*tensors, indexing=None):

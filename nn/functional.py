@@ -24,7 +24,6 @@ import numpy as np
 from autograd_lite.ops import (ConstantPad, ELU, LeakyReLU, LinearFn, Softmax, LogSoftmax, Sigmoid,
                                Tanh, Where)
 from autograd_lite.arguments import check_dim
-from autograd_lite.dtypes import require_floating
 from autograd_lite.random import generator
 from autograd_lite.tensor import Tensor
 
@@ -34,6 +33,7 @@ from .functional_pool import (max_pool2d, avg_pool2d, max_pool1d, avg_pool1d, ad
                               adaptive_max_pool2d, adaptive_avg_pool1d, adaptive_max_pool1d)
 from .functions import Erf, ReLUFn, Softplus
 # issue 11 (normalisation, embedding): their functional forms live beside their layers
+from .functional_inputs import _floating, _tensor  # noqa: F401  (F._tensor: the layers use it)
 from .functional_activations import (hardtanh, relu6, logsigmoid, softsign, hardsigmoid,
                                      hardswish, mish, tanhshrink)
 from .normalization import batch_norm, layer_norm, group_norm
@@ -96,29 +96,7 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
         raise ValueError(f"cosine_similarity: shapes {x1.shape} and {x2.shape} cannot be "
                          "broadcast together") from None
     x1, x2 = x1.expand(*shape), x2.expand(*shape)
-    return ((x1 / x1.norm(2, dim, keepdim=True).clamp(min=eps))
-            * (x2 / x2.norm(2, dim, keepdim=True).clamp(min=eps))).sum(dim)
-
-
-def _floating(x, op):
-    """``x`` as a Tensor, which must hold floats: ``op`` is an activation PyTorch has no integer
-    kernel for (``dtypes.require_floating``)."""
-    x = _tensor(x)
-    require_floating(x._data, op)
-    return x
-
-
-def _tensor(x, name="input", like=None):
-    """``x`` as a Tensor. Data that is not a Tensor (a NumPy array, nested lists) takes the float
-    dtype of the layer weight ``like``, as Python numbers do in the engine: a float64 NumPy array
-    fed to a float32 layer computes in float32. A Tensor keeps its dtype."""
-    if isinstance(x, Tensor):
-        return x
-    if isinstance(x, (np.ndarray, np.generic, list, tuple, float, int)):
-        if like is not None and np.asarray(x).dtype.kind in "fiub":
-            return Tensor(np.asarray(x), dtype=like.dtype)
-        return Tensor(x)
-    raise TypeError(f"{name} must be a Tensor or an array, got {type(x).__name__}")
+    return (normalize(x1, 2, dim, eps) * normalize(x2, 2, dim, eps)).sum(dim)
 
 
 # ---------------------------------------------------------------------- layers

@@ -10,25 +10,17 @@ Those PyTorch has no integer version of refuse integer tensors, as PyTorch does.
 """
 from __future__ import annotations
 
-from autograd_lite.dtypes import require_floating
 from autograd_lite.ops import Tanh
 from autograd_lite.ops.composite import where
-from autograd_lite.tensor import Tensor
 
+from .functional_inputs import _floating, _tensor
 from .functions import Softplus
-
-
-def _as_tensor(x, op=None):
-    x = x if isinstance(x, Tensor) else Tensor(x)
-    if op is not None:
-        require_floating(x._data, op)
-    return x
 
 
 def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
     if min_val > max_val:
         raise ValueError(f"hardtanh: min_val ({min_val}) must not exceed max_val ({max_val})")
-    input = _as_tensor(input)
+    input = _tensor(input)
     if input._data.dtype.kind in "iu" and float(min_val).is_integer() and float(max_val).is_integer():
         min_val, max_val = int(min_val), int(max_val)  # (integers stay integers, as in PyTorch)
     clamped = input.clamp(min_val, max_val)
@@ -45,28 +37,28 @@ def relu6(input, inplace=False):
 
 
 def logsigmoid(input):
-    return -Softplus.apply(-_as_tensor(input, "logsigmoid"), 1.0, 20.0)
+    return -Softplus.apply(-_floating(input, "logsigmoid"), 1.0, 20.0)
 
 
 def softsign(input):
-    input = _as_tensor(input)
+    input = _tensor(input)
     return input / (input.abs() + 1)
 
 
 def hardsigmoid(input, inplace=False):
-    return relu6(_as_tensor(input, "hardsigmoid") + 3.0) * (1.0 / 6.0)
+    return relu6(_floating(input, "hardsigmoid") + 3.0) * (1.0 / 6.0)
 
 
 def hardswish(input, inplace=False):
-    input = _as_tensor(input, "hardswish")
+    input = _floating(input, "hardswish")
     return input * relu6(input + 3.0) * (1.0 / 6.0)
 
 
 def mish(input, inplace=False):
-    input = _as_tensor(input, "mish")
+    input = _floating(input, "mish")
     return input * Tanh.apply(Softplus.apply(input, 1.0, 20.0))
 
 
 def tanhshrink(input):
-    input = _as_tensor(input)
+    input = _tensor(input)
     return input - Tanh.apply(input)
